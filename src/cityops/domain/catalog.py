@@ -1,0 +1,48 @@
+"""Everything one municipality configures, as one validated value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cityops.domain.entities import Agency, Camera, KeyObject, Municipality, Sensor
+from cityops.domain.rules import Rule
+
+
+@dataclass(frozen=True, slots=True)
+class SopStep:
+    id: str
+    text: str
+    text_local: str | None = None
+    agency: str | None = None
+    """The agency this step concerns, if any (e.g. "inform the fire service")."""
+
+
+@dataclass(frozen=True, slots=True)
+class StandardOperatingProcedure:
+    """The checklist operators follow for one incident type."""
+
+    incident_type: str
+    title: str
+    steps: tuple[SopStep, ...]
+    title_local: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MunicipalityConfig:
+    municipality: Municipality
+    agencies: tuple[Agency, ...] = ()
+    key_objects: tuple[KeyObject, ...] = ()
+    cameras: tuple[Camera, ...] = ()
+    sensors: tuple[Sensor, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    sops: tuple[StandardOperatingProcedure, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def sensor(self, sensor_id: str) -> Sensor | None:
+        return next((s for s in self.sensors if s.id == sensor_id), None)
+
+    def camera(self, camera_id: str) -> Camera | None:
+        return next((c for c in self.cameras if c.id == camera_id), None)
+
+    def sop_for(self, incident_type: str) -> StandardOperatingProcedure | None:
+        return next((s for s in self.sops if s.incident_type == incident_type), None)
