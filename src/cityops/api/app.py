@@ -1,0 +1,35 @@
+"""The FastAPI application: routers, the console's static files, and the start page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from cityops import __version__
+from cityops.api import routes_incidents, routes_live, routes_sources, routes_system
+from cityops.app import ControlCenter
+
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def create_api(center: ControlCenter) -> FastAPI:
+    api = FastAPI(
+        title="CityOps",
+        version=__version__,
+        description="Integrated control center API: incidents, sources, live feed.",
+    )
+    api.state.center = center
+    for module in (routes_system, routes_incidents, routes_sources, routes_live):
+        api.include_router(module.router)
+    if (STATIC / "index.html").exists():
+        api.mount("/", StaticFiles(directory=STATIC, html=True), name="console")
+    else:
+        api.get("/", response_class=HTMLResponse, include_in_schema=False)(_fallback_page)
+    return api
+
+
+def _fallback_page() -> str:
+    return (Path(__file__).with_name("fallback.html")).read_text(encoding="utf-8")

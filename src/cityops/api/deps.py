@@ -1,0 +1,73 @@
+"""Dependencies shared by the routers: the control center, a connection, the municipality,
+and the operator making a change."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Path, Request
+from sqlalchemy import Connection
+
+from cityops.app import ControlCenter
+from cityops.ingest.pipeline import IngestPipeline
+from cityops.services.runtime import MunicipalityRuntime
+
+
+def get_center(request: Request) -> ControlCenter:
+    center: ControlCenter = request.app.state.center
+    return center
+
+
+Center = Annotated[ControlCenter, Depends(get_center)]
+
+
+def get_conn(center: Center) -> Iterator[Connection]:
+    with center.db.connect() as conn:
+        yield conn
+
+
+def get_write_conn(center: Center) -> Iterator[Connection]:
+    with center.db.begin() as conn:
+        yield conn
+
+
+Conn = Annotated[Connection, Depends(get_conn)]
+WriteConn = Annotated[Connection, Depends(get_write_conn)]
+
+
+def get_runtime(center: Center, mid: Annotated[str, Path(max_length=64)]) -> MunicipalityRuntime:
+    rt = center.runtimes.get(mid)
+    if rt is None:
+        raise HTTPException(404, f"unknown municipality {mid!r}")
+    return rt
+
+
+Runtime = Annotated[MunicipalityRuntime, Depends(get_runtime)]
+
+
+def get_pipeline(center: Center) -> IngestPipeline:
+    if center.pipeline is None:
+        raise HTTPException(503, "ingest is not running")
+    return center.pipeline
+
+
+Pipeline = Annotated[IngestPipeline, Depends(get_pipeline)]
+
+_OPERATOR = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+
+
+def get_operator(
+    x_cityops_operator: Annotated[str | None, Header()] = None,
+) -> str:
+    """Who makes a change: every write names its operator (recorded in the timeline)."""
+    name = (x_cityops_operator or "").strip()
+    if not name or not _OPERATOR.match(name):
+        raise HTTPException(
+            401, "name the operator in the X-CityOps-Operator header (1-100 printable characters)"
+        )
+    return name
+
+
+Operator = Annotated[str, Depends(get_operator)]

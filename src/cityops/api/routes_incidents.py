@@ -1,0 +1,235 @@
+"""Incidents: list and filter, one with its timeline, and the operators' actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from cityops.api.deps import Center, Conn, Operator, Runtime
+from cityops.domain.entities import Sector, Severity
+from cityops.domain.incident import IncidentError, Status
+from cityops.services import incidents as svc
+from cityops.services.live import LiveMessage
+from cityops.services.views import IncidentDetail, IncidentSummary, detail, summary, summary_json
+from cityops.store import incidents_repo as repo
+from cityops.store.incidents_repo import IncidentFilter
+
+router = APIRouter(prefix="/api/v1/m/{mid}/incidents", tags=["incidents"])
+T = TypeVar("T")
+
+
+def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+    try:
+        parts = [float(p) for p in raw.split(",")]
+    except ValueError:
+        raise HTTPException(422, "bbox must be minlon,minlat,maxlon,maxlat") from None
+    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+        raise HTTPException(422, "bbox must be minlon,minlat,maxlon,maxlat")
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+@router.get("", response_model=list[IncidentSummary], summary="List and filter incidents")
+def list_incidents(
+    rt: Runtime,
+    conn: Conn,
+    status: Annotated[list[Status] | None, Query()] = None,
+    sector: Annotated[list[Sector] | None, Query()] = None,
+    severity: Annotated[list[Severity] | None, Query()] = None,
+    agency: str | None = None,
+    type: str | None = None,
+    open: bool = False,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[IncidentSummary]:
+    f = IncidentFilter(
+        statuses=status or (),
+        sectors=sector or (),
+        severities=severity or (),
+        agency=agency,
+        incident_type=type,
+        open_only=open,
+        bbox=_bbox(bbox),
+        since=_aware(since),
+        until=_aware(until),
+        limit=limit,
+    )
+    return [summary(r) for r in repo.list_incidents(conn, rt.id, f)]
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    if ts is not None and ts.tzinfo is None:
+        raise HTTPException(422, "times must carry a zone (e.g. 2026-11-22T08:00:00Z)")
+    return ts
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident, in full")
+def get_incident(rt: Runtime, conn: Conn, incident_id: int) -> IncidentDetail:
+    found = detail(conn, rt, incident_id)
+    if found is None:
+        raise HTTPException(404, f"incident {incident_id} not found")
+    return found
+
+
+def _write(
+    center: Center, rt: Runtime, incident_id: int, change: Callable[[Connection], T]
+) -> IncidentDetail:
+    try:
+        with center.db.begin() as conn:
+            change(conn)
+    except svc.NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except IncidentError as err:
+        raise HTTPException(409, str(err)) from None
+    with center.db.connect() as conn:
+        found = detail(conn, rt, incident_id)
+        data = summary_json(conn, rt.id, incident_id)
+    assert found is not None
+    assert data is not None
+    center.live.publish(LiveMessage(rt.id, "incident", data))
+    return found
+
+
+class NoteBody(BaseModel):
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class CancelBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class AssignBody(BaseModel):
+    agency: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class TextBody(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class SopBody(BaseModel):
+    done: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post("/{incident_id}/cancel", response_model=IncidentDetail, summary="Cancel (reason)")
+def cancel(
+    center: Center, rt: Runtime, incident_id: int, body: CancelBody, operator: Operator
+) -> IncidentDetail:
+    return _write(
+        center,
+        rt,
+        incident_id,
+        lambda conn: svc.act(
+            conn,
+            municipality=rt.id,
+            incident_id=incident_id,
+            action=svc.Action.CANCEL,
+            actor=operator,
+            now=_now(),
+            note=body.reason,
+        ),
+    )
+
+
+@router.post("/{incident_id}/assign", response_model=IncidentDetail, summary="Assign an agency")
+def assign(
+    center: Center, rt: Runtime, incident_id: int, body: AssignBody, operator: Operator
+) -> IncidentDetail:
+    return _write(
+        center,
+        rt,
+        incident_id,
+        lambda conn: svc.assign(
+            conn,
+            rt,
+            incident_id=incident_id,
+            agency=body.agency,
+            actor=operator,
+            now=_now(),
+            note=body.note,
+        ),
+    )
+
+
+@router.post("/{incident_id}/notes", response_model=IncidentDetail, summary="Add a note")
+def add_note(
+    center: Center, rt: Runtime, incident_id: int, body: TextBody, operator: Operator
+) -> IncidentDetail:
+    return _write(
+        center,
+        rt,
+        incident_id,
+        lambda conn: svc.add_note(
+            conn,
+            municipality=rt.id,
+            incident_id=incident_id,
+            text=body.text,
+            actor=operator,
+            now=_now(),
+        ),
+    )
+
+
+@router.post(
+    "/{incident_id}/sop/{step_id}", response_model=IncidentDetail, summary="Tick a SOP step"
+)
+def tick_sop(
+    center: Center, rt: Runtime, incident_id: int, step_id: str, body: SopBody, operator: Operator
+) -> IncidentDetail:
+    return _write(
+        center,
+        rt,
+        incident_id,
+        lambda conn: svc.tick_sop_step(
+            conn,
+            rt,
+            incident_id=incident_id,
+            step_id=step_id,
+            done=body.done,
+            actor=operator,
+            now=_now(),
+        ),
+    )
+
+
+@router.post(
+    "/{incident_id}/{action}",
+    response_model=IncidentDetail,
+    summary="Move an incident: acknowledge, dispatch, on-scene, resolve, close, reopen",
+)
+def act(
+    center: Center,
+    rt: Runtime,
+    incident_id: int,
+    action: svc.Action,
+    operator: Operator,
+    body: NoteBody | None = None,
+) -> IncidentDetail:
+    if action is svc.Action.CANCEL:
+        raise HTTPException(422, 'cancel needs a reason: POST .../cancel {"reason": ...}')
+    return _write(
+        center,
+        rt,
+        incident_id,
+        lambda conn: svc.act(
+            conn,
+            municipality=rt.id,
+            incident_id=incident_id,
+            action=action,
+            actor=operator,
+            now=_now(),
+            note=body.note if body else None,
+        ),
+    )

@@ -1,0 +1,73 @@
+"""The embedded MQTT broker (amqtt), for installations with no broker of their own.
+
+It runs on its own thread and event loop so that a burst of device traffic never competes with
+the API's loop. For high rates, point CityOps at Mosquitto with ``CITYOPS_MQTT_URL`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import warnings
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedBroker:
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._broker: Any = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="cityops-broker", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise RuntimeError("embedded MQTT broker did not start in time")
+        if self._error is not None:
+            raise RuntimeError(f"embedded MQTT broker failed: {self._error}") from self._error
+
+    def _run(self, ready: threading.Event) -> None:
+        from amqtt.broker import Broker
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "sys_interval": 0,
+            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
+            "topic-check": {"enabled": False},
+        }
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._broker = Broker(config, loop=loop)
+            loop.run_until_complete(self._broker.start())
+        except BaseException as err:
+            self._error = err
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._broker.shutdown())
+        loop.close()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop = None
+        self._thread = None

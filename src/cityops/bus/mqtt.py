@@ -1,0 +1,146 @@
+"""The MQTT side of ingest: a persistent QoS 1 session whose PUBACKs wait for the database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
+from cityops.services.live import LiveMessage
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = (
+    "cityops/+/sensors/+/readings",
+    "cityops/+/readings",
+    "cityops/+/cameras/+/events",
+    "cityops/+/events/+",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        u = urlparse(url)
+        if u.scheme not in ("mqtt", "mqtts", "tcp"):
+            raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, got {url!r}")
+        tls = u.scheme == "mqtts"
+        return cls(
+            host=u.hostname or "127.0.0.1",
+            port=u.port or (8883 if tls else 1883),
+            username=u.username,
+            password=u.password,
+            tls=tls,
+        )
+
+
+def make_client(client_id: str, *, persistent: bool, manual_ack: bool = False) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=not persistent,
+        manual_ack=manual_ack,
+    )
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    return client
+
+
+def connect(client: mqtt.Client, address: BrokerAddress) -> None:
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    client.connect_async(address.host, address.port, keepalive=30)
+
+
+class MqttIngest:
+    """Subscribes to device topics, hands messages to the pipeline, acks them once stored.
+
+    It also publishes incident changes (retained) on ``cityops/<m>/incidents/<id>``.
+    """
+
+    def __init__(self, url: str, pipeline: IngestPipeline, client_id: str | None = None) -> None:
+        self.address = BrokerAddress.parse(url)
+        self.pipeline = pipeline
+        self.client_id = client_id or f"cityops-ingest-{socket.gethostname()}"[:64]
+        self.client = make_client(self.client_id, persistent=True, manual_ack=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
+        self.connected = threading.Event()
+        self._unsubscribe = pipeline.live.subscribe(self._on_live)
+
+    def start(self, wait_s: float = 15.0) -> None:
+        connect(self.client, self.address)
+        self.client.loop_start()
+        if not self.connected.wait(wait_s):
+            log.warning(
+                "MQTT broker %s:%s not reachable yet; retrying in the background",
+                self.address.host,
+                self.address.port,
+            )
+
+    def stop(self) -> None:
+        self._unsubscribe()
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
+    ) -> None:
+        if getattr(rc, "is_failure", False):
+            log.error("MQTT connection refused: %s", rc)
+            return
+        client.subscribe([(topic, 1) for topic in SUBSCRIPTIONS])
+        self.connected.set()
+        log.info("MQTT ingest connected to %s:%s", self.address.host, self.address.port)
+
+    def _on_disconnect(
+        self, _c: mqtt.Client, _u: object, _f: object, rc: object, _p: object
+    ) -> None:
+        self.connected.clear()
+        log.warning("MQTT ingest disconnected (%s); paho reconnects", rc)
+
+    def _on_message(self, client: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        mid, qos = msg.mid, msg.qos
+
+        def ack(_outcome: MessageOutcome) -> None:
+            if qos > 0:
+                client.ack(mid, qos)
+
+        self.pipeline.submit(
+            InboundMessage(
+                topic=msg.topic,
+                payload=bytes(msg.payload),
+                received_at=datetime.now(UTC),
+                source="mqtt",
+                done=ack,
+            )
+        )
+
+    def _on_live(self, message: LiveMessage) -> None:
+        if message.event != "incident":
+            return
+        self.client.publish(
+            f"cityops/{message.municipality}/incidents/{message.data['id']}",
+            json.dumps(message.data),
+            qos=1,
+            retain=True,
+        )

@@ -1,0 +1,1 @@
+"""Adapters from outside formats into readings and events, and the ingest pipeline."""

@@ -1,0 +1,59 @@
+"""Counters of the ingest path, exposed at /api/v1/metrics (JSON and Prometheus text)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class _Outcome(Protocol):
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def rejections(self) -> Sequence[object]: ...
+
+
+@dataclass
+class IngestMetrics:
+    messages_queued: int = 0
+    messages_done: int = 0
+    items_accepted: int = 0
+    items_rejected: int = 0
+    batches: int = 0
+    failed_transactions: int = 0
+    incidents_created: int = 0
+    last_batch_seconds: float = 0.0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def queued(self, n: int) -> None:
+        with self._lock:
+            self.messages_queued += n
+
+    def batch_done(self, messages: int, outcomes: Sequence[_Outcome], seconds: float) -> None:
+        with self._lock:
+            self.batches += 1
+            self.messages_done += messages
+            self.last_batch_seconds = seconds
+            for o in outcomes:
+                self.items_accepted += o.accepted
+                self.items_rejected += len(o.rejections)
+                for rej in o.rejections:
+                    self.rejected_by_reason[str(getattr(rej, "reason", "unknown"))] += 1
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "messages_queued": self.messages_queued,
+                "messages_done": self.messages_done,
+                "items_accepted": self.items_accepted,
+                "items_rejected": self.items_rejected,
+                "batches": self.batches,
+                "failed_transactions": self.failed_transactions,
+                "incidents_created": self.incidents_created,
+                "last_batch_seconds": round(self.last_batch_seconds, 6),
+                "rejected_by_reason": dict(self.rejected_by_reason),
+            }

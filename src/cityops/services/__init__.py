@@ -1,0 +1,1 @@
+"""Use cases: the only way writes happen (the API and ingest call these, never the store)."""

@@ -1,0 +1,35 @@
+"""Settings from the environment (``CITYOPS_*``), with safe defaults for the embedded demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYOPS_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: a SQLite file in data_dir"
+    )
+    mqtt_url: str | None = Field(
+        default=None, description="External broker; unset starts the embedded broker"
+    )
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    max_payload_bytes: int = 262144
+    max_batch: int = 5000
+    tile_url: str | None = Field(
+        default=None, description="Online tile layer URL template for connected installations"
+    )
+    default_language: str = "bg"
+    log_level: str = "INFO"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'cityops.db').as_posix()}"
