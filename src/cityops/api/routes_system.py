@@ -86,10 +86,10 @@ def overview(rt: Runtime, conn: Conn) -> dict[str, Any]:
             select(c.sector, func.count())
             .where(mine, c.status.in_(open_statuses))
             .group_by(c.sector)
-        ).tuples()
+        ).all()
     )
     by_status: dict[str, int] = dict(
-        conn.execute(select(c.status, func.count()).where(mine).group_by(c.status)).tuples()
+        conn.execute(select(c.status, func.count()).where(mine).group_by(c.status)).all()
     )
     now = datetime.now(UTC)
     ages = {"lt_1h": 0, "1h_6h": 0, "6h_24h": 0, "gt_24h": 0}

@@ -159,4 +159,4 @@ def load_rule_state(conn: Connection, municipality: str) -> dict[str, Any]:
             t.rule_state.c.municipality == municipality
         )
     )
-    return dict(rows.tuples().all())
+    return {k: v for k, v in rows}  # noqa: C416 - Row pairs

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     text,
+    true,
 )
 
 from cityops.store.types import UTCDateTime
@@ -71,7 +72,7 @@ agencies = Table(
     Column("phone", String(64)),
     Column("email", String(320)),
     Column("webhook_url", String(2000)),
-    Column("active", Boolean, nullable=False, server_default=text("1")),
+    Column("active", Boolean, nullable=False, server_default=true()),
     PrimaryKeyConstraint("municipality", "id"),
 )
 
@@ -86,7 +87,7 @@ key_objects = Table(
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
     Column("importance", JSON, nullable=False),
-    Column("active", Boolean, nullable=False, server_default=text("1")),
+    Column("active", Boolean, nullable=False, server_default=true()),
     PrimaryKeyConstraint("municipality", "id"),
 )
 
@@ -108,7 +109,7 @@ cameras = Table(
     Column("health", String(16), nullable=False, server_default="unknown"),
     Column("health_at", UTCDateTime()),
     Column("last_event_at", UTCDateTime()),
-    Column("active", Boolean, nullable=False, server_default=text("1")),
+    Column("active", Boolean, nullable=False, server_default=true()),
     PrimaryKeyConstraint("municipality", "id"),
 )
 
@@ -129,7 +130,7 @@ sensors = Table(
     Column("last_value", Float),
     Column("last_ts", UTCDateTime()),
     Column("last_received_at", UTCDateTime()),
-    Column("active", Boolean, nullable=False, server_default=text("1")),
+    Column("active", Boolean, nullable=False, server_default=true()),
     PrimaryKeyConstraint("municipality", "id"),
 )
 

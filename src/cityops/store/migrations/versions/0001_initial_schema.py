@@ -103,7 +103,7 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=64), nullable=True),
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("webhook_url", sa.String(length=2000), nullable=True),
-        sa.Column("active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.ForeignKeyConstraint(
             ["municipality"],
             ["municipalities.id"],
@@ -128,7 +128,7 @@ def upgrade() -> None:
         sa.Column("health", sa.String(length=16), server_default="unknown", nullable=False),
         sa.Column("health_at", UTCDateTime(), nullable=True),
         sa.Column("last_event_at", UTCDateTime(), nullable=True),
-        sa.Column("active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.ForeignKeyConstraint(
             ["municipality"],
             ["municipalities.id"],
@@ -208,7 +208,7 @@ def upgrade() -> None:
         sa.Column("lon", sa.Float(), nullable=False),
         sa.Column("lat", sa.Float(), nullable=False),
         sa.Column("importance", sa.JSON(), nullable=False),
-        sa.Column("active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.ForeignKeyConstraint(
             ["municipality"],
             ["municipalities.id"],
@@ -232,7 +232,7 @@ def upgrade() -> None:
         sa.Column("last_value", sa.Float(), nullable=True),
         sa.Column("last_ts", UTCDateTime(), nullable=True),
         sa.Column("last_received_at", UTCDateTime(), nullable=True),
-        sa.Column("active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.ForeignKeyConstraint(
             ["municipality"],
             ["municipalities.id"],

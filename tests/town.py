@@ -1,0 +1,46 @@
+"""The test town: a small municipality the project makes itself (tests/fixtures/testtown.yaml)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from cityops.app import import_config
+from cityops.domain.catalog import MunicipalityConfig
+from cityops.config.loader import load_config
+from cityops.store.db import make_engine, upgrade
+
+TOWN_YAML = Path(__file__).parent / "fixtures" / "testtown.yaml"
+MUNI = "testtown"
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+"""A fixed instant for tests with a frozen clock (noon in Sofia)."""
+
+
+def town_config() -> MunicipalityConfig:
+    return load_config(TOWN_YAML)
+
+
+def town_db(url: str) -> Engine:
+    """A migrated database at ``url`` with the test town imported."""
+    upgrade(url)
+    db = make_engine(url)
+    import_config(db, TOWN_YAML, actor="test")
+    return db
+
+
+class FrozenClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+        return self.now
