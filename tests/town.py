@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from cityops.app import import_config
-from cityops.domain.catalog import MunicipalityConfig
 from cityops.config.loader import load_config
+from cityops.domain.catalog import MunicipalityConfig
 from cityops.store.db import make_engine, upgrade
 
 TOWN_YAML = Path(__file__).parent / "fixtures" / "testtown.yaml"

@@ -80,7 +80,7 @@ class ControlCenter:
                 self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
                 self.broker.start()
                 log.info("embedded MQTT broker on %s", self.broker.url)
-            self.mqtt = MqttIngest(self.mqtt_url, self.pipeline)
+            self.mqtt = MqttIngest(self.mqtt_url, self.pipeline, self.settings.mqtt_client_id)
             self.mqtt.start()
         log.info("control center started: %d municipalities", len(self.runtimes))
 

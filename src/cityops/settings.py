@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     mqtt_url: str | None = Field(
         default=None, description="External broker; unset starts the embedded broker"
     )
+    mqtt_client_id: str | None = Field(
+        default=None, description="Persistent-session client id; default cityops-ingest-<host>"
+    )
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     http_host: str = "127.0.0.1"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, Table, func, select
 
 from cityops.app import load_runtimes
-from cityops.ingest.pipeline import IngestPipeline, InboundMessage, MessageOutcome
+from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
 from cityops.services.live import LiveMessage
 from cityops.store import tables as t
 from tests.town import MUNI, FrozenClock

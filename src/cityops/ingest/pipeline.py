@@ -82,6 +82,7 @@ class IngestPipeline:
         max_batch: int = 5000,
         max_messages_per_batch: int = 2000,
         tick_interval_s: float = 1.0,
+        startup_grace_s: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
@@ -91,6 +92,9 @@ class IngestPipeline:
         self.max_batch = max_batch
         self.max_messages_per_batch = max_messages_per_batch
         self.tick_interval_s = tick_interval_s
+        # After a restart the broker first delivers what it queued while CityOps was down:
+        # silence is not judged until that backlog had time to arrive.
+        self.startup_grace_s = startup_grace_s
         self.clock = clock
         self.metrics = IngestMetrics()
         self._queue: queue.Queue[InboundMessage | None] = queue.Queue()
@@ -130,7 +134,7 @@ class IngestPipeline:
         return self._queue.qsize()
 
     def _run(self) -> None:
-        next_tick = time.monotonic() + self.tick_interval_s
+        next_tick = time.monotonic() + max(self.tick_interval_s, self.startup_grace_s)
         while True:
             timeout = max(0.0, next_tick - time.monotonic())
             batch: list[InboundMessage] = []

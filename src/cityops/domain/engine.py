@@ -1,0 +1,288 @@
+"""The rule engine: evaluates a municipality's rules on readings, events and the passing of time.
+
+Pure and incremental: no I/O and no clock of its own (every time is passed in, timezone-aware
+UTC). Its state is small, JSON-serialisable and keyed ``f"{rule_id}|{subject}"``; the ingest
+pipeline stores what :meth:`RuleEngine.take_dirty_state` returns in the same transaction as the
+readings that changed it, and after a restart :meth:`RuleEngine.restore_state` puts the engine
+back exactly where it stopped.
+
+State keys and subjects:
+
+- threshold, rate-of-change and silence rules: one entry per watched sensor, subject = sensor id
+  (it also holds the newest reading time evaluated, so a redelivered reading is ignored);
+- correlation rules: ``events`` (the window of recent events) and ``cluster-<n>`` per active
+  cluster (deleted, i.e. ``None`` in the dirty state, when the cluster expires);
+- camera event rules keep no state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from cityops.domain.engine_events import CameraRuleEval, CorrelationEval, Geo
+from cityops.domain.engine_sensors import (
+    SensorEval,
+    SensorTrack,
+    SilenceEval,
+    make_sensor_eval,
+)
+from cityops.domain.engine_support import BadStateError, JsonValue, epoch
+from cityops.domain.entities import Camera, LonLat, Municipality, Sensor
+from cityops.domain.observations import Event, EventSource, Reading
+from cityops.domain.rules import (
+    CameraEventRule,
+    RateOfChangeRule,
+    Rule,
+    SilenceRule,
+    ThresholdRule,
+    Trigger,
+)
+
+__all__ = ["JsonValue", "RuleEngine", "SensorState"]
+
+
+class SensorState(StrEnum):
+    UNKNOWN = "unknown"
+    """No reading yet (or no rule watches the sensor)."""
+    OK = "ok"
+    ALARM = "alarm"
+    """A threshold or rate-of-change rule is active for the sensor."""
+    OFFLINE = "offline"
+    """A silence rule says no reading has arrived for too long."""
+
+
+class RuleEngine:
+    """All rules of one municipality, evaluated incrementally in memory.
+
+    Rules, sensors and cameras of other municipalities are ignored, and so are readings and
+    events of other municipalities, of sensors no rule watches and of kinds no rule names.
+    """
+
+    def __init__(
+        self,
+        municipality: Municipality,
+        rules: Sequence[Rule],
+        sensors: Sequence[Sensor],
+        cameras: Sequence[Camera],
+    ) -> None:
+        self.municipality = municipality
+        self._mid = municipality.id
+        own_sensors: dict[str, Sensor] = {}
+        for sensor in sensors:
+            if sensor.municipality == self._mid:
+                own_sensors.setdefault(sensor.id, sensor)
+        self._cameras: dict[str, Camera] = {}
+        for camera in cameras:
+            if camera.municipality == self._mid:
+                self._cameras.setdefault(camera.id, camera)
+        origin = _origin(municipality, self._cameras.values(), own_sensors.values())
+        self._geo = Geo(origin)
+        tz = ZoneInfo(municipality.timezone)
+
+        self._tracks: dict[str, SensorTrack] = {}
+        self._evals: dict[str, SensorEval] = {}
+        self._silences: list[SilenceEval] = []
+        self._rules_by_sensor: dict[str, list[Rule]] = {}
+        self._camera_rules: dict[str, list[CameraRuleEval]] = {}
+        self._correlation_rules: dict[str, list[CorrelationEval]] = {}
+        self._correlations: list[CorrelationEval] = []
+        rule_ids: set[str] = set()
+        for rule in rules:
+            if rule.municipality != self._mid:
+                continue
+            if rule.id in rule_ids:
+                raise ValueError(f"duplicate rule id {rule.id!r}")
+            rule_ids.add(rule.id)
+            if isinstance(rule, ThresholdRule | RateOfChangeRule | SilenceRule):
+                for sensor in own_sensors.values():
+                    if rule.sensors.matches(sensor):
+                        self._watch(rule, sensor)
+            elif isinstance(rule, CameraEventRule):
+                camera_eval = CameraRuleEval(rule, self._cameras, tz)
+                for kind in dict.fromkeys(rule.kinds):
+                    self._camera_rules.setdefault(kind, []).append(camera_eval)
+            else:
+                correlation = CorrelationEval(rule, self._geo)
+                self._correlations.append(correlation)
+                for kind in dict.fromkeys(rule.kinds):
+                    self._correlation_rules.setdefault(kind, []).append(correlation)
+        # longest prefix first, so a state key finds its own rule even if one id prefixes another
+        self._correlations.sort(key=lambda c: len(c.prefix), reverse=True)
+        self._dirty: set[str] = set()
+
+    def _watch(self, rule: ThresholdRule | RateOfChangeRule | SilenceRule, sensor: Sensor) -> None:
+        track = self._tracks.get(sensor.id)
+        if track is None:
+            track = self._tracks[sensor.id] = SensorTrack(sensor)
+        evaluator = make_sensor_eval(rule, track)
+        track.add(evaluator)
+        self._evals[evaluator.key] = evaluator
+        self._rules_by_sensor.setdefault(sensor.id, []).append(rule)
+        if isinstance(evaluator, SilenceEval):
+            self._silences.append(evaluator)
+
+    # --- input -----------------------------------------------------------------------------
+
+    def on_reading(self, reading: Reading, received_at: datetime) -> list[Trigger]:
+        """Evaluate one reading; one no newer than the sensor's last evaluated one is ignored."""
+        track = self._tracks.get(reading.sensor_id)
+        if track is None or reading.municipality != self._mid:
+            return []
+        value = reading.value
+        if not math.isfinite(value):
+            return []
+        at = reading.ts
+        ts = epoch(at)
+        last = track.last_ts
+        if last is not None and ts <= last:
+            return []
+        track.last_ts = ts
+        self._dirty.update(track.keys)
+        triggers: list[Trigger] = []
+        for evaluator in track.evaluators:
+            trigger = evaluator.on_reading(ts, value, at, received_at)
+            if trigger is not None:
+                triggers.append(trigger)
+        return triggers
+
+    def on_event(self, event: Event) -> list[Trigger]:
+        if event.municipality != self._mid:
+            return []
+        camera_rules = self._camera_rules.get(event.kind)
+        correlations = self._correlation_rules.get(event.kind)
+        if not camera_rules and not correlations:
+            return []
+        ts = epoch(event.ts)
+        triggers: list[Trigger] = []
+        for camera_rule in camera_rules or ():
+            trigger = camera_rule.on_event(event, ts)
+            if trigger is not None:
+                triggers.append(trigger)
+        if correlations:
+            position = event.position
+            if position is None and event.source is EventSource.CAMERA:
+                camera = self._cameras.get(event.source_id)
+                position = None if camera is None else camera.position
+            if position is not None:
+                for correlation in correlations:
+                    trigger = correlation.on_event(event, ts, position, self._dirty)
+                    if trigger is not None:
+                        triggers.append(trigger)
+        return triggers
+
+    def tick(self, now: datetime) -> list[Trigger]:
+        """Time-driven rules: sensors gone silent (raised once); expiry of correlation clusters."""
+        now_ts = epoch(now)
+        triggers: list[Trigger] = []
+        for silence in self._silences:
+            changed, trigger = silence.tick(now_ts, now)
+            if changed:
+                self._dirty.add(silence.key)
+            if trigger is not None:
+                triggers.append(trigger)
+        for correlation in self._correlations:
+            correlation.tick(now_ts, self._dirty)
+        return triggers
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def sensor_state(self, sensor_id: str) -> SensorState:
+        track = self._tracks.get(sensor_id)
+        if track is None:
+            return SensorState.UNKNOWN
+        if any(evaluator.in_alarm for evaluator in track.evaluators):
+            return SensorState.ALARM
+        if any(evaluator.offline for evaluator in track.evaluators):
+            return SensorState.OFFLINE
+        return SensorState.UNKNOWN if track.last_ts is None else SensorState.OK
+
+    def sensor_rules(self, sensor_id: str) -> list[Rule]:
+        """The threshold, rate-of-change and silence rules that watch this sensor."""
+        return list(self._rules_by_sensor.get(sensor_id, ()))
+
+    # --- state -----------------------------------------------------------------------------
+
+    def take_dirty_state(self) -> dict[str, JsonValue | None]:
+        """Entries changed since the last call (None: delete the entry); clears the dirty set."""
+        dirty, self._dirty = self._dirty, set()
+        return {key: self._value_of(key) for key in sorted(dirty)}
+
+    def export_state(self) -> dict[str, JsonValue]:
+        """All state entries: what the store holds once every dirty entry has been written."""
+        state: dict[str, JsonValue] = {}
+        for key, evaluator in self._evals.items():
+            value = evaluator.to_json()
+            if value is not None:
+                state[key] = value
+        for correlation in self._correlations:
+            state.update(correlation.export())
+        return state
+
+    def restore_state(self, state: Mapping[str, JsonValue]) -> None:
+        """Replace the whole state with ``state`` (as stored from take_dirty_state/export_state).
+
+        Entries of rules or sensors that no longer exist, and entries that cannot be read, are
+        skipped and marked dirty, so the next take_dirty_state() deletes (or rewrites) them.
+        """
+        for evaluator in self._evals.values():
+            evaluator.reset()
+        for track in self._tracks.values():
+            track.last_ts = None
+        self._geo.reset()
+        for correlation in self._correlations:
+            correlation.reset()
+        self._dirty = set()
+        for key, value in state.items():
+            if not isinstance(key, str):
+                continue
+            try:
+                known = self._restore_entry(key, value)
+            except (ValueError, TypeError, AttributeError, OverflowError):
+                known = False
+            if not known:
+                self._dirty.add(key)
+        for correlation in self._correlations:
+            correlation.finish_restore(self._dirty)
+
+    def _restore_entry(self, key: str, value: JsonValue) -> bool:
+        evaluator = self._evals.get(key)
+        if evaluator is not None:
+            try:
+                ts = evaluator.restore(value)
+            except BadStateError:
+                evaluator.reset()
+                raise
+            track = evaluator.track
+            if ts is not None and (track.last_ts is None or ts > track.last_ts):
+                track.last_ts = ts
+            return True
+        for correlation in self._correlations:
+            if key.startswith(correlation.prefix):
+                origin = correlation.restore(key[len(correlation.prefix) :], value)
+                if origin is not None:
+                    self._geo.adopt(origin)
+                return True
+        return False
+
+    def _value_of(self, key: str) -> JsonValue:
+        evaluator = self._evals.get(key)
+        if evaluator is not None:
+            return evaluator.to_json()
+        for correlation in self._correlations:
+            if key.startswith(correlation.prefix):
+                return correlation.value_of(key[len(correlation.prefix) :])
+        return None
+
+
+def _origin(
+    municipality: Municipality, cameras: Iterable[Camera], sensors: Iterable[Sensor]
+) -> LonLat | None:
+    """The origin of the metric frame: the centre, else the first camera, else the first sensor."""
+    if municipality.center is not None:
+        return municipality.center
+    first = next(iter(cameras), None) or next(iter(sensors), None)
+    return None if first is None else first.position
