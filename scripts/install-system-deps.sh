@@ -13,8 +13,12 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "installing ${need[*]} with apt-get" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# A failed install (no network, no mirror) is not fatal here: the tests needing the missing
+# servers skip with a reason, or fail when CI=true.
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }; then
+  echo "apt-get install ${need[*]} failed: tests needing them will be skipped (fail under CI=true)" >&2
+  exit 0
+fi
 # Debian starts the packaged services; the harness runs its own on loopback ports.
 for svc in mosquitto postgresql; do
   if command -v systemctl >/dev/null; then systemctl stop "$svc" 2>/dev/null || true; fi

@@ -80,7 +80,10 @@ class ControlCenter:
                 self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
                 self.broker.start()
                 log.info("embedded MQTT broker on %s", self.broker.url)
-            self.mqtt = MqttIngest(self.mqtt_url, self.pipeline, self.settings.mqtt_client_id)
+            protocol = self.settings.mqtt_protocol or ("5" if self.settings.mqtt_url else "3.1.1")
+            self.mqtt = MqttIngest(
+                self.mqtt_url, self.pipeline, self.settings.mqtt_client_id, protocol=protocol
+            )
             self.mqtt.start()
         log.info("control center started: %d municipalities", len(self.runtimes))
 

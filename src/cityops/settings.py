@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     mqtt_client_id: str | None = Field(
         default=None, description="Persistent-session client id; default cityops-ingest-<host>"
     )
+    mqtt_protocol: str | None = Field(
+        default=None,
+        description="'5' or '3.1.1'; default 5 for an external broker, 3.1.1 for the embedded one",
+        pattern=r"^(5|3\.1\.1)$",
+    )
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     http_host: str = "127.0.0.1"

@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
 from cityops.services.live import LiveMessage
@@ -49,25 +51,56 @@ class BrokerAddress:
         )
 
 
-def make_client(client_id: str, *, persistent: bool, manual_ack: bool = False) -> mqtt.Client:
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        clean_session=not persistent,
-        manual_ack=manual_ack,
-    )
+RECEIVE_MAXIMUM = 1000
+"""Unacknowledged QoS 1 messages the broker may send us at once (MQTT 5). Under MQTT 3.1.1 the
+broker decides (Mosquitto: ``max_inflight_messages``, default 20), which caps a persistent
+manual-ack subscriber at 20 messages per database transaction."""
+SESSION_EXPIRY_S = 7 * 24 * 3600
+"""How long the broker keeps our session and its queue while CityOps is down (MQTT 5)."""
+
+
+def make_client(
+    client_id: str, *, persistent: bool, manual_ack: bool = False, protocol: str = "5"
+) -> mqtt.Client:
+    if protocol == "5":
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=manual_ack,
+        )
+    else:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=not persistent,
+            manual_ack=manual_ack,
+        )
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     return client
 
 
-def connect(client: mqtt.Client, address: BrokerAddress) -> None:
+def connect(client: mqtt.Client, address: BrokerAddress, *, persistent: bool) -> None:
     if address.username:
         client.username_pw_set(address.username, address.password)
     if address.tls:
         client.tls_set()
     client.reconnect_delay_set(min_delay=1, max_delay=10)
-    client.connect_async(address.host, address.port, keepalive=30)
+    if client.protocol == mqtt.MQTTv5:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        if persistent:
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+        client.connect_async(
+            address.host,
+            address.port,
+            keepalive=30,
+            clean_start=not persistent,
+            properties=props,
+        )
+    else:
+        client.connect_async(address.host, address.port, keepalive=30)
 
 
 class MqttIngest:
@@ -76,11 +109,20 @@ class MqttIngest:
     It also publishes incident changes (retained) on ``cityops/<m>/incidents/<id>``.
     """
 
-    def __init__(self, url: str, pipeline: IngestPipeline, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        pipeline: IngestPipeline,
+        client_id: str | None = None,
+        *,
+        protocol: str = "5",
+    ) -> None:
         self.address = BrokerAddress.parse(url)
         self.pipeline = pipeline
         self.client_id = client_id or f"cityops-ingest-{socket.gethostname()}"[:64]
-        self.client = make_client(self.client_id, persistent=True, manual_ack=True)
+        self.client = make_client(
+            self.client_id, persistent=True, manual_ack=True, protocol=protocol
+        )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
@@ -88,7 +130,7 @@ class MqttIngest:
         self._unsubscribe = pipeline.live.subscribe(self._on_live)
 
     def start(self, wait_s: float = 15.0) -> None:
-        connect(self.client, self.address)
+        connect(self.client, self.address, persistent=True)
         self.client.loop_start()
         if not self.connected.wait(wait_s):
             log.warning(
