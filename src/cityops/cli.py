@@ -83,7 +83,7 @@ def serve() -> None:
     _serve(settings)
 
 
-def _serve(settings: Settings, after_start: list[object] | None = None) -> None:
+def _serve(settings: Settings) -> None:
     import uvicorn
 
     from cityops.api.app import create_api
@@ -104,6 +104,16 @@ def _serve(settings: Settings, after_start: list[object] | None = None) -> None:
     finally:
         center.stop()
 
+
+def _register_town_commands() -> None:
+    from cityops import cli_sim
+
+    app.command("simulate")(cli_sim.simulate)
+    app.command("replay")(cli_sim.replay)
+    app.command("demo")(cli_sim.demo)
+
+
+_register_town_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     app()
