@@ -55,7 +55,7 @@ def test_threshold_for_duration_opens_one_incident_with_cameras(
     pipeline: IngestPipeline, clock: FrozenClock, db: Engine
 ) -> None:
     seen: list[LiveMessage] = []
-    pipeline.live.subscribe(seen.append)
+    pipeline.live.subscribe(seen.extend)
     for _ in range(10):  # 2.9 m for 9 minutes: not yet
         level(pipeline, clock, 2.9)
         clock.advance(minutes=1)

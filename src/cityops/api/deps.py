@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Header, HTTPException, Path, Request
 from sqlalchemy import Connection
@@ -61,8 +62,13 @@ _OPERATOR = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
 def get_operator(
     x_cityops_operator: Annotated[str | None, Header()] = None,
 ) -> str:
-    """Who makes a change: every write names its operator (recorded in the timeline)."""
-    name = (x_cityops_operator or "").strip()
+    """Who makes a change: every write names its operator (recorded in the timeline).
+
+    The header is percent-encoded UTF-8 so that Cyrillic names travel in HTTP headers."""
+    try:
+        name = unquote(x_cityops_operator or "", errors="strict").strip()
+    except UnicodeDecodeError:
+        name = ""
     if not name or not _OPERATOR.match(name):
         raise HTTPException(
             401, "name the operator in the X-CityOps-Operator header (1-100 printable characters)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -24,17 +24,19 @@ async def live(center: Center, rt: Runtime, request: Request) -> StreamingRespon
     q: asyncio.Queue[LiveMessage | None] = asyncio.Queue(QUEUE_LIMIT)
     muni = rt.id
 
-    def put(message: LiveMessage) -> None:
-        if q.full():  # a slow client: drop its backlog and tell it to refetch
+    def put(messages: list[LiveMessage]) -> None:
+        if q.qsize() + len(messages) >= QUEUE_LIMIT:  # a slow client: drop, ask it to refetch
             while not q.empty():
                 q.get_nowait()
             q.put_nowait(None)
             return
-        q.put_nowait(message)
+        for message in messages:
+            q.put_nowait(message)
 
-    def listener(message: LiveMessage) -> None:
-        if message.municipality == muni:
-            loop.call_soon_threadsafe(put, message)
+    def listener(messages: Sequence[LiveMessage]) -> None:
+        mine = [m for m in messages if m.municipality == muni]
+        if mine:
+            loop.call_soon_threadsafe(put, mine)
 
     unsubscribe = center.live.subscribe(listener)
 
@@ -49,10 +51,15 @@ async def live(center: Center, rt: Runtime, request: Request) -> StreamingRespon
                         return
                     yield ": heartbeat\n\n"
                     continue
-                if message is None:
-                    yield "event: resync\ndata: {}\n\n"
-                    continue
-                yield f"event: {message.event}\ndata: {json.dumps(message.data)}\n\n"
+                chunk = [message]
+                while not q.empty() and len(chunk) < 1000:  # one write for what is waiting
+                    chunk.append(q.get_nowait())
+                yield "".join(
+                    "event: resync\ndata: {}\n\n"
+                    if m is None
+                    else f"event: {m.event}\ndata: {json.dumps(m.data)}\n\n"
+                    for m in chunk
+                )
         finally:
             unsubscribe()
 

@@ -58,8 +58,9 @@ def metrics(center: Center, format: str = "json") -> Response:
     lines = []
     for key, value in snap.items():
         if isinstance(value, dict):
-            for reason, count in value.items():
-                lines.append(f'cityops_{key}{{reason="{reason}"}} {count}')
+            label = "quantile" if key == "lag_ms" else "reason"
+            for name, count in value.items():
+                lines.append(f'cityops_{key}{{{label}="{name}"}} {count}')
         else:
             lines.append(f"cityops_{key} {value}")
     return PlainTextResponse("\n".join(lines) + "\n")

@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlparse
@@ -177,12 +178,12 @@ class MqttIngest:
             )
         )
 
-    def _on_live(self, message: LiveMessage) -> None:
-        if message.event != "incident":
-            return
-        self.client.publish(
-            f"cityops/{message.municipality}/incidents/{message.data['id']}",
-            json.dumps(message.data),
-            qos=1,
-            retain=True,
-        )
+    def _on_live(self, messages: Sequence[LiveMessage]) -> None:
+        for message in messages:
+            if message.event == "incident":
+                self.client.publish(
+                    f"cityops/{message.municipality}/incidents/{message.data['id']}",
+                    json.dumps(message.data),
+                    qos=1,
+                    retain=True,
+                )

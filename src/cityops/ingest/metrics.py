@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -27,14 +28,23 @@ class IngestMetrics:
     incidents_created: int = 0
     last_batch_seconds: float = 0.0
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    lag_ms: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
+    """Receive-to-commit time of the latest messages."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def queued(self, n: int) -> None:
         with self._lock:
             self.messages_queued += n
 
-    def batch_done(self, messages: int, outcomes: Sequence[_Outcome], seconds: float) -> None:
+    def batch_done(
+        self,
+        messages: int,
+        outcomes: Sequence[_Outcome],
+        seconds: float,
+        lags_ms: Sequence[float] = (),
+    ) -> None:
         with self._lock:
+            self.lag_ms.extend(lags_ms)
             self.batches += 1
             self.messages_done += messages
             self.last_batch_seconds = seconds
@@ -56,4 +66,12 @@ class IngestMetrics:
                 "incidents_created": self.incidents_created,
                 "last_batch_seconds": round(self.last_batch_seconds, 6),
                 "rejected_by_reason": dict(self.rejected_by_reason),
+                "lag_ms": _percentiles(self.lag_ms),
             }
+
+
+def _percentiles(values: deque[float]) -> dict[str, float]:
+    if len(values) < 2:
+        return {}
+    cuts = statistics.quantiles(values, n=100)
+    return {"p50": round(cuts[49], 2), "p99": round(cuts[98], 2), "max": round(max(values), 2)}

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -180,13 +179,15 @@ class IngestPipeline:
                     self.process([message])
                 return
             outcomes, changes, latest = self._poison(batch[0])
+        committed = utcnow()
+        lags = [(committed - m.received_at).total_seconds() * 1000 for m in batch]
         for message, outcome in zip(batch, outcomes, strict=True):
             if message.done is not None:
                 try:
                     message.done(outcome)
                 except Exception:
                     log.exception("acknowledging a message failed")
-        self.metrics.batch_done(len(batch), outcomes, time.perf_counter() - started)
+        self.metrics.batch_done(len(batch), outcomes, time.perf_counter() - started, lags)
         self._publish(changes, latest)
 
     def _decode(self, message: InboundMessage) -> tuple[str | None, Decoded]:
@@ -325,21 +326,26 @@ class IngestPipeline:
     def _publish(
         self, changes: Iterable[IncidentChange], latest: Mapping[tuple[str, str], SensorLatest]
     ) -> None:
-        for (muni, sensor_id), x in latest.items():
-            rt = self.runtimes[muni]
-            data: dict[str, Any] = {
-                "id": sensor_id,
-                "value": x.value,
-                "ts": x.ts.isoformat(),
-                "state": rt.engine.sensor_state(sensor_id).value,
-            }
-            self.live.publish(LiveMessage(muni, "sensor", data))
         changed = {(c.municipality, c.incident_id): c for c in changes}
-        if not changed:
-            return
-        self.metrics.incidents_created += sum(1 for c in changed.values() if c.created)
-        with self.db.connect() as conn:
-            for muni, incident_id in changed:
-                data_i = summary_json(conn, muni, incident_id)
-                if data_i is not None:
-                    self.live.publish(LiveMessage(muni, "incident", data_i))
+        if changed:  # incidents first: they are what an operator waits for
+            self.metrics.incidents_created += sum(1 for c in changed.values() if c.created)
+            with self.db.connect() as conn:
+                found = [(m, summary_json(conn, m, i)) for m, i in changed]
+            self.live.publish_many(
+                [LiveMessage(m, "incident", data) for m, data in found if data is not None]
+            )
+        self.live.publish_many(
+            [
+                LiveMessage(
+                    muni,
+                    "sensor",
+                    {
+                        "id": sensor_id,
+                        "value": x.value,
+                        "ts": x.ts.isoformat(),
+                        "state": self.runtimes[muni].engine.sensor_state(sensor_id).value,
+                    },
+                )
+                for (muni, sensor_id), x in latest.items()
+            ]
+        )

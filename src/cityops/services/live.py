@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,8 @@ class LiveMessage:
     data: dict[str, Any]
 
 
-Listener = Callable[[LiveMessage], None]
+Listener = Callable[[Sequence[LiveMessage]], None]
+"""Receives the messages of one publish call together (a batch's sensor updates are one call)."""
 
 
 class LiveBus:
@@ -41,10 +42,15 @@ class LiveBus:
         return unsubscribe
 
     def publish(self, message: LiveMessage) -> None:
+        self.publish_many([message])
+
+    def publish_many(self, messages: Sequence[LiveMessage]) -> None:
+        if not messages:
+            return
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
             try:
-                listener(message)
+                listener(messages)
             except Exception:  # a broken listener must not stop ingest
                 log.exception("live listener failed")

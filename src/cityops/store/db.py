@@ -22,7 +22,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Batched INSERTs (readings, rule state) as multi-row VALUES statements instead of one
+    # statement per row: several times faster on PostgreSQL.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,0 +1,500 @@
+// The map: offline base map from /basemap on a canvas, optional online tiles, camera
+// field-of-view cones, sensors, key objects and clustered incidents. Live updates restyle
+// existing layers in place, batched per animation frame.
+
+/* global L */
+import { getJSON, mpath } from './api.js';
+import { h } from './dom.js';
+import { displayName, fmtNumber, t, tMaybe } from './i18n.js';
+import { fovCone } from './geo.js';
+import { emit, incidentMatchesFilters, on, schedule, SEVERITIES, SEVERITY_RANK, state } from './state.js';
+
+export const SEVERITY_COLOURS = { minor: '#58a6ff', moderate: '#e3b341', severe: '#f0883e', extreme: '#ff4d4f' };
+export const HEALTH_COLOURS = { online: '#3fb950', stale: '#d29922', tampered: '#db61a2', offline: '#f85149', unknown: '#8b949e' };
+export const SENSOR_COLOURS = { ok: '#3fb950', alarm: '#ff4d4f', offline: '#6e7681', unknown: '#a5b4c5' };
+
+const ROAD_STYLE = {
+  motorway: { color: '#8a6d3b', weight: 5 },
+  trunk: { color: '#7d6a45', weight: 4.5 },
+  primary: { color: '#6f6650', weight: 4 },
+  secondary: { color: '#5d6470', weight: 3.2 },
+  tertiary: { color: '#525c69', weight: 2.6 },
+  residential: { color: '#46505c', weight: 2 },
+  service: { color: '#3a434e', weight: 1.3 },
+  path: { color: '#3a4550', weight: 1, dashArray: '3 3' },
+};
+const LANDUSE_GREEN = new Set(['park', 'grass', 'wood', 'forest', 'meadow', 'recreation_ground', 'village_green', 'cemetery', 'allotments', 'orchard', 'vineyard', 'farmland']);
+const LANDUSE_WORK = new Set(['industrial', 'commercial', 'retail', 'railway', 'construction', 'brownfield', 'military']);
+
+const LABEL_MIN_ZOOM = 18;
+const LABEL_CELL = [96, 22]; // one label per screen cell, so labels never pile up
+const LABEL_MAX = 250;
+
+let map = null;
+let layerControl = null;
+let renderers = null;
+const groups = {};
+const baseLayers = {};
+const cameraShapes = new Map();
+const sensorMarkers = new Map();
+const keyMarkers = new Map();
+const incidentMarkers = new Map();
+const sensorLabels = new Map();
+const dirty = { sensors: new Set(), cameras: new Set(), incidents: new Set() };
+let highlight = null;
+let basemapBounds = null;
+let attribution = null;
+
+function landuseStyle(feature) {
+  const cls = feature.properties && feature.properties.class;
+  if (LANDUSE_GREEN.has(cls)) return { fillColor: '#14261c', fillOpacity: 1, stroke: false };
+  if (LANDUSE_WORK.has(cls)) return { fillColor: '#1d1a26', fillOpacity: 1, stroke: false };
+  return { fillColor: '#141b24', fillOpacity: 1, stroke: false };
+}
+
+function waterStyle(feature) {
+  const g = feature.geometry && feature.geometry.type;
+  if (g === 'LineString' || g === 'MultiLineString') {
+    const cls = feature.properties && feature.properties.class;
+    return { color: '#1f4f7a', weight: cls === 'river' || cls === 'canal' ? 4 : 2, opacity: 1 };
+  }
+  return { fillColor: '#0f2e4a', fillOpacity: 1, color: '#1f4f7a', weight: 1 };
+}
+
+function roadStyle(feature) {
+  const s = ROAD_STYLE[feature.properties && feature.properties.class] || ROAD_STYLE.service;
+  return { ...s, opacity: 1, lineCap: 'round', lineJoin: 'round' };
+}
+
+function buildingStyle() {
+  return { fillColor: '#1e2733', fillOpacity: 1, color: '#2b3746', weight: 1 };
+}
+
+const BASE_STYLES = { landuse: landuseStyle, water: waterStyle, buildings: buildingStyle, roads: roadStyle };
+
+function cameraStyle(cam) {
+  const c = HEALTH_COLOURS[cam.health] || HEALTH_COLOURS.unknown;
+  return { color: c, weight: 1, opacity: 0.8, fillColor: c, fillOpacity: cam.health === 'online' ? 0.16 : 0.22 };
+}
+
+function sensorStyle(s) {
+  const c = SENSOR_COLOURS[s.state] || SENSOR_COLOURS.unknown;
+  if (s.state === 'alarm') return { radius: 7, color: '#ffd6d6', weight: 2, fillColor: c, fillOpacity: 1 };
+  if (s.state === 'ok') return { radius: 5, color: '#0b0f14', weight: 1, fillColor: c, fillOpacity: 0.95 };
+  return { radius: 5, color: c, weight: 1.5, fillColor: '#0b0f14', fillOpacity: 0.85 };
+}
+
+function sensorValueText(s) {
+  if (s.value === null || s.value === undefined) return '—';
+  return `${fmtNumber(s.value, 1)}${s.unit ? ` ${s.unit}` : ''}`;
+}
+
+function incidentIcon(inc) {
+  return L.divIcon({
+    className: `inc-marker sev-${inc.severity} st-${inc.status}`,
+    html: '<span class="inc-dot"></span>',
+    iconSize: [22, 22],
+    iconAnchor: [11, 11],
+  });
+}
+
+function clusterIcon(cluster) {
+  let worst = 'minor';
+  for (const m of cluster.getAllChildMarkers()) {
+    const sev = m.options.severity;
+    if ((SEVERITY_RANK[sev] || 0) > (SEVERITY_RANK[worst] || 0)) worst = sev;
+  }
+  const n = cluster.getChildCount();
+  const size = n < 10 ? 32 : n < 50 ? 38 : 44;
+  return L.divIcon({
+    className: `inc-cluster sev-${worst}`,
+    html: `<span>${n}</span>`,
+    iconSize: [size, size],
+  });
+}
+
+function keyObjectIcon(ko) {
+  return L.divIcon({ className: `key-marker ko-${ko.kind}`, html: '<span></span>', iconSize: [14, 14], iconAnchor: [7, 7] });
+}
+
+function openDetail(kind, id) {
+  emit('open-detail', { kind, id, fly: false });
+}
+
+// --- building layers
+
+function addCamera(cam) {
+  if (!cam.position) return;
+  const pts = fovCone(cam.position.lat, cam.position.lon, cam.heading_deg, cam.fov_deg, cam.range_m);
+  const poly = L.polygon(pts, { renderer: renderers.cameras, ...cameraStyle(cam), cameraId: cam.id });
+  poly.on('click', () => openDetail('camera', cam.id));
+  poly.bindTooltip(() => `${escapeText(displayName(state.cameras.get(cam.id) || cam))} · ${t(`health.${(state.cameras.get(cam.id) || cam).health || 'unknown'}`)}`, { sticky: true, className: 'map-tip' });
+  groups.cameras.addLayer(poly);
+  cameraShapes.set(cam.id, { layer: poly, health: cam.health });
+}
+
+function addSensor(s) {
+  if (!s.position) return;
+  const m = L.circleMarker([s.position.lat, s.position.lon], { renderer: renderers.sensors, ...sensorStyle(s), sensorId: s.id });
+  m.on('click', () => openDetail('sensor', s.id));
+  m.bindTooltip(() => {
+    const cur = state.sensors.get(s.id) || s;
+    return `${escapeText(displayName(cur))}: ${escapeText(sensorValueText(cur))} · ${t(`sensor_state.${cur.state || 'unknown'}`)}`;
+  }, { className: 'map-tip' });
+  groups.sensors.addLayer(m);
+  sensorMarkers.set(s.id, { layer: m, state: s.state });
+}
+
+function escapeText(s) {
+  const d = document.createElement('span');
+  d.textContent = s;
+  return d.innerHTML;
+}
+
+function rebuildCameras() {
+  groups.cameras.clearLayers();
+  cameraShapes.clear();
+  for (const cam of state.cameras.values()) addCamera(cam);
+}
+
+function rebuildSensors() {
+  groups.sensors.clearLayers();
+  sensorMarkers.clear();
+  for (const s of state.sensors.values()) addSensor(s);
+  updateLabels();
+}
+
+function rebuildKeyObjects() {
+  groups.keyObjects.clearLayers();
+  keyMarkers.clear();
+  for (const ko of state.keyObjects.values()) {
+    if (!ko.position) continue;
+    const m = L.marker([ko.position.lat, ko.position.lon], { icon: keyObjectIcon(ko), keyboard: false, riseOnHover: true });
+    m.on('click', () => openDetail('key_object', ko.id));
+    m.bindTooltip(() => `${escapeText(displayName(ko))} · ${escapeText(tMaybe(`key_kind.${ko.kind}`, ko.kind))}`, { className: 'map-tip', direction: 'top' });
+    groups.keyObjects.addLayer(m);
+    keyMarkers.set(ko.id, m);
+  }
+}
+
+function incidentVisible(inc) {
+  return inc && inc.location && incidentMatchesFilters(inc);
+}
+
+function syncIncident(id, batchAdd) {
+  const inc = state.incidents.get(id);
+  const existing = incidentMarkers.get(id);
+  if (!incidentVisible(inc)) {
+    if (existing) {
+      groups.incidents.removeLayer(existing.marker);
+      incidentMarkers.delete(id);
+    }
+    return;
+  }
+  const key = `${inc.severity}|${inc.status}`;
+  const ll = [inc.location.lat, inc.location.lon];
+  if (!existing) {
+    const marker = L.marker(ll, { icon: incidentIcon(inc), severity: inc.severity, keyboard: false, incidentId: id });
+    marker.on('click', () => {
+      emit('select-incident', id);
+      openDetail('incident', id);
+    });
+    marker.bindTooltip(() => escapeText((state.incidents.get(id) || inc).title || ''), { className: 'map-tip', direction: 'top', offset: [0, -10] });
+    incidentMarkers.set(id, { marker, key });
+    if (batchAdd) batchAdd.push(marker);
+    else groups.incidents.addLayer(marker);
+    return;
+  }
+  const { marker } = existing;
+  const cur = marker.getLatLng();
+  if (cur.lat !== ll[0] || cur.lng !== ll[1]) marker.setLatLng(ll);
+  if (existing.key !== key) {
+    existing.key = key;
+    marker.options.severity = inc.severity;
+    marker.setIcon(incidentIcon(inc));
+    groups.incidents.refreshClusters(marker);
+  }
+}
+
+function syncAllIncidents() {
+  const batch = [];
+  for (const id of [...incidentMarkers.keys()]) if (!state.incidents.has(id)) syncIncident(id);
+  for (const id of state.incidents.keys()) syncIncident(id, batch);
+  if (batch.length) groups.incidents.addLayers(batch);
+}
+
+function flushDirty() {
+  for (const id of dirty.sensors) {
+    const s = state.sensors.get(id);
+    const rec = sensorMarkers.get(id);
+    if (!s || !rec) continue;
+    if (rec.state !== s.state) {
+      rec.state = s.state;
+      rec.layer.setStyle(sensorStyle(s));
+      if (s.state === 'alarm') rec.layer.bringToFront();
+    }
+    const label = sensorLabels.get(id);
+    if (label) fillLabel(label, s);
+  }
+  dirty.sensors.clear();
+  for (const id of dirty.cameras) {
+    const c = state.cameras.get(id);
+    const rec = cameraShapes.get(id);
+    if (!c || !rec || rec.health === c.health) continue;
+    rec.health = c.health;
+    rec.layer.setStyle(cameraStyle(c));
+  }
+  dirty.cameras.clear();
+  for (const id of dirty.incidents) syncIncident(id);
+  dirty.incidents.clear();
+}
+
+// --- value labels for sensors at street zoom (DOM, so only for what is in view)
+
+function fillLabel(marker, s) {
+  const el = marker.getElement();
+  if (!el) return;
+  const span = el.firstChild;
+  span.textContent = sensorValueText(s);
+  el.className = `sensor-label leaflet-marker-icon st-${s.state || 'unknown'}`;
+}
+
+function updateLabels() {
+  if (!map) return;
+  const show = map.getZoom() >= LABEL_MIN_ZOOM && map.hasLayer(groups.sensors);
+  const keep = new Set();
+  if (show) {
+    const bounds = map.getBounds().pad(0.1);
+    const taken = new Set();
+    // alarms first, so they get a label wherever labels compete for room
+    const ordered = [...state.sensors.values()].sort((a, b) => (b.state === 'alarm') - (a.state === 'alarm'));
+    for (const s of ordered) {
+      if (keep.size >= LABEL_MAX) break;
+      if (!s.position || !bounds.contains([s.position.lat, s.position.lon])) continue;
+      const pt = map.latLngToContainerPoint([s.position.lat, s.position.lon]);
+      const cell = `${Math.floor(pt.x / LABEL_CELL[0])}:${Math.floor(pt.y / LABEL_CELL[1])}`;
+      if (taken.has(cell)) continue;
+      taken.add(cell);
+      keep.add(s.id);
+      if (!sensorLabels.has(s.id)) {
+        const m = L.marker([s.position.lat, s.position.lon], {
+          icon: L.divIcon({ className: 'sensor-label', html: h('span', null, ''), iconSize: null, iconAnchor: [-8, 8] }),
+          interactive: false,
+          keyboard: false,
+          pane: 'labels',
+        });
+        groups.labels.addLayer(m);
+        sensorLabels.set(s.id, m);
+      }
+      fillLabel(sensorLabels.get(s.id), s);
+    }
+  }
+  for (const [id, m] of sensorLabels) {
+    if (!keep.has(id)) {
+      groups.labels.removeLayer(m);
+      sensorLabels.delete(id);
+    }
+  }
+}
+
+// --- base map
+
+async function loadBasemap() {
+  groups.base.clearLayers();
+  basemapBounds = null;
+  let data;
+  try {
+    data = await getJSON(mpath(state.mid, '/basemap'));
+  } catch (err) {
+    console.warn('basemap unavailable', err);
+    emit('basemap', { ok: false });
+    return;
+  }
+  for (const name of ['landuse', 'water', 'buildings', 'roads']) {
+    const fc = data.layers && data.layers[name];
+    if (!fc) continue;
+    const layer = L.geoJSON(fc, { renderer: renderers.base, pane: 'basemap', interactive: false, style: BASE_STYLES[name] });
+    groups[`base_${name}`] = layer;
+    groups.base.addLayer(layer);
+  }
+  if (data.bounds && data.bounds.length === 4) {
+    const [w, s, e, n] = data.bounds;
+    basemapBounds = L.latLngBounds([s, w], [n, e]);
+  }
+  emit('basemap', { ok: true });
+}
+
+function buildLayerControl() {
+  if (layerControl) layerControl.remove();
+  const bases = { [t('map.layer_offline')]: baseLayers.offline };
+  if (baseLayers.online) bases[t('map.layer_online')] = baseLayers.online;
+  const overlays = {
+    [t('map.layer_incidents')]: groups.incidents,
+    [t('map.layer_cameras')]: groups.cameras,
+    [t('map.layer_sensors')]: groups.sensors,
+    [t('map.layer_key_objects')]: groups.keyObjects,
+  };
+  layerControl = L.control.layers(bases, overlays, { collapsed: window.innerWidth < 1500, position: 'topright' }).addTo(map);
+  const toggle = layerControl.getContainer().querySelector('.leaflet-control-layers-toggle');
+  if (toggle) {
+    toggle.title = t('map.layers');
+    toggle.setAttribute('aria-label', t('map.layers'));
+  }
+}
+
+function translateControls() {
+  const zin = map.zoomControl && map.zoomControl.getContainer().querySelector('.leaflet-control-zoom-in');
+  const zout = map.zoomControl && map.zoomControl.getContainer().querySelector('.leaflet-control-zoom-out');
+  if (zin) {
+    zin.title = t('map.zoom_in');
+    zin.setAttribute('aria-label', t('map.zoom_in'));
+  }
+  if (zout) {
+    zout.title = t('map.zoom_out');
+    zout.setAttribute('aria-label', t('map.zoom_out'));
+  }
+  map.attributionControl.setPrefix(false);
+  if (attribution) map.attributionControl.removeAttribution(attribution);
+  attribution = escapeText(t('map.attribution'));
+  map.attributionControl.addAttribution(attribution);
+  buildLayerControl();
+  renderLegend();
+}
+
+function renderLegend() {
+  const legend = document.getElementById('map-legend');
+  const item = (cls, colour, label) => h('span', { class: `lg-item ${cls}` }, h('i', { style: { background: colour } }), label);
+  legend.replaceChildren(
+    h('div', { class: 'lg-row' }, h('b', null, t('map.layer_incidents')), ...SEVERITIES.slice().reverse().map((s) => item('lg-dot', SEVERITY_COLOURS[s], t(`severity.${s}`)))),
+    h('div', { class: 'lg-row' }, h('b', null, t('map.layer_cameras')), ...['online', 'stale', 'tampered', 'offline'].map((s) => item('lg-cone', HEALTH_COLOURS[s], t(`health.${s}`)))),
+    h('div', { class: 'lg-row' }, h('b', null, t('map.layer_sensors')), ...['ok', 'alarm', 'offline', 'unknown'].map((s) => item(`lg-dot lg-${s}`, SENSOR_COLOURS[s], t(`sensor_state.${s}`)))),
+  );
+}
+
+function setHighlight(latlng) {
+  if (highlight) {
+    highlight.remove();
+    highlight = null;
+  }
+  if (!latlng) return;
+  highlight = L.marker(latlng, {
+    icon: L.divIcon({ className: 'sel-ring', html: '<span></span>', iconSize: [44, 44], iconAnchor: [22, 22] }),
+    interactive: false,
+    keyboard: false,
+    pane: 'highlight',
+  }).addTo(map);
+}
+
+function positionOf(kind, id) {
+  if (kind === 'incident') {
+    const inc = state.incidents.get(id);
+    return inc && inc.location ? [inc.location.lat, inc.location.lon] : null;
+  }
+  const src = kind === 'camera' ? state.cameras : kind === 'sensor' ? state.sensors : state.keyObjects;
+  const obj = src.get(id);
+  return obj && obj.position ? [obj.position.lat, obj.position.lon] : null;
+}
+
+export function focusOn(kind, id, fly) {
+  const ll = positionOf(kind, id);
+  setHighlight(ll);
+  if (ll && fly) map.setView(ll, Math.max(map.getZoom(), 17), { animate: true });
+}
+
+export function invalidate() {
+  if (map) map.invalidateSize();
+}
+
+export function focusMap() {
+  document.getElementById('map').focus();
+}
+
+export function initMap() {
+  map = L.map('map', { preferCanvas: true, zoomControl: true, attributionControl: true, minZoom: 3, maxZoom: 20, worldCopyJump: false });
+  map.createPane('basemap').style.zIndex = 250;
+  map.getPane('basemap').style.pointerEvents = 'none';
+  map.createPane('cones').style.zIndex = 410;
+  map.createPane('sensorPane').style.zIndex = 420;
+  map.createPane('labels').style.zIndex = 430;
+  map.getPane('labels').style.pointerEvents = 'none';
+  map.createPane('highlight').style.zIndex = 640;
+  map.getPane('highlight').style.pointerEvents = 'none';
+  renderers = {
+    base: L.canvas({ pane: 'basemap', padding: 0.3 }),
+    cameras: L.canvas({ pane: 'cones', padding: 0.3 }),
+    sensors: L.canvas({ pane: 'sensorPane', padding: 0.3, tolerance: 3 }),
+  };
+  groups.base = L.layerGroup();
+  groups.cameras = L.layerGroup();
+  groups.sensors = L.layerGroup();
+  groups.labels = L.layerGroup();
+  groups.keyObjects = L.layerGroup();
+  groups.incidents = L.markerClusterGroup({
+    iconCreateFunction: clusterIcon,
+    showCoverageOnHover: false,
+    maxClusterRadius: 40,
+    spiderfyOnMaxZoom: true,
+    chunkedLoading: true,
+  });
+  baseLayers.offline = groups.base;
+  groups.base.addTo(map);
+  for (const g of ['cameras', 'sensors', 'labels', 'keyObjects', 'incidents']) groups[g].addTo(map);
+  map.on('zoomend moveend overlayadd overlayremove', () => schedule('map-labels', updateLabels));
+  map.on('overlayremove', (ev) => {
+    if (ev.layer !== groups.sensors) return;
+    groups.labels.clearLayers();
+    sensorLabels.clear();
+  });
+
+  on('sensors', (d) => {
+    if (d && d.all) schedule('map-sensors-all', rebuildSensors);
+    else if (d && d.ids) {
+      for (const id of d.ids) dirty.sensors.add(id);
+      schedule('map-dirty', flushDirty);
+    }
+  });
+  on('cameras', (d) => {
+    if (d && d.all) schedule('map-cameras-all', rebuildCameras);
+    else if (d && d.ids) {
+      for (const id of d.ids) dirty.cameras.add(id);
+      schedule('map-dirty', flushDirty);
+    }
+  });
+  on('incidents', (d) => {
+    if (d && d.all) schedule('map-incidents-all', syncAllIncidents);
+    else if (d && d.ids) {
+      for (const id of d.ids) dirty.incidents.add(id);
+      schedule('map-dirty', flushDirty);
+    }
+  });
+  on('filters', () => schedule('map-incidents-all', syncAllIncidents));
+  on('reference', () => rebuildKeyObjects());
+  on('lang', () => {
+    translateControls();
+    updateLabels();
+  });
+  on('detail-opened', (d) => focusOn(d.kind, d.id, d.fly));
+  on('close-detail', () => setHighlight(null));
+  return map;
+}
+
+/** Set up for a municipality: centre, online tiles if configured, base map. */
+export async function showMunicipality(muni) {
+  const c = muni.center || { lat: 42.6977, lon: 23.3219 };
+  map.setView([c.lat, c.lon], 15);
+  if (baseLayers.online) {
+    baseLayers.online.remove();
+    delete baseLayers.online;
+  }
+  if (state.config && state.config.tile_url) {
+    baseLayers.online = L.tileLayer(state.config.tile_url, { maxZoom: 19 });
+  }
+  translateControls();
+  await loadBasemap();
+  if (basemapBounds) {
+    map.fitBounds(basemapBounds, { animate: false });
+  } else if (baseLayers.online) {
+    baseLayers.offline.remove();
+    baseLayers.online.addTo(map);
+  }
+}

@@ -1,0 +1,152 @@
+// Camera wall: a grid of snapshots refreshed every 5 s (only the tiles in view), with health.
+
+import { snapshotUrl } from './api.js';
+import { h } from './dom.js';
+import { displayName, fmtTime, t } from './i18n.js';
+import { CAMERA_HEALTH, emit, on, schedule, state } from './state.js';
+
+const REFRESH_MS = 5000;
+const tiles = new Map(); // camera id -> {el, img, badge, stamp, visible}
+let observer = null;
+let timer = null;
+let active = false;
+
+function refreshTile(id, tile) {
+  const next = new Image();
+  next.onload = () => {
+    tile.img.src = next.src;
+    tile.el.classList.remove('missing', 'loading');
+    tile.stamp.textContent = fmtTime(Date.now());
+  };
+  next.onerror = () => {
+    tile.el.classList.remove('loading');
+    tile.el.classList.add('missing');
+  };
+  next.src = snapshotUrl(state.mid, id, Date.now());
+}
+
+function refreshVisible() {
+  if (!active || document.hidden) return;
+  for (const [id, tile] of tiles) if (tile.visible) refreshTile(id, tile);
+}
+
+function matches(cam) {
+  const health = document.getElementById('wall-health').value;
+  const q = document.getElementById('wall-search').value.trim().toLowerCase();
+  if (health && (cam.health || 'unknown') !== health) return false;
+  if (q && !`${displayName(cam)} ${cam.name || ''} ${cam.id}`.toLowerCase().includes(q)) return false;
+  return true;
+}
+
+function makeTile(cam) {
+  const img = h('img', { alt: '', decoding: 'async' });
+  const badge = h('span', { class: 'badge' });
+  const stamp = h('span', { class: 'wall-stamp' });
+  const name = h('span', { class: 'wall-name' });
+  const el = h(
+    'button',
+    { type: 'button', class: 'wall-tile loading', dataset: { camera: cam.id } },
+    h('div', { class: 'wall-img' }, img, h('div', { class: 'snap-placeholder' }, h('span', { class: 'snap-icon', 'aria-hidden': 'true' }), h('span', { class: 'ph-text' }))),
+    h('div', { class: 'wall-meta' }, name, badge, stamp),
+  );
+  el.addEventListener('click', () => {
+    emit('show-view', 'ops');
+    emit('open-detail', { kind: 'camera', id: cam.id, fly: true });
+  });
+  const tile = { el, img, badge, stamp, name, visible: false };
+  fillTile(cam, tile);
+  return tile;
+}
+
+function fillTile(cam, tile) {
+  const health = cam.health || 'unknown';
+  tile.badge.className = `badge health-${health}`;
+  tile.badge.textContent = t(`health.${health}`);
+  tile.name.textContent = displayName(cam);
+  tile.img.alt = t('camera.snapshot_alt', { name: displayName(cam) });
+  tile.el.querySelector('.ph-text').textContent = t('camera.no_snapshot');
+  tile.el.classList.toggle('unhealthy', health !== 'online');
+}
+
+function render() {
+  const grid = document.getElementById('wall-grid');
+  const cams = [...state.cameras.values()].filter(matches);
+  cams.sort((a, b) => {
+    const bad = (c) => (c.health === 'online' ? 1 : 0);
+    return bad(a) - bad(b) || displayName(a).localeCompare(displayName(b));
+  });
+  const wanted = new Set(cams.map((c) => c.id));
+  for (const [id, tile] of tiles) {
+    if (!wanted.has(id)) {
+      observer.unobserve(tile.el);
+      tile.el.remove();
+      tiles.delete(id);
+    }
+  }
+  const frag = document.createDocumentFragment();
+  for (const cam of cams) {
+    let tile = tiles.get(cam.id);
+    if (!tile) {
+      tile = makeTile(cam);
+      tiles.set(cam.id, tile);
+      observer.observe(tile.el);
+    } else fillTile(cam, tile);
+    frag.appendChild(tile.el);
+  }
+  grid.appendChild(frag);
+  document.getElementById('wall-count').textContent = t('wall.count', { shown: cams.length, total: state.cameras.size });
+  document.getElementById('wall-empty-hint')?.remove();
+  if (!cams.length) grid.appendChild(h('p', { class: 'empty', id: 'wall-empty-hint' }, t('wall.empty')));
+}
+
+function fillHealthFilter() {
+  const sel = document.getElementById('wall-health');
+  const v = sel.value;
+  sel.replaceChildren(h('option', { value: '' }, t('wall.all')), ...CAMERA_HEALTH.map((s) => h('option', { value: s, selected: s === v }, t(`health.${s}`))));
+}
+
+export function setWallActive(on_) {
+  active = on_;
+  clearInterval(timer);
+  timer = null;
+  if (active) {
+    render();
+    refreshVisible();
+    timer = setInterval(refreshVisible, REFRESH_MS);
+  }
+}
+
+export function initWall() {
+  observer = new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) {
+        const tile = tiles.get(e.target.dataset.camera);
+        if (!tile) continue;
+        const was = tile.visible;
+        tile.visible = e.isIntersecting;
+        if (active && tile.visible && !was) refreshTile(e.target.dataset.camera, tile);
+      }
+    },
+    { rootMargin: '200px' },
+  );
+  fillHealthFilter();
+  document.getElementById('wall-health').addEventListener('change', render);
+  document.getElementById('wall-search').addEventListener('input', () => schedule('wall', render));
+  on('cameras', (d) => {
+    if (!active) return;
+    if (d && d.all) schedule('wall', render);
+    else if (d && d.ids) {
+      schedule(`wall-${d.ids.join(',')}`, () => {
+        for (const id of d.ids) {
+          const tile = tiles.get(id);
+          const cam = state.cameras.get(id);
+          if (tile && cam) fillTile(cam, tile);
+        }
+      });
+    }
+  });
+  on('lang', () => {
+    fillHealthFilter();
+    if (active) render();
+  });
+}
