@@ -76,6 +76,56 @@ def import_config_cmd(
     console.print("restart `cityops serve` to apply it")
 
 
+@app.command("import-osm")
+def import_osm_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    municipality: Annotated[str, typer.Option("--municipality", "-m")] = "kazanlak",
+    bbox: Annotated[
+        str | None, typer.Option(help="minlon,minlat,maxlon,maxlat (default: the file's box)")
+    ] = None,
+) -> None:
+    """Import an OpenStreetMap extract (.osm, .osm.bz2, .osm.pbf) as the offline base map."""
+    from datetime import UTC, datetime
+
+    from cityops.mapdata.osm import OsmImportError, load_osm
+    from cityops.store.basemap_repo import save_basemap
+    from cityops.store.db import make_engine, upgrade
+
+    settings = _settings()
+    box = None
+    if bbox:
+        try:
+            a, b, c, d = (float(x) for x in bbox.split(","))
+        except ValueError:
+            raise typer.BadParameter("--bbox takes minlon,minlat,maxlon,maxlat") from None
+        box = (a, b, c, d)
+    with console.status(f"reading {file.name}"):
+        try:
+            base = load_osm(file, box)
+        except OsmImportError as err:
+            console.print(f"[red]import failed:[/red] {err}")
+            raise typer.Exit(2) from None
+    upgrade(settings.db_url)
+    db = make_engine(settings.db_url)
+    payload = base.to_dict()
+    with db.begin() as conn:
+        save_basemap(
+            conn,
+            municipality,
+            layers=dict(payload["layers"]),
+            bounds=payload["bounds"],
+            source_name=file.name,
+            now=datetime.now(UTC),
+        )
+    db.dispose()
+    table = Table(title=f"base map of {municipality} from {file.name}")
+    table.add_column("layer")
+    table.add_column("features", justify="right")
+    for name, n in base.stats.items():
+        table.add_row(name, str(n))
+    console.print(table)
+
+
 @app.command()
 def serve() -> None:
     """Run the control center: ingest, rules, incidents, API and console."""

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from cityops.api.deps import Center, Conn, Runtime
 from cityops.domain.incident import Status
 from cityops.store import tables as t
+from cityops.store.basemap_repo import basemap_json
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
@@ -127,13 +128,4 @@ def overview(rt: Runtime, conn: Conn) -> dict[str, Any]:
 
 @router.get("/m/{mid}/basemap", summary="The offline base map imported from OpenStreetMap")
 def basemap(rt: Runtime, conn: Conn) -> Response:
-    rows = conn.execute(
-        select(t.basemap_layers.c.layer, t.basemap_layers.c.geojson).where(
-            t.basemap_layers.c.municipality == rt.id
-        )
-    ).all()
-    meta = {r.layer: r.geojson for r in rows}
-    bounds = meta.pop("_bounds", "null")
-    body = '{"bounds":' + bounds + ',"layers":{'
-    body += ",".join(f"{json.dumps(k)}:{v}" for k, v in sorted(meta.items())) + "}}"
-    return Response(body, media_type="application/json")
+    return Response(basemap_json(conn, rt.id), media_type="application/json")

@@ -265,5 +265,7 @@ basemap_layers = Table(
     Column("layer", String(32), primary_key=True),
     Column("geojson", Text, nullable=False),
     Column("feature_count", Integer, nullable=False),
+    Column("bounds", JSON, nullable=False),
+    Column("source_name", String(500), nullable=False),
     Column("imported_at", UTCDateTime(), nullable=False),
 )

@@ -28,6 +28,8 @@ def upgrade() -> None:
         sa.Column("layer", sa.String(length=32), nullable=False),
         sa.Column("geojson", sa.Text(), nullable=False),
         sa.Column("feature_count", sa.Integer(), nullable=False),
+        sa.Column("bounds", sa.JSON(), nullable=False),
+        sa.Column("source_name", sa.String(length=500), nullable=False),
         sa.Column("imported_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("municipality", "layer", name=op.f("pk_basemap_layers")),
     )
