@@ -234,7 +234,9 @@ def latency(mqtt_url: str, http_port: int, samples: int, rate: int) -> dict[str,
     stop.set()
     pub.loop_stop()
     lat = sorted((got[s] - sent[s]) * 1000 for s in sent if s in got)
+    server_lag = httpx.get(f"http://127.0.0.1:{http_port}/api/v1/metrics").json()["lag_ms"]
     return {
+        "server_receive_to_commit_ms": server_lag,
         "samples": samples,
         "received": len(lat),
         "background_readings_per_s": rate,
