@@ -150,6 +150,7 @@ def _serve(settings: Settings) -> None:
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",
+            timeout_graceful_shutdown=5,  # live feeds never end by themselves
         )
     finally:
         center.stop()

@@ -364,7 +364,7 @@ function timelineBlock(detail) {
       ...entries.map((e) =>
         h(
           'li',
-          { class: `tl tl-${e.kind}` },
+          { class: `tl tl-${e.kind}`, dataset: { testid: 'timeline-entry', kind: e.kind, to: e.to_status || '' } },
           h('time', { datetime: e.at }, fmtDateTime(e.at)),
           h(
             'div',
@@ -434,13 +434,13 @@ function incidentHead(inc) {
   const loc = inc.location ? `${inc.location.lat.toFixed(5)}, ${inc.location.lon.toFixed(5)}` : t('incident.no_location');
   return h(
     'div',
-    { class: 'd-head' },
+    { class: 'd-head', dataset: { testid: 'incident-head', incidentId: inc.id, status: inc.status } },
     h(
       'div',
       { class: 'd-kicker' },
       backButton(),
       h('span', { class: `sev-badge sev-${inc.severity}` }, t(`severity.${inc.severity}`)),
-      h('span', { class: `chip status st-${inc.status}` }, t(`status.${inc.status}`)),
+      h('span', { class: `chip status st-${inc.status}`, dataset: { testid: 'incident-status' } }, t(`status.${inc.status}`)),
       h('span', { class: 'muted' }, t('incident.number', { id: inc.id })),
       closeButton(),
     ),
@@ -660,7 +660,7 @@ function renderSummary() {
   setBody(
     h('div', { class: 'd-head' }, h('h2', { class: 'd-title' }, t('summary.title'))),
     h('div', { class: 'sum-grid' }, ...SEVERITIES.map((s) => tile(bySev[s], `severity.${s}`, `sev-${s}`))),
-    h('div', { class: 'sum-grid' }, tile(fresh, 'summary.unacknowledged', fresh ? 'attention' : ''), tile(alarms, 'summary.sensor_alarms', alarms ? 'attention' : ''), tile(sensorsOffline, 'summary.sensors_offline'), tile(camsDown, 'summary.cameras_down')),
+    h('div', { class: 'sum-grid pairs' }, tile(fresh, 'summary.unacknowledged', fresh ? 'attention' : ''), tile(alarms, 'summary.sensor_alarms', alarms ? 'attention' : ''), tile(sensorsOffline, 'summary.sensors_offline'), tile(camsDown, 'summary.cameras_down')),
     h('p', { class: 'hint' }, t('summary.hint')),
     h('p', { class: 'hint' }, t('summary.keys')),
   );

@@ -90,9 +90,10 @@ function sensorValueText(s) {
 }
 
 function incidentIcon(inc) {
+  const dot = h('span', { class: 'inc-dot', dataset: { testid: 'incident-marker', incidentId: inc.id, severity: inc.severity, status: inc.status } });
   return L.divIcon({
     className: `inc-marker sev-${inc.severity} st-${inc.status}`,
-    html: '<span class="inc-dot"></span>',
+    html: dot,
     iconSize: [22, 22],
     iconAnchor: [11, 11],
   });
@@ -108,7 +109,7 @@ function clusterIcon(cluster) {
   const size = n < 10 ? 32 : n < 50 ? 38 : 44;
   return L.divIcon({
     className: `inc-cluster sev-${worst}`,
-    html: `<span>${n}</span>`,
+    html: h('span', { dataset: { testid: 'incident-cluster', count: n, severity: worst } }, String(n)),
     iconSize: [size, size],
   });
 }
@@ -169,7 +170,7 @@ function rebuildKeyObjects() {
   keyMarkers.clear();
   for (const ko of state.keyObjects.values()) {
     if (!ko.position) continue;
-    const m = L.marker([ko.position.lat, ko.position.lon], { icon: keyObjectIcon(ko), keyboard: false, riseOnHover: true });
+    const m = L.marker([ko.position.lat, ko.position.lon], { icon: keyObjectIcon(ko), keyboard: false, riseOnHover: true, pane: 'keyObjects' });
     m.on('click', () => openDetail('key_object', ko.id));
     m.bindTooltip(() => `${escapeText(displayName(ko))} · ${escapeText(tMaybe(`key_kind.${ko.kind}`, ko.kind))}`, { className: 'map-tip', direction: 'top' });
     groups.keyObjects.addLayer(m);
@@ -224,6 +225,7 @@ function syncAllIncidents() {
 }
 
 function flushDirty() {
+  const restyled = [];
   for (const id of dirty.sensors) {
     const s = state.sensors.get(id);
     const rec = sensorMarkers.get(id);
@@ -232,11 +234,14 @@ function flushDirty() {
       rec.state = s.state;
       rec.layer.setStyle(sensorStyle(s));
       if (s.state === 'alarm') rec.layer.bringToFront();
+      restyled.push({ id, state: s.state, fillColor: rec.layer.options.fillColor });
     }
     const label = sensorLabels.get(id);
     if (label) fillLabel(label, s);
   }
   dirty.sensors.clear();
+  // for tests and benchmarks: a sensor's colour on the map changed (drawn in the next frame)
+  if (restyled.length) window.dispatchEvent(new CustomEvent('cityops:sensors-restyled', { detail: restyled }));
   for (const id of dirty.cameras) {
     const c = state.cameras.get(id);
     const rec = cameraShapes.get(id);
@@ -401,6 +406,26 @@ export function focusOn(kind, id, fly) {
   if (ll && fly) map.setView(ll, Math.max(map.getZoom(), 17), { animate: true });
 }
 
+/** Without an imported base map, show every camera, sensor and key object at the start. */
+export function fitToSources() {
+  if (!map || basemapBounds) return;
+  const points = [];
+  for (const src of [state.cameras, state.sensors, state.keyObjects]) {
+    for (const obj of src.values()) if (obj.position) points.push([obj.position.lat, obj.position.lon]);
+  }
+  if (points.length < 2) return;
+  map.fitBounds(L.latLngBounds(points).pad(0.08), { animate: false, maxZoom: 17 });
+}
+
+/** For tests and benchmarks (read-only): how a sensor is drawn on the map right now. */
+export function sensorOnMap(id) {
+  const rec = sensorMarkers.get(id);
+  if (!map || !rec) return null;
+  const o = rec.layer.options;
+  const p = map.latLngToContainerPoint(rec.layer.getLatLng());
+  return { state: rec.state, fillColor: o.fillColor, color: o.color, radius: o.radius, x: p.x, y: p.y, shown: map.hasLayer(rec.layer) };
+}
+
 export function invalidate() {
   if (map) map.invalidateSize();
 }
@@ -416,6 +441,9 @@ export function initMap() {
   map.createPane('cones').style.zIndex = 410;
   map.createPane('sensorPane').style.zIndex = 420;
   map.createPane('labels').style.zIndex = 430;
+  // key objects under the incident markers and clusters (markerPane, 600): an incident at a
+  // school must not hide behind the school's symbol
+  map.createPane('keyObjects').style.zIndex = 450;
   map.getPane('labels').style.pointerEvents = 'none';
   map.createPane('highlight').style.zIndex = 640;
   map.getPane('highlight').style.pointerEvents = 'none';

@@ -36,6 +36,8 @@ function signature(inc) {
 
 function fillItem(li, inc) {
   li.className = `q-item sev-${inc.severity} st-${inc.status}`;
+  li.dataset.status = inc.status;
+  li.dataset.severity = inc.severity;
   li.setAttribute('aria-selected', String(state.selectedId === inc.id));
   if (flashing.has(inc.id)) li.classList.add('flash');
   const agency = inc.assigned_agency || inc.proposed_agency;
@@ -67,7 +69,7 @@ function fillItem(li, inc) {
 }
 
 function makeItem(inc) {
-  const li = h('li', { role: 'option', id: `q-${inc.id}`, dataset: { id: inc.id } });
+  const li = h('li', { role: 'option', id: `q-${inc.id}`, dataset: { testid: 'queue-item', id: inc.id } });
   li.addEventListener('click', () => {
     select(inc.id);
     openSelected();

@@ -1,0 +1,128 @@
+"""Fixtures for the browser tests: headless Chromium (Playwright), a real CityOps server on
+Mosquitto with the test town, and a console page with an operator signed in."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.browser.live_server import ConsoleServer
+from tests.conftest import REPO_ROOT
+from tests.harness import MosquittoServer
+from tests.town import TOWN_YAML
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+VIEWPORT = {"width": 1440, "height": 900}
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
+OPERATOR = "Иванова"
+
+if TYPE_CHECKING:  # Playwright is imported lazily, so that a missing package skips cleanly
+    from playwright.sync_api import Browser, Page
+
+
+def _unavailable(reason: str) -> None:
+    """Skip, or fail under CI=true (CI must really run the browser tests)."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: not skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium driven by Playwright, shared by the session."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} not found: apt-get install chromium (or run `make test`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright Python package is not installed (pip install -e .[dev])")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path, mosquitto: MosquittoServer) -> Iterator[ConsoleServer]:
+    """CityOps (SQLite in tmp_path) on the session's Mosquitto, test town imported, console in
+    English by default."""
+    with ConsoleServer(tmp_path, mosquitto.url, [TOWN_YAML]) as running:
+        yield running
+
+
+@pytest.fixture
+def publish(mosquitto: MosquittoServer) -> Iterator[Callable[[str, object], None]]:
+    """publish(topic, payload): QoS 1 through the broker, returns once the broker has it."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}")
+    client.connect(mosquitto.host, mosquitto.port)
+    client.loop_start()
+
+    def send(topic: str, payload: object) -> None:
+        info = client.publish(topic, json.dumps(payload), qos=1)
+        info.wait_for_publish(10)
+        assert info.is_published(), f"broker did not acknowledge {topic}"
+
+    yield send
+    client.loop_stop()
+    client.disconnect()
+
+
+def new_page(browser: Browser, *, operator: str | None = OPERATOR) -> tuple[Page, list[str]]:
+    """A page in a fresh browser context (own localStorage), with the operator's name already
+    stored (None: the console asks for it), and the list its uncaught JavaScript errors go to."""
+    context = browser.new_context(
+        viewport=VIEWPORT, locale="en-GB", timezone_id="Europe/Sofia", device_scale_factor=1
+    )
+    context.set_default_timeout(10_000)
+    if operator is not None:
+        context.add_init_script(
+            f"localStorage.setItem('cityops.operator', {json.dumps(operator)});"
+        )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A console page (not yet navigated) with operator Иванова signed in; the test fails on
+    any uncaught JavaScript error."""
+    p, errors = new_page(browser)
+    yield p
+    p.context.close()
+    assert not errors, f"uncaught JavaScript errors in the console: {errors}"
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+    """shot(page, name): save a screenshot to test-artifacts/screenshots/<test>-<name>.png."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")
+
+    def take(p: Page, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{slug}-{name}.png"
+        p.screenshot(path=str(path))
+        return path
+
+    return take

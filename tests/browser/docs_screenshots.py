@@ -1,0 +1,192 @@
+"""Screenshots of the operator console for docs/screenshots/, taken from the Kazanlak demo.
+
+    python -m tests.browser.docs_screenshots                  # starts `cityops demo` itself
+    python -m tests.browser.docs_screenshots --url http://127.0.0.1:8000/   # a running demo
+
+Without --url it runs `cityops demo` with a temporary data directory and free HTTP and MQTT
+ports, waits until the simulator's catch-up has opened at least --min-incidents incidents
+(about three minutes), takes the screenshots with headless Chromium and stops the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, OPERATOR
+from tests.conftest import REPO_ROOT
+from tests.harness import free_port
+
+OUT = REPO_ROOT / "docs" / "screenshots"
+MUNI = "kazanlak"
+MAX_BYTES = 400_000
+WHEEL_STEPS = (200, 60)  # mouse-wheel pixels: about +2 and +1 zoom levels
+
+
+@contextlib.contextmanager
+def demo(min_incidents: int, timeout: float) -> Iterator[str]:
+    """Run `cityops demo` until ``min_incidents`` incidents are open; yield its URL."""
+    with tempfile.TemporaryDirectory(prefix="cityops-docs-") as tmp:
+        http_port, mqtt_port = free_port(), free_port()
+        env = os.environ | {
+            "CITYOPS_DATA_DIR": tmp,
+            "CITYOPS_HTTP_PORT": str(http_port),
+            "CITYOPS_MQTT_PORT": str(mqtt_port),
+            "CITYOPS_LOG_LEVEL": "WARNING",
+        }
+        log = Path(tmp) / "demo.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "cityops.cli", "demo"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{http_port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while open_incidents(url) < min_incidents:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"cityops demo exited:\n{log.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"fewer than {min_incidents} incidents after {timeout}s")
+                time.sleep(2)
+            yield url
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(10)
+
+
+def open_incidents(url: str) -> int:
+    try:
+        response = httpx.get(f"{url}/api/v1/m/{MUNI}/incidents", params={"open": "true"})
+        return len(response.json()) if response.status_code == 200 else 0
+    except (httpx.HTTPError, ValueError):
+        return 0
+
+
+def save(page: Page, out: Path, name: str) -> Path:
+    """Screenshot into <out>/<name>.png, checking the size limit."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path))
+    size = path.stat().st_size
+    print(f"{path}: {size / 1000:.0f} kB")
+    if size > MAX_BYTES:
+        print(f"  warning: over {MAX_BYTES / 1000:.0f} kB", file=sys.stderr)
+    return path
+
+
+def settle(page: Page) -> None:
+    """Let animations (queue flash, map zoom, toasts) finish before a picture."""
+    page.wait_for_timeout(1200)
+
+
+def zoom_to_town(page: Page) -> None:
+    """The start view holds the whole municipality (villages and the dam included): zoom in on
+    the town centre with the mouse wheel, as an operator would."""
+    centre = page.evaluate("window.__cityops.sensorOnMap('pm10-center')")
+    box = page.locator("#map").bounding_box()
+    assert centre and box
+    mid_x, mid_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + centre["x"], box["y"] + centre["y"])
+    page.mouse.down()
+    page.mouse.move(mid_x, mid_y, steps=20)
+    page.mouse.up()
+    settle(page)
+    for delta in WHEEL_STEPS:
+        page.mouse.wheel(0, -delta)
+        settle(page)
+    page.mouse.move(box["x"] + box["width"] - 5, box["y"] + box["height"] / 2)  # no tooltip
+    settle(page)
+
+
+def take_all(url: str, out: Path, width: int, height: int) -> None:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            locale="en-GB",
+            timezone_id="Europe/Sofia",
+        )
+        context.add_init_script(
+            "localStorage.setItem('cityops.operator', 'Иванова');"
+            "localStorage.setItem('cityops.lang', 'en');"
+        )
+        assert OPERATOR == "Иванова"
+        page = context.new_page()
+        page.goto(url)
+        expect(page.locator("html")).to_have_attribute("data-ready", "true", timeout=30_000)
+        expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        zoom_to_town(page)
+        save(page, out, "console-map-queue")
+
+        # the main river gauge's flood incident: procedure, cameras, sensor charts, timeline
+        item = page.get_by_test_id("queue-item").filter(has_text="main gauge").first
+        if not item.count():
+            item = page.get_by_test_id("queue-item").first
+        item.click()
+        expect(page.get_by_test_id("incident-head")).to_be_visible()
+        expect(page.locator("#details .chart canvas").first).to_be_visible(timeout=10_000)
+        settle(page)
+        save(page, out, "console-incident")
+
+        page.locator("#queue-list").focus()
+        page.keyboard.press("l")  # Bulgarian, same incident
+        expect(page.locator("html")).to_have_attribute("lang", "bg")
+        expect(page.locator("#details .chart canvas").first).to_be_visible(timeout=10_000)
+        settle(page)
+        save(page, out, "console-bulgarian")
+        page.keyboard.press("l")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+
+        page.keyboard.press("Escape")
+        page.keyboard.press("2")
+        expect(page.locator(".wall-tile").first).to_be_visible()
+        settle(page)
+        save(page, out, "console-camera-wall")
+
+        page.keyboard.press("3")
+        expect(page.locator("#overview-body .ov-card").first).to_be_visible()
+        settle(page)
+        save(page, out, "console-overview")
+        browser.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--url", help="a running Kazanlak demo (default: start one)")
+    ap.add_argument("--min-incidents", type=int, default=20)
+    ap.add_argument("--timeout", type=float, default=420.0, help="seconds to wait for the demo")
+    ap.add_argument("--out", type=Path, default=OUT, help="folder for the PNGs")
+    ap.add_argument("--width", type=int, default=1440)
+    ap.add_argument("--height", type=int, default=900)
+    args = ap.parse_args()
+    if args.url:
+        take_all(args.url.rstrip("/"), args.out, args.width, args.height)
+        return
+    with demo(args.min_incidents, args.timeout) as url:
+        take_all(url, args.out, args.width, args.height)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The incident lifecycle: every pair of statuses, allowed or refused, and what a move records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cityops.domain.entities import Sector, Severity
+from cityops.domain.incident import (
+    TRANSITIONS,
+    Incident,
+    IncidentError,
+    InvalidTransitionError,
+    Status,
+    TimelineKind,
+)
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+ALLOWED = {
+    (Status.NEW, Status.ACKNOWLEDGED),
+    (Status.NEW, Status.CANCELLED),
+    (Status.ACKNOWLEDGED, Status.DISPATCHED),
+    (Status.ACKNOWLEDGED, Status.RESOLVED),
+    (Status.ACKNOWLEDGED, Status.CANCELLED),
+    (Status.DISPATCHED, Status.ON_SCENE),
+    (Status.DISPATCHED, Status.RESOLVED),
+    (Status.DISPATCHED, Status.CANCELLED),
+    (Status.ON_SCENE, Status.RESOLVED),
+    (Status.RESOLVED, Status.CLOSED),
+    (Status.RESOLVED, Status.ACKNOWLEDGED),
+}
+
+
+def incident(status: Status, agency: str | None = "police") -> Incident:
+    return Incident(
+        municipality="m",
+        type="intrusion",
+        sector=Sector.SAFETY,
+        severity=Severity.SEVERE,
+        title="Person in the school yard",
+        created_at=T0,
+        status=status,
+        assigned_agency=agency,
+    )
+
+
+def test_the_table_is_the_documented_lifecycle() -> None:
+    table = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
+    assert table == ALLOWED
+
+
+@pytest.mark.parametrize("current", list(Status))
+@pytest.mark.parametrize("target", list(Status))
+def test_every_pair_of_statuses(current: Status, target: Status) -> None:
+    inc = incident(current)
+    at = T0 + timedelta(minutes=3)
+    if (current, target) in ALLOWED:
+        entry = inc.transition(target, actor="operator-7", at=at, reason="checked on camera")
+        assert inc.status is target
+        assert inc.updated_at == at
+        assert inc.timeline == [entry]
+        assert (entry.kind, entry.actor, entry.at, entry.text) == (
+            TimelineKind.STATUS,
+            "operator-7",
+            at,
+            "checked on camera",
+        )
+        assert (entry.from_status, entry.to_status) == (current, target)
+    else:
+        with pytest.raises(InvalidTransitionError) as err:
+            inc.transition(target, actor="operator-7", at=at, reason="x")
+        assert f"cannot move from {current} to {target}" in str(err.value)
+        assert inc.status is current
+        assert inc.timeline == []
+
+
+def test_cancel_needs_a_reason() -> None:
+    inc = incident(Status.NEW)
+    for reason in (None, "", "   "):
+        with pytest.raises(IncidentError, match="requires a reason"):
+            inc.transition(Status.CANCELLED, actor="op", at=T0, reason=reason)
+    assert inc.status is Status.NEW
+
+
+def test_dispatch_needs_an_assigned_agency() -> None:
+    inc = incident(Status.ACKNOWLEDGED, agency=None)
+    with pytest.raises(IncidentError, match="assign an agency"):
+        inc.transition(Status.DISPATCHED, actor="op", at=T0)
+    entry = inc.assign("police", actor="op", at=T0)
+    assert entry.data == {"agency": "police", "previous": ""}
+    inc.transition(Status.DISPATCHED, actor="op", at=T0)
+    assert inc.status is Status.DISPATCHED
+
+
+def test_closed_incidents_take_no_assignment_and_open_ones_report_open() -> None:
+    assert [s for s in Status if s.is_open] == [
+        Status.NEW,
+        Status.ACKNOWLEDGED,
+        Status.DISPATCHED,
+        Status.ON_SCENE,
+    ]
+    with pytest.raises(IncidentError):
+        incident(Status.CLOSED).assign("fire", actor="op", at=T0)
+
+
+def test_a_whole_life_is_recorded_in_order() -> None:
+    inc = incident(Status.NEW, agency=None)
+    steps = [
+        (Status.ACKNOWLEDGED, "seen"),
+        (Status.DISPATCHED, None),
+        (Status.ON_SCENE, None),
+        (Status.RESOLVED, "intruder gone"),
+        (Status.CLOSED, None),
+    ]
+    for i, (target, reason) in enumerate(steps):
+        if target is Status.DISPATCHED:
+            inc.assign("police", actor="op", at=T0 + timedelta(minutes=i))
+        inc.transition(target, actor="op", at=T0 + timedelta(minutes=i), reason=reason)
+    assert [e.to_status for e in inc.timeline if e.kind is TimelineKind.STATUS] == [
+        s for s, _ in steps
+    ]
+    assert inc.timeline[0].text == "seen"
+    assert inc.timeline[2].text == "acknowledged -> dispatched"
