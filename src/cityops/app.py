@@ -18,6 +18,7 @@ from cityops.services.runtime import MunicipalityRuntime
 from cityops.settings import Settings
 from cityops.store import catalog_repo
 from cityops.store.db import make_engine, upgrade
+from cityops.video.snapshots import SnapshotService
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class ControlCenter:
         self.mqtt: MqttIngest | None = None
         self.pipeline: IngestPipeline | None = None
         self.runtimes: dict[str, MunicipalityRuntime] = {}
+        self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
 
     @property
     def mqtt_url(self) -> str:
@@ -99,4 +101,5 @@ class ControlCenter:
             self.pipeline.stop()
         if self.broker is not None:
             self.broker.stop()
+        self.snapshots.close()
         self.db.dispose()

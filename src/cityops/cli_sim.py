@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
@@ -175,6 +176,12 @@ def demo(
     from cityops.store.db import make_engine, upgrade
 
     settings = _settings()
+    if settings.demo_video_dir is None:
+        shared = os.environ.get("CITYOPS_SHARED_DATA") or "../shared/data"
+        clips = Path(shared) / "video"
+        if clips.is_dir():  # real surveillance clips stand in for the town's cameras
+            settings.demo_video_dir = clips
+            console.print(f"cameras show the recorded clips in {clips}")
     upgrade(settings.db_url)
     db = make_engine(settings.db_url)
     with db.connect() as conn:

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         default=None, description="Online tile layer URL template for connected installations"
     )
     default_language: str = "bg"
+    demo_video_dir: Path | None = Field(
+        default=None,
+        description="Recorded clips that stand in for the cameras' streams (demonstrations)",
+    )
     log_level: str = "INFO"
 
     @property

@@ -9,7 +9,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from cityops import __version__
-from cityops.api import routes_incidents, routes_live, routes_sources, routes_system
+from cityops.api import (
+    routes_incidents,
+    routes_live,
+    routes_sources,
+    routes_system,
+    routes_video,
+)
 from cityops.app import ControlCenter
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -22,7 +28,7 @@ def create_api(center: ControlCenter) -> FastAPI:
         description="Integrated control center API: incidents, sources, live feed.",
     )
     api.state.center = center
-    for module in (routes_system, routes_incidents, routes_sources, routes_live):
+    for module in (routes_system, routes_incidents, routes_sources, routes_live, routes_video):
         api.include_router(module.router)
     if (STATIC / "index.html").exists():
         api.mount("/", StaticFiles(directory=STATIC, html=True), name="console")

@@ -6,7 +6,7 @@ import { acknowledge, closeDetail, focusDetail, initDetails, isDetailOpen } from
 import { isTyping } from './dom.js';
 import { displayName, fmtDate, fmtTime, getLanguage, setLanguage, setTimeZone, storedLanguage, t } from './i18n.js';
 import { connectLive } from './live.js';
-import { fitToSources, focusMap, initMap, invalidate, sensorOnMap, showMunicipality } from './map.js';
+import { focusMap, initMap, invalidate, sensorOnMap, sensorsOnMap, settleView, showMunicipality } from './map.js';
 import { initOverview, setOverviewActive } from './overview.js';
 import { initQueue, moveSelection, openSelected, select } from './queue.js';
 import { setSound, soundEnabled } from './sound.js';
@@ -204,7 +204,7 @@ async function chooseMunicipality(mid) {
     toast(t('error.load'), 'error', 10000);
   });
   await Promise.all([loading, showMunicipality(muni)]);
-  fitToSources();
+  settleView();
   connectLive(muni.id);
   markReady();
 }
@@ -229,7 +229,7 @@ function markReady() {
 }
 
 /** Read-only hooks for tests and benchmarks. */
-window.__cityops = { sensorOnMap };
+window.__cityops = { sensorOnMap, sensorsOnMap };
 
 async function start() {
   await setLanguage(storedLanguage() || 'bg', { remember: false });

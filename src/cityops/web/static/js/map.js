@@ -44,6 +44,7 @@ const dirty = { sensors: new Set(), cameras: new Set(), incidents: new Set() };
 let highlight = null;
 let basemapBounds = null;
 let attribution = null;
+let viewSettled = false;
 
 function landuseStyle(feature) {
   const cls = feature.properties && feature.properties.class;
@@ -218,6 +219,8 @@ function syncIncident(id, batchAdd) {
 }
 
 function syncAllIncidents() {
+  // until the start view is set (settleView), drawing would only animate clusters into it
+  if (!viewSettled) return;
   const batch = [];
   for (const id of [...incidentMarkers.keys()]) if (!state.incidents.has(id)) syncIncident(id);
   for (const id of state.incidents.keys()) syncIncident(id, batch);
@@ -250,7 +253,7 @@ function flushDirty() {
     rec.layer.setStyle(cameraStyle(c));
   }
   dirty.cameras.clear();
-  for (const id of dirty.incidents) syncIncident(id);
+  if (viewSettled) for (const id of dirty.incidents) syncIncident(id);
   dirty.incidents.clear();
 }
 
@@ -406,15 +409,21 @@ export function focusOn(kind, id, fly) {
   if (ll && fly) map.setView(ll, Math.max(map.getZoom(), 17), { animate: true });
 }
 
-/** Without an imported base map, show every camera, sensor and key object at the start. */
-export function fitToSources() {
-  if (!map || basemapBounds) return;
-  const points = [];
-  for (const src of [state.cameras, state.sensors, state.keyObjects]) {
-    for (const obj of src.values()) if (obj.position) points.push([obj.position.lat, obj.position.lon]);
+/**
+ * Set the start view once the municipality's lists are loaded, then draw its incidents.
+ * Without an imported base map the view holds every camera, sensor and key object.
+ */
+export function settleView() {
+  if (!map) return;
+  if (!basemapBounds) {
+    const points = [];
+    for (const src of [state.cameras, state.sensors, state.keyObjects]) {
+      for (const obj of src.values()) if (obj.position) points.push([obj.position.lat, obj.position.lon]);
+    }
+    if (points.length >= 2) map.fitBounds(L.latLngBounds(points).pad(0.08), { animate: false, maxZoom: 17 });
   }
-  if (points.length < 2) return;
-  map.fitBounds(L.latLngBounds(points).pad(0.08), { animate: false, maxZoom: 17 });
+  viewSettled = true;
+  syncAllIncidents();
 }
 
 /** For tests and benchmarks (read-only): how a sensor is drawn on the map right now. */
@@ -424,6 +433,13 @@ export function sensorOnMap(id) {
   const o = rec.layer.options;
   const p = map.latLngToContainerPoint(rec.layer.getLatLng());
   return { state: rec.state, fillColor: o.fillColor, color: o.color, radius: o.radius, x: p.x, y: p.y, shown: map.hasLayer(rec.layer) };
+}
+
+/** For tests and benchmarks: how many sensor markers the map holds. */
+export function sensorsOnMap() {
+  let n = 0;
+  for (const rec of sensorMarkers.values()) if (map && map.hasLayer(rec.layer)) n += 1;
+  return n;
 }
 
 export function invalidate() {
@@ -508,6 +524,7 @@ export function initMap() {
 
 /** Set up for a municipality: centre, online tiles if configured, base map. */
 export async function showMunicipality(muni) {
+  viewSettled = false;
   const c = muni.center || { lat: 42.6977, lon: 23.3219 };
   map.setView([c.lat, c.lon], 15);
   if (baseLayers.online) {

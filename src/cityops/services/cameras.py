@@ -1,0 +1,25 @@
+"""Camera health as the control center observes it (a stream that opens is online)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, update
+
+from cityops.services.live import LiveBus, LiveMessage
+from cityops.store import tables as t
+
+
+def record_health(
+    db: Engine, live: LiveBus, municipality: str, camera_id: str, health: str, at: datetime
+) -> None:
+    """Store a camera's health when it changed, and tell the consoles."""
+    c = t.cameras.c
+    with db.begin() as conn:
+        changed = conn.execute(
+            update(t.cameras)
+            .where(c.municipality == municipality, c.id == camera_id, c.health != health)
+            .values(health=health, health_at=at)
+        ).rowcount
+    if changed:
+        live.publish(LiveMessage(municipality, "camera", {"id": camera_id, "health": health}))

@@ -1,0 +1,1 @@
+"""Video: frame sources, privacy masking, snapshots and live views. Publishes, never stores."""

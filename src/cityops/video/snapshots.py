@@ -1,0 +1,101 @@
+"""Latest masked frames of the cameras, for the console's snapshots and live views."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cityops.domain.entities import Camera
+from cityops.video.masking import apply_privacy_masks, encode_jpeg
+from cityops.video.sources import FrameSource, NoStreamError, SourceError
+
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    camera_id: str
+    jpeg: bytes
+    taken_at: datetime
+
+
+class SnapshotService:
+    """Opens each camera's stream on first use and keeps it open; a frame is masked before it
+    is encoded, so no unmasked pixel leaves this class.
+
+    ``max_age_s``: a snapshot younger than this is served from cache (many consoles, one grab).
+    ``retry_after_s``: a camera that failed is not retried sooner (no hammering dead cameras).
+    ``clips``: for demonstrations, recorded clips that stand in for the cameras' streams.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_age_s: float = 1.0,
+        retry_after_s: float = 30.0,
+        clips: Sequence[Path] = (),
+    ) -> None:
+        self.max_age_s = max_age_s
+        self.retry_after_s = retry_after_s
+        self.clips = list(clips)
+        self._sources: dict[tuple[str, str], FrameSource] = {}
+        self._cache: dict[tuple[str, str], tuple[float, Snapshot]] = {}
+        self._failed: dict[tuple[str, str], tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def with_clip_dir(cls, directory: Path | None) -> SnapshotService:
+        clips = (
+            sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            if directory is not None and directory.is_dir()
+            else []
+        )
+        return cls(clips=clips)
+
+    def stream_url(self, camera: Camera, index: int) -> str | None:
+        if self.clips:
+            return str(self.clips[index % len(self.clips)])
+        return camera.stream_url
+
+    def snapshot(self, camera: Camera, index: int = 0) -> Snapshot:
+        """The camera's latest masked frame as JPEG; raises SourceError when it is offline."""
+        key = (camera.municipality, camera.id)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached and now - cached[0] < self.max_age_s:
+                return cached[1]
+            url = self.stream_url(camera, index)
+            if url is None:
+                raise NoStreamError("the camera has no stream configured")
+            failed = self._failed.get(key)
+            if failed and now - failed[0] < self.retry_after_s:
+                raise SourceError(failed[1])
+            source = self._sources.get(key)
+            if source is None:
+                source = self._sources[key] = FrameSource(url)
+        try:
+            frame = source.read()
+        except SourceError as err:
+            with self._lock:
+                self._failed[key] = (time.monotonic(), str(err))
+            raise
+        shot = Snapshot(
+            camera.id,
+            encode_jpeg(apply_privacy_masks(frame, camera.privacy_masks)),
+            datetime.now(UTC),
+        )
+        with self._lock:
+            self._failed.pop(key, None)
+            self._cache[key] = (time.monotonic(), shot)
+        return shot
+
+    def close(self) -> None:
+        with self._lock:
+            for source in self._sources.values():
+                source.close()
+            self._sources.clear()
