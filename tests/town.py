@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
-from cityops.app import import_config
+from cityops.app import ControlCenter, import_config
 from cityops.config.loader import load_config
 from cityops.domain.catalog import MunicipalityConfig
+from cityops.settings import Settings
 from cityops.store.db import make_engine, upgrade
 
 TOWN_YAML = Path(__file__).parent / "fixtures" / "testtown.yaml"
@@ -44,3 +46,15 @@ class FrozenClock:
 
         self.now += timedelta(**delta)
         return self.now
+
+
+def start_center(data_dir: Path, *, with_mqtt: bool = True, **settings: Any) -> ControlCenter:
+    """A running control center on a fresh SQLite file in ``data_dir`` with the town imported."""
+    s = Settings(data_dir=data_dir, **settings)
+    town_db(s.db_url).dispose()
+    center = ControlCenter(s)
+    center.start(with_mqtt=with_mqtt)
+    if with_mqtt:
+        assert center.mqtt is not None
+        assert center.mqtt.connected.wait(10), "the control center did not reach the broker"
+    return center

@@ -9,10 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cityops.api.app import create_api
-from cityops.app import ControlCenter, import_config
-from cityops.settings import Settings
-from cityops.store.db import make_engine, upgrade
-from tests.town import TOWN_YAML
+from cityops.app import ControlCenter
+from tests.town import start_center
 from tests.video.conftest import clip  # noqa: F401 - the fixture
 
 
@@ -22,14 +20,7 @@ def clip_dir(clip: Path) -> Path:  # noqa: F811
 
 
 def _center(tmp_path: Path, clips: Path | None) -> ControlCenter:
-    settings = Settings(data_dir=tmp_path, demo_video_dir=clips)
-    upgrade(settings.db_url)
-    db = make_engine(settings.db_url)
-    import_config(db, TOWN_YAML)
-    db.dispose()
-    cc = ControlCenter(settings)
-    cc.start(with_mqtt=False)
-    return cc
+    return start_center(tmp_path, with_mqtt=False, demo_video_dir=clips)
 
 
 @pytest.fixture

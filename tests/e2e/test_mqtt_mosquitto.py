@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from sqlalchemy import func, select
 
 from cityops.api.app import create_api
 from cityops.app import ControlCenter, import_config
-from cityops.settings import Settings
 from cityops.store import tables as t
 from cityops.store.db import make_engine, upgrade
 from tests.harness import MosquittoServer, free_port
@@ -48,25 +46,6 @@ def wait_for(predicate: object, timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.fixture
-def center(tmp_path: Path, mosquitto: MosquittoServer) -> Iterator[ControlCenter]:
-    settings = Settings(
-        data_dir=tmp_path,
-        mqtt_url=mosquitto.url,
-        mqtt_client_id=f"cityops-test-{uuid.uuid4().hex[:8]}",
-    )
-    upgrade(settings.db_url)
-    db = make_engine(settings.db_url)
-    import_config(db, TOWN_YAML)
-    db.dispose()
-    cc = ControlCenter(settings)
-    cc.start()
-    assert cc.mqtt is not None
-    assert cc.mqtt.connected.wait(10)
-    yield cc
-    cc.stop()
 
 
 def test_published_readings_become_an_incident_in_the_api(

@@ -4,40 +4,19 @@ from __future__ import annotations
 
 import csv
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from cityops.app import ControlCenter, import_config
-from cityops.settings import Settings
+from cityops.app import ControlCenter
 from cityops.sim.publisher import MqttPublisher
 from cityops.sim.replay import replay_files
 from cityops.store import tables as t
-from cityops.store.db import make_engine, upgrade
 from tests.harness import MosquittoServer
-from tests.town import TOWN_YAML, town_config
+from tests.town import town_config
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.shared_data]
-
-
-@pytest.fixture
-def center(tmp_path: Path, mosquitto: MosquittoServer) -> Iterator[ControlCenter]:
-    settings = Settings(
-        data_dir=tmp_path, mqtt_url=mosquitto.url, mqtt_client_id=f"replay-{uuid.uuid4().hex[:8]}"
-    )
-    upgrade(settings.db_url)
-    db = make_engine(settings.db_url)
-    import_config(db, TOWN_YAML)
-    db.dispose()
-    cc = ControlCenter(settings)
-    cc.start()
-    assert cc.mqtt is not None
-    assert cc.mqtt.connected.wait(10)
-    yield cc
-    cc.stop()
 
 
 def test_replay_environment_agency_levels(
