@@ -15,24 +15,13 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, new_page
 from tests.browser.live_server import ConsoleServer
 from tests.conftest import REPO_ROOT
 from tests.harness import MosquittoServer
 from tests.town import TOWN_YAML
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-VIEWPORT = {"width": 1440, "height": 900}
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
-OPERATOR = "Иванова"
 
 if TYPE_CHECKING:  # Playwright is imported lazily, so that a missing package skips cleanly
     from playwright.sync_api import Browser, Page
@@ -85,23 +74,6 @@ def publish(mosquitto: MosquittoServer) -> Iterator[Callable[[str, object], None
     yield send
     client.loop_stop()
     client.disconnect()
-
-
-def new_page(browser: Browser, *, operator: str | None = OPERATOR) -> tuple[Page, list[str]]:
-    """A page in a fresh browser context (own localStorage), with the operator's name already
-    stored (None: the console asks for it), and the list its uncaught JavaScript errors go to."""
-    context = browser.new_context(
-        viewport=VIEWPORT, locale="en-GB", timezone_id="Europe/Sofia", device_scale_factor=1
-    )
-    context.set_default_timeout(10_000)
-    if operator is not None:
-        context.add_init_script(
-            f"localStorage.setItem('cityops.operator', {json.dumps(operator)});"
-        )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return page, errors
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ Plain Python (no pytest), like tests/harness::
         page.goto(server.url)
 
 ``start()`` migrates a fresh SQLite database in ``data_dir``, imports the given municipality
-configurations, starts the control center (pipeline + MQTT client on the given broker) and
+configurations, starts the control center (pipeline + MQTT client on the given broker, or on an
+embedded broker on a free port when ``mqtt_url`` is None) and
 serves ``create_api(center)`` with uvicorn on a background thread; it returns once the API
 answers and the MQTT client is connected. ``stop()`` asks uvicorn to exit, joins its thread and
 stops the control center.
@@ -37,11 +38,12 @@ class ConsoleServer:
     def __init__(
         self,
         data_dir: Path,
-        mqtt_url: str,
+        mqtt_url: str | None,
         configs: Sequence[Path],
         *,
         default_language: str = "en",
         database_url: str | None = None,
+        video_dir: Path | None = None,
         start_timeout: float = 30.0,
     ) -> None:
         self.port = free_port()
@@ -49,10 +51,12 @@ class ConsoleServer:
             data_dir=data_dir,
             database_url=database_url,
             mqtt_url=mqtt_url,
+            mqtt_port=free_port() if mqtt_url is None else 1883,
             mqtt_client_id=f"cityops-browser-{uuid.uuid4().hex[:10]}",
             http_host=LOOPBACK,
             http_port=self.port,
             default_language=default_language,
+            demo_video_dir=video_dir,
             log_level="WARNING",
         )
         self.configs = list(configs)
@@ -60,6 +64,11 @@ class ConsoleServer:
         self.center: ControlCenter | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def mqtt_url(self) -> str:
+        """The broker: the one given, or the embedded broker started for mqtt_url=None."""
+        return self.settings.mqtt_url or f"mqtt://{LOOPBACK}:{self.settings.mqtt_port}"
 
     @property
     def url(self) -> str:
@@ -81,7 +90,7 @@ class ConsoleServer:
             self.center.start()
             assert self.center.mqtt is not None
             if not self.center.mqtt.connected.wait(self.start_timeout):
-                raise RuntimeError(f"CityOps did not connect to {self.settings.mqtt_url}")
+                raise RuntimeError(f"CityOps did not connect to {self.mqtt_url}")
             config = uvicorn.Config(
                 create_api(self.center),
                 host=LOOPBACK,

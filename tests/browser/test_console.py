@@ -7,14 +7,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from cityops.api.app import STATIC
-from tests.browser.conftest import OPERATOR, new_page
+from tests.browser.chromium import OPERATOR, new_page
 from tests.browser.live_server import ConsoleServer
+from tests.harness import MosquittoServer
+from tests.town import TOWN_YAML
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -122,7 +125,8 @@ def sensor_drawn_as(page: Page, sensor: str, state: str, colour: str, timeout: f
         f"""([id, state, fill, want]) => {{
           const got = ({SENSOR_PIXEL_JS})(id);
           return got && got.inside && got.state === state && got.fill === fill
-            && got.rgba[3] > 200 && got.rgba.slice(0, 3).every((v, i) => Math.abs(v - want[i]) < 12);
+            && got.rgba[3] > 200
+            && got.rgba.slice(0, 3).every((v, i) => Math.abs(v - want[i]) < 12);
         }}""",
         arg=[sensor, state, colour, want],
         timeout=timeout,
@@ -185,42 +189,31 @@ def test_mqtt_scenario_appears_live_in_the_queue_and_on_the_map(
     shot(page, "map-and-queue")
 
 
-def test_operator_works_an_incident_through_the_ui_and_the_server_stores_it(
-    server: ConsoleServer,
-    anonymous_page: Page,
-    publish: Publish,
-    shot: Callable[[Page, str], Any],
-) -> None:
-    page = anonymous_page
-    page.goto(server.url)
-    # first visit: the console asks who is on duty
+def sign_in_on_first_visit(page: Page) -> None:
+    """A browser that never saw an operator: the console asks who is on duty."""
     dialog = page.locator("#dlg-operator")
     expect(dialog).to_be_visible()
     page.locator("#operator-input").fill(OPERATOR)
     dialog.locator("button[type=submit]").click()
     expect(dialog).to_be_hidden()
     expect(page.locator("#operator-name")).to_have_text(OPERATOR)
-    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
 
-    publish_flood(publish, "river-1")
-    flood = queue_item(page, "River level high at River gauge 1")
-    expect(flood).to_have_count(1, timeout=3000)
-    flood_id = int(flood.get_attribute("data-id") or 0)
 
-    # keyboard: j selects the first incident, a acknowledges it, Enter opens it
-    page.keyboard.press("j")
-    expect(flood).to_have_attribute("aria-selected", "true")
+def work_through(page: Page, item: Locator, shot: Callable[[Page, str], Any]) -> None:
+    """Acknowledge (key a), open (Enter), assign an agency, dispatch and resolve (clicks)."""
+    incident_id = item.get_attribute("data-id")
+    page.keyboard.press("j")  # selects the first incident of the queue
+    expect(item).to_have_attribute("aria-selected", "true")
     page.keyboard.press("a")
-    expect(flood).to_have_attribute("data-status", "acknowledged")
+    expect(item).to_have_attribute("data-status", "acknowledged")
     page.keyboard.press("Enter")
     head = page.get_by_test_id("incident-head")
-    expect(head).to_have_attribute("data-incident-id", str(flood_id))
+    expect(head).to_have_attribute("data-incident-id", str(incident_id))
     expect(head).to_have_attribute("data-status", "acknowledged")
     details = page.locator("#details")
     dispatch = details.locator("button[data-action=dispatch]")
     expect(dispatch).to_be_disabled()  # no agency assigned yet
 
-    # assign an agency, then dispatch and resolve with clicks
     page.locator("#assign-agency").select_option("civil-protection")
     details.locator("button[data-action=assign]").click()
     expect(head).to_contain_text("Civil Protection")
@@ -233,46 +226,97 @@ def test_operator_works_an_incident_through_the_ui_and_the_server_stores_it(
     details.locator("button[data-action=resolve]").click()
     expect(head).to_have_attribute("data-status", "resolved")
     expect(page.get_by_test_id("incident-status")).to_have_text("Resolved")
-    # resolved is no longer open: it leaves the queue
-    expect(flood).to_have_count(0)
+    expect(item).to_have_count(0)  # resolved is no longer open: it leaves the queue
     for status in ("acknowledged", "dispatched", "resolved"):
         entry = timeline.and_(page.locator(f'[data-kind=status][data-to="{status}"]'))
         expect(entry).to_have_count(1)
         expect(entry).to_contain_text(OPERATOR)
     expect(timeline.and_(page.locator("[data-kind=created]"))).to_have_count(1)
 
-    # cancelling needs a reason
-    publish_accident(publish)
-    accident = queue_item(page, "Possible traffic accident")
-    expect(accident).to_have_count(1, timeout=3000)
-    accident_id = int(accident.get_attribute("data-id") or 0)
-    accident.click()
-    expect(head).to_have_attribute("data-incident-id", str(accident_id))
-    details.locator("button[data-action=cancel]").click()
-    cancel_dialog = page.locator("#dlg-cancel")
-    expect(cancel_dialog).to_be_visible()
+
+def cancel_with_reason(page: Page, item: Locator, reason: str) -> None:
+    """Open the incident and cancel it: the dialog will not confirm without a reason."""
+    incident_id = item.get_attribute("data-id")
+    item.click()
+    head = page.get_by_test_id("incident-head")
+    expect(head).to_have_attribute("data-incident-id", str(incident_id))
+    page.locator("#details button[data-action=cancel]").click()
+    dialog = page.locator("#dlg-cancel")
+    expect(dialog).to_be_visible()
     confirm = page.locator("#cancel-confirm")
     expect(confirm).to_be_disabled()
     page.locator("#cancel-reason").fill("   ")
     expect(confirm).to_be_disabled()
-    reason = "Учение: не е истинска катастрофа"
     page.locator("#cancel-reason").fill(reason)
     expect(confirm).to_be_enabled()
     confirm.click()
-    expect(cancel_dialog).to_be_hidden()
+    expect(dialog).to_be_hidden()
     expect(head).to_have_attribute("data-status", "cancelled")
-    cancelled = timeline.and_(page.locator('[data-kind=status][data-to="cancelled"]'))
+    cancelled = page.locator(
+        '#details [data-testid=timeline-entry][data-kind=status][data-to="cancelled"]'
+    )
     expect(cancelled).to_contain_text(reason)
     expect(cancelled).to_contain_text(OPERATOR)
-    expect(accident).to_have_count(0)
+    expect(item).to_have_count(0)
 
-    # what the server stored
+
+def test_an_incident_opened_from_the_queue_is_revealed_from_its_cluster(
+    server: ConsoleServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
+) -> None:
+    open_console(page, server)
+    # river-1 jumps from 2.0 m to 3.1 m and stays: "rising fast" and "level high" at one place
+    start = datetime.now(UTC) - timedelta(minutes=13)
+    readings = [{"value": 2.0, "unit": "m", "ts": start.isoformat()}] + [
+        {"value": 3.1, "unit": "m", "ts": (start + timedelta(minutes=i)).isoformat()}
+        for i in range(1, 14)
+    ]
+    publish(f"cityops/{MUNI}/sensors/river-1/readings", {"readings": readings})
+    flood = queue_item(page, "River level high at River gauge 1")
+    rising = queue_item(page, "River rising fast at River gauge 1")
+    expect(flood).to_have_count(1, timeout=3000)
+    expect(rising).to_have_count(1, timeout=3000)
+    cluster = page.get_by_test_id("incident-cluster")
+    expect(cluster).to_have_count(1)
+    expect(cluster).to_have_attribute("data-count", "2")
+    flood_id = flood.get_attribute("data-id")
+    marker = page.locator(f'[data-testid="incident-marker"][data-incident-id="{flood_id}"]')
+    expect(marker).to_have_count(0)
+
+    flood.click()
+    expect(page.get_by_test_id("incident-head")).to_have_attribute("data-incident-id", flood_id)
+    expect(marker).to_be_visible(timeout=8000)  # the map zoomed in and spread the cluster
+    shot(page, "cluster-revealed")
+
+
+def test_operator_works_an_incident_through_the_ui_and_the_server_stores_it(
+    server: ConsoleServer,
+    anonymous_page: Page,
+    publish: Publish,
+    shot: Callable[[Page, str], Any],
+) -> None:
+    page = anonymous_page
+    page.goto(server.url)
+    sign_in_on_first_visit(page)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+    publish_flood(publish, "river-1")
+    flood = queue_item(page, "River level high at River gauge 1")
+    expect(flood).to_have_count(1, timeout=3000)
+    flood_id = int(flood.get_attribute("data-id") or 0)
+    work_through(page, flood, shot)
+
+    publish_accident(publish)
+    accident = queue_item(page, "Possible traffic accident")
+    expect(accident).to_have_count(1, timeout=3000)
+    accident_id = int(accident.get_attribute("data-id") or 0)
+    reason = "Учение: не е истинска катастрофа"
+    cancel_with_reason(page, accident, reason)
+
+    # what the server stored, with the operator's name decoded from the percent-encoded header
     stored = api_incident(server, flood_id)
     assert stored["status"] == "resolved"
     assert stored["assigned_agency"] == "civil-protection"
-    moves = [
-        (e["to_status"], e["actor"]) for e in stored["timeline"] if e["kind"] == "status"
-    ]
+    moves = [(e["to_status"], e["actor"]) for e in stored["timeline"] if e["kind"] == "status"]
     assert moves == [
         ("acknowledged", OPERATOR),
         ("dispatched", OPERATOR),
@@ -327,16 +371,24 @@ def test_bulgarian_and_back(
     expect(page).to_have_title(f"Тестово · {bg['app.title']}")
     shot(page, "bulgarian")
 
-    # the choice is remembered across a reload
+    # the choice is remembered across a reload; the incident view is Bulgarian too
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-ready", "true")
     shows(bg, en)
+    page.get_by_test_id("queue-item").click()
+    incident_type = page.locator("#details .facts dd").first  # the first fact is the type
+    expect(incident_type).to_have_text(bg["type.flood"])
+    # with an incident open, its view replaces the situation summary
+    keys = [k for k in keys if not k.startswith("summary.")]
+    keys += ["incident.type", "incident.sop", "action.acknowledge", "action.assign"]
+    shows(bg, en)
 
-    # and the `l` key switches back
+    # and the `l` key switches back, the open incident with it
     page.locator("#queue-list").focus()
     page.keyboard.press("l")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#muni-name")).to_have_text("Test Town")
+    expect(incident_type).to_have_text(en["type.flood"])
     shows(en, bg)
 
 
@@ -398,3 +450,61 @@ def test_camera_wall_and_overview(
 
     page.keyboard.press("1")
     expect(page.locator("#view-ops")).to_be_visible()
+
+
+TILE_IMAGE_JS = """
+(id) => {
+  const img = document.querySelector(`.wall-tile[data-camera="${id}"] img`);
+  if (!img || !img.complete || !img.naturalWidth) return null;
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth;
+  canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const mean = (x0, y0, x1, y1) => {
+    const d = ctx.getImageData(x0 * canvas.width, y0 * canvas.height,
+      (x1 - x0) * canvas.width, (y1 - y0) * canvas.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+    return sum / (d.length / 4) / 3;
+  };
+  // cam-school's privacy mask covers x 0..0.3, y 0..0.2 of the frame
+  return {width: img.naturalWidth, masked: mean(0.02, 0.02, 0.28, 0.18),
+          rest: mean(0.1, 0.4, 0.9, 0.95)};
+}
+"""
+
+
+@pytest.mark.shared_data
+def test_camera_wall_shows_masked_snapshots_and_live_health(
+    tmp_path: Path,
+    mosquitto: MosquittoServer,
+    shared_data: Path,
+    page: Page,
+    shot: Callable[[Page, str], Any],
+) -> None:
+    """Recorded clips stand in for the cameras: the wall shows their frames with the privacy
+    mask applied, and each camera turns online through the live feed."""
+    with ConsoleServer(
+        tmp_path, mosquitto.url, [TOWN_YAML], video_dir=shared_data / "video"
+    ) as server:
+        open_console(page, server)
+        page.keyboard.press("2")
+        tiles = page.locator(".wall-tile")
+        expect(tiles).to_have_count(3)
+        for camera in ("cam-a", "cam-b", "cam-school"):
+            tile = page.locator(f'.wall-tile[data-camera="{camera}"]')
+            expect(tile.locator(".badge")).to_have_text("Online", timeout=15_000)
+            expect(tile).not_to_have_class("missing")
+        image = page.wait_for_function(TILE_IMAGE_JS, arg="cam-school", timeout=15_000)
+        school = image.json_value()
+        assert school["width"] > 0
+        assert school["masked"] < 8, f"privacy mask not applied: {school}"
+        assert school["rest"] > 30, f"the frame itself is dark: {school}"
+        shot(page, "camera-wall-clips")
+        stored = httpx.get(server.api(f"/m/{MUNI}/cameras"), timeout=5).json()
+        assert {c["id"]: c["health"] for c in stored} == {
+            "cam-a": "online",
+            "cam-b": "online",
+            "cam-school": "online",
+        }

@@ -596,16 +596,31 @@ def test_correlation_separate_places_get_separate_clusters_and_clusters_expire()
     ]
     engine.take_dirty_state()
 
-    assert engine.tick(at(321)) == []  # cluster-1 last raised at 20 s: gone; cluster-2 stays
-    dirty = engine.take_dirty_state()
-    assert dirty["pileup|cluster-1"] is None
-    assert "pileup|cluster-2" not in dirty
-    assert sorted(engine.export_state()) == ["pileup|cluster-2", "pileup|events"]
+    assert engine.tick(at(10_000)) == []  # the wall clock never expires a cluster
+    assert engine.take_dirty_state() == {}
+    assert sorted(engine.export_state()) == [
+        "pileup|cluster-1",
+        "pileup|cluster-2",
+        "pileup|events",
+    ]
 
     again = [incident("c1", 400, 0, 0), incident("c2", 410, 5, 5), incident("c3", 420, 10, 0)]
     assert events_in(engine, again) == [(420.0, "pileup|cluster-3", ("c1", "c2", "c3"))]
+    dirty = engine.take_dirty_state()  # event time moved past both old clusters
+    assert dirty["pileup|cluster-1"] is None
+    assert dirty["pileup|cluster-2"] is None
     # an event older than the window the engine has moved past is ignored
     assert events_in(engine, [incident("old", 10, 0, 0)]) == []
+
+
+def test_late_events_of_one_accident_stay_one_cluster_across_ticks() -> None:
+    engine = make_engine(PILEUP)
+    lagging = [incident(f"e{i}", i * 20, i * 5, 0) for i in range(4)]
+    keys = []
+    for n, event in enumerate(lagging):
+        engine.tick(at(3600 + n * 30))  # the events arrive an hour late, ticks in between
+        keys += [t.dedup_key for t in engine.on_event(event)]
+    assert keys == ["pileup|cluster-1", "pileup|cluster-1"]
 
 
 def test_correlation_window_moves_with_event_time_not_with_ticks() -> None:

@@ -204,7 +204,12 @@ def test_silence_opens_offline_incident_and_return_is_noted(
     level(pipeline, clock, 1.0, "river-1")
     pipeline.process([msg(f"cityops/{MUNI}/sensors/pm10-1/readings", {"value": 20}, clock.now)])
     clock.advance(minutes=6)
+    seen: list[LiveMessage] = []
+    pipeline.live.subscribe(seen.extend)
     pipeline.tick()  # river-2 silent for 16 min, the others for 6
+    assert [(m.event, m.data["id"], m.data["state"]) for m in seen if m.event == "sensor"] == [
+        ("sensor", "river-2", "offline")
+    ]
     found = incidents(db)
     assert [(i["type"], i["dedup_key"]) for i in found] == [
         ("sensor_offline", "sensor-offline|river-2")

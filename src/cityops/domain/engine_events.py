@@ -335,9 +335,9 @@ class CorrelationEval:
         self._prune(dirty)  # drops only what a damaged store kept past the horizon
 
     def tick(self, now_ts: float, dirty: set[str]) -> None:
-        """Expire clusters not raised within the window before ``now_ts``.
+        """Nothing: events and clusters expire with event time only (``advance``).
 
-        The window of events itself moves with event time only, so events that arrive late
-        (a backlog after a restart, a camera whose clock lags) still correlate with each other.
+        Expiring clusters by the wall clock split one accident into two incidents whenever its
+        events arrived late (a backlog after a restart, a replay, a camera whose clock lags):
+        every tick forgot the cluster the next event of the same accident belonged to.
         """
-        self._expire_clusters(now_ts - self.rule.window_s, dirty)

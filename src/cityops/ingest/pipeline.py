@@ -97,6 +97,8 @@ class IngestPipeline:
         self.clock = clock
         self.metrics = IngestMetrics()
         self._queue: queue.Queue[InboundMessage | None] = queue.Queue()
+        self._latest: dict[tuple[str, str], SensorLatest] = {}
+        """Each sensor's newest committed reading, to tell consoles of state changes on ticks."""
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -268,6 +270,7 @@ class IngestPipeline:
                 obs.update_sensor_latest(conn, [x for (m, _), x in latest.items() if m == muni])
                 obs.save_rule_state(conn, muni, engine.take_dirty_state(), now)
             obs.insert_dead_letters(conn, letters)
+        self._latest.update(latest)
         return outcomes, changes, latest
 
     def _poison(
@@ -309,6 +312,7 @@ class IngestPipeline:
         """Time-driven rules (silence)."""
         now = self.clock()
         changes: list[IncidentChange] = []
+        touched: dict[tuple[str, str], SensorLatest] = {}
         try:
             with self.db.begin() as conn:
                 for rt in self.runtimes.values():
@@ -316,12 +320,15 @@ class IngestPipeline:
                         change = apply_trigger(conn, rt, trig, now)
                         if change is not None:
                             changes.append(change)
+                        key = (rt.id, trig.subject)
+                        if key in self._latest:  # its state changed (offline): tell consoles
+                            touched[key] = self._latest[key]
                     obs.save_rule_state(conn, rt.id, rt.engine.take_dirty_state(), now)
         except SQLAlchemyError:
             log.exception("tick failed")
             self._reload_state()
             return
-        self._publish(changes, {})
+        self._publish(changes, touched)
 
     def _publish(
         self, changes: Iterable[IncidentChange], latest: Mapping[tuple[str, str], SensorLatest]

@@ -45,6 +45,7 @@ let highlight = null;
 let basemapBounds = null;
 let attribution = null;
 let viewSettled = false;
+let focusToken = 0;
 
 function landuseStyle(feature) {
   const cls = feature.properties && feature.properties.class;
@@ -403,10 +404,28 @@ function positionOf(kind, id) {
   return obj && obj.position ? [obj.position.lat, obj.position.lon] : null;
 }
 
+/** An incident opened from the queue may sit in a cluster even at street zoom (several
+ * incidents at one gauge or crossing): fan the cluster out where it is, keeping the zoom. */
+function revealIncident(id, token) {
+  const group = groups.incidents;
+  const rec = incidentMarkers.get(id);
+  if (token !== focusToken || !rec || !group.hasLayer(rec.marker)) return;
+  if (group._inZoomAnimation) {
+    // after a zoom the clusters re-form with an animation of their own (markercluster 1.5)
+    group.once('animationend', () => revealIncident(id, token));
+    return;
+  }
+  const parent = group.getVisibleParent(rec.marker);
+  if (parent && parent !== rec.marker && typeof parent.spiderfy === 'function') parent.spiderfy();
+}
+
 export function focusOn(kind, id, fly) {
   const ll = positionOf(kind, id);
   setHighlight(ll);
-  if (ll && fly) map.setView(ll, Math.max(map.getZoom(), 17), { animate: true });
+  if (!ll || !fly) return;
+  const token = ++focusToken; // a later focus wins over one still flying
+  if (kind === 'incident') map.once('moveend', () => revealIncident(id, token));
+  map.setView(ll, Math.max(map.getZoom(), 17), { animate: true });
 }
 
 /**
