@@ -5,6 +5,7 @@ the operator's Cyrillic name, Bulgarian and back, and a sensor's colour changing
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -508,3 +509,27 @@ def test_camera_wall_shows_masked_snapshots_and_live_health(
             "cam-b": "online",
             "cam-school": "online",
         }
+        # The camera's own view plays the MJPEG live stream, and closing it ends the stream.
+        page.locator('.wall-tile[data-camera="cam-school"]').click()
+        live = page.locator("#details img[data-live]")
+        expect(live).to_have_attribute("src", re.compile(r"/cameras/cam-school/live\.mjpg$"))
+        page.wait_for_function(
+            "() => { const i = document.querySelector('#details img[data-live]');"
+            " return i && i.naturalWidth > 0; }",
+            timeout=15_000,
+        )
+        page.keyboard.press("Escape")
+        expect(page.locator("#details img[data-live]")).to_have_count(0)
+
+
+def test_cameras_without_video_are_not_asked_for_snapshots(
+    server: ConsoleServer, page: Page
+) -> None:
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url) if "/snapshot" in r.url else None)
+    open_console(page, server)
+    page.keyboard.press("2")
+    expect(page.locator('.wall-tile[data-camera="cam-b"]')).to_have_class(re.compile("missing"))
+    cams = {c["id"]: c["has_video"] for c in httpx.get(server.api(f"/m/{MUNI}/cameras")).json()}
+    assert cams == {"cam-a": True, "cam-b": False, "cam-school": False}
+    assert not [u for u in requested if "/cameras/cam-b/" in u]

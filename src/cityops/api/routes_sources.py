@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from cityops.api.deps import Conn, Pipeline, Runtime
+from cityops.api.deps import Center, Conn, Pipeline, Runtime
 from cityops.domain.rules import ThresholdRule
 from cityops.ingest.pipeline import InboundMessage, MessageOutcome
 from cityops.services.views import Position
@@ -52,6 +52,8 @@ class CameraView(BaseModel):
     range_m: float
     stream_url: str | None
     zones: list[str]
+    has_video: bool
+    """A stream (or a demonstration clip) to take snapshots and live views from."""
     health: str
     last_event_at: datetime | None
 
@@ -138,13 +140,13 @@ def sensor_readings(
 
 
 @router.get("/cameras", response_model=list[CameraView])
-def list_cameras(rt: Runtime, conn: Conn) -> list[CameraView]:
+def list_cameras(center: Center, rt: Runtime, conn: Conn) -> list[CameraView]:
     rows = {
         r["id"]: r
         for r in conn.execute(select(t.cameras).where(t.cameras.c.municipality == rt.id)).mappings()
     }
     out = []
-    for cam in rt.config.cameras:
+    for index, cam in enumerate(rt.config.cameras):
         row = rows.get(cam.id)
         out.append(
             CameraView(
@@ -157,6 +159,7 @@ def list_cameras(rt: Runtime, conn: Conn) -> list[CameraView]:
                 range_m=cam.range_m,
                 stream_url=cam.stream_url,
                 zones=sorted(cam.zones),
+                has_video=center.snapshots.stream_url(cam, index) is not None,
                 health=row["health"] if row else "unknown",
                 last_event_at=row["last_event_at"] if row else None,
             )

@@ -74,6 +74,11 @@ export function mpath(mid, rest = '') {
   return `/m/${encodeURIComponent(mid)}${rest}`;
 }
 
+/** The camera's MJPEG live view (privacy masks applied by the server). */
+export function liveViewUrl(mid, cameraId) {
+  return API_BASE + mpath(mid, `/cameras/${encodeURIComponent(cameraId)}/live.mjpg`);
+}
+
 export function snapshotUrl(mid, cameraId, bust) {
   const u = API_BASE + mpath(mid, `/cameras/${encodeURIComponent(cameraId)}/snapshot`);
   return bust ? `${u}?t=${bust}` : u;

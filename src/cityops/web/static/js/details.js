@@ -1,7 +1,7 @@
 // The right-hand details panel: incident (actions, SOP, cameras, sensors, notes, timeline),
 // camera, sensor and key object views, and a situation summary when nothing is open.
 
-import { ApiError, getJSON, mpath, postJSON, snapshotUrl } from './api.js';
+import { ApiError, getJSON, liveViewUrl, mpath, postJSON, snapshotUrl } from './api.js';
 import { sensorChart } from './charts.js';
 import { applyIncident } from './data.js';
 import { h } from './dom.js';
@@ -50,6 +50,8 @@ function summaryOf(detail) {
 
 function teardown() {
   if (!current) return;
+  // Live views are endless responses: drop them explicitly so the server stops streaming.
+  for (const img of document.querySelectorAll('#details img[data-live]')) img.removeAttribute('src');
   for (const c of current.charts) if (c) c.destroy();
   for (const timer of current.timers) clearInterval(timer);
   current.charts = [];
@@ -105,8 +107,9 @@ function sensorValue(s) {
   return `${fmtNumber(s.value, 2)}${s.unit ? ` ${s.unit}` : ''}`;
 }
 
-/** A snapshot <img> with a translated placeholder when the camera has none (404) or fails. */
-function snapshot(cameraId, cls = 'snap') {
+/** A snapshot <img> with a translated placeholder when the camera has none (404) or fails.
+ *  ``live``: show the MJPEG live view instead of refreshed snapshots. */
+function snapshot(cameraId, cls = 'snap', live = false) {
   const wrap = h('div', { class: `${cls} loading` });
   const img = h('img', { alt: t('camera.snapshot_alt', { name: displayName(state.cameras.get(cameraId)) || cameraId }), decoding: 'async' });
   const placeholder = h('div', { class: 'snap-placeholder' }, h('span', { class: 'snap-icon', 'aria-hidden': 'true' }), t('camera.no_snapshot'));
@@ -118,6 +121,16 @@ function snapshot(cameraId, cls = 'snap') {
     wrap.classList.add('missing');
   });
   wrap.append(img, placeholder);
+  if (state.cameras.get(cameraId)?.has_video === false) {
+    wrap.classList.remove('loading');
+    wrap.classList.add('missing');
+    return { el: wrap, refresh: () => {} };
+  }
+  if (live) {
+    img.dataset.live = '1';
+    img.src = liveViewUrl(state.mid, cameraId);
+    return { el: wrap, refresh: () => {} };
+  }
   const refresh = () => {
     const next = new Image();
     next.onload = () => {
@@ -519,7 +532,7 @@ async function loadIncident(id, tok) {
 // --- camera, sensor, key object
 
 function renderCamera(cam) {
-  const snap = snapshot(cam.id, 'snap snap-large');
+  const snap = snapshot(cam.id, 'snap snap-large', true);
   current.timers.push(setInterval(snap.refresh, SNAPSHOT_REFRESH_MS));
   const seen = [];
   for (const inc of state.incidents.values()) {

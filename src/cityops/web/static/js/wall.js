@@ -12,6 +12,11 @@ let timer = null;
 let active = false;
 
 function refreshTile(id, tile) {
+  if (state.cameras.get(id)?.has_video === false) {
+    tile.el.classList.remove('loading');
+    tile.el.classList.add('missing');
+    return;
+  }
   const next = new Image();
   next.onload = () => {
     tile.img.src = next.src;
