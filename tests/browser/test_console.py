@@ -379,6 +379,9 @@ def test_bulgarian_and_back(
     page.get_by_test_id("queue-item").click()
     incident_type = page.locator("#details .facts dd").first  # the first fact is the type
     expect(incident_type).to_have_text(bg["type.flood"])
+    # the rule's Bulgarian title, with the gauge's Bulgarian name
+    expect(page.locator("#details .d-title")).to_contain_text("Високо ниво на реката при Водомер 1")
+    expect(page.get_by_test_id("queue-item")).to_contain_text("Високо ниво на реката")
     # with an incident open, its view replaces the situation summary
     keys = [k for k in keys if not k.startswith("summary.")]
     keys += ["incident.type", "incident.sop", "action.acknowledge", "action.assign"]
@@ -390,6 +393,7 @@ def test_bulgarian_and_back(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#muni-name")).to_have_text("Test Town")
     expect(incident_type).to_have_text(en["type.flood"])
+    expect(page.locator("#details .d-title")).to_have_text("River level high at River gauge 1")
     shows(en, bg)
 
 

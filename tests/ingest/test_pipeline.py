@@ -66,6 +66,7 @@ def test_threshold_for_duration_opens_one_incident_with_cameras(
         ("flood-level", "new", "flood-level|river-1")
     ]
     assert found[0]["title"] == "River level high at River gauge 1"
+    assert found[0]["title_local"] == "Високо ниво на реката при Водомер 1: 2.95 m"
     assert found[0]["proposed_agency"] == "civil-protection"
     for _ in range(20):  # stays high, then flaps inside the hysteresis band: no new incident
         clock.advance(minutes=1)

@@ -41,6 +41,7 @@ class OutcomeModel(Model):
     sector: Sector
     severity: Severity
     title: TitleTemplate
+    title_local: TitleTemplate | None = None
     agency: Id | None = None
 
     def to_domain(self) -> RuleOutcome:
@@ -50,6 +51,7 @@ class OutcomeModel(Model):
             severity=self.severity,
             title=self.title,
             agency=self.agency,
+            title_local=self.title_local,
         )
 
 

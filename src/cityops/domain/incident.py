@@ -94,6 +94,7 @@ class Incident:
     proposed_agency: str | None = None
     assigned_agency: str | None = None
     updated_at: datetime | None = None
+    title_local: str | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
 
     def transition(

@@ -30,6 +30,8 @@ class RuleOutcome:
     severity: Severity
     title: str
     agency: str | None = None
+    title_local: str | None = None
+    """The title in the municipality's language (Bulgarian in Kazanlak)."""
 
 
 @dataclass(frozen=True, slots=True)

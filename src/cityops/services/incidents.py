@@ -39,15 +39,21 @@ class _Blank(dict[str, str]):
         return "{" + key + "}"
 
 
-def _title(rt: MunicipalityRuntime, trig: Trigger) -> str:
+def _titles(rt: MunicipalityRuntime, trig: Trigger) -> tuple[str, str | None]:
+    """The incident's title from the rule's template, and in the local language when the rule
+    has one (``{name}`` then takes the sensor's or camera's local name)."""
     subject = trig.subject.split(":")[0]
     thing = rt.sensors.get(subject) or rt.cameras.get(subject)
-    fields = _Blank(
-        subject=trig.subject,
-        name=thing.name if thing else trig.subject,
-        value="" if trig.value is None else f"{trig.value:g}",
-    )
-    return trig.outcome.title.format_map(fields)[:500]
+    name = thing.name if thing else trig.subject
+    value = "" if trig.value is None else f"{trig.value:g}"
+    title = trig.outcome.title.format_map(_Blank(subject=trig.subject, name=name, value=value))
+    local = None
+    if trig.outcome.title_local:
+        local_name = (thing.name_local if thing else None) or name
+        local = trig.outcome.title_local.format_map(
+            _Blank(subject=trig.subject, name=local_name, value=value)
+        )[:500]
+    return title[:500], local
 
 
 def apply_trigger(
@@ -74,12 +80,14 @@ def apply_trigger(
     if trig.kind is TriggerKind.CLEARED:
         return None  # nothing open for this place any more: the operators closed it already
     o = trig.outcome
+    title, title_local = _titles(rt, trig)
     incident = Incident(
         municipality=trig.municipality,
         type=o.incident_type,
         sector=o.sector,
         severity=o.severity,
-        title=_title(rt, trig),
+        title=title,
+        title_local=title_local,
         created_at=now,
         updated_at=now,
         location=trig.location,

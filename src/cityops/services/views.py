@@ -26,6 +26,7 @@ class IncidentSummary(BaseModel):
     severity: str
     status: str
     title: str
+    title_local: str | None = None
     location: Position | None
     rule_id: str | None
     proposed_agency: str | None
@@ -99,6 +100,7 @@ def summary(record: IncidentRecord) -> IncidentSummary:
         severity=i.severity.value,
         status=i.status.value,
         title=i.title,
+        title_local=i.title_local,
         location=Position(lon=i.location.lon, lat=i.location.lat) if i.location else None,
         rule_id=i.rule_id,
         proposed_agency=i.proposed_agency,

@@ -171,6 +171,7 @@ incidents = Table(
     Column("severity", String(16), nullable=False),
     Column("status", String(16), nullable=False),
     Column("title", String(500), nullable=False),
+    Column("title_local", String(500)),
     Column("lon", Float),
     Column("lat", Float),
     Column("rule_id", String(64)),

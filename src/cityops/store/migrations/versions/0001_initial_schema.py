@@ -165,6 +165,7 @@ def upgrade() -> None:
         sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("title_local", sa.String(length=500), nullable=True),
         sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("lat", sa.Float(), nullable=True),
         sa.Column("rule_id", sa.String(length=64), nullable=True),

@@ -6,7 +6,7 @@ import { sensorChart } from './charts.js';
 import { applyIncident } from './data.js';
 import { h } from './dom.js';
 import { cameraSees, compassKey, distanceM } from './geo.js';
-import { displayName, fmtAge, fmtDateTime, fmtDistance, fmtNumber, t, tMaybe } from './i18n.js';
+import { displayName, fmtAge, fmtDateTime, fmtDistance, fmtNumber, incidentTitle, t, tMaybe } from './i18n.js';
 import { agencyLabel, incidentTypeLabel } from './queue.js';
 import { compareIncidents, emit, isOpenIncident, on, OPEN_STATUSES, schedule, SEVERITIES, state, TRANSITIONS } from './state.js';
 import { askCancelReason, toast } from './ui.js';
@@ -457,7 +457,7 @@ function incidentHead(inc) {
       h('span', { class: 'muted' }, t('incident.number', { id: inc.id })),
       closeButton(),
     ),
-    h('h2', { class: 'd-title', id: 'detail-title', tabindex: '-1' }, inc.title || incidentTypeLabel(inc)),
+    h('h2', { class: 'd-title', id: 'detail-title', tabindex: '-1' }, incidentTitle(inc) || incidentTypeLabel(inc)),
     h(
       'dl',
       { class: 'facts' },
@@ -574,7 +574,7 @@ function incidentsList(list, titleKey) {
           'li',
           null,
           h('span', { class: `sev-dot sev-${inc.severity}`, 'aria-hidden': 'true' }),
-          h('button', { type: 'button', class: 'link-btn', onclick: () => openIn('incident', inc.id) }, inc.title || incidentTypeLabel(inc)),
+          h('button', { type: 'button', class: 'link-btn', onclick: () => openIn('incident', inc.id) }, incidentTitle(inc) || incidentTypeLabel(inc)),
           h('span', { class: `chip status st-${inc.status}` }, t(`status.${inc.status}`)),
         ),
       ),

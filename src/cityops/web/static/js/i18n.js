@@ -76,6 +76,13 @@ export function applyI18n(root) {
 }
 
 /** A display name in the current language: the local name in Bulgarian, else the name. */
+/** An incident's title in the interface language when the rule gave one. */
+export function incidentTitle(inc) {
+  if (!inc) return '';
+  if (lang !== 'en' && inc.title_local) return inc.title_local;
+  return inc.title || '';
+}
+
 export function displayName(obj) {
   if (!obj) return '';
   if (lang !== 'en' && obj.name_local) return obj.name_local;

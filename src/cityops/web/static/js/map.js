@@ -5,7 +5,7 @@
 /* global L */
 import { getJSON, mpath } from './api.js';
 import { h } from './dom.js';
-import { displayName, fmtNumber, t, tMaybe } from './i18n.js';
+import { displayName, fmtNumber, incidentTitle, t, tMaybe } from './i18n.js';
 import { fovCone } from './geo.js';
 import { emit, incidentMatchesFilters, on, schedule, SEVERITIES, SEVERITY_RANK, state } from './state.js';
 
@@ -202,7 +202,7 @@ function syncIncident(id, batchAdd) {
       emit('select-incident', id);
       openDetail('incident', id);
     });
-    marker.bindTooltip(() => escapeText((state.incidents.get(id) || inc).title || ''), { className: 'map-tip', direction: 'top', offset: [0, -10] });
+    marker.bindTooltip(() => escapeText(incidentTitle(state.incidents.get(id) || inc)), { className: 'map-tip', direction: 'top', offset: [0, -10] });
     incidentMarkers.set(id, { marker, key });
     if (batchAdd) batchAdd.push(marker);
     else groups.incidents.addLayer(marker);

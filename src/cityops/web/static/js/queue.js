@@ -3,7 +3,7 @@
 
 import { refreshIncidents } from './data.js';
 import { h } from './dom.js';
-import { displayName, fmtAge, t, tMaybe } from './i18n.js';
+import { displayName, fmtAge, incidentTitle, t, tMaybe } from './i18n.js';
 import { beep } from './sound.js';
 import { emit, filteredIncidents, on, schedule, SECTORS, STATUSES, state } from './state.js';
 import { toast } from './ui.js';
@@ -47,7 +47,7 @@ function fillItem(li, inc) {
     h(
       'div',
       { class: 'q-main' },
-      h('div', { class: 'q-title' }, inc.title || incidentTypeLabel(inc)),
+      h('div', { class: 'q-title' }, incidentTitle(inc) || incidentTypeLabel(inc)),
       h(
         'div',
         { class: 'q-meta' },
