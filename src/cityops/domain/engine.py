@@ -175,7 +175,7 @@ class RuleEngine:
         return triggers
 
     def tick(self, now: datetime) -> list[Trigger]:
-        """Time-driven rules: sensors gone silent (raised once); expiry of correlation clusters."""
+        """Time-driven rules: sensors gone silent (raised once, by receive time)."""
         now_ts = epoch(now)
         triggers: list[Trigger] = []
         for silence in self._silences:
