@@ -16,9 +16,15 @@ def clock() -> FrozenClock:
     return FrozenClock()
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = town_db(f"sqlite:///{tmp_path / 'cityops.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The ingest path on a SQLite file and on a real PostgreSQL server."""
+    url = (
+        f"sqlite:///{tmp_path / 'cityops.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    engine = town_db(url)
     yield engine
     engine.dispose()
 
