@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +60,7 @@ class ControlCenter:
         self.pipeline: IngestPipeline | None = None
         self.runtimes: dict[str, MunicipalityRuntime] = {}
         self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
+        self._config_stop: threading.Event | None = None
 
     @property
     def mqtt_url(self) -> str:
@@ -82,6 +84,8 @@ class ControlCenter:
         )
         self.runtimes = self.pipeline.runtimes  # one dict: the pipeline may rebuild entries
         self.pipeline.start()
+        if self.settings.config_poll_s > 0:
+            self.watch_config(self.settings.config_poll_s)
         if with_mqtt:
             if not self.settings.mqtt_url:
                 self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
@@ -94,7 +98,36 @@ class ControlCenter:
             self.mqtt.start()
         log.info("control center started: %d municipalities", len(self.runtimes))
 
+    def watch_config(self, interval_s: float) -> None:
+        """Apply a newly imported configuration (``cityops import-config``) while running."""
+        stop = self._config_stop = threading.Event()
+
+        def newest() -> int:
+            with self.db.connect() as conn:
+                return catalog_repo.newest_version(conn)
+
+        seen = newest()
+
+        def loop() -> None:
+            nonlocal seen
+            while not stop.wait(interval_s):
+                try:
+                    current = newest()
+                    if (
+                        current != seen
+                        and self.pipeline is not None
+                        and self.pipeline.reload(load_runtimes(self.db))
+                    ):
+                        seen = current
+                        log.info("configuration version %d applied", current)
+                except Exception:  # a bad database moment must not end the watcher
+                    log.exception("configuration reload failed; will retry")
+
+        threading.Thread(target=loop, name="cityops-config", daemon=True).start()
+
     def stop(self) -> None:
+        if self._config_stop is not None:
+            self._config_stop.set()
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.pipeline is not None:

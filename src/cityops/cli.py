@@ -73,7 +73,7 @@ def import_config_cmd(
     ):
         table.add_row(name, str(len(items)))
     console.print(table)
-    console.print("restart `cityops serve` to apply it")
+    console.print("a running `cityops serve` applies it within a few seconds")
 
 
 @app.command("import-osm")

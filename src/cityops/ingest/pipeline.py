@@ -63,6 +63,14 @@ class InboundMessage:
 
 
 @dataclass(slots=True)
+class _Command:
+    """Work for the ingest thread between two batches (so it never races a transaction)."""
+
+    run: Callable[[], None]
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(slots=True)
 class _Work:
     """One municipality's share of a batch."""
 
@@ -96,7 +104,7 @@ class IngestPipeline:
         self.startup_grace_s = startup_grace_s
         self.clock = clock
         self.metrics = IngestMetrics()
-        self._queue: queue.Queue[InboundMessage | None] = queue.Queue()
+        self._queue: queue.Queue[InboundMessage | _Command | None] = queue.Queue()
         self._latest: dict[tuple[str, str], SensorLatest] = {}
         """Each sensor's newest committed reading, to tell consoles of state changes on ticks."""
         self._thread: threading.Thread | None = None
@@ -130,6 +138,25 @@ class IngestPipeline:
         self.metrics.queued(1)
         self._queue.put(message)
 
+    def reload(self, runtimes: Mapping[str, MunicipalityRuntime], timeout: float = 30.0) -> bool:
+        """Swap in new configurations between two batches; their rule state is restored from
+        the database (state of rules that no longer exist is deleted). True once applied."""
+
+        def swap() -> None:
+            with self.db.connect() as conn:
+                for rt in runtimes.values():
+                    rt.engine.restore_state(obs.load_rule_state(conn, rt.id))
+            for muni in [m for m in self.runtimes if m not in runtimes]:
+                del self.runtimes[muni]
+            self.runtimes.update(runtimes)  # one key at a time: readers never see it empty
+
+        if self._thread is None:
+            swap()
+            return True
+        command = _Command(swap)
+        self._queue.put(command)
+        return command.done.wait(timeout)
+
     @property
     def backlog(self) -> int:
         return self._queue.qsize()
@@ -139,23 +166,32 @@ class IngestPipeline:
         while True:
             timeout = max(0.0, next_tick - time.monotonic())
             batch: list[InboundMessage] = []
+            command: _Command | None = None
             stop = False
             try:
-                first = self._queue.get(timeout=timeout)
-                if first is None:
-                    stop = True
-                else:
-                    batch.append(first)
-                while len(batch) < self.max_messages_per_batch:
-                    item = self._queue.get_nowait()
+                item = self._queue.get(timeout=timeout)
+                while True:
                     if item is None:
                         stop = True
                         break
+                    if isinstance(item, _Command):
+                        command = item
+                        break
                     batch.append(item)
+                    if len(batch) >= self.max_messages_per_batch:
+                        break
+                    item = self._queue.get_nowait()
             except queue.Empty:
                 pass
             if batch:
                 self.process(batch)
+            if command is not None:
+                try:
+                    command.run()
+                except Exception:
+                    log.exception("ingest command failed")
+                finally:
+                    command.done.set()
             if time.monotonic() >= next_tick:
                 self.tick()
                 next_tick = time.monotonic() + self.tick_interval_s

@@ -149,6 +149,13 @@ def save_config(
     return int(version[0])
 
 
+def newest_version(conn: Connection) -> int:
+    """The id of the newest configuration of any municipality (0 when none)."""
+    return int(
+        conn.execute(select(func.coalesce(func.max(t.config_versions.c.id), 0))).scalar_one()
+    )
+
+
 def latest_configs(conn: Connection) -> list[StoredConfig]:
     """The newest configuration of every municipality."""
     newest = (
