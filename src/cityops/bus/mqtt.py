@@ -7,15 +7,14 @@ import logging
 import socket
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cityops.bus.address import MqttTarget, parse_mqtt_url
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
 from cityops.services.live import LiveMessage
 
@@ -27,29 +26,6 @@ SUBSCRIPTIONS = (
     "cityops/+/cameras/+/events",
     "cityops/+/events/+",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        u = urlparse(url)
-        if u.scheme not in ("mqtt", "mqtts", "tcp"):
-            raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, got {url!r}")
-        tls = u.scheme == "mqtts"
-        return cls(
-            host=u.hostname or "127.0.0.1",
-            port=u.port or (8883 if tls else 1883),
-            username=u.username,
-            password=u.password,
-            tls=tls,
-        )
 
 
 RECEIVE_MAXIMUM = 1000
@@ -82,7 +58,7 @@ def make_client(
     return client
 
 
-def connect(client: mqtt.Client, address: BrokerAddress, *, persistent: bool) -> None:
+def connect(client: mqtt.Client, address: MqttTarget, *, persistent: bool) -> None:
     if address.username:
         client.username_pw_set(address.username, address.password)
     if address.tls:
@@ -118,7 +94,7 @@ class MqttIngest:
         *,
         protocol: str = "5",
     ) -> None:
-        self.address = BrokerAddress.parse(url)
+        self.address = parse_mqtt_url(url)
         self.pipeline = pipeline
         self.client_id = client_id or f"cityops-ingest-{socket.gethostname()}"[:64]
         self.client = make_client(

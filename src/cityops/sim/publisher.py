@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cityops.bus.address import parse_mqtt_url
 from cityops.domain.observations import Event, EventSource, Reading
 
 DEFAULT_BATCH = 1000
@@ -44,32 +44,6 @@ class Publisher(Protocol):
         """Return once everything published so far has been acknowledged."""
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class MqttTarget:
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-
-
-def parse_mqtt_url(url: str) -> MqttTarget:
-    """``mqtt://[user:pass@]host[:port]`` (default port 1883; ``mqtts://``: TLS, 8883)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise ValueError(f"not an MQTT URL (mqtt://host:port): {url!r}")
-    if not parts.hostname:
-        raise ValueError(f"MQTT URL without a host: {url!r}")
-    tls = parts.scheme in ("mqtts", "ssl")
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError as err:
-        raise ValueError(f"MQTT URL with a bad port: {url!r}") from err
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return MqttTarget(parts.hostname, port, user, password, tls)
 
 
 def iso_ts(ts: datetime) -> str:
