@@ -14,6 +14,7 @@ from cityops.bus.broker import EmbeddedBroker
 from cityops.bus.mqtt import MqttIngest
 from cityops.config.loader import load_config, load_config_text
 from cityops.ingest.pipeline import IngestPipeline
+from cityops.services.camera_health import CameraHealthMonitor
 from cityops.services.live import LiveBus
 from cityops.services.runtime import MunicipalityRuntime
 from cityops.settings import Settings
@@ -61,6 +62,7 @@ class ControlCenter:
         self.runtimes: dict[str, MunicipalityRuntime] = {}
         self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
         self._config_stop: threading.Event | None = None
+        self.camera_health: CameraHealthMonitor | None = None
 
     @property
     def mqtt_url(self) -> str:
@@ -86,6 +88,15 @@ class ControlCenter:
         self.pipeline.start()
         if self.settings.config_poll_s > 0:
             self.watch_config(self.settings.config_poll_s)
+        if self.settings.camera_probe_s > 0:
+            self.camera_health = CameraHealthMonitor(
+                self.runtimes,
+                self.snapshots,
+                self.db,
+                self.live,
+                interval_s=self.settings.camera_probe_s,
+            )
+            self.camera_health.start()
         if with_mqtt:
             if not self.settings.mqtt_url:
                 self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
@@ -128,6 +139,8 @@ class ControlCenter:
     def stop(self) -> None:
         if self._config_stop is not None:
             self._config_stop.set()
+        if self.camera_health is not None:
+            self.camera_health.stop()
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.pipeline is not None:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         description="Recorded clips that stand in for the cameras' streams (demonstrations)",
     )
     log_level: str = "INFO"
+    camera_probe_s: float = Field(
+        default=60.0, description="How often every camera's stream is probed for health (0: off)"
+    )
     config_poll_s: float = Field(
         default=5.0, description="How often a running server looks for a newly imported config"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
@@ -41,8 +42,15 @@ async def _grab(
             record_health, center.db, center.live, rt.id, cam.id, "offline", datetime.now(UTC)
         )
         raise HTTPException(503, f"camera {cam.id} is offline: {err}") from None
+    # A frame arrived: no longer offline. Whether it is stale is the health monitor's call.
     await run_in_threadpool(
-        record_health, center.db, center.live, rt.id, cam.id, "online", shot.taken_at
+        partial(record_health, only_from={"offline", "unknown"}),
+        center.db,
+        center.live,
+        rt.id,
+        cam.id,
+        "online",
+        shot.taken_at,
     )
     return shot
 

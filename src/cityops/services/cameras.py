@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import Engine, update
@@ -11,15 +12,24 @@ from cityops.store import tables as t
 
 
 def record_health(
-    db: Engine, live: LiveBus, municipality: str, camera_id: str, health: str, at: datetime
+    db: Engine,
+    live: LiveBus,
+    municipality: str,
+    camera_id: str,
+    health: str,
+    at: datetime,
+    *,
+    only_from: Collection[str] | None = None,
 ) -> None:
-    """Store a camera's health when it changed, and tell the consoles."""
+    """Store a camera's health when it changed (and, with ``only_from``, only when it was one of
+    those), and tell the consoles."""
     c = t.cameras.c
+    stmt = update(t.cameras).where(
+        c.municipality == municipality, c.id == camera_id, c.health != health
+    )
+    if only_from is not None:
+        stmt = stmt.where(c.health.in_(list(only_from)))
     with db.begin() as conn:
-        changed = conn.execute(
-            update(t.cameras)
-            .where(c.municipality == municipality, c.id == camera_id, c.health != health)
-            .values(health=health, health_at=at)
-        ).rowcount
+        changed = conn.execute(stmt.values(health=health, health_at=at)).rowcount
     if changed:
         live.publish(LiveMessage(municipality, "camera", {"id": camera_id, "health": health}))

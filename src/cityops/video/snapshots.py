@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Sequence
@@ -21,6 +22,8 @@ class Snapshot:
     camera_id: str
     jpeg: bytes
     taken_at: datetime
+    fingerprint: str
+    """A digest of the decoded frame: the same value twice, seconds apart, is a frozen image."""
 
 
 class SnapshotService:
@@ -88,6 +91,7 @@ class SnapshotService:
             camera.id,
             encode_jpeg(apply_privacy_masks(frame, camera.privacy_masks)),
             datetime.now(UTC),
+            hashlib.blake2b(frame.tobytes(), digest_size=16).hexdigest(),
         )
         with self._lock:
             self._failed.pop(key, None)
