@@ -121,3 +121,15 @@ def test_rule_state_round_trip(db_url: str) -> None:
         assert observations_repo.load_rule_state(conn, MUNI) == {"b|y": [3]}
         assert observations_repo.load_rule_state(conn, "elsewhere") == {}
     db.dispose()
+
+
+def test_migrations_and_table_definitions_agree(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from cityops.store.tables import metadata
+
+    db = town_db(db_url)
+    with db.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    db.dispose()

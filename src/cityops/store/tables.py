@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -37,6 +39,26 @@ def _muni() -> Column[str]:
     return Column("municipality", String(64), ForeignKey("municipalities.id"), nullable=False)
 
 
+def _configured_head() -> list[Column[Any]]:
+    """The columns every configured entity starts with (agencies, key objects, cameras,
+    sensors): its municipality, its id there, its names."""
+    return [
+        _muni(),
+        Column("id", String(64), nullable=False),
+        Column("name", String(200), nullable=False),
+        Column("name_local", String(200)),
+    ]
+
+
+def _configured_tail() -> list[Column[Any] | PrimaryKeyConstraint]:
+    """Entities that left the configuration stay (readings and incidents refer to them) but are
+    no longer active; ids are unique within a municipality only."""
+    return [
+        Column("active", Boolean, nullable=False, server_default=true()),
+        PrimaryKeyConstraint("municipality", "id"),
+    ]
+
+
 municipalities = Table(
     "municipalities",
     metadata,
@@ -64,40 +86,29 @@ config_versions = Table(
 agencies = Table(
     "agencies",
     metadata,
-    _muni(),
-    Column("id", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("name_local", String(200)),
+    *_configured_head(),
     Column("kind", String(32), nullable=False),
     Column("phone", String(64)),
     Column("email", String(320)),
     Column("webhook_url", String(2000)),
-    Column("active", Boolean, nullable=False, server_default=true()),
-    PrimaryKeyConstraint("municipality", "id"),
+    *_configured_tail(),
 )
 
 key_objects = Table(
     "key_objects",
     metadata,
-    _muni(),
-    Column("id", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("name_local", String(200)),
+    *_configured_head(),
     Column("kind", String(32), nullable=False),
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
     Column("importance", JSON, nullable=False),
-    Column("active", Boolean, nullable=False, server_default=true()),
-    PrimaryKeyConstraint("municipality", "id"),
+    *_configured_tail(),
 )
 
 cameras = Table(
     "cameras",
     metadata,
-    _muni(),
-    Column("id", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("name_local", String(200)),
+    *_configured_head(),
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
     Column("heading_deg", Float, nullable=False),
@@ -109,17 +120,13 @@ cameras = Table(
     Column("health", String(16), nullable=False, server_default="unknown"),
     Column("health_at", UTCDateTime()),
     Column("last_event_at", UTCDateTime()),
-    Column("active", Boolean, nullable=False, server_default=true()),
-    PrimaryKeyConstraint("municipality", "id"),
+    *_configured_tail(),
 )
 
 sensors = Table(
     "sensors",
     metadata,
-    _muni(),
-    Column("id", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("name_local", String(200)),
+    *_configured_head(),
     Column("kind", String(32), nullable=False),
     Column("unit", String(32), nullable=False),
     Column("lon", Float, nullable=False),
@@ -130,8 +137,7 @@ sensors = Table(
     Column("last_value", Float),
     Column("last_ts", UTCDateTime()),
     Column("last_received_at", UTCDateTime()),
-    Column("active", Boolean, nullable=False, server_default=true()),
-    PrimaryKeyConstraint("municipality", "id"),
+    *_configured_tail(),
 )
 
 readings = Table(
