@@ -29,13 +29,7 @@ def get_conn(center: Center) -> Iterator[Connection]:
         yield conn
 
 
-def get_write_conn(center: Center) -> Iterator[Connection]:
-    with center.db.begin() as conn:
-        yield conn
-
-
 Conn = Annotated[Connection, Depends(get_conn)]
-WriteConn = Annotated[Connection, Depends(get_write_conn)]
 
 
 def get_runtime(center: Center, mid: Annotated[str, Path(max_length=64)]) -> MunicipalityRuntime:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection
 
 from cityops.api.deps import Center, Conn, Operator, Runtime
 from cityops.domain.entities import Sector, Severity
-from cityops.domain.incident import IncidentError, Status
+from cityops.domain.incident import Incident, IncidentError, Status
 from cityops.services import incidents as svc
 from cityops.services.live import LiveMessage
 from cityops.services.views import IncidentDetail, IncidentSummary, detail, summary, summary_json
@@ -20,7 +19,6 @@ from cityops.store import incidents_repo as repo
 from cityops.store.incidents_repo import IncidentFilter
 
 router = APIRouter(prefix="/api/v1/m/{mid}/incidents", tags=["incidents"])
-T = TypeVar("T")
 
 
 def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
@@ -80,11 +78,21 @@ def get_incident(rt: Runtime, conn: Conn, incident_id: int) -> IncidentDetail:
 
 
 def _write(
-    center: Center, rt: Runtime, incident_id: int, change: Callable[[Connection], T]
+    center: Center,
+    rt: Runtime,
+    incident_id: int,
+    operator: str,
+    use_case: Callable[..., Incident],
+    /,
+    **what: Any,
 ) -> IncidentDetail:
+    """Run one operator action of services/incidents.py (they share one signature) in its own
+    transaction, then answer with the incident and tell the live feed."""
     try:
         with center.db.begin() as conn:
-            change(conn)
+            use_case(
+                conn, rt, incident_id=incident_id, actor=operator, now=datetime.now(UTC), **what
+            )
     except svc.NotFoundError as err:
         raise HTTPException(404, str(err)) from None
     except IncidentError as err:
@@ -119,27 +127,12 @@ class SopBody(BaseModel):
     done: bool
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @router.post("/{incident_id}/cancel", response_model=IncidentDetail, summary="Cancel (reason)")
 def cancel(
     center: Center, rt: Runtime, incident_id: int, body: CancelBody, operator: Operator
 ) -> IncidentDetail:
     return _write(
-        center,
-        rt,
-        incident_id,
-        lambda conn: svc.act(
-            conn,
-            municipality=rt.id,
-            incident_id=incident_id,
-            action=svc.Action.CANCEL,
-            actor=operator,
-            now=_now(),
-            note=body.reason,
-        ),
+        center, rt, incident_id, operator, svc.act, action=svc.Action.CANCEL, note=body.reason
     )
 
 
@@ -147,39 +140,14 @@ def cancel(
 def assign(
     center: Center, rt: Runtime, incident_id: int, body: AssignBody, operator: Operator
 ) -> IncidentDetail:
-    return _write(
-        center,
-        rt,
-        incident_id,
-        lambda conn: svc.assign(
-            conn,
-            rt,
-            incident_id=incident_id,
-            agency=body.agency,
-            actor=operator,
-            now=_now(),
-            note=body.note,
-        ),
-    )
+    return _write(center, rt, incident_id, operator, svc.assign, agency=body.agency, note=body.note)
 
 
 @router.post("/{incident_id}/notes", response_model=IncidentDetail, summary="Add a note")
 def add_note(
     center: Center, rt: Runtime, incident_id: int, body: TextBody, operator: Operator
 ) -> IncidentDetail:
-    return _write(
-        center,
-        rt,
-        incident_id,
-        lambda conn: svc.add_note(
-            conn,
-            municipality=rt.id,
-            incident_id=incident_id,
-            text=body.text,
-            actor=operator,
-            now=_now(),
-        ),
-    )
+    return _write(center, rt, incident_id, operator, svc.add_note, text=body.text)
 
 
 @router.post(
@@ -189,18 +157,7 @@ def tick_sop(
     center: Center, rt: Runtime, incident_id: int, step_id: str, body: SopBody, operator: Operator
 ) -> IncidentDetail:
     return _write(
-        center,
-        rt,
-        incident_id,
-        lambda conn: svc.tick_sop_step(
-            conn,
-            rt,
-            incident_id=incident_id,
-            step_id=step_id,
-            done=body.done,
-            actor=operator,
-            now=_now(),
-        ),
+        center, rt, incident_id, operator, svc.tick_sop_step, step_id=step_id, done=body.done
     )
 
 
@@ -220,16 +177,5 @@ def act(
     if action is svc.Action.CANCEL:
         raise HTTPException(422, 'cancel needs a reason: POST .../cancel {"reason": ...}')
     return _write(
-        center,
-        rt,
-        incident_id,
-        lambda conn: svc.act(
-            conn,
-            municipality=rt.id,
-            incident_id=incident_id,
-            action=action,
-            actor=operator,
-            now=_now(),
-            note=body.note if body else None,
-        ),
+        center, rt, incident_id, operator, svc.act, action=action, note=body.note if body else None
     )

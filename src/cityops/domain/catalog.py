@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cityops.domain.entities import Agency, Camera, KeyObject, Municipality, Sensor
 from cityops.domain.rules import Rule
@@ -36,7 +36,6 @@ class MunicipalityConfig:
     sensors: tuple[Sensor, ...] = ()
     rules: tuple[Rule, ...] = ()
     sops: tuple[StandardOperatingProcedure, ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)
 
     def sensor(self, sensor_id: str) -> Sensor | None:
         return next((s for s in self.sensors if s.id == sensor_id), None)

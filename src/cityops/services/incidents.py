@@ -20,8 +20,6 @@ from cityops.services.runtime import MunicipalityRuntime
 from cityops.store import incidents_repo as repo
 from cityops.store.incidents_repo import IncidentRecord
 
-SYSTEM_ACTOR = "system"
-
 
 class NotFoundError(Exception):
     pass
@@ -138,18 +136,22 @@ def _load(conn: Connection, municipality: str, incident_id: int) -> IncidentReco
     return record
 
 
+# The operators' actions share one signature (connection, municipality, incident, who, when,
+# then what the action needs), so the API calls them all the same way.
+
+
 def act(
     conn: Connection,
+    rt: MunicipalityRuntime,
     *,
-    municipality: str,
     incident_id: int,
-    action: Action,
     actor: str,
     now: datetime,
+    action: Action,
     note: str | None = None,
 ) -> Incident:
     """Move an incident along its lifecycle; raises IncidentError when the move is not allowed."""
-    incident = _load(conn, municipality, incident_id).incident
+    incident = _load(conn, rt.id, incident_id).incident
     if action is Action.REOPEN and incident.status is not Status.RESOLVED:
         raise IncidentError(f"only a resolved incident can be reopened (it is {incident.status})")
     if action is Action.ACKNOWLEDGE and incident.status is Status.RESOLVED:
@@ -164,9 +166,9 @@ def assign(
     rt: MunicipalityRuntime,
     *,
     incident_id: int,
-    agency: str,
     actor: str,
     now: datetime,
+    agency: str,
     note: str | None = None,
 ) -> Incident:
     if agency not in {a.id for a in rt.config.agencies}:
@@ -178,11 +180,17 @@ def assign(
 
 
 def add_note(
-    conn: Connection, *, municipality: str, incident_id: int, text: str, actor: str, now: datetime
+    conn: Connection,
+    rt: MunicipalityRuntime,
+    *,
+    incident_id: int,
+    actor: str,
+    now: datetime,
+    text: str,
 ) -> Incident:
     if not text.strip():
         raise IncidentError("a note needs text")
-    incident = _load(conn, municipality, incident_id).incident
+    incident = _load(conn, rt.id, incident_id).incident
     entry = incident.add_entry(
         TimelineEntry(at=now, kind=TimelineKind.NOTE, actor=actor, text=text.strip()[:4000])
     )
@@ -195,10 +203,10 @@ def tick_sop_step(
     rt: MunicipalityRuntime,
     *,
     incident_id: int,
-    step_id: str,
-    done: bool,
     actor: str,
     now: datetime,
+    step_id: str,
+    done: bool,
 ) -> Incident:
     incident = _load(conn, rt.id, incident_id).incident
     sop = rt.config.sop_for(incident.type)
