@@ -147,6 +147,9 @@ BAD = [
         "batch_too_large",
     ),
     ("cityops/testtown/cameras/cam-a/events", {"kind": "<script>alert(1)</script>"}, "bad_shape"),
+    # NUL cannot be stored by PostgreSQL: refused at the edge, and kept as a dead letter
+    ("cityops/testtown/cameras/cam-a/events", {"kind": "person", "id": "a\u0000b"}, "bad_shape"),
+    ("cityops/testtown/sensors/river-1/readings", b'{"value": 1}\x00\xff', "malformed_json"),
 ]
 
 
@@ -236,3 +239,44 @@ def test_rule_state_survives_a_restart(db: Engine, clock: FrozenClock) -> None:
     with db.connect() as conn:
         created = conn.execute(select(t.incidents.c.created_at)).scalar_one()
     assert created == clock.now - timedelta(minutes=1)  # raised at minute 10, not minute 14
+
+
+def test_a_message_the_database_refuses_becomes_a_dead_letter(
+    pipeline: IngestPipeline, clock: FrozenClock, db: Engine
+) -> None:
+    with db.begin() as conn:  # the database itself refuses one event: a real failure, no mock
+        if db.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.event_id = 'poison' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.event_id = 'poison' THEN RAISE EXCEPTION 'refused'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW "
+                "EXECUTE FUNCTION refuse()"
+            )
+    outcomes: list[MessageOutcome] = []
+    topic = f"cityops/{MUNI}/cameras/cam-a/events"
+    pipeline.process(
+        [
+            msg(topic, {"id": "poison", "kind": "person"}, clock.now, outcomes),
+            msg(f"cityops/{MUNI}/sensors/river-2/readings", {"value": 1.5}, clock.now, outcomes),
+            msg(topic, {"id": "fine", "kind": "person"}, clock.now, outcomes),
+        ]
+    )
+    assert [(o.accepted, [r.reason.value for r in o.rejections]) for o in outcomes] == [
+        (0, ["internal_error"]),  # after three failed tries the batch is split...
+        (1, []),  # ...and the other messages are stored one by one
+        (1, []),
+    ]
+    with db.connect() as conn:
+        assert conn.execute(select(t.events.c.event_id)).scalars().all() == ["fine"]
+        letter = conn.execute(select(t.dead_letters)).mappings().one()
+    assert letter["reason_code"] == "internal_error"
+    assert json.loads(letter["payload"]) == {"id": "poison", "kind": "person"}
+    assert count(db, t.readings) == 1

@@ -39,6 +39,8 @@ class Reason(StrEnum):
     RANGE = "out_of_range"
     TIMESTAMP = "bad_timestamp"
     BATCH = "batch_too_large"
+    INTERNAL = "internal_error"
+    """Valid input the database refused three times; kept so nothing is lost silently."""
 
 
 class TopicKind(StrEnum):
@@ -182,6 +184,21 @@ def decode_readings(
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _text(raw: Any, name: str) -> str | None:
+    """An optional short text field; control characters (NUL among them, which PostgreSQL
+    cannot store) are refused here rather than breaking a whole batch's transaction."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise Rejected(Reason.SHAPE, f"{name!r} must be text")
+    if _CONTROL.search(raw):
+        raise Rejected(Reason.SHAPE, f"{name!r} contains control characters")
+    return raw
+
+
 def _str_map(raw: Any) -> dict[str, str]:
     if raw is None:
         return {}
@@ -221,9 +238,7 @@ def decode_events(
             if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", kind):
                 raise Rejected(Reason.SHAPE, "event 'kind' must be a short lower-case word")
             ts = parse_ts(item.get("ts"), received_at)
-            zone = item.get("zone")
-            if zone is not None and not isinstance(zone, str):
-                raise Rejected(Reason.SHAPE, "'zone' must be text")
+            zone = _text(item.get("zone"), "zone")
             conf = item.get("confidence")
             confidence = None if conf is None else _number(conf)
             if confidence is not None and not 0.0 <= confidence <= 1.0:
@@ -232,10 +247,8 @@ def decode_events(
             if camera is None and position is None:
                 raise Rejected(Reason.SHAPE, "an outside event needs 'lon' and 'lat'")
             source_id = camera.id if camera else str(topic.source_id)
-            raw_id = item.get("id")
-            event_id = (
-                str(raw_id)[:200] if raw_id is not None else f"{source_id}:{kind}:{ts.isoformat()}"
-            )
+            raw_id = _text(item.get("id"), "id")
+            event_id = raw_id[:200] if raw_id else f"{source_id}:{kind}:{ts.isoformat()}"
             out.events.append(
                 Event(
                     municipality=topic.municipality,

@@ -200,23 +200,37 @@ class IngestPipeline:
 
     # -- processing ------------------------------------------------------------------------
     def process(self, batch: list[InboundMessage]) -> None:
-        """Store and evaluate ``batch`` in one transaction, then acknowledge it."""
+        """Store and evaluate ``batch`` in one transaction, then acknowledge it.
+
+        A batch whose transaction keeps failing is split, so one message the database refuses
+        becomes a dead letter instead of blocking the stream. When even the dead letter cannot
+        be stored the database itself is down: nothing is acknowledged and the message is tried
+        again until it comes back (the broker keeps the rest meanwhile)."""
         started = time.perf_counter()
-        for attempt in range(3):
-            try:
-                outcomes, changes, latest = self._commit(batch)
-                break
-            except SQLAlchemyError:
-                log.exception("ingest transaction failed (attempt %d)", attempt + 1)
-                self.metrics.failed_transactions += 1
-                self._reload_state()
-                time.sleep(0.2 * (attempt + 1))
-        else:
-            if len(batch) > 1:
-                for message in batch:  # isolate the message that breaks the transaction
-                    self.process([message])
-                return
-            outcomes, changes, latest = self._poison(batch[0])
+        delay = 0.2
+        while True:
+            for attempt in range(3):
+                try:
+                    outcomes, changes, latest = self._commit(batch)
+                    break
+                except SQLAlchemyError:
+                    log.exception("ingest transaction failed (attempt %d)", attempt + 1)
+                    self.metrics.failed_transactions += 1
+                    self._reload_state()
+                    time.sleep(0.2 * (attempt + 1))
+            else:
+                if len(batch) > 1:
+                    for message in batch:  # isolate the message that breaks the transaction
+                        self.process([message])
+                    return
+                try:
+                    outcomes, changes, latest = self._poison(batch[0])
+                except SQLAlchemyError:
+                    log.exception("the database is unavailable; retrying in %.1f s", delay)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                    continue
+            break
         committed = utcnow()
         lags = [(committed - m.received_at).total_seconds() * 1000 for m in batch]
         for message, outcome in zip(batch, outcomes, strict=True):
@@ -313,7 +327,7 @@ class IngestPipeline:
         self, message: InboundMessage
     ) -> tuple[list[MessageOutcome], list[IncidentChange], dict[tuple[str, str], SensorLatest]]:
         """A message that fails its transaction three times is kept as a dead letter."""
-        rej = Rejection(Reason.SHAPE, "message could not be stored (internal error); kept")
+        rej = Rejection(Reason.INTERNAL, "the database refused the message three times; kept")
         try:
             with self.db.begin() as conn:
                 obs.insert_dead_letters(
@@ -323,14 +337,14 @@ class IngestPipeline:
                             received_at=message.received_at,
                             source=message.source,
                             topic=message.topic,
-                            reason_code="internal_error",
+                            reason_code=rej.reason.value,
                             reason=rej.detail,
                             payload=message.payload,
                         )
                     ],
                 )
         except SQLAlchemyError:
-            log.exception("could not even store the dead letter; the message stays unacknowledged")
+            log.error("could not even store the dead letter; the message stays unacknowledged")
             raise
         return [MessageOutcome(0, (rej,))], [], {}
 

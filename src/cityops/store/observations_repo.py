@@ -113,6 +113,12 @@ class DeadLetter:
     municipality: str | None = None
 
 
+def _storable(text: str) -> str:
+    """Hostile input kept as text: NUL, which PostgreSQL cannot store, is written as ``\\x00``
+    (a dead letter must never fail to be written, or the message behind it would block)."""
+    return text.replace("\x00", "\\x00")
+
+
 def insert_dead_letters(conn: Connection, letters: Sequence[DeadLetter]) -> None:
     if not letters:
         return
@@ -123,10 +129,12 @@ def insert_dead_letters(conn: Connection, letters: Sequence[DeadLetter]) -> None
                 "municipality": d.municipality,
                 "received_at": d.received_at,
                 "source": d.source,
-                "topic": d.topic[:1000],
+                "topic": _storable(d.topic[:1000]),
                 "reason_code": d.reason_code,
-                "reason": d.reason[:4000],
-                "payload": d.payload[:DEAD_LETTER_PAYLOAD_LIMIT].decode("utf-8", "replace"),
+                "reason": _storable(d.reason[:4000]),
+                "payload": _storable(
+                    d.payload[:DEAD_LETTER_PAYLOAD_LIMIT].decode("utf-8", "replace")
+                ),
                 "payload_size": len(d.payload),
             }
             for d in letters
