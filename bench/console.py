@@ -42,8 +42,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, sync_playwright
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.live_server import ConsoleServer
 from tests.harness import MosquittoServer, mosquitto_unavailable_reason
+from tests.harness.live_server import LiveServer
 
 MUNI = "benchcity"
 CENTRE = (25.3925, 42.6194)
@@ -112,7 +112,7 @@ def sensor_ids(sensors: int, kind_index: int) -> list[str]:
     return [f"s{i:04d}" for i in range(kind_index, sensors, len(KINDS))]
 
 
-def raise_incidents(server: ConsoleServer, sensors: int, incidents: int) -> set[str]:
+def raise_incidents(server: LiveServer, sensors: int, incidents: int) -> set[str]:
     """One HTTP batch: ``incidents`` sensors (all kinds, river gauges last) above their
     threshold. Returns the sensors now in alarm."""
     now = datetime.now(UTC).isoformat()
@@ -245,7 +245,7 @@ def background_load(
 
 def update_latency(
     browser: Browser,
-    server: ConsoleServer,
+    server: LiveServer,
     probes: list[str],
     background: list[str],
     samples: int,
@@ -337,7 +337,7 @@ def main() -> None:
         config = tmp / "benchcity.yaml"
         config.write_text(town_yaml(args.cameras, args.sensors), encoding="utf-8")
         t0 = time.monotonic()
-        server = stack.enter_context(ConsoleServer(tmp, mqtt_url, [config]))
+        server = stack.enter_context(LiveServer(tmp, mqtt_url, [config]))
         started_s = time.monotonic() - t0
         in_alarm = raise_incidents(server, args.sensors, args.incidents)
         rivers = [s for s in sensor_ids(args.sensors, 0) if s not in in_alarm]

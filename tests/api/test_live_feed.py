@@ -1,4 +1,5 @@
-"""The live feed over a real HTTP server: an incident raised by ingest arrives as an SSE event."""
+"""The live feed over a real HTTP server: an incident raised by ingest arrives as an SSE event,
+on its own municipality's feed only."""
 
 from __future__ import annotations
 
@@ -7,72 +8,83 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from cityops.api.app import create_api
-from cityops.app import ControlCenter
-from tests.harness import free_port
+from cityops.data import DEMO_CONFIG
+from tests.harness.live_server import LiveServer
+from tests.town import TOWN_YAML
 
 
 @pytest.fixture
-def base_url(center: ControlCenter) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_api(center), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    """Two municipalities on one installation, on the embedded broker."""
+    with LiveServer(tmp_path, None, [TOWN_YAML, DEMO_CONFIG]) as running:
+        yield running
 
 
-def test_incident_and_sensor_changes_arrive_on_the_feed(base_url: str) -> None:
-    events: list[tuple[str, dict[str, object]]] = []
-    connected = threading.Event()
-    done = threading.Event()
+class Feed:
+    """Reads one municipality's SSE feed on a thread, keeping incident and sensor events."""
 
-    def listen() -> None:
-        with httpx.stream("GET", f"{base_url}/api/v1/m/testtown/live", timeout=20) as r:
+    def __init__(self, url: str) -> None:
+        self.events: list[tuple[str, dict[str, object]]] = []
+        self.connected = threading.Event()
+        self.got_incident = threading.Event()
+        self._thread = threading.Thread(target=self._listen, args=(url,), daemon=True)
+        self._thread.start()
+        assert self.connected.wait(10), f"no hello from {url}"
+
+    def _listen(self, url: str) -> None:
+        try:
+            self._read(url)
+        except httpx.HTTPError:
+            return  # the server stopped at the end of the test with this feed still open
+
+    def _read(self, url: str) -> None:
+        with httpx.stream("GET", url, timeout=20) as r:
             assert r.headers["content-type"].startswith("text/event-stream")
             name = ""
             for line in r.iter_lines():
                 if line.startswith("event:"):
                     name = line[6:].strip()
-                    connected.set()
+                    self.connected.set()
                 elif line.startswith("data:") and name in ("incident", "sensor"):
-                    events.append((name, json.loads(line[5:])))
+                    self.events.append((name, json.loads(line[5:])))
                     if name == "incident":
-                        done.set()
+                        self.got_incident.set()
                         return
 
-    thread = threading.Thread(target=listen, daemon=True)
-    thread.start()
-    assert connected.wait(10)
+
+def post_flood(server: LiveServer) -> None:
     start = datetime.now(UTC) - timedelta(minutes=11)
     readings = [
         {"sensor": "river-1", "value": 3.0, "ts": (start + timedelta(minutes=i)).isoformat()}
         for i in range(11)
     ]
-    r = httpx.post(f"{base_url}/api/v1/m/testtown/readings", json={"readings": readings})
+    r = httpx.post(server.api("/m/testtown/readings"), json={"readings": readings})
     assert r.json()["accepted"] == 11
-    assert done.wait(10)
-    incident = next(data for name, data in events if name == "incident")
+
+
+def test_an_incident_arrives_on_its_municipality_feed_only(server: LiveServer) -> None:
+    town = Feed(server.api("/m/testtown/live"))
+    neighbour = Feed(server.api("/m/kazanlak/live"))
+    post_flood(server)
+    assert town.got_incident.wait(10)
+    incident = next(data for name, data in town.events if name == "incident")
     assert (incident["type"], incident["status"], incident["rule_id"]) == (
         "flood",
         "new",
         "flood-level",
     )
-    sensor_events = [data for name, data in events if name == "sensor"]
-    assert sensor_events == []  # incidents are sent before the sensor updates of their batch
-    thread.join(5)
+    # incidents are sent before the sensor updates of the batch that raised them
+    assert [name for name, _ in town.events] == ["incident"]
+    time.sleep(0.5)  # what the neighbour would have got has long been delivered by now
+    assert neighbour.events == []
+    assert httpx.get(server.api("/m/kazanlak/incidents")).json() == []
+    assert len(httpx.get(server.api("/m/testtown/incidents")).json()) == 1
 
 
-def test_other_municipalities_and_unknown_ones(base_url: str) -> None:
-    assert httpx.get(f"{base_url}/api/v1/m/nowhere/live").status_code == 404
+def test_unknown_municipality_has_no_feed(server: LiveServer) -> None:
+    assert httpx.get(server.api("/m/nowhere/live")).status_code == 404

@@ -11,11 +11,10 @@ from fastapi.testclient import TestClient
 from cityops.api.app import create_api
 from cityops.app import ControlCenter
 from tests.town import start_center
-from tests.video.conftest import clip  # noqa: F401 - the fixture
 
 
 @pytest.fixture
-def clip_dir(clip: Path) -> Path:  # noqa: F811
+def clip_dir(clip: Path) -> Path:
     return clip.parent
 
 

@@ -16,9 +16,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, new_page
-from tests.browser.live_server import ConsoleServer
 from tests.conftest import REPO_ROOT
 from tests.harness import MosquittoServer
+from tests.harness.live_server import LiveServer
 from tests.town import TOWN_YAML
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -52,10 +52,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, mosquitto: MosquittoServer) -> Iterator[ConsoleServer]:
+def server(tmp_path: Path, mosquitto: MosquittoServer) -> Iterator[LiveServer]:
     """CityOps (SQLite in tmp_path) on the session's Mosquitto, test town imported, console in
     English by default."""
-    with ConsoleServer(tmp_path, mosquitto.url, [TOWN_YAML]) as running:
+    with LiveServer(tmp_path, mosquitto.url, [TOWN_YAML]) as running:
         yield running
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from cityops.api.app import STATIC
 from tests.browser.chromium import OPERATOR, new_page
-from tests.browser.live_server import ConsoleServer
 from tests.harness import MosquittoServer
+from tests.harness.live_server import LiveServer
 from tests.town import TOWN_YAML
 
 if TYPE_CHECKING:
@@ -72,21 +72,21 @@ def publish_accident(publish: Publish) -> None:
 # --- helpers
 
 
-def open_console(page: Page, server: ConsoleServer) -> None:
+def open_console(page: Page, server: LiveServer) -> None:
     """Load the console and wait until its queue and map are drawn and the live feed is on."""
     page.goto(server.url)
     expect(page.locator("html")).to_have_attribute("data-ready", "true")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
 
 
-def api_incidents(server: ConsoleServer) -> list[dict[str, Any]]:
+def api_incidents(server: LiveServer) -> list[dict[str, Any]]:
     response = httpx.get(server.api(f"/m/{MUNI}/incidents"), params={"limit": 100}, timeout=5)
     response.raise_for_status()
     result: list[dict[str, Any]] = response.json()
     return result
 
 
-def api_incident(server: ConsoleServer, incident_id: int) -> dict[str, Any]:
+def api_incident(server: LiveServer, incident_id: int) -> dict[str, Any]:
     response = httpx.get(server.api(f"/m/{MUNI}/incidents/{incident_id}"), timeout=5)
     response.raise_for_status()
     result: dict[str, Any] = response.json()
@@ -150,7 +150,7 @@ def anonymous_page(browser: Browser) -> Iterator[Page]:
 
 
 def test_mqtt_scenario_appears_live_in_the_queue_and_on_the_map(
-    server: ConsoleServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
+    server: LiveServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
 ) -> None:
     open_console(page, server)
     expect(page.get_by_test_id("queue-item")).to_have_count(0)
@@ -262,7 +262,7 @@ def cancel_with_reason(page: Page, item: Locator, reason: str) -> None:
 
 
 def test_an_incident_opened_from_the_queue_is_revealed_from_its_cluster(
-    server: ConsoleServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
+    server: LiveServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
 ) -> None:
     open_console(page, server)
     # river-1 jumps from 2.0 m to 3.1 m and stays: "rising fast" and "level high" at one place
@@ -290,7 +290,7 @@ def test_an_incident_opened_from_the_queue_is_revealed_from_its_cluster(
 
 
 def test_operator_works_an_incident_through_the_ui_and_the_server_stores_it(
-    server: ConsoleServer,
+    server: LiveServer,
     anonymous_page: Page,
     publish: Publish,
     shot: Callable[[Page, str], Any],
@@ -332,7 +332,7 @@ def test_operator_works_an_incident_through_the_ui_and_the_server_stores_it(
 
 
 def test_bulgarian_and_back(
-    server: ConsoleServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
+    server: LiveServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
 ) -> None:
     en, bg = translations("en"), translations("bg")
     keys = [
@@ -398,7 +398,7 @@ def test_bulgarian_and_back(
 
 
 def test_sensor_colour_on_the_map_follows_live_readings(
-    server: ConsoleServer, page: Page, publish: Publish
+    server: LiveServer, page: Page, publish: Publish
 ) -> None:
     open_console(page, server)
     first = page.evaluate("window.__cityops.sensorOnMap('river-2')")
@@ -422,7 +422,7 @@ def test_sensor_colour_on_the_map_follows_live_readings(
 
 
 def test_camera_wall_and_overview(
-    server: ConsoleServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
+    server: LiveServer, page: Page, publish: Publish, shot: Callable[[Page, str], Any]
 ) -> None:
     publish_flood(publish, "river-1")
     publish_accident(publish)
@@ -490,7 +490,7 @@ def test_camera_wall_shows_masked_snapshots_and_live_health(
 ) -> None:
     """Recorded clips stand in for the cameras: the wall shows their frames with the privacy
     mask applied, and each camera turns online through the live feed."""
-    with ConsoleServer(
+    with LiveServer(
         tmp_path, mosquitto.url, [TOWN_YAML], video_dir=shared_data / "video"
     ) as server:
         open_console(page, server)
@@ -526,9 +526,7 @@ def test_camera_wall_shows_masked_snapshots_and_live_health(
         expect(page.locator("#details img[data-live]")).to_have_count(0)
 
 
-def test_cameras_without_video_are_not_asked_for_snapshots(
-    server: ConsoleServer, page: Page
-) -> None:
+def test_cameras_without_video_are_not_asked_for_snapshots(server: LiveServer, page: Page) -> None:
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url) if "/snapshot" in r.url else None)
     open_console(page, server)

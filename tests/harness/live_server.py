@@ -1,9 +1,9 @@
-"""A real CityOps server (control center + uvicorn) on a loopback port, for browser tests and
-the console benchmark.
+"""A real CityOps server (control center + uvicorn) on a loopback port, for browser tests,
+live-feed tests and the console benchmark.
 
 Plain Python (no pytest), like tests/harness::
 
-    with MosquittoServer() as broker, ConsoleServer(tmp, broker.url, [TOWN_YAML]) as server:
+    with MosquittoServer() as broker, LiveServer(tmp, broker.url, [TOWN_YAML]) as server:
         page.goto(server.url)
 
 ``start()`` migrates a fresh SQLite database in ``data_dir``, imports the given municipality
@@ -34,7 +34,7 @@ from cityops.store.db import make_engine, upgrade
 from tests.harness import LOOPBACK, free_port
 
 
-class ConsoleServer:
+class LiveServer:
     def __init__(
         self,
         data_dir: Path,
