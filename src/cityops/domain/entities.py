@@ -85,6 +85,32 @@ class SensorKind(StrEnum):
     OTHER = "other"
 
 
+class SensorState(StrEnum):
+    UNKNOWN = "unknown"
+    """Nothing received yet."""
+    OK = "ok"
+    ALARM = "alarm"
+    """A threshold or rate-of-change rule is active for the sensor."""
+    STALE = "stale"
+    """Nothing received for the stale factor times the sensor's expected interval (no rule)."""
+    OFFLINE = "offline"
+    """A silence rule has raised for the sensor."""
+
+
+class CameraHealth(StrEnum):
+    UNKNOWN = "unknown"
+    ONLINE = "online"
+    STALE = "stale"
+    """The same frame again: a frozen encoder or a stuck stream."""
+    TAMPERED = "tampered"
+    OFFLINE = "offline"
+    """No frame."""
+
+
+class CameraOfflineError(Exception):
+    """A camera has a stream, but no frame came from it."""
+
+
 @dataclass(frozen=True, slots=True)
 class LonLat:
     """A WGS84 position, longitude first (as GeoJSON)."""
