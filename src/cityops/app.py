@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from cityops.bus.broker import EmbeddedBroker
 from cityops.bus.mqtt import MqttIngest
 from cityops.config.loader import load_config, load_config_text
+from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.services.camera_health import CameraHealthMonitor
 from cityops.services.live import LiveBus
@@ -40,11 +41,15 @@ def import_config(db: Engine, path: Path, *, actor: str = "cli") -> Municipality
     return MunicipalityRuntime.build(config)
 
 
-def load_runtimes(db: Engine) -> dict[str, MunicipalityRuntime]:
+def load_runtimes(
+    db: Engine, *, stale_factor: float = DEFAULT_STALE_FACTOR
+) -> dict[str, MunicipalityRuntime]:
     with db.connect() as conn:
         stored = catalog_repo.latest_configs(conn)
     return {
-        s.municipality: MunicipalityRuntime.build(load_config_text(s.yaml, s.source_name))
+        s.municipality: MunicipalityRuntime.build(
+            load_config_text(s.yaml, s.source_name), stale_factor=stale_factor
+        )
         for s in stored
     }
 
@@ -76,7 +81,7 @@ class ControlCenter:
         # large batch (measured: p99 trigger-to-console latency, docs/BENCHMARKS.md).
         sys.setswitchinterval(0.001)
         upgrade(self.settings.db_url)
-        self.runtimes = load_runtimes(self.db)
+        self.runtimes = load_runtimes(self.db, stale_factor=self.settings.sensor_stale_factor)
         self.pipeline = IngestPipeline(
             self.db,
             self.runtimes,
@@ -91,7 +96,7 @@ class ControlCenter:
         if self.settings.camera_probe_s > 0:
             self.camera_health = CameraHealthMonitor(
                 self.runtimes,
-                self.snapshots,
+                self.snapshots.fingerprint,
                 self.db,
                 self.live,
                 interval_s=self.settings.camera_probe_s,
@@ -127,7 +132,9 @@ class ControlCenter:
                     if (
                         current != seen
                         and self.pipeline is not None
-                        and self.pipeline.reload(load_runtimes(self.db))
+                        and self.pipeline.reload(
+                            load_runtimes(self.db, stale_factor=self.settings.sensor_stale_factor)
+                        )
                     ):
                         seen = current
                         log.info("configuration version %d applied", current)

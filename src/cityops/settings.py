@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     camera_probe_s: float = Field(
         default=60.0, description="How often every camera's stream is probed for health (0: off)"
     )
+    sensor_stale_factor: float = Field(
+        default=3.0,
+        gt=0,
+        description="A sensor silent for this many expected intervals is shown as stale",
+    )
     config_poll_s: float = Field(
         default=5.0, description="How often a running server looks for a newly imported config"
     )

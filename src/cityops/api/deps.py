@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
+from pydantic import AfterValidator
 from sqlalchemy import Connection
 
 from cityops.app import ControlCenter
@@ -71,3 +73,30 @@ def get_operator(
 
 
 Operator = Annotated[str, Depends(get_operator)]
+
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The incident's number")]
+"""An incident id in a path: a positive 32-bit integer (the column's range), else 422."""
+
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
+
+def _bounded_time(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        raise ValueError("a time must carry a zone (e.g. 2026-11-22T08:00:00Z)")
+    try:
+        utc = ts.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"a time between {EARLIEST_YEAR} and {LATEST_YEAR}") from None
+    if not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        raise ValueError(f"a time between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return utc
+
+
+QueryTime = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 with a zone, between 1970 and 2200"),
+    AfterValidator(_bounded_time),
+]
+"""A ``since``/``until`` query parameter: aware and in a sane range, else 422 (never 500)."""

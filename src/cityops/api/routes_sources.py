@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from cityops.api.deps import Center, Conn, Pipeline, Runtime
+from cityops.domain.entities import CameraHealth, SensorState
 from cityops.domain.rules import ThresholdRule
 from cityops.ingest.pipeline import InboundMessage, MessageOutcome
 from cityops.services.views import Position
@@ -38,7 +39,7 @@ class SensorView(BaseModel):
     value: float | None
     ts: datetime | None
     received_at: datetime | None
-    state: str
+    state: SensorState
     thresholds: list[ThresholdLine]
 
 
@@ -54,7 +55,7 @@ class CameraView(BaseModel):
     zones: list[str]
     has_video: bool
     """A stream (or a demonstration clip) to take snapshots and live views from."""
-    health: str
+    health: CameraHealth
     last_event_at: datetime | None
 
 
@@ -110,7 +111,7 @@ def list_sensors(rt: Runtime, conn: Conn) -> list[SensorView]:
                 value=row["last_value"] if row else None,
                 ts=row["last_ts"] if row else None,
                 received_at=row["last_received_at"] if row else None,
-                state=rt.engine.sensor_state(s.id).value,
+                state=rt.engine.sensor_state(s.id),
                 thresholds=lines,
             )
         )
@@ -160,7 +161,7 @@ def list_cameras(center: Center, rt: Runtime, conn: Conn) -> list[CameraView]:
                 stream_url=cam.stream_url,
                 zones=sorted(cam.zones),
                 has_video=center.snapshots.stream_url(cam, index) is not None,
-                health=row["health"] if row else "unknown",
+                health=CameraHealth(row["health"]) if row else CameraHealth.UNKNOWN,
                 last_event_at=row["last_event_at"] if row else None,
             )
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
@@ -17,6 +16,7 @@ from paho.mqtt.properties import Properties
 from cityops.bus.address import MqttTarget, parse_mqtt_url
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
 from cityops.services.live import LiveMessage
+from cityops.services.views import IncidentSummary
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +156,10 @@ class MqttIngest:
 
     def _on_live(self, messages: Sequence[LiveMessage]) -> None:
         for message in messages:
-            if message.event == "incident":
+            if isinstance(message.payload, IncidentSummary):
                 self.client.publish(
-                    f"cityops/{message.municipality}/incidents/{message.data['id']}",
-                    json.dumps(message.data),
+                    f"cityops/{message.municipality}/incidents/{message.payload.id}",
+                    message.data_json(),
                     qos=1,
                     retain=True,
                 )
