@@ -55,25 +55,20 @@ def load_runtimes(
 
 
 class ControlCenter:
-    """Everything one CityOps process runs. ``start()`` reads like its table of contents."""
+    """Everything one CityOps process runs, built here and nowhere else (the API is handed this
+    object and sees it through api.deps.Backend). ``start()`` reads like its table of contents."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db: Engine = make_engine(settings.db_url)
         self.live = LiveBus()
+        self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
+        self.runtimes: dict[str, MunicipalityRuntime] = {}
+        self.pipeline: IngestPipeline | None = None
+        self.camera_health: CameraHealthMonitor | None = None
         self.broker: EmbeddedBroker | None = None
         self.mqtt: MqttIngest | None = None
-        self.pipeline: IngestPipeline | None = None
-        self.runtimes: dict[str, MunicipalityRuntime] = {}
-        self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
         self._config_stop: threading.Event | None = None
-        self.camera_health: CameraHealthMonitor | None = None
-
-    @property
-    def mqtt_url(self) -> str:
-        if self.settings.mqtt_url:
-            return self.settings.mqtt_url
-        return f"mqtt://{self.settings.mqtt_host}:{self.settings.mqtt_port}"
 
     def start(self, *, with_mqtt: bool = True) -> None:
         # Three busy threads share the GIL (MQTT network, ingest worker, API loop): hand it over
@@ -81,7 +76,22 @@ class ControlCenter:
         # large batch (measured: p99 trigger-to-console latency, docs/BENCHMARKS.md).
         sys.setswitchinterval(0.001)
         upgrade(self.settings.db_url)
-        self.runtimes = load_runtimes(self.db, stale_factor=self.settings.sensor_stale_factor)
+        self.runtimes = self.load_runtimes()
+        self.start_pipeline()
+        if self.settings.config_poll_s > 0:
+            self.watch_config(self.settings.config_poll_s)
+        if self.settings.camera_probe_s > 0:
+            self.start_camera_health()
+        if with_mqtt:
+            if not self.settings.mqtt_url:
+                self.start_embedded_broker()
+            self.start_mqtt_client()
+        log.info("control center started: %d municipalities", len(self.runtimes))
+
+    def load_runtimes(self) -> dict[str, MunicipalityRuntime]:
+        return load_runtimes(self.db, stale_factor=self.settings.sensor_stale_factor)
+
+    def start_pipeline(self) -> None:
         self.pipeline = IngestPipeline(
             self.db,
             self.runtimes,
@@ -91,28 +101,32 @@ class ControlCenter:
         )
         self.runtimes = self.pipeline.runtimes  # one dict: the pipeline may rebuild entries
         self.pipeline.start()
-        if self.settings.config_poll_s > 0:
-            self.watch_config(self.settings.config_poll_s)
-        if self.settings.camera_probe_s > 0:
-            self.camera_health = CameraHealthMonitor(
-                self.runtimes,
-                self.snapshots.fingerprint,
-                self.db,
-                self.live,
-                interval_s=self.settings.camera_probe_s,
-            )
-            self.camera_health.start()
-        if with_mqtt:
-            if not self.settings.mqtt_url:
-                self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
-                self.broker.start()
-                log.info("embedded MQTT broker on %s", self.broker.url)
-            protocol = self.settings.mqtt_protocol or ("5" if self.settings.mqtt_url else "3.1.1")
-            self.mqtt = MqttIngest(
-                self.mqtt_url, self.pipeline, self.settings.mqtt_client_id, protocol=protocol
-            )
-            self.mqtt.start()
-        log.info("control center started: %d municipalities", len(self.runtimes))
+
+    def start_camera_health(self) -> None:
+        self.camera_health = CameraHealthMonitor(
+            self.runtimes,
+            self.snapshots.fingerprint,  # the video layer's frame probe, injected
+            self.db,
+            self.live,
+            interval_s=self.settings.camera_probe_s,
+        )
+        self.camera_health.start()
+
+    def start_embedded_broker(self) -> None:
+        self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
+        self.broker.start()
+        log.info("embedded MQTT broker on %s", self.broker.url)
+
+    def start_mqtt_client(self) -> None:
+        assert self.pipeline is not None, "the pipeline takes what the MQTT client receives"
+        protocol = self.settings.mqtt_protocol or ("5" if self.settings.mqtt_url else "3.1.1")
+        self.mqtt = MqttIngest(
+            self.settings.broker_url,
+            self.pipeline,
+            self.settings.mqtt_client_id,
+            protocol=protocol,
+        )
+        self.mqtt.start()
 
     def watch_config(self, interval_s: float) -> None:
         """Apply a newly imported configuration (``cityops import-config``) while running."""
@@ -132,9 +146,7 @@ class ControlCenter:
                     if (
                         current != seen
                         and self.pipeline is not None
-                        and self.pipeline.reload(
-                            load_runtimes(self.db, stale_factor=self.settings.sensor_stale_factor)
-                        )
+                        and self.pipeline.reload(self.load_runtimes())
                     ):
                         seen = current
                         log.info("configuration version %d applied", current)

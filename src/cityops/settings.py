@@ -54,5 +54,10 @@ class Settings(BaseSettings):
     )
 
     @property
+    def broker_url(self) -> str:
+        """The broker in use: ``mqtt_url``, else the embedded broker's address."""
+        return self.mqtt_url or f"mqtt://{self.mqtt_host}:{self.mqtt_port}"
+
+    @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'cityops.db').as_posix()}"

@@ -1,29 +1,54 @@
 """Dependencies shared by the routers: the control center, a connection, the municipality,
-and the operator making a change."""
+and the operator making a change.
+
+The API never imports the composition root (app.py): it is handed an object that has what
+:class:`Backend` lists (``app.ControlCenter`` has) and reaches the rest through it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 from urllib.parse import unquote
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from pydantic import AfterValidator
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from cityops.app import ControlCenter
+from cityops.bus.mqtt import MqttIngest
 from cityops.ingest.pipeline import IngestPipeline
+from cityops.services.live import LiveBus
 from cityops.services.runtime import MunicipalityRuntime
+from cityops.settings import Settings
+from cityops.video.snapshots import SnapshotService
 
 
-def get_center(request: Request) -> ControlCenter:
-    center: ControlCenter = request.app.state.center
+class Backend(Protocol):
+    """What the API needs of the running control center (read-only)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Engine: ...
+    @property
+    def live(self) -> LiveBus: ...
+    @property
+    def runtimes(self) -> Mapping[str, MunicipalityRuntime]: ...
+    @property
+    def pipeline(self) -> IngestPipeline | None: ...
+    @property
+    def mqtt(self) -> MqttIngest | None: ...
+    @property
+    def snapshots(self) -> SnapshotService: ...
+
+
+def get_center(request: Request) -> Backend:
+    center: Backend = request.app.state.center
     return center
 
 
-Center = Annotated[ControlCenter, Depends(get_center)]
+Center = Annotated[Backend, Depends(get_center)]
 
 
 def get_conn(center: Center) -> Iterator[Connection]:

@@ -11,8 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from cityops.api.deps import Center, Runtime
-from cityops.app import ControlCenter
+from cityops.api.deps import Backend, Center, Runtime
 from cityops.domain.entities import Camera, CameraHealth
 from cityops.services.cameras import record_health
 from cityops.services.runtime import MunicipalityRuntime
@@ -30,9 +29,7 @@ def _camera(rt: MunicipalityRuntime, camera_id: str) -> tuple[Camera, int]:
     raise HTTPException(404, f"unknown camera {camera_id!r}")
 
 
-async def _grab(
-    center: ControlCenter, rt: MunicipalityRuntime, cam: Camera, index: int
-) -> Snapshot:
+async def _grab(center: Backend, rt: MunicipalityRuntime, cam: Camera, index: int) -> Snapshot:
     try:
         shot = await run_in_threadpool(center.snapshots.snapshot, cam, index)
     except NoStreamError as err:

@@ -13,8 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from cityops.bus.address import MqttTarget, parse_mqtt_url
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
+from cityops.mqtt_url import MqttTarget, parse_mqtt_url
 from cityops.services.live import LiveMessage
 from cityops.services.views import IncidentSummary
 
