@@ -77,8 +77,10 @@ test('sensor: a new reading; a state change without one keeps the value', () => 
   assert.deepEqual(stale, [{ ids: ['river-1'], readings: [] }]);
   const s = state.sensors.get('river-1');
   assert.equal(s.state, 'stale');
-  assert.equal(s.value, null); // the contract's `null`: no new reading
-  assert.equal(s.name, 'River gauge 1'); // the rest of the sensor kept
+  // ts null: no new reading; the last one stays, so the panel says since when it is silent
+  assert.equal(s.value, 3.1);
+  assert.equal(s.ts, '2026-12-03T08:02:00Z');
+  assert.equal(s.name, 'River gauge 1');
 });
 
 test('sensor: an older reading is ignored; an unknown sensor is ignored', () => {

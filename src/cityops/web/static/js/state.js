@@ -125,7 +125,8 @@ export function applyIncident(summary, { live = false } = {}) {
 
 /**
  * A sensor's new reading or state (live `sensor` event). A reading older than the one shown is
- * ignored; a state change without a reading (stale, offline) keeps the value.
+ * ignored. A state change without a reading (ts null: stale, offline) keeps the last value and
+ * its time, so a stale sensor can say since when it is silent.
  * @param {import('./types').SensorUpdate} msg
  * @returns {boolean} whether the state changed
  */
@@ -134,8 +135,10 @@ export function applySensorUpdate(msg) {
   if (!cur) return false;
   if (msg.ts && cur.ts && Date.parse(msg.ts) < Date.parse(cur.ts)) return false;
   const next = { ...cur };
-  if (msg.value !== undefined) next.value = msg.value;
-  if (msg.ts !== undefined) next.ts = msg.ts;
+  if (msg.ts) {
+    next.ts = msg.ts;
+    next.value = msg.value ?? null;
+  }
   if (msg.state !== undefined) next.state = msg.state;
   s.sensors.set(cur.id, next);
   const reading = msg.ts ? [{ id: cur.id, ts: msg.ts, value: msg.value }] : [];
