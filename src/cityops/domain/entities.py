@@ -6,6 +6,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # analytics.py imports Polygon from here
+    from cityops.domain.analytics import CameraAnalytics
 
 
 class Sector(StrEnum):
@@ -176,6 +180,8 @@ class Camera:
     privacy_masks: tuple[Polygon, ...] = ()
     zones: Mapping[str, Polygon] = field(default_factory=dict)
     name_local: str | None = None
+    analytics: CameraAnalytics | None = None
+    """What the video worker watches for on this camera's stream (None: no analytics)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fov_deg <= 360.0:
