@@ -22,6 +22,9 @@ from cityops.config.schema_rules import (
 
 Path = tuple[str | int, ...]
 
+MIN_LINE_LENGTH = 0.01
+"""The shortest counting line, in image fractions (shorter ones are a typo, or count nothing)."""
+
 MAX_DISTANCE_KM = 100.0
 """Anything placed farther than this from the municipality's centre is most likely a typo
 (or longitude and latitude swapped)."""
@@ -49,6 +52,7 @@ def cross_check(cfg: ConfigFile) -> list[Problem]:
     for i, sop in enumerate(cfg.sops):
         problems += _duplicates(("sops", i, "steps"), "id", [step.id for step in sop.steps])
     problems += _sensor_ranges(cfg.sensors)
+    problems += _analytics(cfg)
     problems += _references(cfg)
     problems += _positions(cfg)
     return problems
@@ -121,6 +125,12 @@ def _references(cfg: ConfigFile) -> list[Problem]:
     return problems
 
 
+def zone_ids(camera: CameraModel) -> set[str]:
+    """The zones events of the camera may name: its ``zones:`` and its analytics zones."""
+    analytics = [z.id for z in camera.analytics.zones] if camera.analytics else []
+    return set(camera.zones) | set(analytics)
+
+
 def _camera_rule(i: int, rule: CameraEventModel, cameras: dict[str, CameraModel]) -> list[Problem]:
     problems = []
     for j, cid in enumerate(rule.cameras):
@@ -129,13 +139,46 @@ def _camera_rule(i: int, rule: CameraEventModel, cameras: dict[str, CameraModel]
     named = [cameras[cid] for cid in rule.cameras if cid in cameras]
     for j, zone in enumerate(rule.zones):
         if rule.cameras:
-            if named and not any(zone in c.zones for c in named):
+            if named and not any(zone in zone_ids(c) for c in named):
                 listed = ", ".join(c.id for c in named)
                 problems.append(
                     Problem(("rules", i, "zones", j), f"zone {zone!r} is not defined on {listed}")
                 )
-        elif not any(zone in c.zones for c in cameras.values()):
+        elif not any(zone in zone_ids(c) for c in cameras.values()):
             problems.append(Problem(("rules", i, "zones", j), f"no camera defines zone {zone!r}"))
+    return problems
+
+
+def _analytics(cfg: ConfigFile) -> list[Problem]:
+    """Zone and line ids unique on each camera; counting lines feed sensors that exist."""
+    sensors = {s.id: s for s in cfg.sensors}
+    problems: list[Problem] = []
+    for i, camera in enumerate(cfg.cameras):
+        if camera.analytics is None:
+            continue
+        at: Path = ("cameras", i, "analytics")
+        problems += _duplicates((*at, "zones"), "id", [z.id for z in camera.analytics.zones])
+        problems += _duplicates((*at, "lines"), "id", [ln.id for ln in camera.analytics.lines])
+        for j, line in enumerate(camera.analytics.lines):
+            length = math.dist(line.a, line.b)
+            if length < MIN_LINE_LENGTH:
+                problems.append(
+                    Problem(
+                        (*at, "lines", j, "b"),
+                        f"the line's ends a and b are {length:.3g} apart: they must be distinct "
+                        f"(at least {MIN_LINE_LENGTH:g} of the image apart)",
+                    )
+                )
+            used: dict[str, str] = {}
+            for direction, sid in line.sensors.items():
+                where = (*at, "lines", j, "sensors", direction.value)
+                if sid not in sensors:
+                    problems.append(Problem(where, _unknown("sensor", sid, sensors)))
+                elif sid in used:
+                    problems.append(
+                        Problem(where, f"sensor {sid!r} already counts the {used[sid]} direction")
+                    )
+                used[sid] = direction.value
     return problems
 
 
