@@ -159,21 +159,23 @@ class Letterbox:
 
 
 def _cells(w: int, h: int, strides: Sequence[int]) -> int:
-    return sum((w // s) * (h // s) for s in strides)
+    return sum(-(-w // s) * -(-h // s) for s in strides)
 
 
 def guess_format(shape: Sequence[int], width: int, height: int) -> OnnxFormat:
-    """The output layout from its shape [1, A, B] and the input size."""
+    """The output layout from its shape [1, A, B] and the input size: one prediction per cell
+    of strides 8/16/32 is YOLOv8 (channels first) or YOLOX (rows), of 8/16/32/64 NanoDet."""
     if len(shape) != 3:
         raise DetectorError(f"unsupported output shape {list(shape)}: expected [1, N, K]")
     _, a, b = shape
-    if a < b:
+    cells = _cells(width, height, (8, 16, 32))
+    if b == cells:
         return OnnxFormat.YOLOV8
-    if a == _cells(width, height, (8, 16, 32)):
+    if a == cells:
         return OnnxFormat.YOLOX
     if a == _cells(width, height, (8, 16, 32, 64)) and b > NANODET_BINS * 4:
         return OnnxFormat.NANODET
-    return OnnxFormat.YOLOV5
+    return OnnxFormat.YOLOV8 if a < b else OnnxFormat.YOLOV5
 
 
 def class_map_from_names(names: Mapping[int, str]) -> dict[int, ObjectClass]:
@@ -207,7 +209,10 @@ class OnnxDetector:
         self._input = str(inp.name)
         dims = [d if isinstance(d, int) else 640 for d in inp.shape]
         self.input_h, self.input_w = int(dims[2]), int(dims[3])
-        out_shape = [d if isinstance(d, int) else -1 for d in self._session.get_outputs()[0].shape]
+        out_shape = self._session.get_outputs()[0].shape
+        if not all(isinstance(d, int) for d in out_shape):  # dynamic: run once to see it
+            blank = np.zeros((1, 3, self.input_h, self.input_w), np.float32)
+            out_shape = self._session.run(None, {self._input: blank})[0].shape
         self.format = model_format or guess_format(out_shape, self.input_w, self.input_h)
         self.class_map = dict(class_map) if class_map is not None else self._metadata_classes()
         self.min_confidence = min_confidence
@@ -320,7 +325,7 @@ def _grid(width: int, height: int, strides: Sequence[int]) -> tuple[Floats, Floa
     """Cell coordinates [N, 2] and their strides [N, 1], stride by stride, row by row."""
     cells, sizes = [], []
     for s in strides:
-        ys, xs = np.mgrid[0 : height // s, 0 : width // s]
+        ys, xs = np.mgrid[0 : -(-height // s), 0 : -(-width // s)]  # ceil, as NanoDet does
         cells.append(np.stack([xs.ravel(), ys.ravel()], axis=1))
         sizes.append(np.full((xs.size, 1), s))
     return (
