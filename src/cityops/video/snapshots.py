@@ -12,9 +12,7 @@ from pathlib import Path
 
 from cityops.domain.entities import Camera, CameraOfflineError
 from cityops.video.masking import apply_privacy_masks, encode_jpeg
-from cityops.video.sources import FrameSource, NoStreamError, SourceError
-
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov")
+from cityops.video.sources import FrameSource, NoStreamError, SourceError, clip_files, stream_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +50,10 @@ class SnapshotService:
 
     @classmethod
     def with_clip_dir(cls, directory: Path | None) -> SnapshotService:
-        clips = (
-            sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-            if directory is not None and directory.is_dir()
-            else []
-        )
-        return cls(clips=clips)
+        return cls(clips=clip_files(directory))
 
     def stream_url(self, camera: Camera, index: int) -> str | None:
-        if self.clips:
-            return str(self.clips[index % len(self.clips)])
-        return camera.stream_url
+        return stream_for(camera, index, self.clips)
 
     def fingerprint(self, camera: Camera, index: int = 0) -> str | None:
         """The fingerprint of the camera's latest frame (a FrameProbe for the health monitor):

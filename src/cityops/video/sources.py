@@ -15,19 +15,20 @@ Every failure is a ``SourceError`` with a sentence an operator understands.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
 from urllib.parse import urlparse
 
 import cv2
 
+from cityops.domain.entities import Camera
 from cityops.video.masking import Frame
+from cityops.video.synthetic import SyntheticScene, open_synthetic
 
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov")
 OPEN_TIMEOUT_MS = 3000
 LIVE_OPEN_TIMEOUT_MS = 10000
 """A live stream's opening includes FFmpeg probing it (up to 5 s when the H.264 stream carries no
@@ -44,12 +45,6 @@ class SourceError(Exception):
 
 class NoStreamError(SourceError):
     """The camera has no stream configured: nothing to show, but nothing broken either."""
-
-
-class SyntheticScene(Protocol):
-    """What ``cityops.video.synthetic.open_synthetic(url)`` returns (the renderer's hook)."""
-
-    def frame_at(self, t: float) -> Frame: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +72,22 @@ class StreamLocation:
         return self.kind in ("rtsp", "http")
 
 
+def clip_files(directory: Path | None) -> list[Path]:
+    """The video files in ``directory`` (recorded clips standing in for cameras in a demo)."""
+    if directory is None or not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+def stream_for(camera: Camera, index: int, clips: Sequence[Path] = ()) -> str | None:
+    """The stream to read for the ``index``-th camera of its configuration: its own, or, when
+    clips stand in for the cameras (a demonstration), one of them (the same for the snapshots
+    and the worker)."""
+    if clips:
+        return str(clips[index % len(clips)])
+    return camera.stream_url
+
+
 def check_resolution(frame: Frame) -> Frame:
     """``frame`` itself, or SourceError when its size is absurd (a broken encoder, a hostile
     stream): nothing downstream should allocate for a 100,000-pixel-wide image."""
@@ -88,16 +99,12 @@ def check_resolution(frame: Frame) -> Frame:
     return frame
 
 
-def open_synthetic(url: str) -> SyntheticScene:
-    """The rendered scene of a ``synthetic://`` URL (the renderer lives in video/synthetic)."""
+def _open_synthetic(url: str) -> SyntheticScene:
+    """The rendered scene of a ``synthetic://`` URL (video/synthetic); frames by UNIX time."""
     try:
-        module = importlib.import_module("cityops.video.synthetic")
-        scene = module.open_synthetic(url)
-    except (ImportError, AttributeError) as err:
-        raise SourceError(f"synthetic scenes are not available: {err}") from err
+        return open_synthetic(url)
     except ValueError as err:
         raise SourceError(f"bad synthetic scene {url!r}: {err}") from err
-    return cast(SyntheticScene, scene)
 
 
 class FrameSource:
@@ -139,15 +146,13 @@ class FrameSource:
 
     def _synthetic(self) -> SyntheticScene:
         if self._scene is None:
-            self._scene = open_synthetic(self.location.target)
-            self._opened_at = time.monotonic()
+            self._scene = _open_synthetic(self.location.target)
         return self._scene
 
     def read(self) -> Frame:
         with self._lock:
             if self.location.kind == "synthetic":
-                scene = self._synthetic()
-                return check_resolution(scene.frame_at(time.monotonic() - self._opened_at))
+                return check_resolution(self._synthetic().frame_at(time.time()))
             if self._cap is None:
                 self._cap = self._open()
             cap = self._cap
@@ -181,9 +186,9 @@ class FrameSource:
     def _synthetic_frames(self, period: float) -> Iterator[Frame]:
         scene = self._synthetic()
         while True:
-            t = time.monotonic() - self._opened_at
+            t = time.time()
             yield check_resolution(scene.frame_at(t))
-            time.sleep(max(0.0, period - (time.monotonic() - self._opened_at - t)))
+            time.sleep(max(0.0, t + period - time.time()))
 
     def close(self) -> None:
         with self._lock:

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -19,7 +18,7 @@ from cityops.video.worker.camera import CameraJob, CameraRunner
 from cityops.video.worker.publish import Message
 from tests.harness import LOOPBACK, free_port
 from tests.video.worker.streams import MjpegServer, RtspServer, rtsp_unavailable_reason
-from tests.video.worker.worker_support import camera, wait_for
+from tests.video.worker.worker_support import camera, corrupt_file, tiny_clip, wait_for
 
 PETS = "pets2009_s2l1_vtest_480x360.avi"
 
@@ -99,19 +98,6 @@ def test_a_stream_that_drops_and_comes_back_is_reconnected(pets: Path) -> None:
     assert sent == []  # down for less than hold_s: no health event
 
 
-def corrupt_file(path: Path) -> Path:
-    path.write_bytes(b"RIFF\x10\x00\x00\x00AVI LIST" + bytes(range(256)) * 40)
-    return path
-
-
-def tiny_clip(path: Path) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (8, 8))
-    for _ in range(10):
-        writer.write(np.full((8, 8, 3), 128, dtype=np.uint8))
-    writer.release()
-    return path
-
-
 @pytest.mark.parametrize(
     ("make_url", "message"),
     [
@@ -132,3 +118,11 @@ def test_bad_input_fails_with_a_clear_error(tmp_path: Path, make_url: object, me
 
     with pytest.raises(SourceError, match=message):
         first_frame()
+
+
+def test_a_synthetic_scene_is_a_source() -> None:
+    frames, elapsed = timed_frames(FrameSource("synthetic://crossing?seed=1&night=0"), 5.0, 6)
+    assert {f.shape for f in frames} == {(360, 640, 3)}
+    assert 0.75 <= elapsed <= 2.0  # 5 periods, the first frame's rendering (cached scenery) in it
+    with pytest.raises(SourceError, match="bad synthetic scene"):
+        next(FrameSource("synthetic://no-such-scene").frames(5.0))

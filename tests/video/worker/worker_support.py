@@ -1,9 +1,13 @@
-"""What the worker tests share: cameras, waiting for a condition."""
+"""What the worker tests share: cameras, bad video files, waiting for a condition."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
 
 from cityops.domain.entities import Camera, LonLat
 
@@ -20,3 +24,18 @@ def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) 
             return False
         time.sleep(step)
     return True
+
+
+def corrupt_file(path: Path) -> Path:
+    """An AVI header followed by garbage."""
+    path.write_bytes(b"RIFF\x10\x00\x00\x00AVI LIST" + bytes(range(256)) * 40)
+    return path
+
+
+def tiny_clip(path: Path) -> Path:
+    """A valid clip of 8x8-pixel frames: an absurd resolution for a camera."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (8, 8))
+    for _ in range(10):
+        writer.write(np.full((8, 8, 3), 128, dtype=np.uint8))
+    writer.release()
+    return path

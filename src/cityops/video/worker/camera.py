@@ -7,16 +7,18 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from cityops.domain.analytics import CameraAnalytics, TamperSpec
+from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.entities import Camera
 from cityops.video.analytics.types import AnalyticsEvent, FrameResult
 from cityops.video.masking import Frame
-from cityops.video.sources import FrameSource, SourceError
+from cityops.video.sources import FrameSource, SourceError, stream_for
 from cityops.video.tamper import TamperDetector
 from cityops.video.worker.publish import Message, events_message, result_messages
 
@@ -63,6 +65,18 @@ class CameraJob:
         return f"{self.camera.municipality}/{self.camera.id}"
 
 
+def camera_jobs(
+    configs: Iterable[MunicipalityConfig], clips: Sequence[Path] = ()
+) -> list[CameraJob]:
+    """Every camera with a stream (or a stand-in clip) in the configurations."""
+    return [
+        CameraJob(camera, url, config.municipality.timezone)
+        for config in configs
+        for index, camera in enumerate(config.cameras)
+        if (url := stream_for(camera, index, clips)) is not None
+    ]
+
+
 class CameraRunner:
     def __init__(
         self,
@@ -72,8 +86,11 @@ class CameraRunner:
         *,
         tamper: TamperSpec | None = None,
         backoff: tuple[float, float] = (BACKOFF_MIN_S, BACKOFF_MAX_S),
+        worker_id: str | None = None,
     ) -> None:
+        """``worker_id``: named in every event (attribute ``worker``)."""
         self.job = job
+        self.extra = {"worker": worker_id} if worker_id else {}
         self.emit = emit
         self.analyzer = analyzer
         analytics = job.camera.analytics or CameraAnalytics()
@@ -143,11 +160,13 @@ class CameraRunner:
             events = self.health.observe(frame, ts)
         self._send_events(events)
         if self.analyzer is not None:
-            for message in result_messages(self.job.camera, self.analyzer.process(frame, ts)):
+            for message in result_messages(
+                self.job.camera, self.analyzer.process(frame, ts), self.extra
+            ):
                 self.emit(message)
 
     def _send_events(self, events: list[AnalyticsEvent]) -> None:
-        message = events_message(self.job.camera, tuple(events))
+        message = events_message(self.job.camera, tuple(events), self.extra)
         if message is not None:
             for e in events:
                 log.info("camera %s: %s", self.job.key, e.kind.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +18,9 @@ from cityops.video.analytics.types import AnalyticsEvent, Box, FrameResult, Line
 
 WORKERS_TOPIC = "cityops/_workers"
 """``cityops/_workers/<worker-id>``: a live worker's retained presence (cleared by its will)."""
+
+
+EMPTY: Mapping[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +44,10 @@ def _box(box: Box) -> str:
     return ",".join(f"{v:.4f}" for v in (box.x1, box.y1, box.x2, box.y2))
 
 
-def event_payload(camera: Camera, event: AnalyticsEvent) -> dict[str, object]:
-    attributes = dict(event.attributes)
+def event_payload(
+    camera: Camera, event: AnalyticsEvent, extra: Mapping[str, str] = EMPTY
+) -> dict[str, object]:
+    attributes = {**extra, **event.attributes}
     if event.track_id is not None:
         attributes["track"] = str(event.track_id)
     if event.cls is not None:
@@ -58,11 +64,14 @@ def event_payload(camera: Camera, event: AnalyticsEvent) -> dict[str, object]:
     return doc
 
 
-def events_message(camera: Camera, events: tuple[AnalyticsEvent, ...]) -> Message | None:
-    """All of a frame's events in one message (a batch), or None when there are none."""
+def events_message(
+    camera: Camera, events: tuple[AnalyticsEvent, ...], extra: Mapping[str, str] = EMPTY
+) -> Message | None:
+    """All of a frame's events in one message (a batch), or None when there are none;
+    ``extra``: attributes every event carries (the worker that saw it)."""
     if not events:
         return None
-    docs = [event_payload(camera, e) for e in events]
+    docs = [event_payload(camera, e, extra) for e in events]
     body = docs[0] if len(docs) == 1 else {"events": docs}
     topic = f"cityops/{camera.municipality}/cameras/{camera.id}/events"
     return Message(topic, json.dumps(body, separators=(",", ":")).encode())
@@ -84,6 +93,8 @@ def count_messages(camera: Camera, counts: tuple[LineCount, ...]) -> list[Messag
     ]
 
 
-def result_messages(camera: Camera, result: FrameResult) -> list[Message]:
-    events = events_message(camera, result.events)
+def result_messages(
+    camera: Camera, result: FrameResult, extra: Mapping[str, str] = EMPTY
+) -> list[Message]:
+    events = events_message(camera, result.events, extra)
     return [*([events] if events else []), *count_messages(camera, result.counts)]

@@ -32,8 +32,6 @@ from cityops.video.worker.link import WorkerLink
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CameraJob", "VideoWorker"]
-
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -67,6 +65,11 @@ class VideoWorker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def jobs(self) -> list[CameraJob]:
+        with self._lock:
+            return list(self._jobs.values())
 
     @property
     def takeover_s(self) -> float:
@@ -110,6 +113,7 @@ class VideoWorker:
                     self.link.publish,
                     self._analyzer(job),
                     tamper=self.tamper,
+                    worker_id=self.worker_id,
                 )
                 self.runners[key] = runner
                 runner.start()
