@@ -25,7 +25,7 @@ from cityops.store import catalog_repo
 from cityops.store.db import make_engine, upgrade
 from cityops.video.snapshots import SnapshotService
 from cityops.video.sources import clip_files
-from cityops.video.worker import VideoWorker, camera_jobs
+from cityops.video.worker import CameraJob, VideoWorker, camera_jobs
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,13 @@ def load_runtimes(
     }
 
 
+def video_jobs(settings: Settings, configs: list[MunicipalityConfig]) -> list[CameraJob]:
+    """The cameras a video worker may run (in a demo: with the clips or scenes standing in)."""
+    return camera_jobs(
+        configs, clip_files(settings.demo_video_dir), rendered=settings.demo_synthetic
+    )
+
+
 def video_worker(
     settings: Settings,
     configs: list[MunicipalityConfig],
@@ -66,7 +73,7 @@ def video_worker(
 ) -> VideoWorker:
     """A video worker for the cameras of ``configs`` on the settings' broker (not started)."""
     return VideoWorker(
-        camera_jobs(configs, clip_files(settings.demo_video_dir)),
+        video_jobs(settings, configs),
         settings.broker_url,
         worker_id=settings.video_worker_id,
         keepalive_s=settings.video_keepalive_s,
@@ -82,7 +89,9 @@ class ControlCenter:
         self.settings = settings
         self.db: Engine = make_engine(settings.db_url)
         self.live = LiveBus()
-        self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
+        self.snapshots = SnapshotService.with_clip_dir(
+            settings.demo_video_dir, rendered=settings.demo_synthetic
+        )
         self.runtimes: dict[str, MunicipalityRuntime] = {}
         self.pipeline: IngestPipeline | None = None
         self.camera_health: CameraHealthMonitor | None = None
@@ -180,7 +189,7 @@ class ControlCenter:
                         log.info("configuration version %d applied", current)
                         if self.video is not None:
                             configs = [rt.config for rt in self.runtimes.values()]
-                            self.video.set_jobs(camera_jobs(configs, self.snapshots.clips))
+                            self.video.set_jobs(video_jobs(self.settings, configs))
                 except Exception:  # a bad database moment must not end the watcher
                     log.exception("configuration reload failed; will retry")
 

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         default=None,
         description="Recorded clips that stand in for the cameras' streams (demonstrations)",
     )
+    demo_synthetic: bool = Field(
+        default=False,
+        description="Cameras show their rendered demo scenes (demo_stream_url); set by "
+        "`cityops demo` when it has no recorded clips",
+    )
     log_level: str = "INFO"
     camera_probe_s: float = Field(
         default=60.0, description="How often every camera's stream is probed for health (0: off)"

@@ -30,7 +30,8 @@ class SnapshotService:
 
     ``max_age_s``: a snapshot younger than this is served from cache (many consoles, one grab).
     ``retry_after_s``: a camera that failed is not retried sooner (no hammering dead cameras).
-    ``clips``: for demonstrations, recorded clips that stand in for the cameras' streams.
+    ``clips``: for demonstrations, recorded clips that stand in for the cameras' streams;
+    ``rendered``: for demonstrations without clips, the cameras' rendered scenes.
     """
 
     def __init__(
@@ -39,21 +40,23 @@ class SnapshotService:
         max_age_s: float = 1.0,
         retry_after_s: float = 30.0,
         clips: Sequence[Path] = (),
+        rendered: bool = False,
     ) -> None:
         self.max_age_s = max_age_s
         self.retry_after_s = retry_after_s
         self.clips = list(clips)
+        self.rendered = rendered
         self._sources: dict[tuple[str, str], FrameSource] = {}
         self._cache: dict[tuple[str, str], tuple[float, Snapshot]] = {}
         self._failed: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def with_clip_dir(cls, directory: Path | None) -> SnapshotService:
-        return cls(clips=clip_files(directory))
+    def with_clip_dir(cls, directory: Path | None, *, rendered: bool = False) -> SnapshotService:
+        return cls(clips=clip_files(directory), rendered=rendered)
 
     def stream_url(self, camera: Camera, index: int) -> str | None:
-        return stream_for(camera, index, self.clips)
+        return stream_for(camera, index, self.clips, rendered=self.rendered)
 
     def fingerprint(self, camera: Camera, index: int = 0) -> str | None:
         """The fingerprint of the camera's latest frame (a FrameProbe for the health monitor):

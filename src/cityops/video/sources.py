@@ -79,12 +79,16 @@ def clip_files(directory: Path | None) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
 
 
-def stream_for(camera: Camera, index: int, clips: Sequence[Path] = ()) -> str | None:
-    """The stream to read for the ``index``-th camera of its configuration: its own, or, when
-    clips stand in for the cameras (a demonstration), one of them (the same for the snapshots
-    and the worker)."""
+def stream_for(
+    camera: Camera, index: int, clips: Sequence[Path] = (), *, rendered: bool = False
+) -> str | None:
+    """The stream to read for the ``index``-th camera of its configuration (the same for the
+    snapshots and the worker): its own; in a demonstration one of the recorded ``clips`` standing
+    in for the cameras, or (``rendered``) its rendered demo scene where it has one."""
     if clips:
         return str(clips[index % len(clips)])
+    if rendered and camera.demo_stream_url:
+        return camera.demo_stream_url
     return camera.stream_url
 
 

@@ -4,7 +4,6 @@ resulting messages on."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -16,6 +15,7 @@ from typing import Protocol
 from cityops.domain.analytics import CameraAnalytics, TamperSpec
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.entities import Camera
+from cityops.video.analytics.pipeline import CameraPipeline
 from cityops.video.analytics.types import AnalyticsEvent, FrameResult
 from cityops.video.masking import Frame
 from cityops.video.sources import FrameSource, SourceError, stream_for
@@ -39,16 +39,11 @@ AnalyzerFactory = Callable[[Camera, str], Analyzer | None]
 
 
 def default_analyzer(camera: Camera, timezone: str) -> Analyzer | None:
-    """The analytics pipeline for a camera with an ``analytics`` block (None without one)."""
+    """The analytics pipeline for a camera with an ``analytics`` block (None without one:
+    its health is still watched). Raises DetectorError when its detector cannot be built."""
     if camera.analytics is None:
         return None
-    try:
-        module = importlib.import_module("cityops.video.analytics.pipeline")
-    except ImportError:
-        log.warning("camera %s: the analytics pipeline is not available; health only", camera.id)
-        return None
-    analyzer: Analyzer = module.CameraPipeline(camera, timezone=timezone)
-    return analyzer
+    return CameraPipeline(camera, timezone=timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +61,15 @@ class CameraJob:
 
 
 def camera_jobs(
-    configs: Iterable[MunicipalityConfig], clips: Sequence[Path] = ()
+    configs: Iterable[MunicipalityConfig], clips: Sequence[Path] = (), *, rendered: bool = False
 ) -> list[CameraJob]:
-    """Every camera with a stream (or a stand-in clip) in the configurations."""
+    """Every camera with a stream in the configurations (what stands in for it in a demo:
+    ``sources.stream_for``)."""
     return [
         CameraJob(camera, url, config.municipality.timezone)
         for config in configs
         for index, camera in enumerate(config.cameras)
-        if (url := stream_for(camera, index, clips)) is not None
+        if (url := stream_for(camera, index, clips, rendered=rendered)) is not None
     ]
 
 
