@@ -3,6 +3,10 @@ crossing counts and dwell times, day and night, and what a frame costs."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -204,3 +208,19 @@ def test_render_time_per_frame() -> None:
             scene.frame_at(T0 + i * 0.2)
         ms = (time.perf_counter() - began) / n * 1000
         print(f"{url}: {ms:.2f} ms/frame at 640x360")
+
+
+def test_another_process_renders_the_same_frame() -> None:
+    """The same URL and time give the same pixels on any host: nothing depends on the process
+    (no salted hash, no global random state)."""
+    url, t = "synthetic://crossing?seed=11&night=1&at=1764000100", T0 + 130.0
+    code = (
+        "import hashlib, sys; from cityops.video.synthetic import open_synthetic; "
+        f"print(hashlib.sha256(open_synthetic({url!r}).frame_at({t!r}).tobytes()).hexdigest())"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    here = hashlib.sha256(open_synthetic(url).frame_at(t).tobytes()).hexdigest()
+    assert out.stdout.strip() == here
