@@ -50,6 +50,7 @@ CAMERA = (
 
 SENSORS = """\
 sensors:
+  - {id: river-1, name: River, kind: river_level, unit: m, lon: 25.39, lat: 42.62}
   - {id: count-in, name: In, kind: traffic_count, unit: vehicles/min, lon: 25.39, lat: 42.62}
   - {id: count-out, name: Out, kind: traffic_count, unit: vehicles/min, lon: 25.39, lat: 42.62}
 """
@@ -145,7 +146,13 @@ def test_defaults_of_an_empty_block() -> None:
             "backward: count-out",
             "backward: count-in",
             "t.yaml:31:40: cameras[0].analytics.lines[0].sensors.backward: sensor 'count-in' "
-            "already counts the forward direction",
+            "is already fed by another count (first at line 31)",
+        ),
+        (
+            "backward: count-out",
+            "backward: river-1",
+            "t.yaml:31:40: cameras[0].analytics.lines[0].sensors.backward: sensor 'river-1' is "
+            "a river_level sensor: a line's counts go to sensors of kind traffic_count (or other)",
         ),
         (
             "backward: count-out",
@@ -221,7 +228,7 @@ rules:
 def test_camera_event_rules_find_analytics_zones() -> None:
     text = HEAD + CAMERA + SENSORS + RULE
     assert issues(text) == [
-        "t.yaml:41:19: rules[0].zones[1]: zone 'junctoin' is not defined on cam-1"
+        "t.yaml:42:19: rules[0].zones[1]: zone 'junctoin' is not defined on cam-1"
     ]
     config = load_config_text(text.replace(", junctoin", ""), "t.yaml")
     (rule,) = config.rules

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from cityops.config.fields import format_duration
 from cityops.config.schema import CameraModel, ConfigFile, KeyObjectModel, SensorModel
+from cityops.config.schema_analytics import LineModel
 from cityops.config.schema_rules import (
     CameraEventModel,
     RateOfChangeModel,
     SilenceModel,
     ThresholdModel,
 )
+from cityops.domain.entities import SensorKind
 
 Path = tuple[str | int, ...]
 
@@ -150,9 +152,10 @@ def _camera_rule(i: int, rule: CameraEventModel, cameras: dict[str, CameraModel]
 
 
 def _analytics(cfg: ConfigFile) -> list[Problem]:
-    """Zone and line ids unique on each camera; counting lines feed sensors that exist."""
-    sensors = {s.id: s for s in cfg.sensors}
+    """Zone and line ids unique on each camera; counting lines well drawn, each feeding counter
+    sensors of its own."""
     problems: list[Problem] = []
+    fed: dict[str, Path] = {}
     for i, camera in enumerate(cfg.cameras):
         if camera.analytics is None:
             continue
@@ -169,16 +172,37 @@ def _analytics(cfg: ConfigFile) -> list[Problem]:
                         f"(at least {MIN_LINE_LENGTH:g} of the image apart)",
                     )
                 )
-            used: dict[str, str] = {}
-            for direction, sid in line.sensors.items():
-                where = (*at, "lines", j, "sensors", direction.value)
-                if sid not in sensors:
-                    problems.append(Problem(where, _unknown("sensor", sid, sensors)))
-                elif sid in used:
-                    problems.append(
-                        Problem(where, f"sensor {sid!r} already counts the {used[sid]} direction")
-                    )
-                used[sid] = direction.value
+            problems += _counter_sensors((*at, "lines", j, "sensors"), line, cfg, fed)
+    return problems
+
+
+_COUNTER_KINDS = frozenset({SensorKind.TRAFFIC_COUNT, SensorKind.OTHER})
+
+
+def _counter_sensors(
+    at: Path, line: LineModel, cfg: ConfigFile, fed: dict[str, Path]
+) -> list[Problem]:
+    """The line's sensors exist, count things, and no other line or direction feeds them."""
+    sensors = {s.id: s for s in cfg.sensors}
+    problems: list[Problem] = []
+    for direction, sid in line.sensors.items():
+        where = (*at, direction.value)
+        sensor = sensors.get(sid)
+        if sensor is None:
+            problems.append(Problem(where, _unknown("sensor", sid, sensors)))
+        elif sensor.kind not in _COUNTER_KINDS:
+            problems.append(
+                Problem(
+                    where,
+                    f"sensor {sid!r} is a {sensor.kind.value} sensor: a line's counts go to "
+                    "sensors of kind traffic_count (or other)",
+                )
+            )
+        elif sid in fed:
+            problems.append(
+                Problem(where, f"sensor {sid!r} is already fed by another count", fed[sid])
+            )
+        fed.setdefault(sid, where)
     return problems
 
 
