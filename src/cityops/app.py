@@ -23,6 +23,7 @@ from cityops.services.runtime import MunicipalityRuntime
 from cityops.settings import Settings
 from cityops.store import catalog_repo
 from cityops.store.db import make_engine, upgrade
+from cityops.video.masking import MaskStyle
 from cityops.video.snapshots import SnapshotService
 from cityops.video.sources import clip_files
 from cityops.video.worker import CameraJob, VideoWorker, camera_jobs
@@ -90,7 +91,9 @@ class ControlCenter:
         self.db: Engine = make_engine(settings.db_url)
         self.live = LiveBus()
         self.snapshots = SnapshotService.with_clip_dir(
-            settings.demo_video_dir, rendered=settings.demo_synthetic
+            settings.demo_video_dir,
+            rendered=settings.demo_synthetic,
+            style=MaskStyle(settings.privacy_style),
         )
         self.runtimes: dict[str, MunicipalityRuntime] = {}
         self.pipeline: IngestPipeline | None = None

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         default=None,
         description="Recorded clips that stand in for the cameras' streams (demonstrations)",
     )
+    privacy_style: str = Field(
+        default="black",
+        pattern=r"^(black|pixelate|blur)$",
+        description="How configured privacy masks are obscured in every image shown or stored",
+    )
     demo_synthetic: bool = Field(
         default=False,
         description="Cameras show their rendered demo scenes (demo_stream_url); set by "

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cityops.domain.entities import Camera, CameraOfflineError
-from cityops.video.masking import apply_privacy_masks, encode_jpeg
+from cityops.video.masking import MaskStyle, encode_jpeg, frame_for_viewer
 from cityops.video.sources import FrameSource, NoStreamError, SourceError, clip_files, stream_for
 
 
@@ -32,6 +32,7 @@ class SnapshotService:
     ``retry_after_s``: a camera that failed is not retried sooner (no hammering dead cameras).
     ``clips``: for demonstrations, recorded clips that stand in for the cameras' streams;
     ``rendered``: for demonstrations without clips, the cameras' rendered scenes.
+    ``style``: how privacy masks are obscured (masking.MaskStyle).
     """
 
     def __init__(
@@ -41,19 +42,27 @@ class SnapshotService:
         retry_after_s: float = 30.0,
         clips: Sequence[Path] = (),
         rendered: bool = False,
+        style: MaskStyle = MaskStyle.BLACK,
     ) -> None:
         self.max_age_s = max_age_s
         self.retry_after_s = retry_after_s
         self.clips = list(clips)
         self.rendered = rendered
+        self.style = style
         self._sources: dict[tuple[str, str], FrameSource] = {}
         self._cache: dict[tuple[str, str], tuple[float, Snapshot]] = {}
         self._failed: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def with_clip_dir(cls, directory: Path | None, *, rendered: bool = False) -> SnapshotService:
-        return cls(clips=clip_files(directory), rendered=rendered)
+    def with_clip_dir(
+        cls,
+        directory: Path | None,
+        *,
+        rendered: bool = False,
+        style: MaskStyle = MaskStyle.BLACK,
+    ) -> SnapshotService:
+        return cls(clips=clip_files(directory), rendered=rendered, style=style)
 
     def stream_url(self, camera: Camera, index: int) -> str | None:
         return stream_for(camera, index, self.clips, rendered=self.rendered)
@@ -93,7 +102,7 @@ class SnapshotService:
             raise
         shot = Snapshot(
             camera.id,
-            encode_jpeg(apply_privacy_masks(frame, camera.privacy_masks)),
+            encode_jpeg(frame_for_viewer(frame, camera, style=self.style)),
             datetime.now(UTC),
             hashlib.blake2b(frame.tobytes(), digest_size=16).hexdigest(),
         )
