@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
-from cityops.domain.entities import Polygon
+from cityops.domain.entities import CameraHealth, Polygon
 
 ImagePoint = tuple[float, float]
 """(x, y) as fractions of the image width and height."""
@@ -55,6 +55,17 @@ class AnalyticsEventKind(StrEnum):
     CAMERA_MOVED = "camera_moved"
     CAMERA_RESTORED = "camera_restored"
     """The camera's picture is healthy again after one of the five above."""
+
+
+CAMERA_HEALTH: Mapping[str, CameraHealth] = {
+    AnalyticsEventKind.CAMERA_OFFLINE: CameraHealth.OFFLINE,
+    AnalyticsEventKind.CAMERA_FROZEN: CameraHealth.STALE,
+    AnalyticsEventKind.CAMERA_COVERED: CameraHealth.TAMPERED,
+    AnalyticsEventKind.CAMERA_DEFOCUSED: CameraHealth.TAMPERED,
+    AnalyticsEventKind.CAMERA_MOVED: CameraHealth.TAMPERED,
+    AnalyticsEventKind.CAMERA_RESTORED: CameraHealth.ONLINE,
+}
+"""The camera health (map, camera wall) each of the video worker's health events stands for."""
 
 
 class LineDirection(StrEnum):

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cityops.domain.analytics import CAMERA_HEALTH
+from cityops.domain.entities import CameraHealth
 from cityops.domain.observations import Event, Reading
 from cityops.ingest.metrics import IngestMetrics
 from cityops.ingest.payloads import (
@@ -33,6 +35,7 @@ from cityops.ingest.payloads import (
     decode_readings,
     parse_topic,
 )
+from cityops.services.cameras import record_health
 from cityops.services.incidents import IncidentChange, apply_trigger
 from cityops.services.live import LiveBus, LiveKind, LiveMessage, SensorPayload
 from cityops.services.runtime import MunicipalityRuntime
@@ -107,6 +110,8 @@ class IngestPipeline:
         self.metrics = IngestMetrics()
         self._queue: queue.Queue[InboundMessage | _Command | None] = queue.Queue()
         self._latest: dict[tuple[str, str], SensorLatest] = {}
+        self._camera_health: list[tuple[str, str, CameraHealth, datetime]] = []
+        """(municipality, camera, health, at) told by the last committed batch's events."""
         """Each sensor's newest committed reading, to tell consoles of state changes on ticks."""
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -242,6 +247,9 @@ class IngestPipeline:
                     log.exception("acknowledging a message failed")
         self.metrics.batch_done(len(batch), outcomes, time.perf_counter() - started, lags)
         self._publish(changes, latest)
+        health, self._camera_health = self._camera_health, []
+        for muni, camera_id, state, at in health:  # the video worker's health events
+            record_health(self.db, self.live, muni, camera_id, state, at)
 
     def _decode(self, message: InboundMessage) -> tuple[str | None, Decoded]:
         topic = parse_topic(message.topic)
@@ -267,6 +275,7 @@ class IngestPipeline:
     ) -> tuple[list[MessageOutcome], list[IncidentChange], dict[tuple[str, str], SensorLatest]]:
         now = self.clock()
         work: dict[str, _Work] = {}
+        health: list[tuple[str, str, CameraHealth, datetime]] = []
         outcomes: list[MessageOutcome] = []
         letters: list[DeadLetter] = []
         for message in batch:
@@ -312,6 +321,9 @@ class IngestPipeline:
                     obs.insert_events(conn, events, now)
                     for event in events:
                         triggers.extend(engine.on_event(event))
+                        state = CAMERA_HEALTH.get(event.kind)
+                        if state is not None and event.source_id in rt.cameras:
+                            health.append((muni, event.source_id, state, event.ts))
                     cams = {e.source_id for e in events if e.source_id in rt.cameras}
                     obs.mark_camera_seen(conn, muni, cams, now)
                 for trig in triggers:
@@ -322,6 +334,7 @@ class IngestPipeline:
                 obs.save_rule_state(conn, muni, engine.take_dirty_state(), now)
             obs.insert_dead_letters(conn, letters)
         self._latest.update(latest)
+        self._camera_health = health
         return outcomes, changes, latest
 
     def _poison(

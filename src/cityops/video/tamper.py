@@ -16,8 +16,9 @@ against what the camera showed while it was healthy:
 - **offline**: no frame for ``offline_after_s``.
 
 One condition at a time, the most specific first (a covered lens is also blurred and "moved").
-A condition is reported once, as its ``AnalyticsEventKind``, after it lasted ``hold_s``; a camera
-that had a reported condition and then looks healthy for ``hold_s`` is reported restored. The
+A condition is reported once, as its ``AnalyticsEventKind`` (``domain.analytics.CAMERA_HEALTH``
+maps it to the camera health shown), after it lasted ``hold_s``; a camera that had a reported
+condition and then looks healthy for ``hold_s`` is reported restored. The
 references (frame and sharpness) are learned during the first ``WARMUP`` healthy frames and follow
 slow changes (light) only while the camera is healthy.
 """
@@ -32,7 +33,6 @@ import cv2
 import numpy as np
 
 from cityops.domain.analytics import AnalyticsEventKind, TamperSpec
-from cityops.domain.entities import CameraHealth
 from cityops.video.analytics.types import AnalyticsEvent
 from cityops.video.masking import Frame
 
@@ -49,16 +49,6 @@ REFERENCE_ALPHA = 0.02
 
 Condition = AnalyticsEventKind | None
 """One of the CAMERA_* kinds, or None for a healthy picture."""
-
-HEALTH_OF: dict[AnalyticsEventKind, CameraHealth] = {
-    AnalyticsEventKind.CAMERA_OFFLINE: CameraHealth.OFFLINE,
-    AnalyticsEventKind.CAMERA_FROZEN: CameraHealth.STALE,
-    AnalyticsEventKind.CAMERA_COVERED: CameraHealth.TAMPERED,
-    AnalyticsEventKind.CAMERA_DEFOCUSED: CameraHealth.TAMPERED,
-    AnalyticsEventKind.CAMERA_MOVED: CameraHealth.TAMPERED,
-    AnalyticsEventKind.CAMERA_RESTORED: CameraHealth.ONLINE,
-}
-"""The camera health (map, camera wall) each health event stands for."""
 
 
 @dataclass(frozen=True, slots=True)
