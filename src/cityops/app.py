@@ -166,6 +166,7 @@ class ControlCenter:
     def start_video_worker(self) -> None:
         """The in-process video worker: shares the cameras with any `cityops video-worker`."""
         self.video = video_worker(self.settings, [rt.config for rt in self.runtimes.values()])
+        self.snapshots.analysed = self.video.analysed  # its cameras shown from its frames
         self.video.start()
 
     def watch_config(self, interval_s: float) -> None:

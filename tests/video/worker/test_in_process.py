@@ -53,5 +53,9 @@ def test_the_in_process_worker_feeds_the_control_center(
         analysed = {c.id for c in center.runtimes["kazanlak"].config.cameras if c.analytics}
         assert {r["source_id"] for r in rows} <= analysed
         assert not any(str(r["kind"]).startswith("camera_") for r in rows)  # healthy scenes
+        # the console's snapshots of the worker's cameras come from the frames it analysed
+        cam = center.runtimes["kazanlak"].config.cameras[0]
+        assert center.snapshots.snapshot(cam).jpeg.startswith(b"\xff\xd8")
+        assert center.snapshots._sources == {}  # no second connection to any camera
     finally:
         center.stop()

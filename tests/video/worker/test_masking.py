@@ -22,7 +22,8 @@ from cityops.video.masking import (
     polygon_mask,
 )
 from cityops.video.snapshots import SnapshotService
-from tests.video.worker.worker_support import camera
+from cityops.video.worker.camera import CameraJob, CameraRunner, default_analyzer
+from tests.video.worker.worker_support import camera, wait_for
 
 MASK = ((0.1, 0.1), (0.6, 0.1), (0.6, 0.7), (0.1, 0.7))
 PETS = "pets2009_s2l1_vtest_480x360.avi"
@@ -122,3 +123,28 @@ def test_faces_are_searched_with_the_shipped_cascade(frame: np.ndarray) -> None:
     data to show a positive)."""
     cam = with_analytics(camera("cam-1"), blur_faces=True)
     assert np.array_equal(frame_for_viewer(frame, cam), frame)
+
+
+def test_people_the_worker_tracks_are_obscured_in_snapshots(shared_data: Path) -> None:
+    """The worker runs the real pipeline on the PETS clip; a snapshot of that camera comes from
+    the frame it analysed, with the people it tracked pixelated (blur_people)."""
+    cam = with_analytics(camera("cam-1", url=str(shared_data / "video" / PETS)), blur_people=True)
+    runner = CameraRunner(
+        CameraJob(cam, str(cam.stream_url)), lambda _m: None, default_analyzer(cam, "UTC")
+    )
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.latest is not None and len(runner.latest.people) >= 2, 30)
+    finally:
+        runner.stop()
+    latest = runner.latest
+    assert latest is not None
+    service = SnapshotService(analysed=lambda _c: latest)
+    shot = cv2.imdecode(np.frombuffer(service.snapshot(cam).jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert service._sources == {}  # no second connection to the camera
+    for box in latest.people:
+        h, w = shot.shape[:2]
+        x1, y1, x2, y2 = int(box.x1 * w), int(box.y1 * h), int(box.x2 * w), int(box.y2 * h)
+        assert detail_correlation(latest.frame[y1:y2, x1:x2], shot[y1:y2, x1:x2]) < 0.3
+    rest = box_mask(shot.shape, list(latest.people), pad=0.3) == 0
+    assert np.abs(shot[rest].astype(int) - latest.frame[rest].astype(int)).mean() < 3  # JPEG

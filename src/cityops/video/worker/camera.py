@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from cityops.domain.analytics import CameraAnalytics, TamperSpec
+from cityops.domain.analytics import CameraAnalytics, ObjectClass, TamperSpec
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.entities import Camera
 from cityops.video.analytics.pipeline import CameraPipeline
-from cityops.video.analytics.types import AnalyticsEvent, FrameResult
+from cityops.video.analytics.types import AnalyticsEvent, Box, FrameResult
 from cityops.video.masking import Frame
+from cityops.video.snapshots import AnalysedFrame
 from cityops.video.sources import FrameSource, SourceError, stream_for
 from cityops.video.tamper import TamperDetector
 from cityops.video.worker.publish import Message, events_message, result_messages
@@ -57,7 +59,12 @@ class CameraJob:
 
     @property
     def key(self) -> str:
-        return f"{self.camera.municipality}/{self.camera.id}"
+        return camera_key(self.camera)
+
+
+def camera_key(camera: Camera) -> str:
+    """``municipality/camera``: how the workers name a camera among them."""
+    return f"{camera.municipality}/{camera.id}"
 
 
 def camera_jobs(
@@ -98,6 +105,8 @@ class CameraRunner:
         )
         self.backoff = backoff
         self.frames = 0
+        self.latest: AnalysedFrame | None = None
+        """The last frame analysed and the people found in it (snapshots show it)."""
         self.connects = 0
         self.error: str | None = None
         self._stop = threading.Event()
@@ -155,11 +164,13 @@ class CameraRunner:
         with self._lock:
             events = self.health.observe(frame, ts)
         self._send_events(events)
+        people: tuple[Box, ...] = ()
         if self.analyzer is not None:
-            for message in result_messages(
-                self.job.camera, self.analyzer.process(frame, ts), self.extra
-            ):
+            result = self.analyzer.process(frame, ts)
+            people = tuple(o.box for o in result.objects if o.cls is ObjectClass.PERSON)
+            for message in result_messages(self.job.camera, result, self.extra):
                 self.emit(message)
+        self.latest = AnalysedFrame(frame, people, time.monotonic())
 
     def _send_events(self, events: list[AnalyticsEvent]) -> None:
         message = events_message(self.job.camera, tuple(events), self.extra)

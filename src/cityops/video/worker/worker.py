@@ -20,12 +20,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from cityops.domain.analytics import TamperSpec
+from cityops.domain.entities import Camera
+from cityops.video.snapshots import AnalysedFrame
 from cityops.video.worker.assign import mine
 from cityops.video.worker.camera import (
     Analyzer,
     AnalyzerFactory,
     CameraJob,
     CameraRunner,
+    camera_key,
     default_analyzer,
 )
 from cityops.video.worker.link import WorkerLink
@@ -99,6 +102,12 @@ class VideoWorker:
             return {
                 key: r.error or f"ok ({r.frames} frames)" for key, r in sorted(self.runners.items())
             }
+
+    def analysed(self, camera: Camera) -> AnalysedFrame | None:
+        """The latest frame this worker analysed of ``camera`` (None: not running here)."""
+        with self._lock:
+            runner = self.runners.get(camera_key(camera))
+        return runner.latest if runner is not None else None
 
     def check(self) -> None:
         """Run exactly this worker's share of the cameras; tell the others which."""
