@@ -4,8 +4,13 @@ over a real Mosquitto into the control center's ingest and are stored like any c
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from cityops.app import ControlCenter, import_config
@@ -13,8 +18,17 @@ from cityops.data import DEMO_CONFIG
 from cityops.settings import Settings
 from cityops.store import tables as t
 from cityops.store.db import make_engine, upgrade
-from tests.harness import MosquittoServer
+from tests.harness import LOOPBACK, MosquittoServer, free_port
+from tests.town import start_center
 from tests.video.worker.worker_support import wait_for
+
+
+@pytest.fixture
+def clips(tmp_path: Path, shared_data: Path) -> Path:
+    directory = tmp_path / "clips"
+    directory.mkdir()
+    shutil.copy(shared_data / "video" / "highway_cctv_video02.avi", directory)
+    return directory
 
 
 def test_the_in_process_worker_feeds_the_control_center(
@@ -59,3 +73,33 @@ def test_the_in_process_worker_feeds_the_control_center(
         assert center.snapshots._sources == {}  # no second connection to any camera
     finally:
         center.stop()
+
+
+def test_the_in_process_worker_on_the_embedded_broker(tmp_path: Path, clips: Path) -> None:
+    """Without CITYOPS_MQTT_URL the worker uses the embedded broker (amqtt, MQTT 3.1.1): its
+    retained presence and Last Will work there too; a clean stop clears the presence."""
+    port = free_port()
+    center = start_center(
+        tmp_path, mqtt_port=port, video_worker=True, video_worker_id="solo", demo_video_dir=clips
+    )
+    presence: dict[str, bytes] = {}
+    observer = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="presence-observer")
+    observer.on_message = lambda _c, _u, msg: presence.__setitem__(msg.topic, msg.payload)
+    observer.connect(LOOPBACK, port)
+    observer.subscribe("cityops/_workers/+", qos=1)
+    observer.loop_start()
+    try:
+        want = ["testtown/cam-a", "testtown/cam-b", "testtown/cam-school"]
+        assert wait_for(
+            lambda: (
+                json.loads(presence.get("cityops/_workers/solo") or b"{}").get("cameras") == want
+            ),
+            15,
+        ), presence
+        assert center.video is not None
+        assert wait_for(lambda: all(s.startswith("ok") for s in center.video.status().values()), 10)
+    finally:
+        center.stop()
+    assert wait_for(lambda: presence.get("cityops/_workers/solo") == b"", 10), presence
+    observer.loop_stop()
+    observer.disconnect()

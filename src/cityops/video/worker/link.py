@@ -38,6 +38,7 @@ class WorkerLink:
         self._peers: dict[str, dict[str, object]] = {}
         self._cameras: list[str] = []
         self._started = iso(datetime.now(UTC))
+        self._stopping = False
         c = self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"cityops-video-{worker_id}",
@@ -73,6 +74,7 @@ class WorkerLink:
         self.client.publish(message.topic, message.payload, qos=1)
 
     def stop(self) -> None:
+        self._stopping = True
         if self.connected.is_set():
             info = self.client.publish(self.topic, b"", qos=1, retain=True)
             info.wait_for_publish(2.0)
@@ -110,7 +112,8 @@ class WorkerLink:
 
     def _on_disconnect(self, *_args: object) -> None:
         self.connected.clear()
-        log.warning("video worker %s: lost the broker; reconnecting", self.worker_id)
+        if not self._stopping:
+            log.warning("video worker %s: lost the broker; reconnecting", self.worker_id)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         peer = msg.topic.rsplit("/", 1)[-1]
