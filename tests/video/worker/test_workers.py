@@ -229,3 +229,20 @@ def test_bad_streams_fail_clearly_and_the_other_cameras_keep_running(
         assert wait_for(lambda: observer.kinds() == expected, 15), observer.kinds()
     finally:
         worker.stop()
+
+
+def test_a_malformed_configuration_is_refused_with_its_location(tmp_path: Path) -> None:
+    bad = tmp_path / "town.yaml"
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    bad.write_text(text.replace("range_m: ", "range_m: -", 1), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "cityops.cli", "video-worker", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "configuration rejected" in run.stdout
+    assert "town.yaml:" in run.stdout  # file:line:column of the problem
+    assert "range_m" in run.stdout

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
+HEALTH_FPS = 2.0
+"""Frames a second judged for a camera without analytics (its health only)."""
 
 
 class Analyzer(Protocol):
@@ -96,7 +98,7 @@ class CameraRunner:
         self.extra = {"worker": worker_id} if worker_id else {}
         self.emit = emit
         self.analyzer = analyzer
-        analytics = job.camera.analytics or CameraAnalytics()
+        analytics = job.camera.analytics or CameraAnalytics(fps=HEALTH_FPS)
         self.fps = analytics.fps
         self.health = TamperDetector(
             tamper or analytics.tamper,
