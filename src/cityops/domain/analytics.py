@@ -144,6 +144,11 @@ class DetectorSpec:
     model_path: str | None = None
     """For ONNX: the model file (see docs/VIDEO.md for the accepted export formats)."""
     min_confidence: float = 0.5
+    classes: frozenset[ObjectClass] = frozenset(
+        {ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE}
+    )
+    """What the camera can see (a motorway camera: vehicles only): detections of other classes
+    are dropped, and the motion-blob classifier takes every blob for the only class there is."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,20 @@ def test_blobs_by_shape_and_size() -> None:
     assert motorway.classify(Box(0.5, 0.5, 0.56, 0.57)) is V
 
 
+def test_blobs_of_the_classes_the_camera_can_see() -> None:
+    car_from_behind = Box(0.5, 0.5, 0.56, 0.566)  # a little taller than wide: "a bicycle"
+    small = Box(0.5, 0.5, 0.52, 0.53)  # 0.06 % of the picture, over the 0.04 % of noise
+    assert BlobClassifier().classify(car_from_behind) is B
+    vehicles_only = BlobClassifier(classes=frozenset({V}))
+    assert vehicles_only.classify(car_from_behind) is V
+    assert vehicles_only.classify(small) is V
+    assert vehicles_only.classify(Box(0.1, 0.1, 0.11, 0.11)) is None  # noise stays noise
+    no_bicycles = BlobClassifier(classes=frozenset({P, V}))
+    assert no_bicycles.classify(car_from_behind) is V  # aspect 1.1: nearer a car's 1.0
+    assert no_bicycles.classify(Box(0.5, 0.5, 0.56, 0.575)) is P  # aspect 1.25: nearer 1.3
+    assert make_detector(DetectorSpec(classes=frozenset({V}))).classify(small) is V  # type: ignore[attr-defined]
+
+
 def test_make_detector_by_kind() -> None:
     assert isinstance(make_detector(DetectorSpec()), BlobClassifier)
     hog = make_detector(DetectorSpec(kind=DetectorKind.HOG, min_confidence=0.8))

@@ -174,6 +174,12 @@ def test_make_detector_loads_the_operators_file_and_refuses_a_broken_one(tmp_pat
     path = build(tmp_path / "m.onnx", yolov5_rows())
     det = make_detector(DetectorSpec(kind=DetectorKind.ONNX, model_path=str(path)))
     assert isinstance(det, OnnxDetector)
+    assert found(det) == [(frame_box(24, 8, 40, 40), P), (frame_box(64, 24, 96, 40), V)]
+    # a camera that can only see vehicles drops the person
+    spec = DetectorSpec(kind=DetectorKind.ONNX, model_path=str(path), classes=frozenset({V}))
+    vehicles = make_detector(spec)
+    assert isinstance(vehicles, OnnxDetector)
+    assert found(vehicles) == [(frame_box(64, 24, 96, 40), V)]
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")
     with pytest.raises(DetectorError, match="cannot load"):

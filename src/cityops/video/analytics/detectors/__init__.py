@@ -31,5 +31,7 @@ def make_detector(spec: DetectorSpec) -> Detector:
     if spec.kind is DetectorKind.ONNX:
         if not spec.model_path:
             raise DetectorError("an ONNX detector needs model_path (see docs/VIDEO.md)")
-        return OnnxDetector(spec.model_path, min_confidence=spec.min_confidence)
-    return BlobClassifier()
+        return OnnxDetector(
+            spec.model_path, min_confidence=spec.min_confidence, classes=spec.classes
+        )
+    return BlobClassifier(classes=spec.classes)

@@ -33,22 +33,41 @@ class BlobRules:
     """The confidence given to a classified blob (shape alone is weak evidence)."""
 
 
+ALL = frozenset({ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE})
+
+
 class BlobClassifier:
-    def __init__(self, rules: BlobRules | None = None) -> None:
+    """``classes``: what the camera can see. With one class, every blob big enough is of it (a
+    car seen from behind is as tall as wide: on a motorway camera it is still a car); a shape
+    the rules give to a class the camera cannot see goes to the nearest one it can."""
+
+    def __init__(
+        self, rules: BlobRules | None = None, classes: frozenset[ObjectClass] = ALL
+    ) -> None:
         self.rules = rules or BlobRules()
+        self.classes = classes & ALL
 
     def classify(self, box: Box) -> ObjectClass | None:
         r = self.rules
         w, h = box.x2 - box.x1, box.y2 - box.y1
         area = w * h
-        if area < r.min_area or w <= 0:
+        if area < r.min_area or w <= 0 or not self.classes:
             return None
+        if len(self.classes) == 1:
+            return next(iter(self.classes))
         aspect = h / w
         if aspect >= r.person_min_aspect:
-            return ObjectClass.PERSON if area <= r.person_max_area else None
-        if aspect <= r.vehicle_max_aspect:
-            return ObjectClass.VEHICLE if area >= r.vehicle_min_area else None
-        return ObjectClass.BICYCLE
+            cls = ObjectClass.PERSON if area <= r.person_max_area else None
+        elif aspect <= r.vehicle_max_aspect:
+            cls = ObjectClass.VEHICLE if area >= r.vehicle_min_area else None
+        else:
+            cls = ObjectClass.BICYCLE
+        if cls is None or cls in self.classes:
+            return cls
+        # between the person's and the vehicle's shape: whichever of them it is nearer
+        middle = (r.person_min_aspect + r.vehicle_max_aspect) / 2
+        nearer = ObjectClass.PERSON if aspect >= middle else ObjectClass.VEHICLE
+        return nearer if nearer in self.classes else None
 
     def detect(self, frame: MatLike, regions: Sequence[Box]) -> list[Detection]:
         out = []

@@ -191,6 +191,7 @@ class OnnxDetector:
         nms_iou: float = 0.45,
         model_format: OnnxFormat | None = None,
         class_map: Mapping[int, ObjectClass] | None = None,
+        classes: frozenset[ObjectClass] | None = None,
         threads: int = 1,
     ) -> None:
         path = Path(model_path)
@@ -215,6 +216,8 @@ class OnnxDetector:
             out_shape = self._session.run(None, {self._input: blank})[0].shape
         self.format = model_format or guess_format(out_shape, self.input_w, self.input_h)
         self.class_map = dict(class_map) if class_map is not None else self._metadata_classes()
+        if classes is not None:  # the classes the camera can see
+            self.class_map = {i: c for i, c in self.class_map.items() if c in classes}
         self.min_confidence = min_confidence
         self.nms_iou = nms_iou
 
