@@ -25,21 +25,28 @@ P, V, B = ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE
 
 def test_blobs_by_shape_and_size() -> None:
     blobs = BlobClassifier()
+    # in a 4:3 frame (the default): aspects in pixels 2.5, 0.5 and 1.2
     person = Box(0.5, 0.5, 0.53, 0.6)  # 3 x 10 % of the picture: tall and small
     car = Box(0.2, 0.5, 0.35, 0.6)  # wide
-    cyclist = Box(0.6, 0.5, 0.66, 0.57)  # a little taller than wide
+    cyclist = Box(0.6, 0.5, 0.66, 0.596)  # a little taller than wide
     speck = Box(0.1, 0.1, 0.11, 0.11)
     tall_and_huge = Box(0.0, 0.0, 0.4, 0.9)
-    found = blobs.detect(np.zeros((10, 10, 3), np.uint8), [person, car, cyclist, speck])
+    found = blobs.detect(np.zeros((30, 40, 3), np.uint8), [person, car, cyclist, speck])
     assert [(d.box, d.cls) for d in found] == [(person, P), (car, V), (cyclist, B)]
     assert blobs.classify(tall_and_huge) is None
+    # the aspect is the picture's: 16:9 stretches the same fractions wider
+    box = Box(0.5, 0.5, 0.56, 0.6067)
+    assert blobs.classify(box, 4 / 3) is P  # 1.33 x taller than wide in pixels
+    assert blobs.classify(box, 16 / 9) is V  # as tall as wide: not a person
+    wide = np.zeros((90, 160, 3), np.uint8)
+    assert [d.cls for d in blobs.detect(wide, [box])] == [V]
     # a motorway camera sees cars from behind, about as tall as wide: its rules say so
     motorway = BlobClassifier(BlobRules(person_min_aspect=3.0, vehicle_max_aspect=3.0))
     assert motorway.classify(Box(0.5, 0.5, 0.56, 0.57)) is V
 
 
 def test_blobs_of_the_classes_the_camera_can_see() -> None:
-    car_from_behind = Box(0.5, 0.5, 0.56, 0.566)  # a little taller than wide: "a bicycle"
+    car_from_behind = Box(0.5, 0.5, 0.56, 0.592)  # 1.15 x taller than wide: "a bicycle"
     small = Box(0.5, 0.5, 0.52, 0.53)  # 0.06 % of the picture, over the 0.04 % of noise
     assert BlobClassifier().classify(car_from_behind) is B
     vehicles_only = BlobClassifier(classes=frozenset({V}))
@@ -47,8 +54,8 @@ def test_blobs_of_the_classes_the_camera_can_see() -> None:
     assert vehicles_only.classify(small) is V
     assert vehicles_only.classify(Box(0.1, 0.1, 0.11, 0.11)) is None  # noise stays noise
     no_bicycles = BlobClassifier(classes=frozenset({P, V}))
-    assert no_bicycles.classify(car_from_behind) is V  # aspect 1.1: nearer a car's 1.0
-    assert no_bicycles.classify(Box(0.5, 0.5, 0.56, 0.575)) is P  # aspect 1.25: nearer 1.3
+    assert no_bicycles.classify(car_from_behind) is V  # 1.15: nearer a car's 1.1 than 1.3
+    assert no_bicycles.classify(Box(0.5, 0.5, 0.56, 0.6)) is P  # 1.25: nearer a person's
     assert make_detector(DetectorSpec(classes=frozenset({V}))).classify(small) is V  # type: ignore[attr-defined]
 
 

@@ -20,11 +20,11 @@ from cityops.video.analytics.types import Box, Detection
 @dataclass(frozen=True, slots=True)
 class BlobRules:
     person_min_aspect: float = 1.3
-    """A person's box is at least this many times taller than wide."""
+    """A person's box is at least this many times taller than wide (in pixels)."""
     person_max_area: float = 0.06
     """... and covers at most this fraction of the image."""
-    vehicle_max_aspect: float = 1.0
-    """A vehicle's box is at most this tall for its width ..."""
+    vehicle_max_aspect: float = 1.1
+    """A vehicle's box is at most this tall for its width (in pixels) ..."""
     vehicle_min_area: float = 0.002
     """... and covers at least this fraction of the image."""
     min_area: float = 0.0004
@@ -47,7 +47,8 @@ class BlobClassifier:
         self.rules = rules or BlobRules()
         self.classes = classes & ALL
 
-    def classify(self, box: Box) -> ObjectClass | None:
+    def classify(self, box: Box, frame_aspect: float = 4 / 3) -> ObjectClass | None:
+        """The class of a blob in a frame ``frame_aspect`` (width / height) wide."""
         r = self.rules
         w, h = box.x2 - box.x1, box.y2 - box.y1
         area = w * h
@@ -55,7 +56,7 @@ class BlobClassifier:
             return None
         if len(self.classes) == 1:
             return next(iter(self.classes))
-        aspect = h / w
+        aspect = h / (w * frame_aspect)  # in pixels
         if aspect >= r.person_min_aspect:
             cls = ObjectClass.PERSON if area <= r.person_max_area else None
         elif aspect <= r.vehicle_max_aspect:
@@ -70,9 +71,10 @@ class BlobClassifier:
         return nearer if nearer in self.classes else None
 
     def detect(self, frame: MatLike, regions: Sequence[Box]) -> list[Detection]:
+        height, width = frame.shape[:2]
         out = []
         for box in regions:
-            cls = self.classify(box)
+            cls = self.classify(box, width / height)
             if cls is not None:
                 out.append(Detection(box, cls, self.rules.score))
         return out
