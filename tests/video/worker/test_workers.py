@@ -46,6 +46,7 @@ class Observer:
 
     def __init__(self, url: str) -> None:
         self.presence: dict[str, set[str]] = {}
+        self.errors: dict[str, dict[str, str]] = {}
         self.events: list[tuple[str, str, str]] = []
         """(camera key, kind, worker) of every event, in order."""
         self.lock = threading.Lock()
@@ -61,7 +62,9 @@ class Observer:
         with self.lock:
             if parts[1] == "_workers":
                 if msg.payload:
-                    self.presence[parts[2]] = set(json.loads(msg.payload)["cameras"])
+                    doc = json.loads(msg.payload)
+                    self.presence[parts[2]] = set(doc["cameras"])
+                    self.errors[parts[2]] = doc["errors"]
                 else:
                     self.presence.pop(parts[2], None)
                 return
@@ -215,6 +218,7 @@ def test_bad_streams_fail_clearly_and_the_other_cameras_keep_running(
             20,
         ), worker.status()
         status = worker.status()
+        expected_bad = ["badtown/corrupt", "badtown/absurd", "badtown/refused"]
         assert status["badtown/corrupt"] == "cannot open file video file (corrupt or not a video)"
         assert status["badtown/absurd"].startswith("absurd resolution 8x8")
         assert status["badtown/refused"] == "cannot open rtsp stream"
@@ -222,6 +226,9 @@ def test_bad_streams_fail_clearly_and_the_other_cameras_keep_running(
         frames = good.frames
         assert wait_for(lambda: good.frames >= frames + 10, 10)  # still running, 5 frames/s
         assert good.error is None
+        # the reasons are in the worker's presence, for whoever operates it
+        assert wait_for(lambda: set(observer.errors.get("solo", {})) == set(expected_bad), 5)
+        assert observer.errors["solo"]["badtown/refused"] == "cannot open rtsp stream"
         # no frames: reported offline after 3 s + hold_s; the good camera says nothing
         offline = ["camera_offline"]
         expected = {"badtown/corrupt": offline, "badtown/absurd": offline}

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
@@ -37,6 +37,7 @@ class WorkerLink:
         self._lock = threading.Lock()
         self._peers: dict[str, dict[str, object]] = {}
         self._cameras: list[str] = []
+        self._errors: dict[str, str] = {}
         self._started = iso(datetime.now(UTC))
         self._stopping = False
         c = self.client = mqtt.Client(
@@ -64,10 +65,12 @@ class WorkerLink:
         with self._lock:
             return set(self._peers) | {self.worker_id}
 
-    def presence(self, cameras: Sequence[str]) -> None:
-        """Publish (retained) that this worker is alive and runs ``cameras``."""
+    def presence(self, cameras: Sequence[str], errors: Mapping[str, str]) -> None:
+        """Publish (retained) that this worker is alive, runs ``cameras`` and why some of them
+        give no frames (``errors``: camera -> reason)."""
         with self._lock:
             self._cameras = list(cameras)
+            self._errors = dict(errors)
         self._publish_presence()
 
     def publish(self, message: Message) -> None:
@@ -90,6 +93,7 @@ class WorkerLink:
                 "started": self._started,
                 "keepalive_s": self._keepalive,
                 "cameras": self._cameras,
+                "errors": self._errors,
             }
         self.client.publish(self.topic, json.dumps(doc).encode(), qos=1, retain=True)
 

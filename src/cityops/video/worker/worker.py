@@ -64,6 +64,7 @@ class VideoWorker:
         self.analyzers = analyzers
         self.tamper = tamper
         self.runners: dict[str, CameraRunner] = {}
+        self._errors: dict[str, str] = {}
         self._jobs = {job.key: job for job in jobs}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -127,10 +128,13 @@ class VideoWorker:
                 self.runners[key] = runner
                 runner.start()
             runners = list(self.runners.values())
+            errors = {key: r.error for key, r in self.runners.items() if r.error is not None}
         _stop_all(gone)
         if changed:
             log.info("video worker %s runs %d cameras", self.worker_id, len(wanted))
-            self.link.presence(sorted(wanted))
+        if changed or errors != self._errors:
+            self._errors = errors
+            self.link.presence(sorted(wanted), errors)
         now = datetime.now(UTC)
         for runner in runners:
             runner.tick(now)
