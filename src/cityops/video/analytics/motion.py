@@ -118,7 +118,9 @@ class MotionDetector:
             small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         return cv2.GaussianBlur(small, (3, 3), 0)
 
-    def detect(self, frame: MatLike) -> Motion:
+    def detect(self, frame: MatLike, hold: Sequence[Box] = ()) -> Motion:
+        """Motion regions of ``frame``; the background is not learnt inside ``hold`` (the
+        objects being tracked), so a car that stops stays a region instead of fading away."""
         cfg = self.config
         gray = self.small_gray(frame)
         if self._background is None or self._background.shape != gray.shape:
@@ -131,19 +133,37 @@ class MotionDetector:
             self._background, self._previous = gray.astype(np.float32), gray
             return Motion((), changed, recalibrated=True)
         previous, self._previous = self._previous, gray
+        held = self._held(hold, gray.shape)
         if changed == 0.0 or previous is None:
-            cv2.accumulateWeighted(gray, self._background, cfg.alpha)
+            cv2.accumulateWeighted(gray, self._background, cfg.alpha, held)
             return Motion((), 0.0)
         # what is moving right now is learnt slowly, so a passing car leaves no ghost trail;
         # what differs but stands still (a parked car, the ghost of one that left) at full rate
         _, moving = cv2.threshold(cv2.absdiff(gray, previous), cfg.threshold, 255, 0)
         moving = cv2.bitwise_and(mask, cv2.dilate(moving, _KERNEL_3))
-        cv2.accumulateWeighted(gray, self._background, cfg.alpha, cv2.bitwise_not(moving))
+        still = cv2.bitwise_not(moving)
+        if held is not None:
+            still = cv2.bitwise_and(still, held)
+            moving = cv2.bitwise_and(moving, held)
+        cv2.accumulateWeighted(gray, self._background, cfg.alpha, still)
         cv2.accumulateWeighted(gray, self._background, cfg.alpha * cfg.foreground_rate, moving)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _KERNEL_3)
         if cfg.dilate:
             mask = cv2.dilate(mask, _KERNEL_3, iterations=cfg.dilate)
         return Motion(tuple(self._regions(mask)), changed)
+
+    @staticmethod
+    def _held(hold: Sequence[Box], shape: tuple[int, ...]) -> MatLike | None:
+        """255 where the background may learn, 0 inside the held boxes; None: everywhere."""
+        if not hold:
+            return None
+        h, w = shape[:2]
+        learn = np.full((h, w), 255, np.uint8)
+        for b in hold:
+            learn[
+                int(b.y1 * h) : int(np.ceil(b.y2 * h)), int(b.x1 * w) : int(np.ceil(b.x2 * w))
+            ] = 0
+        return learn
 
     def _regions(self, mask: MatLike) -> list[Box]:
         h, w = mask.shape[:2]

@@ -34,6 +34,10 @@ class PipelineConfig:
     """A motion event is reported when motion starts after this long without any."""
     track_pad: float = 0.2
     """Tracked objects' boxes, grown by this, are searched again by model detectors."""
+    hold_s: float = 300.0
+    """The background is not learnt under a tracked object that has moved by its own size, for
+    this long after it appeared, so a car that stops (an accident) or a person who lingers stays
+    an object; after that it becomes background (a parked car)."""
 
 
 class CameraPipeline:
@@ -54,12 +58,13 @@ class CameraPipeline:
         self.scene = SceneLogic(self.analytics, timezone=timezone, config=self.config.scene)
         self._blobs = isinstance(self.detector, BlobClassifier)
         self._last_motion: float | None = None
+        self._first_seen: dict[int, tuple[float, tuple[float, float], bool]] = {}
 
     def process(self, frame: MatLike, ts: datetime) -> FrameResult:
         """Analyse one frame taken at ``ts`` (aware, UTC)."""
         h, w = frame.shape[:2]
         t = ts.timestamp()
-        motion = self.motion.detect(frame)
+        motion = self.motion.detect(frame, self._held(t))
         events: list[AnalyticsEvent] = []
         if motion.regions:
             quiet = self._last_motion is None or t - self._last_motion >= self.config.motion_quiet_s
@@ -84,6 +89,21 @@ class CameraPipeline:
             objects=tuple(objects),
             motion=motion.regions,
         )
+
+    def _held(self, t: float) -> list[Box]:
+        """Boxes of the tracked objects that came from elsewhere (a ghost of the first frame, or
+        anything that never moved, is not held) and were first seen less than ``hold_s`` ago."""
+        held, first = [], {}
+        for o in self.tracker.objects():
+            since, start, moved = self._first_seen.get(o.track_id, (t, o.box.center, False))
+            if not moved:
+                (x0, y0), (x, y) = start, o.box.center
+                moved = abs(x - x0) > o.box.x2 - o.box.x1 or abs(y - y0) > o.box.y2 - o.box.y1
+            first[o.track_id] = (since, start, moved)
+            if moved and t - since < self.config.hold_s:
+                held.append(o.box)
+        self._first_seen = first
+        return held
 
     def _search_regions(self, regions: tuple[Box, ...]) -> list[Box]:
         if self._blobs:  # a blob is its own region: a still object has none
