@@ -109,3 +109,22 @@ def test_the_class_is_the_majority_of_the_detections() -> None:
     for i, cls in enumerate(classes):
         objects = tracker.update([det(0.3 + i * 0.01, 0.5, cls)], i * 0.2)
     assert [o.cls for o in objects] == [ObjectClass.PERSON]
+
+
+def test_a_held_object_that_stops_stays_a_region() -> None:
+    """A square moves in and stops; unheld it fades into the background within seconds of
+    analysed frames, held (it is being tracked) it stays a region."""
+    plain, held = MotionDetector(), MotionDetector()
+    for m in (plain, held):
+        m.detect(BACKGROUND)
+    for x in range(40, 200, 20):
+        plain.detect(frame_with_square(x, 150))
+        held.detect(frame_with_square(x, 150))
+    parked = frame_with_square(180, 150)
+    box = Box(180 / 480, 150 / 360, 220 / 480, 190 / 360)
+    for _ in range(100):  # 20 s at 5 frames/s, alpha 0.05
+        faded = plain.detect(parked).regions
+        kept = held.detect(parked, hold=[box]).regions
+    assert faded == ()
+    assert len(kept) == 1
+    assert kept[0].x1 == pytest.approx(box.x1, abs=0.03)
