@@ -52,6 +52,18 @@ def test_a_light_switched_on_recalibrates_instead_of_motion_everywhere() -> None
     assert not motion.detect(brighter).recalibrated
 
 
+def test_a_new_resolution_starts_a_new_background() -> None:
+    motion = MotionDetector()
+    motion.detect(BACKGROUND)
+    motion.detect(BACKGROUND)
+    wide = np.zeros((360, 640, 3), np.uint8)
+    assert motion.detect(wide).regions == ()  # learnt, not compared with a 4:3 background
+    assert motion.small_gray(wide).shape == (120, 213)
+    moving = wide.copy()
+    moving[100:160, 300:340] = 200
+    assert len(motion.detect(moving).regions) == 1
+
+
 def test_noise_below_the_threshold_is_no_motion() -> None:
     motion = MotionDetector(MotionConfig(threshold=20))
     motion.detect(BACKGROUND)

@@ -103,6 +103,7 @@ class MotionDetector:
         self._background: MatLike | None = None
         self._previous: MatLike | None = None
         self._size: tuple[int, int] = (0, 0)
+        self._frame_size: tuple[int, int] = (0, 0)
 
     def reset(self) -> None:
         self._background = self._previous = None
@@ -110,9 +111,10 @@ class MotionDetector:
     def small_gray(self, frame: MatLike) -> MatLike:
         """The frame shrunk to the analysed size and turned grey (then lightly blurred)."""
         h, w = frame.shape[:2]
-        if self._size[1] != self.config.height or self._background is None:
+        if (w, h) != self._frame_size:  # a new stream resolution: a new background too
             height = min(self.config.height, h)
-            self._size = (max(1, round(w * height / h)), height)
+            self._size, self._frame_size = (max(1, round(w * height / h)), height), (w, h)
+            self._background = self._previous = None
         small = cv2.resize(frame, self._size, interpolation=cv2.INTER_LINEAR)
         if small.ndim == 3:
             small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
