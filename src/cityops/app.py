@@ -83,6 +83,8 @@ class ControlCenter:
             live=self.live,
             max_payload_bytes=self.settings.max_payload_bytes,
             max_batch=self.settings.max_batch,
+            window=self.settings.time_window,
+            dead_letters=self.settings.dead_letter_bounds,
         )
         self.runtimes = self.pipeline.runtimes  # one dict: the pipeline may rebuild entries
         self.pipeline.start()
@@ -104,7 +106,11 @@ class ControlCenter:
                 log.info("embedded MQTT broker on %s", self.broker.url)
             protocol = self.settings.mqtt_protocol or ("5" if self.settings.mqtt_url else "3.1.1")
             self.mqtt = MqttIngest(
-                self.mqtt_url, self.pipeline, self.settings.mqtt_client_id, protocol=protocol
+                self.mqtt_url,
+                self.pipeline,
+                self.settings.mqtt_client_id,
+                protocol=protocol,
+                embedded=self.broker is not None,
             )
             self.mqtt.start()
         log.info("control center started: %d municipalities", len(self.runtimes))
