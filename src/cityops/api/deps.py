@@ -5,15 +5,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, Header, HTTPException, Path, Request
+from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy import Connection
 
 from cityops.app import ControlCenter
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.services.runtime import MunicipalityRuntime
+
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="An incident's number")]
+"""Bounded to PostgreSQL's integer: a larger number is a 422, not a database error."""
+
+QUERY_YEARS = (1970, 2200)
+
+
+def _sane_time(ts: datetime) -> datetime:
+    # checked on the year before any conversion: 0001-01-01 at +14:00 cannot be moved to UTC
+    if not QUERY_YEARS[0] <= ts.year <= QUERY_YEARS[1]:
+        raise ValueError(f"a time between the years {QUERY_YEARS[0]} and {QUERY_YEARS[1]}")
+    return ts.astimezone(UTC)
+
+
+QueryTime = Annotated[AwareDatetime, AfterValidator(_sane_time)]
+"""A time in a query: with a zone (naive times are ambiguous), between 1970 and 2200 (nothing
+CityOps stores lies outside, and the calendar's edges overflow on conversion)."""
 
 
 def get_center(request: Request) -> ControlCenter:

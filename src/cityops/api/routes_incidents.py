@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from cityops.api.deps import Center, Conn, Operator, Runtime
+from cityops.api.deps import Center, Conn, IncidentId, Operator, QueryTime, Runtime
 from cityops.domain.entities import Sector, Severity
 from cityops.domain.incident import Incident, IncidentError, Status
 from cityops.services import incidents as svc
@@ -44,8 +44,8 @@ def list_incidents(
     type: str | None = None,
     open: bool = False,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: QueryTime | None = None,
+    until: QueryTime | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[IncidentSummary]:
     f = IncidentFilter(
@@ -70,7 +70,7 @@ def _aware(ts: datetime | None) -> datetime | None:
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident, in full")
-def get_incident(rt: Runtime, conn: Conn, incident_id: int) -> IncidentDetail:
+def get_incident(rt: Runtime, conn: Conn, incident_id: IncidentId) -> IncidentDetail:
     found = detail(conn, rt, incident_id)
     if found is None:
         raise HTTPException(404, f"incident {incident_id} not found")
@@ -129,7 +129,7 @@ class SopBody(BaseModel):
 
 @router.post("/{incident_id}/cancel", response_model=IncidentDetail, summary="Cancel (reason)")
 def cancel(
-    center: Center, rt: Runtime, incident_id: int, body: CancelBody, operator: Operator
+    center: Center, rt: Runtime, incident_id: IncidentId, body: CancelBody, operator: Operator
 ) -> IncidentDetail:
     return _write(
         center, rt, incident_id, operator, svc.act, action=svc.Action.CANCEL, note=body.reason
@@ -138,14 +138,14 @@ def cancel(
 
 @router.post("/{incident_id}/assign", response_model=IncidentDetail, summary="Assign an agency")
 def assign(
-    center: Center, rt: Runtime, incident_id: int, body: AssignBody, operator: Operator
+    center: Center, rt: Runtime, incident_id: IncidentId, body: AssignBody, operator: Operator
 ) -> IncidentDetail:
     return _write(center, rt, incident_id, operator, svc.assign, agency=body.agency, note=body.note)
 
 
 @router.post("/{incident_id}/notes", response_model=IncidentDetail, summary="Add a note")
 def add_note(
-    center: Center, rt: Runtime, incident_id: int, body: TextBody, operator: Operator
+    center: Center, rt: Runtime, incident_id: IncidentId, body: TextBody, operator: Operator
 ) -> IncidentDetail:
     return _write(center, rt, incident_id, operator, svc.add_note, text=body.text)
 
@@ -154,7 +154,12 @@ def add_note(
     "/{incident_id}/sop/{step_id}", response_model=IncidentDetail, summary="Tick a SOP step"
 )
 def tick_sop(
-    center: Center, rt: Runtime, incident_id: int, step_id: str, body: SopBody, operator: Operator
+    center: Center,
+    rt: Runtime,
+    incident_id: IncidentId,
+    step_id: str,
+    body: SopBody,
+    operator: Operator,
 ) -> IncidentDetail:
     return _write(
         center, rt, incident_id, operator, svc.tick_sop_step, step_id=step_id, done=body.done
@@ -169,7 +174,7 @@ def tick_sop(
 def act(
     center: Center,
     rt: Runtime,
-    incident_id: int,
+    incident_id: IncidentId,
     action: svc.Action,
     operator: Operator,
     body: NoteBody | None = None,
