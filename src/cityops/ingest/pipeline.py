@@ -289,6 +289,9 @@ class IngestPipeline(IngestWorker):
             raise
         return _Committed(outcomes=[MessageOutcome(0, (rej,))])
 
+    def after_crash(self) -> None:
+        self._reload_state()
+
     def _reload_state(self) -> None:
         """After a failed transaction the engines are ahead of the database: rebuild them."""
         try:

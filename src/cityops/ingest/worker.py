@@ -97,6 +97,9 @@ class IngestWorker:
     def tick(self) -> None:
         """Time-driven work, every ``tick_interval_s``."""
 
+    def after_crash(self) -> None:
+        """Rebuild in-memory state that may be ahead of the database after a death."""
+
     def give_up(self, message: InboundMessage) -> None:
         """Reject a message the worker died on twice (dead letter, acknowledge)."""
         raise NotImplementedError
@@ -160,6 +163,10 @@ class IngestWorker:
                 self._processing = []
                 self.metrics.worker_restarted()
                 time.sleep(self.restart_delay_s)
+                try:
+                    self.after_crash()
+                except Exception:  # the next retry of the held messages will say more
+                    log.exception("recovering after the ingest worker died failed")
 
     def _retry_inflight(self) -> None:
         """After a death: the messages held then, one at a time (order kept)."""
