@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cityops.app import ControlCenter
+from cityops.bus.mqtt import MqttIngest
 from cityops.ingest.pipeline import InboundMessage
+from tests.harness import free_port
 
 BASE = "/api/v1/m/testtown"
 
@@ -84,6 +86,21 @@ def test_health_is_degraded_when_the_worker_is_gone(
     health = client.get("/api/v1/health").json()
     assert (health["status"], health["reasons"]) == ("degraded", ["ingest_worker_dead"])
     assert health["ingest_alive"] is False
+
+
+def test_health_is_degraded_while_mqtt_is_disconnected(
+    client: TestClient, center: ControlCenter
+) -> None:
+    assert center.pipeline is not None
+    # a real client for a broker that is not there, never connected
+    center.mqtt = MqttIngest(f"mqtt://127.0.0.1:{free_port()}", center.pipeline)
+    try:
+        health = client.get("/api/v1/health").json()
+        assert (health["status"], health["reasons"]) == ("degraded", ["mqtt_disconnected"])
+        assert health["mqtt_connected"] is False
+    finally:
+        center.mqtt.stop()
+        center.mqtt = None
 
 
 def test_health_is_degraded_while_ingest_is_stuck_with_a_backlog(
