@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -162,6 +162,13 @@ def replay(
     )
     for sensor, n in sorted(stats.per_sensor.items()):
         console.print(f"  {sensor}: {n}")
+    horizon = settings.time_window.max_age
+    first = stats.first_ts
+    if horizon is not None and first is not None and datetime.now(UTC) - first > horizon:
+        console.print(
+            "[yellow]readings older than CITYOPS_READING_MAX_AGE_S "
+            f"({horizon.total_seconds():.0f} s) are rejected by the server as too_old[/yellow]"
+        )
 
 
 def demo(
