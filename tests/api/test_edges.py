@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -163,3 +163,26 @@ def test_ingest_documents_its_request_body_and_its_422(client: TestClient) -> No
             ],
         }
     }
+
+
+def test_data_age_is_reported_next_to_lag_and_labelled(client: TestClient) -> None:
+    """Readings that waited two minutes somewhere (a broker's queue) show as two minutes old,
+    while CityOps's own receipt-to-commit lag stays small."""
+    two_minutes_ago = datetime.now(UTC) - timedelta(minutes=2)
+    readings = [
+        {
+            "sensor": "river-1",
+            "value": 1.0,
+            "ts": (two_minutes_ago + timedelta(seconds=i)).isoformat(),
+        }
+        for i in range(3)
+    ]
+    assert client.post(f"{BASE}/readings", json={"readings": readings}).status_code == 200
+    snap = client.get("/api/v1/metrics").json()
+    assert 115_000 < snap["data_age_ms"]["p50"] < 180_000
+    assert snap["lag_ms"] == {}  # one message: no quantiles yet
+    assert 115 < client.get("/api/v1/health").json()["data_age_s"] < 180
+    text = client.get("/api/v1/metrics", params={"format": "prometheus"}).text
+    assert "# HELP cityops_data_age_ms Commit time minus the reading's own timestamp" in text
+    assert '\ncityops_data_age_ms{quantile="p50"} ' in text
+    assert "# HELP cityops_lag_ms Receipt-to-commit time" in text
