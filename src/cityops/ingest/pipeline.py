@@ -179,9 +179,10 @@ class IngestPipeline(IngestWorker):
         now = self.clock()
         ages = [(now - ts).total_seconds() * 1000 for ts in result.reading_times]
         for message, outcome in zip(batch, result.outcomes, strict=True):
-            if message.done is not None:
+            if message.done is not None and not message.answered:
                 try:
                     message.done(outcome)
+                    message.answered = True
                 except Exception:
                     log.exception("acknowledging a message failed")
         self.metrics.batch_done(

@@ -40,6 +40,8 @@ class InboundMessage:
     """False when the topic's bytes were not UTF-8 (``topic`` then shows them escaped)."""
     crashes: int = 0
     """How often the worker died while processing this message."""
+    answered: bool = False
+    """``done`` returned: a retry after a death does not acknowledge it twice."""
 
 
 @dataclass(slots=True)
