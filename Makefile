@@ -6,11 +6,26 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean system-deps
+.PHONY: demo test lint typecheck unit bench clean system-deps lint-js test-js
+
+# The console's JavaScript: type-checked by tsc (web/tsconfig.json), unit-tested by node --test
+# (explicit file names: Node 18 has no globs). npm ci runs again when the lockfile changes.
+WEB_STAMP := web/node_modules/.installed
+JS_TESTS  := $(sort $(wildcard web/test/*.test.mjs))
 
 $(STAMP): pyproject.toml
 	bash scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
 	@touch $(STAMP)
+
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(WEB_STAMP)
+
+lint-js: $(WEB_STAMP)
+	web/node_modules/.bin/tsc -p web
+
+test-js:
+	node --test $(JS_TESTS)
 
 demo: $(STAMP)
 	$(VENV)/bin/cityops demo
@@ -18,14 +33,14 @@ demo: $(STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh
 
-lint: $(STAMP)
+lint: $(STAMP) lint-js
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
 typecheck: lint
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps lint test-js
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) system-deps

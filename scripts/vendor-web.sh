@@ -4,7 +4,8 @@
 # Installs the exact versions pinned in web/package-lock.json (npm ci, no install scripts) and
 # copies their distribution files, with licences, into src/cityops/web/static/vendor/. The
 # copies are committed, so the Python package serves the console without Node or any network.
-# Run after changing web/package.json (then `npm install --package-lock-only` first).
+# Run after changing web/package.json (then `npm install --package-lock-only` first). The
+# devDependencies (TypeScript and type packages, for `make lint-js`) are never copied.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from cityops.bus.broker import EmbeddedBroker
 from cityops.bus.mqtt import MqttIngest
 from cityops.config.loader import load_config, load_config_text
+from cityops.domain.staleness import DEFAULT_STALE_FACTOR
+from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.services.camera_health import CameraHealthMonitor
 from cityops.services.live import LiveBus
@@ -20,6 +22,7 @@ from cityops.services.runtime import MunicipalityRuntime
 from cityops.settings import Settings
 from cityops.store import catalog_repo
 from cityops.store.db import make_engine, upgrade
+from cityops.store.observations_repo import DeadLetterBounds
 from cityops.video.snapshots import SnapshotService
 
 log = logging.getLogger(__name__)
@@ -40,35 +43,54 @@ def import_config(db: Engine, path: Path, *, actor: str = "cli") -> Municipality
     return MunicipalityRuntime.build(config)
 
 
-def load_runtimes(db: Engine) -> dict[str, MunicipalityRuntime]:
+def load_runtimes(
+    db: Engine, *, stale_factor: float = DEFAULT_STALE_FACTOR
+) -> dict[str, MunicipalityRuntime]:
     with db.connect() as conn:
         stored = catalog_repo.latest_configs(conn)
     return {
-        s.municipality: MunicipalityRuntime.build(load_config_text(s.yaml, s.source_name))
+        s.municipality: MunicipalityRuntime.build(
+            load_config_text(s.yaml, s.source_name), stale_factor=stale_factor
+        )
         for s in stored
     }
 
 
+def reading_window(settings: Settings) -> TimeWindow:
+    """How old or how far ahead a reading may be before it is refused."""
+    age = settings.reading_max_age_s
+    return TimeWindow(
+        max_age=timedelta(seconds=age) if age else None,
+        max_future=timedelta(seconds=settings.reading_max_future_s),
+    )
+
+
+def dead_letter_bounds(settings: Settings) -> DeadLetterBounds:
+    """What the dead letters are held to: age, count, total and per-payload size."""
+    age = settings.dead_letter_max_age_s
+    return DeadLetterBounds(
+        max_age=timedelta(seconds=age) if age else None,
+        max_count=settings.dead_letter_max_count,
+        max_bytes=settings.dead_letter_max_bytes,
+        payload_bytes=settings.dead_letter_payload_bytes,
+    )
+
+
 class ControlCenter:
-    """Everything one CityOps process runs. ``start()`` reads like its table of contents."""
+    """Everything one CityOps process runs, built here and nowhere else (the API is handed this
+    object and sees it through api.deps.Backend). ``start()`` reads like its table of contents."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db: Engine = make_engine(settings.db_url)
         self.live = LiveBus()
+        self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
+        self.runtimes: dict[str, MunicipalityRuntime] = {}
+        self.pipeline: IngestPipeline | None = None
+        self.camera_health: CameraHealthMonitor | None = None
         self.broker: EmbeddedBroker | None = None
         self.mqtt: MqttIngest | None = None
-        self.pipeline: IngestPipeline | None = None
-        self.runtimes: dict[str, MunicipalityRuntime] = {}
-        self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
         self._config_stop: threading.Event | None = None
-        self.camera_health: CameraHealthMonitor | None = None
-
-    @property
-    def mqtt_url(self) -> str:
-        if self.settings.mqtt_url:
-            return self.settings.mqtt_url
-        return f"mqtt://{self.settings.mqtt_host}:{self.settings.mqtt_port}"
 
     def start(self, *, with_mqtt: bool = True) -> None:
         # Three busy threads share the GIL (MQTT network, ingest worker, API loop): hand it over
@@ -76,44 +98,60 @@ class ControlCenter:
         # large batch (measured: p99 trigger-to-console latency, docs/BENCHMARKS.md).
         sys.setswitchinterval(0.001)
         upgrade(self.settings.db_url)
-        self.runtimes = load_runtimes(self.db)
+        self.runtimes = self.load_runtimes()
+        self.start_pipeline()
+        if self.settings.config_poll_s > 0:
+            self.watch_config(self.settings.config_poll_s)
+        if self.settings.camera_probe_s > 0:
+            self.start_camera_health()
+        if with_mqtt:
+            if not self.settings.mqtt_url:
+                self.start_embedded_broker()
+            self.start_mqtt_client()
+        log.info("control center started: %d municipalities", len(self.runtimes))
+
+    def load_runtimes(self) -> dict[str, MunicipalityRuntime]:
+        return load_runtimes(self.db, stale_factor=self.settings.sensor_stale_factor)
+
+    def start_pipeline(self) -> None:
         self.pipeline = IngestPipeline(
             self.db,
             self.runtimes,
             live=self.live,
             max_payload_bytes=self.settings.max_payload_bytes,
             max_batch=self.settings.max_batch,
-            window=self.settings.time_window,
-            dead_letters=self.settings.dead_letter_bounds,
+            window=reading_window(self.settings),
+            dead_letters=dead_letter_bounds(self.settings),
         )
         self.runtimes = self.pipeline.runtimes  # one dict: the pipeline may rebuild entries
         self.pipeline.start()
-        if self.settings.config_poll_s > 0:
-            self.watch_config(self.settings.config_poll_s)
-        if self.settings.camera_probe_s > 0:
-            self.camera_health = CameraHealthMonitor(
-                self.runtimes,
-                self.snapshots,
-                self.db,
-                self.live,
-                interval_s=self.settings.camera_probe_s,
-            )
-            self.camera_health.start()
-        if with_mqtt:
-            if not self.settings.mqtt_url:
-                self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
-                self.broker.start()
-                log.info("embedded MQTT broker on %s", self.broker.url)
-            protocol = self.settings.mqtt_protocol or ("5" if self.settings.mqtt_url else "3.1.1")
-            self.mqtt = MqttIngest(
-                self.mqtt_url,
-                self.pipeline,
-                self.settings.mqtt_client_id,
-                protocol=protocol,
-                embedded=self.broker is not None,
-            )
-            self.mqtt.start()
-        log.info("control center started: %d municipalities", len(self.runtimes))
+
+    def start_camera_health(self) -> None:
+        self.camera_health = CameraHealthMonitor(
+            self.runtimes,
+            self.snapshots.fingerprint,  # the video layer's frame probe, injected
+            self.db,
+            self.live,
+            interval_s=self.settings.camera_probe_s,
+        )
+        self.camera_health.start()
+
+    def start_embedded_broker(self) -> None:
+        self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
+        self.broker.start()
+        log.info("embedded MQTT broker on %s", self.broker.url)
+
+    def start_mqtt_client(self) -> None:
+        assert self.pipeline is not None, "the pipeline takes what the MQTT client receives"
+        protocol = self.settings.mqtt_protocol or ("5" if self.settings.mqtt_url else "3.1.1")
+        self.mqtt = MqttIngest(
+            self.settings.broker_url,
+            self.pipeline,
+            self.settings.mqtt_client_id,
+            protocol=protocol,
+            embedded=self.broker is not None,
+        )
+        self.mqtt.start()
 
     def watch_config(self, interval_s: float) -> None:
         """Apply a newly imported configuration (``cityops import-config``) while running."""
@@ -133,7 +171,7 @@ class ControlCenter:
                     if (
                         current != seen
                         and self.pipeline is not None
-                        and self.pipeline.reload(load_runtimes(self.db))
+                        and self.pipeline.reload(self.load_runtimes())
                     ):
                         seen = current
                         log.info("configuration version %d applied", current)

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from cityops.settings import Settings
+from cityops.cli_support import console, load_settings, serve
 
 app = typer.Typer(
     help="CityOps: an open integrated control center for municipalities.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
-
-
-def _settings() -> Settings:
-    settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return settings
 
 
 @db_app.command("upgrade")
@@ -34,7 +22,7 @@ def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
     from cityops.store.db import upgrade
 
-    settings = _settings()
+    settings = load_settings()
     upgrade(settings.db_url)
     console.print(f"[green]database is up to date[/green]: {settings.db_url}")
 
@@ -48,7 +36,7 @@ def import_config_cmd(
     from cityops.config.errors import ConfigError
     from cityops.store.db import make_engine, upgrade
 
-    settings = _settings()
+    settings = load_settings()
     upgrade(settings.db_url)
     db = make_engine(settings.db_url)
     try:
@@ -91,7 +79,7 @@ def import_osm_cmd(
     from cityops.store.basemap_repo import save_basemap
     from cityops.store.db import make_engine, upgrade
 
-    settings = _settings()
+    settings = load_settings()
     box = None
     if bbox:
         try:
@@ -126,34 +114,10 @@ def import_osm_cmd(
     console.print(table)
 
 
-@app.command()
-def serve() -> None:
+@app.command("serve")
+def serve_cmd() -> None:
     """Run the control center: ingest, rules, incidents, API and console."""
-    settings = _settings()
-    _serve(settings)
-
-
-def _serve(settings: Settings) -> None:
-    import uvicorn
-
-    from cityops.api.app import create_api
-    from cityops.app import ControlCenter
-
-    center = ControlCenter(settings)
-    center.start()
-    url = f"http://{settings.http_host}:{settings.http_port}/"
-    console.print(f"[bold green]CityOps console:[/bold green] {url}")
-    console.print(f"MQTT broker: {center.mqtt_url}   database: {settings.db_url}")
-    try:
-        uvicorn.run(
-            create_api(center),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level="warning",
-            timeout_graceful_shutdown=5,  # live feeds never end by themselves
-        )
-    finally:
-        center.stop()
+    serve(load_settings())
 
 
 def _register_town_commands() -> None:

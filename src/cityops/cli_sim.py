@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cityops.app import reading_window
+from cityops.cli_support import console, load_settings, serve
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.settings import Settings
-
-console = Console()
 
 ConfigOpt = Annotated[
     Path | None,
@@ -32,10 +31,6 @@ def _config(path: Path | None) -> MunicipalityConfig:
     from cityops.data import DEMO_CONFIG
 
     return load_config(path or DEMO_CONFIG)
-
-
-def _mqtt_url(settings: Settings, url: str | None) -> str:
-    return url or settings.mqtt_url or f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}"
 
 
 def run_simulation(
@@ -99,7 +94,7 @@ def simulate(
     try:
         run_simulation(
             _config(config),
-            _mqtt_url(settings, mqtt_url),
+            mqtt_url or settings.broker_url,
             speed=speed,
             backfill=timedelta(hours=backfill_h),
             seed=seed,
@@ -141,7 +136,7 @@ def replay(
             raise typer.BadParameter("--map takes QUANTITY=SENSOR")
         mapping = {p[0]: p[1] for p in pairs}
     try:
-        with MqttPublisher(_mqtt_url(settings, mqtt_url)) as pub:
+        with MqttPublisher(mqtt_url or settings.broker_url) as pub:
             _series, stats = replay_files(
                 files,
                 cfg,
@@ -162,7 +157,7 @@ def replay(
     )
     for sensor, n in sorted(stats.per_sensor.items()):
         console.print(f"  {sensor}: {n}")
-    horizon = settings.time_window.max_age
+    horizon = reading_window(settings).max_age
     first = stats.first_ts
     if horizon is not None and first is not None and datetime.now(UTC) - first > horizon:
         console.print(
@@ -177,12 +172,11 @@ def demo(
 ) -> None:
     """Server, embedded broker and simulator together on the Kazanlak demo configuration."""
     from cityops.app import import_config
-    from cityops.cli import _serve, _settings
     from cityops.data import DEMO_CONFIG
     from cityops.store import catalog_repo
     from cityops.store.db import make_engine, upgrade
 
-    settings = _settings()
+    settings = load_settings()
     if settings.demo_video_dir is None:
         shared = os.environ.get("CITYOPS_SHARED_DATA") or "../shared/data"
         clips = Path(shared) / "video"
@@ -197,7 +191,7 @@ def demo(
         import_config(db, DEMO_CONFIG, actor="demo")
     db.dispose()
     stop = threading.Event()
-    url = _mqtt_url(settings, None)
+    url = settings.broker_url
 
     def simulator() -> None:
         time.sleep(3.0)  # let the server and its broker come up
@@ -216,6 +210,6 @@ def demo(
     thread = threading.Thread(target=simulator, name="cityops-simulator", daemon=True)
     thread.start()
     try:
-        _serve(settings)
+        serve(settings)
     finally:
         stop.set()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from cityops.ingest.payloads import TimeWindow
-from cityops.store.observations_repo import DeadLetterBounds
 
 
 class Settings(BaseSettings):
@@ -74,26 +70,19 @@ class Settings(BaseSettings):
     camera_probe_s: float = Field(
         default=60.0, description="How often every camera's stream is probed for health (0: off)"
     )
+    sensor_stale_factor: float = Field(
+        default=3.0,
+        gt=0,
+        description="A sensor silent for this many expected intervals is shown as stale",
+    )
     config_poll_s: float = Field(
         default=5.0, description="How often a running server looks for a newly imported config"
     )
 
     @property
-    def time_window(self) -> TimeWindow:
-        return TimeWindow(
-            max_age=timedelta(seconds=self.reading_max_age_s) if self.reading_max_age_s else None,
-            max_future=timedelta(seconds=self.reading_max_future_s),
-        )
-
-    @property
-    def dead_letter_bounds(self) -> DeadLetterBounds:
-        age = self.dead_letter_max_age_s
-        return DeadLetterBounds(
-            max_age=timedelta(seconds=age) if age else None,
-            max_count=self.dead_letter_max_count,
-            max_bytes=self.dead_letter_max_bytes,
-            payload_bytes=self.dead_letter_payload_bytes,
-        )
+    def broker_url(self) -> str:
+        """The broker in use: ``mqtt_url``, else the embedded broker's address."""
+        return self.mqtt_url or f"mqtt://{self.mqtt_host}:{self.mqtt_port}"
 
     @property
     def db_url(self) -> str:

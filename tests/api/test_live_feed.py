@@ -13,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cityops.api import routes_live
 from cityops.data import DEMO_CONFIG
+from cityops.domain.entities import SensorState
+from cityops.services.live import LiveKind, LiveMessage, SensorPayload
 from tests.harness.live_server import LiveServer
 from tests.town import TOWN_YAML
 
@@ -26,15 +29,22 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 class Feed:
-    """Reads one municipality's SSE feed on a thread, keeping incident and sensor events."""
+    """Reads one municipality's SSE feed on a thread until an event named ``until`` arrives.
 
-    def __init__(self, url: str) -> None:
-        self.events: list[tuple[str, dict[str, object]]] = []
+    ``received`` keeps every event in order; ``events`` the incident and sensor ones."""
+
+    def __init__(self, url: str, until: str = "incident") -> None:
+        self.received: list[tuple[str, dict[str, object]]] = []
+        self.until = until
         self.connected = threading.Event()
-        self.got_incident = threading.Event()
+        self.done = threading.Event()
         self._thread = threading.Thread(target=self._listen, args=(url,), daemon=True)
         self._thread.start()
         assert self.connected.wait(10), f"no hello from {url}"
+
+    @property
+    def events(self) -> list[tuple[str, dict[str, object]]]:
+        return [(name, data) for name, data in self.received if name in ("incident", "sensor")]
 
     def _listen(self, url: str) -> None:
         try:
@@ -49,11 +59,11 @@ class Feed:
             for line in r.iter_lines():
                 if line.startswith("event:"):
                     name = line[6:].strip()
+                elif line.startswith("data:"):
+                    self.received.append((name, json.loads(line[5:])))
                     self.connected.set()
-                elif line.startswith("data:") and name in ("incident", "sensor"):
-                    self.events.append((name, json.loads(line[5:])))
-                    if name == "incident":
-                        self.got_incident.set()
+                    if name == self.until:
+                        self.done.set()
                         return
 
 
@@ -71,7 +81,7 @@ def test_an_incident_arrives_on_its_municipality_feed_only(server: LiveServer) -
     town = Feed(server.api("/m/testtown/live"))
     neighbour = Feed(server.api("/m/kazanlak/live"))
     post_flood(server)
-    assert town.got_incident.wait(10)
+    assert town.done.wait(10)
     incident = next(data for name, data in town.events if name == "incident")
     assert (incident["type"], incident["status"], incident["rule_id"]) == (
         "flood",
@@ -88,3 +98,58 @@ def test_an_incident_arrives_on_its_municipality_feed_only(server: LiveServer) -
 
 def test_unknown_municipality_has_no_feed(server: LiveServer) -> None:
     assert httpx.get(server.api("/m/nowhere/live")).status_code == 404
+
+
+def test_hello_comes_first_with_the_municipality_and_the_server_time(server: LiveServer) -> None:
+    before = datetime.now(UTC)
+    feed = Feed(server.api("/m/testtown/live"), until="hello")
+    assert feed.done.wait(10)
+    name, data = feed.received[0]
+    assert name == "hello"
+    assert set(data) == {"municipality", "server_time"}
+    assert data["municipality"] == "testtown"
+    sent = datetime.fromisoformat(str(data["server_time"]))
+    assert sent.tzinfo is not None
+    assert before - timedelta(seconds=1) <= sent <= datetime.now(UTC)
+
+
+def publish_to_small_queue(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch, n: int, until: str
+) -> Feed:
+    """A feed whose queue holds 5 messages; then ``n`` sensor updates published at once."""
+    monkeypatch.setattr(routes_live, "QUEUE_LIMIT", 5)
+    feed = Feed(server.api("/m/testtown/live"), until=until)
+    assert server.center is not None
+    server.center.live.publish_many(
+        [
+            LiveMessage(
+                "testtown",
+                LiveKind.SENSOR,
+                SensorPayload(id="river-1", value=float(i), ts=None, state=SensorState.OK),
+            )
+            for i in range(n)
+        ]
+    )
+    return feed
+
+
+def test_a_client_that_falls_behind_is_told_to_resync(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = publish_to_small_queue(server, monkeypatch, 6, until="resync")  # more than it holds
+    assert feed.done.wait(10)
+    assert feed.received == [
+        ("hello", feed.received[0][1]),
+        ("resync", {"reason": "overflow"}),  # what was queued was dropped, not half-delivered
+    ]
+
+
+def test_a_client_keeping_up_gets_every_message_in_order(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = publish_to_small_queue(server, monkeypatch, 4, until="never")  # fits in the queue
+    deadline = time.monotonic() + 10
+    while len(feed.events) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [data["value"] for _, data in feed.events] == [0.0, 1.0, 2.0, 3.0]
+    assert [name for name, _ in feed.received] == ["hello"] + ["sensor"] * 4

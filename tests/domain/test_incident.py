@@ -8,12 +8,16 @@ import pytest
 
 from cityops.domain.entities import Sector, Severity
 from cityops.domain.incident import (
+    MOVES,
     TRANSITIONS,
     Incident,
+    IncidentAction,
     IncidentError,
     InvalidTransitionError,
     Status,
     TimelineKind,
+    allowed_actions,
+    refusal,
 )
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -122,3 +126,58 @@ def test_a_whole_life_is_recorded_in_order() -> None:
     ]
     assert inc.timeline[0].text == "seen"
     assert inc.timeline[2].text == "acknowledged -> dispatched"
+
+
+A = IncidentAction
+EXPECTED_ACTIONS = {
+    Status.NEW: [A.ACKNOWLEDGE, A.ASSIGN, A.CANCEL, A.NOTE, A.SOP],
+    Status.ACKNOWLEDGED: [A.ASSIGN, A.DISPATCH, A.RESOLVE, A.CANCEL, A.NOTE, A.SOP],
+    Status.DISPATCHED: [A.ASSIGN, A.ON_SCENE, A.RESOLVE, A.CANCEL, A.NOTE, A.SOP],
+    Status.ON_SCENE: [A.ASSIGN, A.RESOLVE, A.NOTE, A.SOP],
+    Status.RESOLVED: [A.CLOSE, A.REOPEN, A.NOTE],
+    Status.CLOSED: [A.NOTE],
+    Status.CANCELLED: [A.NOTE],
+}
+"""The contract (notes/CONTRACT.md): what a console may offer, with an agency assigned."""
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_allowed_actions_follow_the_lifecycle(status: Status) -> None:
+    assert allowed_actions(incident(status)) == EXPECTED_ACTIONS[status]
+    without_agency = [a for a in EXPECTED_ACTIONS[status] if a is not A.DISPATCH]
+    assert allowed_actions(incident(status, agency=None)) == without_agency
+
+
+@pytest.mark.parametrize("agency", ["police", None])
+@pytest.mark.parametrize("status", list(Status))
+def test_every_move_the_list_offers_works_and_every_other_is_refused(
+    status: Status, agency: str | None
+) -> None:
+    offered = allowed_actions(incident(status, agency))
+    for action in MOVES:
+        inc = incident(status, agency)
+        if action in offered:
+            entry = inc.move(action, actor="op", at=T0, note="why")
+            assert (entry.from_status, inc.status) == (status, MOVES[action])
+        else:
+            with pytest.raises(IncidentError) as err:
+                inc.move(action, actor="op", at=T0, note="why")
+            assert str(err.value) == refusal(inc, action)
+            assert (inc.status, inc.timeline) == (status, [])
+
+
+def test_refusals_say_why() -> None:
+    assert refusal(incident(Status.RESOLVED), A.ACKNOWLEDGE) == (
+        "acknowledge is only for a new incident (it is resolved)"
+    )
+    assert refusal(incident(Status.ACKNOWLEDGED), A.REOPEN) == (
+        "reopen is only for a resolved incident (it is acknowledged)"
+    )
+    assert refusal(incident(Status.ACKNOWLEDGED, None), A.DISPATCH) == (
+        "assign an agency before dispatching"
+    )
+    assert refusal(incident(Status.CLOSED), A.SOP) == (
+        "cannot tick a procedure step of a closed incident"
+    )
+    with pytest.raises(IncidentError, match="does not move"):
+        incident(Status.NEW).move(A.NOTE, actor="op", at=T0)

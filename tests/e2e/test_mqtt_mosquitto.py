@@ -79,6 +79,7 @@ def test_published_readings_become_an_incident_in_the_api(
         assert sensor["state"] == "alarm"
     wait_for(lambda: incidents_seen, 10, "the incident published back on MQTT")
     assert incidents_seen[0]["type"] == "flood"
+    assert incidents_seen[0]["actions"] == ["acknowledge", "assign", "cancel", "note", "sop"]
     client.loop_stop()
     watcher.loop_stop()
 

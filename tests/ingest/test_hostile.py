@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 
 from cityops.bus.mqtt import inbound
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
-from cityops.services.live import LiveMessage
+from cityops.services.live import LiveMessage, SensorPayload
 from cityops.store import tables as t
 from tests.ingest.test_pipeline import count, msg
 from tests.town import MUNI, FrozenClock
@@ -62,7 +62,7 @@ def test_an_older_reading_is_stored_but_does_not_replace_the_current_value(
         ).one()
     assert tuple(current) == (1.55, clock.now)
     assert count(db, t.readings) == 2  # the backfilled reading is kept in the history
-    assert [m.data["value"] for m in seen if m.event == "sensor"] == [1.55]
+    assert [m.payload.value for m in seen if isinstance(m.payload, SensorPayload)] == [1.55]
     # and after a restart the pipeline still knows the current value
     from cityops.app import load_runtimes
 
@@ -71,7 +71,7 @@ def test_an_older_reading_is_stored_but_does_not_replace_the_current_value(
     again.live.subscribe(seen.extend)
     one_day_ago = (clock.now - timedelta(days=1)).isoformat()
     again.process([msg(RIVER, {"value": 0.3, "ts": one_day_ago}, clock.now)])
-    assert [m.data["value"] for m in seen if m.event == "sensor"] == [1.55]
+    assert [m.payload.value for m in seen if isinstance(m.payload, SensorPayload)] == [1.55]
 
 
 def test_the_reading_horizon_is_a_setting(db: Engine, clock: FrozenClock) -> None:

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, Table, func, select
 
 from cityops.app import load_runtimes
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
-from cityops.services.live import LiveMessage
+from cityops.services.live import LiveMessage, SensorPayload
+from cityops.services.views import IncidentSummary
 from cityops.store import tables as t
 from tests.town import MUNI, FrozenClock
 
@@ -72,8 +73,10 @@ def test_threshold_for_duration_opens_one_incident_with_cameras(
         clock.advance(minutes=1)
         level(pipeline, clock, 2.7 if clock.now.minute % 2 else 3.0)
     assert len(incidents(db)) == 1
-    assert [m.data["id"] for m in seen if m.event == "incident"] == [found[0]["id"]]
-    assert [m.data["state"] for m in seen if m.event == "sensor"][-1] == "alarm"
+    assert [m.payload.id for m in seen if isinstance(m.payload, IncidentSummary)] == [
+        found[0]["id"]
+    ]
+    assert [m.payload.state for m in seen if isinstance(m.payload, SensorPayload)][-1] == "alarm"
 
 
 def test_cameras_that_see_the_place_are_attached(
@@ -228,9 +231,13 @@ def test_silence_opens_offline_incident_and_return_is_noted(
     clock.advance(minutes=6)
     seen: list[LiveMessage] = []
     pipeline.live.subscribe(seen.extend)
-    pipeline.tick()  # river-2 silent for 16 min, the others for 6
-    assert [(m.event, m.data["id"], m.data["state"]) for m in seen if m.event == "sensor"] == [
-        ("sensor", "river-2", "offline")
+    pipeline.tick()  # river-2 silent for 16 min (offline), the others for 6 (stale: 3 x 1 min)
+    assert [
+        (m.payload.id, m.payload.state) for m in seen if isinstance(m.payload, SensorPayload)
+    ] == [
+        ("river-2", "offline"),
+        ("river-1", "stale"),
+        ("pm10-1", "stale"),
     ]
     found = incidents(db)
     assert [(i["type"], i["dedup_key"]) for i in found] == [

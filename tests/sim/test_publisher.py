@@ -17,10 +17,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cityops.bus.address import MqttTarget, parse_mqtt_url
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.entities import LonLat
 from cityops.domain.observations import Event, EventSource, Reading
+from cityops.mqtt_url import MqttTarget, parse_mqtt_url
 from cityops.sim.clock import ManualWallClock, SimClock
 from cityops.sim.publisher import MqttPublisher, PublisherError, iso_ts
 from cityops.sim.runner import Simulator

@@ -10,7 +10,7 @@ import numpy as np
 
 from cityops.app import load_runtimes
 from cityops.services.camera_health import CameraHealthMonitor
-from cityops.services.live import LiveBus, LiveMessage
+from cityops.services.live import CameraPayload, LiveBus, LiveMessage
 from cityops.video.snapshots import SnapshotService
 from tests.town import town_db
 
@@ -31,7 +31,9 @@ def test_online_stale_and_offline_cameras(tmp_path: Path, clip: Path) -> None:
     live.subscribe(seen.extend)
     runtimes = load_runtimes(db)
 
-    moving = CameraHealthMonitor(runtimes, SnapshotService(max_age_s=0, clips=[clip]), db, live)
+    moving = CameraHealthMonitor(
+        runtimes, SnapshotService(max_age_s=0, clips=[clip]).fingerprint, db, live
+    )
     assert moving.probe_all() == {
         "testtown/cam-a": "online",
         "testtown/cam-b": "online",
@@ -41,19 +43,23 @@ def test_online_stale_and_offline_cameras(tmp_path: Path, clip: Path) -> None:
     assert set(moving.probe_all().values()) == {"online"}
 
     frozen = frozen_clip(tmp_path / "frozen.avi")
-    stuck = CameraHealthMonitor(runtimes, SnapshotService(max_age_s=0, clips=[frozen]), db, live)
+    stuck = CameraHealthMonitor(
+        runtimes, SnapshotService(max_age_s=0, clips=[frozen]).fingerprint, db, live
+    )
     stuck.probe_all()
     time.sleep(0.3)
     assert set(stuck.probe_all().values()) == {"stale"}
 
-    real = CameraHealthMonitor(runtimes, SnapshotService(max_age_s=0), db, live)
+    real = CameraHealthMonitor(runtimes, SnapshotService(max_age_s=0).fingerprint, db, live)
     # cam-a streams from a host that does not exist; the others have no stream configured
     assert real.probe_all() == {
         "testtown/cam-a": "offline",
         "testtown/cam-b": None,
         "testtown/cam-school": None,
     }
-    changes = [(m.data["id"], m.data["health"]) for m in seen if m.event == "camera"]
+    changes = [
+        (m.payload.id, m.payload.health) for m in seen if isinstance(m.payload, CameraPayload)
+    ]
     assert sorted(changes) == sorted(
         [  # the probes run in parallel: order within a round varies
             ("cam-a", "online"),

@@ -32,7 +32,7 @@ DYNAMIC_FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     "sector": ("safety", "transport", "disaster", "environment", "utilities"),
     "health": ("online", "offline", "stale", "tampered", "unknown"),
-    "sensor_state": ("ok", "alarm", "offline", "unknown"),
+    "sensor_state": ("ok", "alarm", "stale", "offline", "unknown"),
     "conn": ("connecting", "live", "reconnecting", "offline"),
     "compass": ("n", "ne", "e", "se", "s", "sw", "w", "nw"),
     "age_bucket": ("lt_1h", "1h_6h", "6h_24h", "gt_24h"),
@@ -172,10 +172,52 @@ def test_html_references_are_local_and_exist() -> None:
         assert (STATIC / ref.split("?", 1)[0]).is_file(), f"{ref} is missing"
 
 
+JS_IMPORT = re.compile(r"""(?:from|import)\s*\(?\s*'(\.{1,2}/[\w./-]+\.js)'""")
+
+
 def test_js_imports_exist() -> None:
+    found = 0
     for path in own_files(".js"):
-        for name in re.findall(r"""from\s+'\./([\w.-]+\.js)'""", path.read_text(encoding="utf-8")):
-            assert (path.parent / name).is_file(), f"{path.name} imports missing {name}"
+        for name in JS_IMPORT.findall(path.read_text(encoding="utf-8")):
+            found += 1
+            target = (path.parent / name).resolve()
+            assert target.is_file(), f"{path.relative_to(STATIC)} imports missing {name}"
+            assert STATIC in target.parents, f"{path.relative_to(STATIC)}: {name} is outside"
+    assert found > 50
+
+
+# A write to the console's state outside js/state.js: an assignment (state.x = …, state.x.y
+# += …), a Map or Set write (state.incidents.set(…)), or Object.assign onto it.
+STATE_WRITE = re.compile(
+    r"""(?<![\w.$])state\.\w+(?:\.\w+)*\s*(?:[-+*/%|&]?=(?!=)|\+\+|--)"""
+    r"""|(?<![\w.$])state\.\w+\.(?:set|delete|clear|add)\("""
+    r"""|Object\.assign\(\s*state\b"""
+)
+
+
+def test_only_the_store_writes_the_console_state() -> None:
+    store = STATIC / "js" / "state.js"
+    assert STATE_WRITE.search("state.filters = f")
+    assert STATE_WRITE.search("state.sensors.set(1, s)")
+    assert not STATE_WRITE.search("if (state.view === 'ops')")
+    offending = []
+    for path in own_files(".js"):
+        if path == store:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if STATE_WRITE.search(line):
+                offending.append(f"{path.relative_to(STATIC)}:{number}: {line.strip()}")
+    assert offending == [], "write the state through js/state.js's mutators"
+
+
+def test_every_module_is_type_checked() -> None:
+    """tsc (make lint-js) checks the modules that opt in with // @ts-check: all of them."""
+    unchecked = [
+        str(p.relative_to(STATIC))
+        for p in own_files(".js")
+        if not p.read_text(encoding="utf-8").startswith("// @ts-check")
+    ]
+    assert unchecked == []
 
 
 def test_vendored_packages_with_licences() -> None:
@@ -215,3 +257,42 @@ def test_no_protocol_relative_or_cdn_references() -> None:
         if VENDOR in path.parents:
             continue
         assert not pattern.search(path.read_text(encoding="utf-8")), path.name
+
+
+BY_ID = re.compile(r"""\bbyId(?:As)?\(\s*'([\w-]+)'(?:\s*,\s*(HTML\w*Element))?""")
+ELEMENT_TAGS = {
+    "HTMLButtonElement": "button",
+    "HTMLDialogElement": "dialog",
+    "HTMLFormElement": "form",
+    "HTMLInputElement": "input",
+    "HTMLOListElement": "ol",
+    "HTMLSelectElement": "select",
+    "HTMLTextAreaElement": "textarea",
+    "HTMLUListElement": "ul",
+}
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value:
+                self.tags[value] = tag
+
+
+def test_elements_the_modules_look_up_are_in_the_page_with_their_type() -> None:
+    """byId('x') / byIdAs('x', HTMLSelectElement) throw at run time when index.html differs."""
+    parser = _Ids()
+    parser.feed((STATIC / "index.html").read_text(encoding="utf-8"))
+    looked_up = 0
+    for path in own_files(".js"):
+        for element_id, cls in BY_ID.findall(path.read_text(encoding="utf-8")):
+            looked_up += 1
+            where = f"{path.relative_to(STATIC)}: #{element_id}"
+            assert element_id in parser.tags, f"{where} is not in index.html"
+            if cls and cls != "HTMLElement":
+                assert ELEMENT_TAGS[cls] == parser.tags[element_id], f"{where} is no {cls}"
+    assert looked_up > 20

@@ -17,12 +17,12 @@ from cityops.api import (
     routes_system,
     routes_video,
 )
-from cityops.app import ControlCenter
+from cityops.api.deps import Backend
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 
-def create_api(center: ControlCenter) -> FastAPI:
+def create_api(center: Backend) -> FastAPI:
     api = FastAPI(
         title="CityOps",
         version=__version__,

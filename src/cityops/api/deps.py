@@ -1,46 +1,54 @@
 """Dependencies shared by the routers: the control center, a connection, the municipality,
-and the operator making a change."""
+and the operator making a change.
+
+The API never imports the composition root (app.py): it is handed an object that has what
+:class:`Backend` lists (``app.ControlCenter`` has) and reaches the rest through it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 from urllib.parse import unquote
 
-from fastapi import Depends, Header, HTTPException, Path, Request
-from pydantic import AfterValidator, AwareDatetime
-from sqlalchemy import Connection
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
+from pydantic import AfterValidator
+from sqlalchemy import Connection, Engine
 
-from cityops.app import ControlCenter
+from cityops.bus.mqtt import MqttIngest
 from cityops.ingest.pipeline import IngestPipeline
+from cityops.services.live import LiveBus
 from cityops.services.runtime import MunicipalityRuntime
-
-IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="An incident's number")]
-"""Bounded to PostgreSQL's integer: a larger number is a 422, not a database error."""
-
-QUERY_YEARS = (1970, 2200)
+from cityops.settings import Settings
+from cityops.video.snapshots import SnapshotService
 
 
-def _sane_time(ts: datetime) -> datetime:
-    # checked on the year before any conversion: 0001-01-01 at +14:00 cannot be moved to UTC
-    if not QUERY_YEARS[0] <= ts.year <= QUERY_YEARS[1]:
-        raise ValueError(f"a time between the years {QUERY_YEARS[0]} and {QUERY_YEARS[1]}")
-    return ts.astimezone(UTC)
+class Backend(Protocol):
+    """What the API needs of the running control center (read-only)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Engine: ...
+    @property
+    def live(self) -> LiveBus: ...
+    @property
+    def runtimes(self) -> Mapping[str, MunicipalityRuntime]: ...
+    @property
+    def pipeline(self) -> IngestPipeline | None: ...
+    @property
+    def mqtt(self) -> MqttIngest | None: ...
+    @property
+    def snapshots(self) -> SnapshotService: ...
 
 
-QueryTime = Annotated[AwareDatetime, AfterValidator(_sane_time)]
-"""A time in a query: with a zone (naive times are ambiguous), between 1970 and 2200 (nothing
-CityOps stores lies outside, and the calendar's edges overflow on conversion)."""
-
-
-def get_center(request: Request) -> ControlCenter:
-    center: ControlCenter = request.app.state.center
+def get_center(request: Request) -> Backend:
+    center: Backend = request.app.state.center
     return center
 
 
-Center = Annotated[ControlCenter, Depends(get_center)]
+Center = Annotated[Backend, Depends(get_center)]
 
 
 def get_conn(center: Center) -> Iterator[Connection]:
@@ -90,3 +98,27 @@ def get_operator(
 
 
 Operator = Annotated[str, Depends(get_operator)]
+
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The incident's number")]
+"""An incident id in a path: a positive 32-bit integer (the column's range), else 422."""
+
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
+
+def _bounded_time(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        raise ValueError("a time must carry a zone (e.g. 2026-11-22T08:00:00Z)")
+    # the year is checked as written, before any conversion: 0001-01-01 at +14:00 has no UTC
+    if not EARLIEST_YEAR <= ts.year <= LATEST_YEAR:
+        raise ValueError(f"a time between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return ts.astimezone(UTC)
+
+
+QueryTime = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 with a zone, between 1970 and 2200"),
+    AfterValidator(_bounded_time),
+]
+"""A ``since``/``until`` query parameter: aware and in a sane range, else 422 (never 500)."""

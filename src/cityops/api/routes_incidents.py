@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from cityops.api.deps import Center, Conn, IncidentId, Operator, QueryTime, Runtime
 from cityops.domain.entities import Sector, Severity
-from cityops.domain.incident import Incident, IncidentError, Status
+from cityops.domain.incident import MOVES, Incident, IncidentAction, IncidentError, Status
 from cityops.services import incidents as svc
-from cityops.services.live import LiveMessage
-from cityops.services.views import IncidentDetail, IncidentSummary, detail, summary, summary_json
+from cityops.services.live import LiveKind, LiveMessage
+from cityops.services.views import IncidentDetail, IncidentSummary, detail, load_summary, summary
 from cityops.store import incidents_repo as repo
 from cityops.store.incidents_repo import IncidentFilter
 
@@ -44,8 +44,8 @@ def list_incidents(
     type: str | None = None,
     open: bool = False,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    since: QueryTime | None = None,
-    until: QueryTime | None = None,
+    since: QueryTime = None,
+    until: QueryTime = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[IncidentSummary]:
     f = IncidentFilter(
@@ -56,17 +56,11 @@ def list_incidents(
         incident_type=type,
         open_only=open,
         bbox=_bbox(bbox),
-        since=_aware(since),
-        until=_aware(until),
+        since=since,
+        until=until,
         limit=limit,
     )
     return [summary(r) for r in repo.list_incidents(conn, rt.id, f)]
-
-
-def _aware(ts: datetime | None) -> datetime | None:
-    if ts is not None and ts.tzinfo is None:
-        raise HTTPException(422, "times must carry a zone (e.g. 2026-11-22T08:00:00Z)")
-    return ts
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident, in full")
@@ -82,27 +76,23 @@ def _write(
     rt: Runtime,
     incident_id: int,
     operator: str,
-    use_case: Callable[..., Incident],
-    /,
-    **what: Any,
+    change: Callable[[svc.OperatorContext], Incident],
 ) -> IncidentDetail:
-    """Run one operator action of services/incidents.py (they share one signature) in its own
-    transaction, then answer with the incident and tell the live feed."""
+    """Run one operator action (a typed call of services/incidents.py) in its own transaction,
+    then answer with the incident and tell the live feed."""
     try:
         with center.db.begin() as conn:
-            use_case(
-                conn, rt, incident_id=incident_id, actor=operator, now=datetime.now(UTC), **what
-            )
+            change(svc.OperatorContext(conn, rt, incident_id, operator, datetime.now(UTC)))
     except svc.NotFoundError as err:
         raise HTTPException(404, str(err)) from None
     except IncidentError as err:
         raise HTTPException(409, str(err)) from None
     with center.db.connect() as conn:
         found = detail(conn, rt, incident_id)
-        data = summary_json(conn, rt.id, incident_id)
+        brief = load_summary(conn, rt.id, incident_id)
     assert found is not None
-    assert data is not None
-    center.live.publish(LiveMessage(rt.id, "incident", data))
+    assert brief is not None
+    center.live.publish(LiveMessage(rt.id, LiveKind.INCIDENT, brief))
     return found
 
 
@@ -132,7 +122,11 @@ def cancel(
     center: Center, rt: Runtime, incident_id: IncidentId, body: CancelBody, operator: Operator
 ) -> IncidentDetail:
     return _write(
-        center, rt, incident_id, operator, svc.act, action=svc.Action.CANCEL, note=body.reason
+        center,
+        rt,
+        incident_id,
+        operator,
+        lambda ctx: svc.act(ctx, action=IncidentAction.CANCEL, note=body.reason),
     )
 
 
@@ -140,14 +134,20 @@ def cancel(
 def assign(
     center: Center, rt: Runtime, incident_id: IncidentId, body: AssignBody, operator: Operator
 ) -> IncidentDetail:
-    return _write(center, rt, incident_id, operator, svc.assign, agency=body.agency, note=body.note)
+    return _write(
+        center,
+        rt,
+        incident_id,
+        operator,
+        lambda ctx: svc.assign(ctx, agency=body.agency, note=body.note),
+    )
 
 
 @router.post("/{incident_id}/notes", response_model=IncidentDetail, summary="Add a note")
 def add_note(
     center: Center, rt: Runtime, incident_id: IncidentId, body: TextBody, operator: Operator
 ) -> IncidentDetail:
-    return _write(center, rt, incident_id, operator, svc.add_note, text=body.text)
+    return _write(center, rt, incident_id, operator, lambda ctx: svc.add_note(ctx, text=body.text))
 
 
 @router.post(
@@ -157,12 +157,16 @@ def tick_sop(
     center: Center,
     rt: Runtime,
     incident_id: IncidentId,
-    step_id: str,
+    step_id: Annotated[str, Path(max_length=64)],
     body: SopBody,
     operator: Operator,
 ) -> IncidentDetail:
     return _write(
-        center, rt, incident_id, operator, svc.tick_sop_step, step_id=step_id, done=body.done
+        center,
+        rt,
+        incident_id,
+        operator,
+        lambda ctx: svc.tick_sop_step(ctx, step_id=step_id, done=body.done),
     )
 
 
@@ -175,12 +179,17 @@ def act(
     center: Center,
     rt: Runtime,
     incident_id: IncidentId,
-    action: svc.Action,
+    action: IncidentAction,
     operator: Operator,
     body: NoteBody | None = None,
 ) -> IncidentDetail:
-    if action is svc.Action.CANCEL:
+    if action not in MOVES:
+        raise HTTPException(
+            404, f"{action} is not a lifecycle move: POST .../notes, .../assign or .../sop/<step>"
+        )
+    if action is IncidentAction.CANCEL:
         raise HTTPException(422, 'cancel needs a reason: POST .../cancel {"reason": ...}')
+    note = body.note if body else None
     return _write(
-        center, rt, incident_id, operator, svc.act, action=action, note=body.note if body else None
+        center, rt, incident_id, operator, lambda ctx: svc.act(ctx, action=action, note=note)
     )

@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from cityops.api.deps import Center, Runtime
-from cityops.services.live import LiveMessage
+from cityops.services.live import (
+    HelloPayload,
+    LiveKind,
+    LiveMessage,
+    ResyncPayload,
+    ResyncReason,
+)
 
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["live"])
 
 QUEUE_LIMIT = 20000
+"""A client this many messages behind loses what was queued for it and is sent ``resync``."""
 HEARTBEAT_S = 15.0
+"""A ``: heartbeat`` comment after this long without a message (keeps proxies from closing)."""
+
+
+def _sse(message: LiveMessage) -> str:
+    return f"event: {message.kind}\ndata: {message.data_json()}\n\n"
 
 
 @router.get("/live", summary="Server-Sent Events: incident, sensor, camera; resync on overflow")
 async def live(center: Center, rt: Runtime, request: Request) -> StreamingResponse:
     loop = asyncio.get_running_loop()
-    q: asyncio.Queue[LiveMessage | None] = asyncio.Queue(QUEUE_LIMIT)
+    limit = QUEUE_LIMIT
+    q: asyncio.Queue[LiveMessage] = asyncio.Queue(limit)
     muni = rt.id
+    resync = LiveMessage(muni, LiveKind.RESYNC, ResyncPayload(reason=ResyncReason.OVERFLOW))
 
     def put(messages: list[LiveMessage]) -> None:
-        if q.qsize() + len(messages) >= QUEUE_LIMIT:  # a slow client: drop, ask it to refetch
+        if q.qsize() + len(messages) >= limit:  # a slow client: drop, ask it to refetch
             while not q.empty():
                 q.get_nowait()
-            q.put_nowait(None)
+            q.put_nowait(resync)
             return
         for message in messages:
             q.put_nowait(message)
@@ -42,7 +56,8 @@ async def live(center: Center, rt: Runtime, request: Request) -> StreamingRespon
 
     async def stream() -> AsyncIterator[str]:
         try:
-            yield "retry: 2000\nevent: hello\ndata: {}\n\n"
+            hello = HelloPayload(municipality=muni, server_time=datetime.now(UTC))
+            yield "retry: 2000\n" + _sse(LiveMessage(muni, LiveKind.HELLO, hello))
             while True:
                 try:
                     message = await asyncio.wait_for(q.get(), HEARTBEAT_S)
@@ -54,12 +69,7 @@ async def live(center: Center, rt: Runtime, request: Request) -> StreamingRespon
                 chunk = [message]
                 while not q.empty() and len(chunk) < 1000:  # one write for what is waiting
                     chunk.append(q.get_nowait())
-                yield "".join(
-                    "event: resync\ndata: {}\n\n"
-                    if m is None
-                    else f"event: {m.event}\ndata: {json.dumps(m.data)}\n\n"
-                    for m in chunk
-                )
+                yield "".join(_sse(m) for m in chunk)
         finally:
             unsubscribe()
 

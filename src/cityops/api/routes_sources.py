@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from cityops.api.deps import Center, Conn, QueryTime, Runtime
+from cityops.domain.entities import CameraHealth, SensorState
 from cityops.domain.rules import ThresholdRule
 from cityops.services.views import Position
 from cityops.store import catalog_repo
@@ -35,7 +36,7 @@ class SensorView(BaseModel):
     value: float | None
     ts: datetime | None
     received_at: datetime | None
-    state: str
+    state: SensorState
     thresholds: list[ThresholdLine]
 
 
@@ -51,7 +52,7 @@ class CameraView(BaseModel):
     zones: list[str]
     has_video: bool
     """A stream (or a demonstration clip) to take snapshots and live views from."""
-    health: str
+    health: CameraHealth
     last_event_at: datetime | None
 
 
@@ -102,7 +103,7 @@ def list_sensors(rt: Runtime, conn: Conn) -> list[SensorView]:
                 value=row.value if row else None,
                 ts=row.ts if row else None,
                 received_at=row.received_at if row else None,
-                state=rt.engine.sensor_state(s.id).value,
+                state=rt.engine.sensor_state(s.id),
                 thresholds=lines,
             )
         )
@@ -114,8 +115,8 @@ def sensor_readings(
     rt: Runtime,
     conn: Conn,
     sensor_id: str,
-    since: QueryTime | None = None,
-    until: QueryTime | None = None,
+    since: QueryTime = None,
+    until: QueryTime = None,
     limit: Annotated[int, Query(ge=1, le=100000)] = 5000,
 ) -> list[ReadingPoint]:
     if sensor_id not in rt.sensors:
@@ -143,7 +144,7 @@ def list_cameras(center: Center, rt: Runtime, conn: Conn) -> list[CameraView]:
                 stream_url=cam.stream_url,
                 zones=sorted(cam.zones),
                 has_video=center.snapshots.stream_url(cam, index) is not None,
-                health=row.health if row else "unknown",
+                health=CameraHealth(row.health) if row else CameraHealth.UNKNOWN,
                 last_event_at=row.last_event_at if row else None,
             )
         )

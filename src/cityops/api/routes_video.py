@@ -11,9 +11,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from cityops.api.deps import Center, Runtime
-from cityops.app import ControlCenter
-from cityops.domain.entities import Camera
+from cityops.api.deps import Backend, Center, Runtime
+from cityops.domain.entities import Camera, CameraHealth
 from cityops.services.cameras import record_health
 from cityops.services.runtime import MunicipalityRuntime
 from cityops.video.snapshots import Snapshot
@@ -30,26 +29,30 @@ def _camera(rt: MunicipalityRuntime, camera_id: str) -> tuple[Camera, int]:
     raise HTTPException(404, f"unknown camera {camera_id!r}")
 
 
-async def _grab(
-    center: ControlCenter, rt: MunicipalityRuntime, cam: Camera, index: int
-) -> Snapshot:
+async def _grab(center: Backend, rt: MunicipalityRuntime, cam: Camera, index: int) -> Snapshot:
     try:
         shot = await run_in_threadpool(center.snapshots.snapshot, cam, index)
     except NoStreamError as err:
         raise HTTPException(404, f"camera {cam.id}: {err}") from None
     except SourceError as err:
         await run_in_threadpool(
-            record_health, center.db, center.live, rt.id, cam.id, "offline", datetime.now(UTC)
+            record_health,
+            center.db,
+            center.live,
+            rt.id,
+            cam.id,
+            CameraHealth.OFFLINE,
+            datetime.now(UTC),
         )
         raise HTTPException(503, f"camera {cam.id} is offline: {err}") from None
     # A frame arrived: no longer offline. Whether it is stale is the health monitor's call.
     await run_in_threadpool(
-        partial(record_health, only_from={"offline", "unknown"}),
+        partial(record_health, only_from={CameraHealth.OFFLINE, CameraHealth.UNKNOWN}),
         center.db,
         center.live,
         rt.id,
         cam.id,
-        "online",
+        CameraHealth.ONLINE,
         shot.taken_at,
     )
     return shot

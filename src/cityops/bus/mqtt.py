@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
@@ -14,9 +13,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from cityops.bus.address import MqttTarget, parse_mqtt_url
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
+from cityops.mqtt_url import MqttTarget, parse_mqtt_url
 from cityops.services.live import LiveMessage
+from cityops.services.views import IncidentSummary
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,10 @@ class MqttIngest:
 
     def _on_live(self, messages: Sequence[LiveMessage]) -> None:
         for message in messages:
-            if message.event == "incident":
+            if isinstance(message.payload, IncidentSummary):
                 self.client.publish(
-                    f"cityops/{message.municipality}/incidents/{message.data['id']}",
-                    json.dumps(message.data),
+                    f"cityops/{message.municipality}/incidents/{message.payload.id}",
+                    message.data_json(),
                     qos=1,
                     retain=True,
                 )

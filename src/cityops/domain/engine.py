@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from cityops.domain.engine_events import CameraRuleEval, CorrelationEval, Geo
@@ -31,7 +30,7 @@ from cityops.domain.engine_sensors import (
     make_sensor_eval,
 )
 from cityops.domain.engine_support import BadStateError, JsonValue, epoch
-from cityops.domain.entities import Camera, LonLat, Municipality, Sensor
+from cityops.domain.entities import Camera, LonLat, Municipality, Sensor, SensorState
 from cityops.domain.observations import Event, EventSource, Reading
 from cityops.domain.rules import (
     CameraEventRule,
@@ -41,18 +40,9 @@ from cityops.domain.rules import (
     ThresholdRule,
     Trigger,
 )
+from cityops.domain.staleness import DEFAULT_STALE_FACTOR, Staleness
 
 __all__ = ["JsonValue", "RuleEngine", "SensorState"]
-
-
-class SensorState(StrEnum):
-    UNKNOWN = "unknown"
-    """No reading yet (or no rule watches the sensor)."""
-    OK = "ok"
-    ALARM = "alarm"
-    """A threshold or rate-of-change rule is active for the sensor."""
-    OFFLINE = "offline"
-    """A silence rule says no reading has arrived for too long."""
 
 
 class RuleEngine:
@@ -68,6 +58,8 @@ class RuleEngine:
         rules: Sequence[Rule],
         sensors: Sequence[Sensor],
         cameras: Sequence[Camera],
+        *,
+        stale_factor: float = DEFAULT_STALE_FACTOR,
     ) -> None:
         self.municipality = municipality
         self._mid = municipality.id
@@ -79,6 +71,8 @@ class RuleEngine:
         for camera in cameras:
             if camera.municipality == self._mid:
                 self._cameras.setdefault(camera.id, camera)
+        self.staleness = Staleness(own_sensors.values(), stale_factor)
+        """Sensors stale without any rule; the caller restores their last receive times."""
         origin = _origin(municipality, self._cameras.values(), own_sensors.values())
         self._geo = Geo(origin)
         tz = ZoneInfo(municipality.timezone)
@@ -129,11 +123,12 @@ class RuleEngine:
 
     def on_reading(self, reading: Reading, received_at: datetime) -> list[Trigger]:
         """Evaluate one reading; one no newer than the sensor's last evaluated one is ignored."""
-        track = self._tracks.get(reading.sensor_id)
-        if track is None or reading.municipality != self._mid:
-            return []
         value = reading.value
-        if not math.isfinite(value):
+        if reading.municipality != self._mid or not math.isfinite(value):
+            return []
+        self.staleness.received(reading.sensor_id, received_at)
+        track = self._tracks.get(reading.sensor_id)
+        if track is None:
             return []
         at = reading.ts
         ts = epoch(at)
@@ -190,15 +185,24 @@ class RuleEngine:
 
     # --- queries ---------------------------------------------------------------------------
 
+    def stale_sensors(self, now: datetime) -> list[str]:
+        """Sensors that became stale by ``now`` (see domain/staleness.py)."""
+        return self.staleness.tick(now)
+
     def sensor_state(self, sensor_id: str) -> SensorState:
+        """alarm, else offline (a silence rule), else stale, else ok once anything arrived."""
         track = self._tracks.get(sensor_id)
-        if track is None:
-            return SensorState.UNKNOWN
-        if any(evaluator.in_alarm for evaluator in track.evaluators):
-            return SensorState.ALARM
-        if any(evaluator.offline for evaluator in track.evaluators):
-            return SensorState.OFFLINE
-        return SensorState.UNKNOWN if track.last_ts is None else SensorState.OK
+        if track is not None:
+            if any(evaluator.in_alarm for evaluator in track.evaluators):
+                return SensorState.ALARM
+            if any(evaluator.offline for evaluator in track.evaluators):
+                return SensorState.OFFLINE
+        if self.staleness.is_stale(sensor_id):
+            return SensorState.STALE
+        seen = (track is not None and track.last_ts is not None) or self.staleness.has_received(
+            sensor_id
+        )
+        return SensorState.OK if seen else SensorState.UNKNOWN
 
     def sensor_rules(self, sensor_id: str) -> list[Rule]:
         """The threshold, rate-of-change and silence rules that watch this sensor."""
@@ -227,11 +231,13 @@ class RuleEngine:
 
         Entries of rules or sensors that no longer exist, and entries that cannot be read, are
         skipped and marked dirty, so the next take_dirty_state() deletes (or rewrites) them.
+        Staleness starts over too: its receive times are restored with ``staleness.restore``.
         """
         for evaluator in self._evals.values():
             evaluator.reset()
         for track in self._tracks.values():
             track.last_ts = None
+        self.staleness.reset()  # receive times come from the sensors table, not rule state
         self._geo.reset()
         for correlation in self._correlations:
             correlation.reset()

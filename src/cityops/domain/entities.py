@@ -6,6 +6,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # analytics.py imports Polygon from here
+    from cityops.domain.analytics import CameraAnalytics
 
 
 class Sector(StrEnum):
@@ -85,6 +89,32 @@ class SensorKind(StrEnum):
     OTHER = "other"
 
 
+class SensorState(StrEnum):
+    UNKNOWN = "unknown"
+    """Nothing received yet."""
+    OK = "ok"
+    ALARM = "alarm"
+    """A threshold or rate-of-change rule is active for the sensor."""
+    STALE = "stale"
+    """Nothing received for the stale factor times the sensor's expected interval (no rule)."""
+    OFFLINE = "offline"
+    """A silence rule has raised for the sensor."""
+
+
+class CameraHealth(StrEnum):
+    UNKNOWN = "unknown"
+    ONLINE = "online"
+    STALE = "stale"
+    """The same frame again: a frozen encoder or a stuck stream."""
+    TAMPERED = "tampered"
+    OFFLINE = "offline"
+    """No frame."""
+
+
+class CameraOfflineError(Exception):
+    """A camera has a stream, but no frame came from it."""
+
+
 @dataclass(frozen=True, slots=True)
 class LonLat:
     """A WGS84 position, longitude first (as GeoJSON)."""
@@ -150,6 +180,8 @@ class Camera:
     privacy_masks: tuple[Polygon, ...] = ()
     zones: Mapping[str, Polygon] = field(default_factory=dict)
     name_local: str | None = None
+    analytics: CameraAnalytics | None = None
+    """What the video worker watches for on this camera's stream (None: no analytics)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fov_deg <= 360.0:

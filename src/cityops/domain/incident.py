@@ -65,6 +65,76 @@ class InvalidTransitionError(IncidentError):
         self.target = target
 
 
+class IncidentAction(StrEnum):
+    """What an operator may do to an incident; the value is the action's URL path segment.
+
+    The definition order is the fixed order in which :func:`allowed_actions` lists them."""
+
+    ACKNOWLEDGE = "acknowledge"
+    ASSIGN = "assign"
+    DISPATCH = "dispatch"
+    ON_SCENE = "on-scene"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    CANCEL = "cancel"
+    NOTE = "note"
+    SOP = "sop"
+
+
+MOVES: dict[IncidentAction, Status] = {
+    IncidentAction.ACKNOWLEDGE: Status.ACKNOWLEDGED,
+    IncidentAction.DISPATCH: Status.DISPATCHED,
+    IncidentAction.ON_SCENE: Status.ON_SCENE,
+    IncidentAction.RESOLVE: Status.RESOLVED,
+    IncidentAction.CLOSE: Status.CLOSED,
+    IncidentAction.REOPEN: Status.ACKNOWLEDGED,
+    IncidentAction.CANCEL: Status.CANCELLED,
+}
+"""The actions that move an incident along its lifecycle, and the status each moves it to."""
+
+ONLY_FROM: dict[IncidentAction, Status] = {
+    IncidentAction.ACKNOWLEDGE: Status.NEW,
+    IncidentAction.REOPEN: Status.RESOLVED,
+}
+"""Moves to the same status told apart by where they start: acknowledging is for a new incident,
+reopening for a resolved one."""
+
+
+WHILE_OPEN = {
+    IncidentAction.ASSIGN: "assign an agency to",
+    IncidentAction.SOP: "tick a procedure step of",
+}
+"""Actions for open incidents only (what each does, for the refusal)."""
+
+
+def _move_refusal(status: Status, target: Status, agency: str | None) -> str | None:
+    if target not in TRANSITIONS[status]:
+        return str(InvalidTransitionError(status, target))
+    if target is Status.DISPATCHED and not agency:
+        return "assign an agency before dispatching"
+    return None
+
+
+def refusal(incident: Incident, action: IncidentAction) -> str | None:
+    """Why ``action`` is not allowed on ``incident`` now; None when it is."""
+    status = incident.status
+    target = MOVES.get(action)
+    if target is not None:
+        start = ONLY_FROM.get(action)
+        if start is not None and status is not start:
+            return f"{action} is only for a {start} incident (it is {status})"
+        return _move_refusal(status, target, incident.assigned_agency)
+    if action in WHILE_OPEN and not status.is_open:
+        return f"cannot {WHILE_OPEN[action]} a {status} incident"
+    return None  # a note is always welcome, even on a closed incident
+
+
+def allowed_actions(incident: Incident) -> list[IncidentAction]:
+    """What may be done to ``incident`` now, in the fixed order of :class:`IncidentAction`."""
+    return [action for action in IncidentAction if refusal(incident, action) is None]
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     at: datetime
@@ -105,8 +175,9 @@ class Incident:
             raise InvalidTransitionError(self.status, target)
         if target in REASON_REQUIRED and not (reason and reason.strip()):
             raise IncidentError(f"moving to {target} requires a reason")
-        if target is Status.DISPATCHED and not self.assigned_agency:
-            raise IncidentError("assign an agency before dispatching")
+        refused = _move_refusal(self.status, target, self.assigned_agency)
+        if refused is not None:
+            raise IncidentError(refused)
         entry = TimelineEntry(
             at=at,
             kind=TimelineKind.STATUS,
@@ -120,11 +191,25 @@ class Incident:
         self.timeline.append(entry)
         return entry
 
+    def require(self, action: IncidentAction) -> None:
+        """Raise IncidentError (with the reason) unless ``action`` is allowed now."""
+        refused = refusal(self, action)
+        if refused is not None:
+            raise IncidentError(refused)
+
+    def move(
+        self, action: IncidentAction, *, actor: str, at: datetime, note: str | None = None
+    ) -> TimelineEntry:
+        """Perform a lifecycle action (acknowledge, dispatch, ..., cancel with its reason)."""
+        if action not in MOVES:
+            raise IncidentError(f"{action} does not move an incident along its lifecycle")
+        self.require(action)
+        return self.transition(MOVES[action], actor=actor, at=at, reason=note)
+
     def assign(
         self, agency_id: str, *, actor: str, at: datetime, note: str | None = None
     ) -> TimelineEntry:
-        if not self.status.is_open:
-            raise IncidentError(f"cannot assign an agency to a {self.status} incident")
+        self.require(IncidentAction.ASSIGN)
         entry = TimelineEntry(
             at=at,
             kind=TimelineKind.ASSIGNED,

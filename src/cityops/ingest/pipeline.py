@@ -34,10 +34,11 @@ from cityops.ingest.payloads import (
 )
 from cityops.ingest.worker import InboundMessage, IngestWorker, MessageOutcome
 from cityops.services.incidents import IncidentChange, apply_trigger
-from cityops.services.live import LiveBus, LiveMessage
+from cityops.services.live import LiveBus, LiveKind, LiveMessage, SensorPayload
 from cityops.services.runtime import MunicipalityRuntime
-from cityops.services.views import summary_json
+from cityops.services.views import load_summary
 from cityops.store import observations_repo as obs
+from cityops.store import sensors_repo
 from cityops.store.observations_repo import (
     DEFAULT_BOUNDS,
     DeadLetter,
@@ -297,20 +298,26 @@ class IngestPipeline(IngestWorker):
         """After a failed transaction the engines are ahead of the database: rebuild them."""
         try:
             for muni, rt in list(self.runtimes.items()):
-                fresh = MunicipalityRuntime.build(rt.config)
+                fresh = rt.rebuild()
                 self.runtimes[muni] = fresh
             self.restore()
         except SQLAlchemyError:
             log.exception("could not reload rule state; will retry")
 
     def tick(self) -> None:
-        """Time-driven rules (silence), and the dead letters held to their bounds."""
+        """Time-driven changes: silence rules, sensors going stale, and the dead letters held
+        to their bounds."""
         now = self.clock()
         changes: list[IncidentChange] = []
-        touched: dict[tuple[str, str], SensorLatest] = {}
+        touched: dict[tuple[str, str], SensorLatest | None] = {}
         try:
             with self.db.begin() as conn:
                 for rt in self.runtimes.values():
+                    if not rt.engine.staleness.restored:  # after a start or a rebuild
+                        stored = sensors_repo.latest_readings(conn, rt.id)
+                        rt.engine.staleness.restore({x.sensor_id: x.received_at for x in stored})
+                        for x in stored:
+                            self._latest.setdefault((rt.id, x.sensor_id), x)
                     for trig in rt.engine.tick(now):
                         change = apply_trigger(conn, rt, trig, now)
                         if change is not None:
@@ -318,6 +325,8 @@ class IngestPipeline(IngestWorker):
                         key = (rt.id, trig.subject)
                         if key in self._latest:  # its state changed (offline): tell consoles
                             touched[key] = self._latest[key]
+                    for sensor_id in rt.engine.stale_sensors(now):
+                        touched[(rt.id, sensor_id)] = self._latest.get((rt.id, sensor_id))
                     obs.save_rule_state(conn, rt.id, rt.engine.take_dirty_state(), now)
         except Exception:
             log.exception("tick failed")
@@ -343,27 +352,29 @@ class IngestPipeline(IngestWorker):
         return gone
 
     def _publish(
-        self, changes: Iterable[IncidentChange], latest: Mapping[tuple[str, str], SensorLatest]
+        self,
+        changes: Iterable[IncidentChange],
+        latest: Mapping[tuple[str, str], SensorLatest | None],
     ) -> None:
         changed = {(c.municipality, c.incident_id): c for c in changes}
         if changed:  # incidents first: they are what an operator waits for
             self.metrics.incidents_created += sum(1 for c in changed.values() if c.created)
             with self.db.connect() as conn:
-                found = [(m, summary_json(conn, m, i)) for m, i in changed]
+                found = [(m, load_summary(conn, m, i)) for m, i in changed]
             self.live.publish_many(
-                [LiveMessage(m, "incident", data) for m, data in found if data is not None]
+                [LiveMessage(m, LiveKind.INCIDENT, s) for m, s in found if s is not None]
             )
         self.live.publish_many(
             [
                 LiveMessage(
                     muni,
-                    "sensor",
-                    {
-                        "id": sensor_id,
-                        "value": x.value,
-                        "ts": x.ts.isoformat(),
-                        "state": self.runtimes[muni].engine.sensor_state(sensor_id).value,
-                    },
+                    LiveKind.SENSOR,
+                    SensorPayload(
+                        id=sensor_id,
+                        value=None if x is None else x.value,
+                        ts=None if x is None else x.ts,
+                        state=self.runtimes[muni].engine.sensor_state(sensor_id),
+                    ),
                 )
                 for (muni, sensor_id), x in latest.items()
             ]

@@ -8,27 +8,32 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from cityops.domain.entities import Camera
+from cityops.domain.entities import Camera, CameraHealth, CameraOfflineError
 from cityops.services.cameras import record_health
 from cityops.services.live import LiveBus
 from cityops.services.runtime import MunicipalityRuntime
-from cityops.video.snapshots import SnapshotService
-from cityops.video.sources import NoStreamError, SourceError
 
 log = logging.getLogger(__name__)
+
+
+FrameProbe = Callable[[Camera, int], str | None]
+"""Fetch a camera's current frame (the camera and its index in the configuration); returns the
+frame's fingerprint, None when the camera has no stream, and raises CameraOfflineError when the
+stream gives no frame. The composition root passes the video layer's
+(``SnapshotService.fingerprint``); this module never imports video/."""
 
 
 class CameraHealthMonitor:
     def __init__(
         self,
         runtimes: Mapping[str, MunicipalityRuntime],
-        snapshots: SnapshotService,
+        frames: FrameProbe,
         db: Engine,
         live: LiveBus,
         *,
@@ -36,7 +41,7 @@ class CameraHealthMonitor:
         workers: int = 4,
     ) -> None:
         self.runtimes = runtimes
-        self.snapshots = snapshots
+        self.frames = frames
         self.db = db
         self.live = live
         self.interval_s = interval_s
@@ -45,22 +50,23 @@ class CameraHealthMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def probe(self, camera: Camera, index: int) -> str | None:
+    def probe(self, camera: Camera, index: int) -> CameraHealth | None:
         """Probe one camera, record its health; returns it (None: no stream, nothing to say)."""
         key = (camera.municipality, camera.id)
         try:
-            shot = self.snapshots.snapshot(camera, index)
-        except NoStreamError:
-            return None
-        except SourceError:
-            health = "offline"
+            fingerprint = self.frames(camera, index)
+        except CameraOfflineError:
+            health = CameraHealth.OFFLINE
         else:
-            health = "stale" if self._last.get(key) == shot.fingerprint else "online"
-            self._last[key] = shot.fingerprint
+            if fingerprint is None:
+                return None
+            same = self._last.get(key) == fingerprint
+            health = CameraHealth.STALE if same else CameraHealth.ONLINE
+            self._last[key] = fingerprint
         record_health(self.db, self.live, camera.municipality, camera.id, health, datetime.now(UTC))
         return health
 
-    def probe_all(self) -> dict[str, str | None]:
+    def probe_all(self) -> dict[str, CameraHealth | None]:
         cameras = [
             (cam, index)
             for rt in list(self.runtimes.values())

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, update
 
-from cityops.services.live import LiveBus, LiveMessage
+from cityops.domain.entities import CameraHealth
+from cityops.services.live import CameraPayload, LiveBus, LiveKind, LiveMessage
 from cityops.store import tables as t
 
 
@@ -16,20 +17,21 @@ def record_health(
     live: LiveBus,
     municipality: str,
     camera_id: str,
-    health: str,
+    health: CameraHealth,
     at: datetime,
     *,
-    only_from: Collection[str] | None = None,
+    only_from: Collection[CameraHealth] | None = None,
 ) -> None:
     """Store a camera's health when it changed (and, with ``only_from``, only when it was one of
     those), and tell the consoles."""
     c = t.cameras.c
     stmt = update(t.cameras).where(
-        c.municipality == municipality, c.id == camera_id, c.health != health
+        c.municipality == municipality, c.id == camera_id, c.health != health.value
     )
     if only_from is not None:
-        stmt = stmt.where(c.health.in_(list(only_from)))
+        stmt = stmt.where(c.health.in_([h.value for h in only_from]))
     with db.begin() as conn:
-        changed = conn.execute(stmt.values(health=health, health_at=at)).rowcount
+        changed = conn.execute(stmt.values(health=health.value, health_at=at)).rowcount
     if changed:
-        live.publish(LiveMessage(municipality, "camera", {"id": camera_id, "health": health}))
+        payload = CameraPayload(id=camera_id, health=health)
+        live.publish(LiveMessage(municipality, LiveKind.CAMERA, payload))

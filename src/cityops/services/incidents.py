@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Connection
 
 from cityops.domain.incident import (
     Incident,
+    IncidentAction,
     IncidentError,
-    Status,
     TimelineEntry,
     TimelineKind,
 )
@@ -108,27 +107,6 @@ def apply_trigger(
     return IncidentChange(trig.municipality, incident_id, created=True)
 
 
-class Action(StrEnum):
-    ACKNOWLEDGE = "acknowledge"
-    DISPATCH = "dispatch"
-    ON_SCENE = "on-scene"
-    RESOLVE = "resolve"
-    CLOSE = "close"
-    REOPEN = "reopen"
-    CANCEL = "cancel"
-
-
-ACTION_TARGET = {
-    Action.ACKNOWLEDGE: Status.ACKNOWLEDGED,
-    Action.DISPATCH: Status.DISPATCHED,
-    Action.ON_SCENE: Status.ON_SCENE,
-    Action.RESOLVE: Status.RESOLVED,
-    Action.CLOSE: Status.CLOSED,
-    Action.REOPEN: Status.ACKNOWLEDGED,
-    Action.CANCEL: Status.CANCELLED,
-}
-
-
 def _load(conn: Connection, municipality: str, incident_id: int) -> IncidentRecord:
     record = repo.get_incident(conn, municipality, incident_id)
     if record is None:
@@ -136,92 +114,66 @@ def _load(conn: Connection, municipality: str, incident_id: int) -> IncidentReco
     return record
 
 
-# The operators' actions share one signature (connection, municipality, incident, who, when,
-# then what the action needs), so the API calls them all the same way.
+@dataclass(frozen=True, slots=True)
+class OperatorContext:
+    """Who acts on which incident, when, inside which transaction: what every operator action
+    below shares. Each action asks the domain whether it is allowed now (Incident.require), so
+    the service and the ``actions`` list sent to consoles never disagree."""
+
+    conn: Connection
+    rt: MunicipalityRuntime
+    incident_id: int
+    actor: str
+    now: datetime
+
+    def load(self) -> Incident:
+        return _load(self.conn, self.rt.id, self.incident_id).incident
+
+    def save(self, incident: Incident, entry: TimelineEntry) -> Incident:
+        repo.save_incident(self.conn, incident, [entry])
+        return incident
 
 
-def act(
-    conn: Connection,
-    rt: MunicipalityRuntime,
-    *,
-    incident_id: int,
-    actor: str,
-    now: datetime,
-    action: Action,
-    note: str | None = None,
-) -> Incident:
-    """Move an incident along its lifecycle; raises IncidentError when the move is not allowed."""
-    incident = _load(conn, rt.id, incident_id).incident
-    if action is Action.REOPEN and incident.status is not Status.RESOLVED:
-        raise IncidentError(f"only a resolved incident can be reopened (it is {incident.status})")
-    if action is Action.ACKNOWLEDGE and incident.status is Status.RESOLVED:
-        raise IncidentError("a resolved incident is reopened, not acknowledged")
-    entry = incident.transition(ACTION_TARGET[action], actor=actor, at=now, reason=note)
-    repo.save_incident(conn, incident, [entry])
-    return incident
+def act(ctx: OperatorContext, *, action: IncidentAction, note: str | None = None) -> Incident:
+    """Move an incident along its lifecycle; raises IncidentError when the move is not allowed
+    now (domain.incident.allowed_actions)."""
+    incident = ctx.load()
+    return ctx.save(incident, incident.move(action, actor=ctx.actor, at=ctx.now, note=note))
 
 
-def assign(
-    conn: Connection,
-    rt: MunicipalityRuntime,
-    *,
-    incident_id: int,
-    actor: str,
-    now: datetime,
-    agency: str,
-    note: str | None = None,
-) -> Incident:
-    if agency not in {a.id for a in rt.config.agencies}:
+def assign(ctx: OperatorContext, *, agency: str, note: str | None = None) -> Incident:
+    if agency not in {a.id for a in ctx.rt.config.agencies}:
         raise IncidentError(f"unknown agency {agency!r}")
-    incident = _load(conn, rt.id, incident_id).incident
-    entry = incident.assign(agency, actor=actor, at=now, note=note)
-    repo.save_incident(conn, incident, [entry])
-    return incident
+    incident = ctx.load()
+    return ctx.save(incident, incident.assign(agency, actor=ctx.actor, at=ctx.now, note=note))
 
 
-def add_note(
-    conn: Connection,
-    rt: MunicipalityRuntime,
-    *,
-    incident_id: int,
-    actor: str,
-    now: datetime,
-    text: str,
-) -> Incident:
+def add_note(ctx: OperatorContext, *, text: str) -> Incident:
     if not text.strip():
         raise IncidentError("a note needs text")
-    incident = _load(conn, rt.id, incident_id).incident
-    entry = incident.add_entry(
-        TimelineEntry(at=now, kind=TimelineKind.NOTE, actor=actor, text=text.strip()[:4000])
+    incident = ctx.load()
+    incident.require(IncidentAction.NOTE)
+    note = TimelineEntry(
+        at=ctx.now, kind=TimelineKind.NOTE, actor=ctx.actor, text=text.strip()[:4000]
     )
-    repo.save_incident(conn, incident, [entry])
-    return incident
+    return ctx.save(incident, incident.add_entry(note))
 
 
-def tick_sop_step(
-    conn: Connection,
-    rt: MunicipalityRuntime,
-    *,
-    incident_id: int,
-    actor: str,
-    now: datetime,
-    step_id: str,
-    done: bool,
-) -> Incident:
-    incident = _load(conn, rt.id, incident_id).incident
-    sop = rt.config.sop_for(incident.type)
+def tick_sop_step(ctx: OperatorContext, *, step_id: str, done: bool) -> Incident:
+    incident = ctx.load()
+    incident.require(IncidentAction.SOP)
+    sop = ctx.rt.config.sop_for(incident.type)
     step = next((s for s in sop.steps if s.id == step_id), None) if sop else None
     if step is None:
         raise NotFoundError(f"no step {step_id!r} in the procedure for {incident.type}")
-    repo.set_sop_tick(conn, rt.id, incident_id, step_id, done=done, actor=actor, at=now)
-    entry = incident.add_entry(
-        TimelineEntry(
-            at=now,
-            kind=TimelineKind.SOP_STEP,
-            actor=actor,
-            text=("done: " if done else "undone: ") + step.text,
-            data={"step": step_id, "done": "true" if done else "false"},
-        )
+    repo.set_sop_tick(
+        ctx.conn, ctx.rt.id, ctx.incident_id, step_id, done=done, actor=ctx.actor, at=ctx.now
     )
-    repo.save_incident(conn, incident, [entry])
-    return incident
+    entry = TimelineEntry(
+        at=ctx.now,
+        kind=TimelineKind.SOP_STEP,
+        actor=ctx.actor,
+        text=("done: " if done else "undone: ") + step.text,
+        data={"step": step_id, "done": "true" if done else "false"},
+    )
+    return ctx.save(incident, incident.add_entry(entry))

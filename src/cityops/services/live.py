@@ -6,17 +6,89 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from cityops.domain.entities import CameraHealth, SensorState
+from cityops.services.views import IncidentSummary
 
 log = logging.getLogger(__name__)
+
+
+class LiveKind(StrEnum):
+    """The kinds of live message (the SSE ``event:`` name); docs/LIVE.md describes each."""
+
+    HELLO = "hello"
+    INCIDENT = "incident"
+    SENSOR = "sensor"
+    CAMERA = "camera"
+    RESYNC = "resync"
+
+
+class HelloPayload(BaseModel):
+    """The first message of every connection."""
+
+    municipality: str
+    server_time: datetime
+
+
+class SensorPayload(BaseModel):
+    """A sensor's newest reading, or its state changing without one (stale, offline, alarm)."""
+
+    id: str
+    value: float | None
+    ts: datetime | None
+    state: SensorState
+
+
+class CameraPayload(BaseModel):
+    id: str
+    health: CameraHealth
+
+
+class ResyncReason(StrEnum):
+    OVERFLOW = "overflow"
+    """The client fell QUEUE_LIMIT messages behind: what was queued for it was dropped."""
+
+
+class ResyncPayload(BaseModel):
+    """Refetch incidents, sensors and cameras: live messages were lost."""
+
+    reason: ResyncReason
+
+
+LivePayload = HelloPayload | IncidentSummary | SensorPayload | CameraPayload | ResyncPayload
+
+PAYLOADS: dict[LiveKind, type[LivePayload]] = {
+    LiveKind.HELLO: HelloPayload,
+    LiveKind.INCIDENT: IncidentSummary,
+    LiveKind.SENSOR: SensorPayload,
+    LiveKind.CAMERA: CameraPayload,
+    LiveKind.RESYNC: ResyncPayload,
+}
+"""The payload model of each kind: the live contract in one table."""
 
 
 @dataclass(frozen=True, slots=True)
 class LiveMessage:
     municipality: str
-    event: str
-    """``incident``, ``sensor`` or ``camera``."""
-    data: dict[str, Any]
+    kind: LiveKind
+    payload: LivePayload
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.payload, PAYLOADS[self.kind]):
+            raise TypeError(f"a {self.kind} message carries {PAYLOADS[self.kind].__name__}")
+
+    def data_json(self) -> str:
+        """The payload as sent (the SSE ``data:`` line, the MQTT message)."""
+        return self.payload.model_dump_json()
+
+    @classmethod
+    def parse(cls, municipality: str, kind: LiveKind, data: str | bytes) -> LiveMessage:
+        """A message as a client reads it back from ``kind`` and ``data_json()``."""
+        return cls(municipality, kind, PAYLOADS[kind].model_validate_json(data))
 
 
 Listener = Callable[[Sequence[LiveMessage]], None]

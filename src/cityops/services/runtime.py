@@ -9,6 +9,7 @@ from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.engine import RuleEngine
 from cityops.domain.entities import Camera, LonLat, Sensor
 from cityops.domain.geo import LocalProjection, projection_for
+from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.domain.visibility import cameras_seeing
 
 
@@ -25,16 +26,25 @@ class MunicipalityRuntime:
         return self.config.municipality.id
 
     @classmethod
-    def build(cls, config: MunicipalityConfig) -> MunicipalityRuntime:
+    def build(
+        cls, config: MunicipalityConfig, *, stale_factor: float = DEFAULT_STALE_FACTOR
+    ) -> MunicipalityRuntime:
+        """``stale_factor``: a sensor silent for that many expected intervals is stale."""
         m = config.municipality
         center = m.center or _first_position(config) or LonLat(0.0, 0.0)
         return cls(
             config=config,
-            engine=RuleEngine(m, config.rules, config.sensors, config.cameras),
+            engine=RuleEngine(
+                m, config.rules, config.sensors, config.cameras, stale_factor=stale_factor
+            ),
             projection=projection_for(center),
             sensors={s.id: s for s in config.sensors},
             cameras={c.id: c for c in config.cameras},
         )
+
+    def rebuild(self) -> MunicipalityRuntime:
+        """A fresh runtime of the same configuration and options (rule state not restored)."""
+        return MunicipalityRuntime.build(self.config, stale_factor=self.engine.staleness.factor)
 
     def cameras_seeing(self, place: LonLat) -> list[dict[str, Any]]:
         return [

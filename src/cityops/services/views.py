@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from cityops.domain.entities import Sector, Severity
+from cityops.domain.incident import IncidentAction, Status, TimelineKind, allowed_actions
 from cityops.services.runtime import MunicipalityRuntime
 from cityops.store import incidents_repo as repo
 from cityops.store.incidents_repo import IncidentRecord
@@ -22,9 +23,11 @@ class IncidentSummary(BaseModel):
     id: int
     municipality: str
     type: str
-    sector: str
-    severity: str
-    status: str
+    sector: Sector
+    severity: Severity
+    status: Status
+    actions: list[IncidentAction]
+    """What an operator may do now (domain.incident.allowed_actions), in a fixed order."""
     title: str
     title_local: str | None = None
     location: Position | None
@@ -43,11 +46,11 @@ class IncidentSummary(BaseModel):
 
 class TimelineItem(BaseModel):
     at: datetime
-    kind: str
+    kind: TimelineKind
     actor: str
     text: str
-    from_status: str | None
-    to_status: str | None
+    from_status: Status | None
+    to_status: Status | None
     data: dict[str, str]
 
 
@@ -96,9 +99,10 @@ def summary(record: IncidentRecord) -> IncidentSummary:
         id=i.id,
         municipality=i.municipality,
         type=i.type,
-        sector=i.sector.value,
-        severity=i.severity.value,
-        status=i.status.value,
+        sector=i.sector,
+        severity=i.severity,
+        status=i.status,
+        actions=allowed_actions(i),
         title=i.title,
         title_local=i.title_local,
         location=Position(lon=i.location.lon, lat=i.location.lat) if i.location else None,
@@ -143,11 +147,11 @@ def detail(conn: Connection, rt: MunicipalityRuntime, incident_id: int) -> Incid
         timeline=[
             TimelineItem(
                 at=e.at,
-                kind=e.kind.value,
+                kind=e.kind,
                 actor=e.actor,
                 text=e.text,
-                from_status=e.from_status.value if e.from_status else None,
-                to_status=e.to_status.value if e.to_status else None,
+                from_status=e.from_status,
+                to_status=e.to_status,
                 data=dict(e.data),
             )
             for e in i.timeline
@@ -167,6 +171,6 @@ def detail(conn: Connection, rt: MunicipalityRuntime, incident_id: int) -> Incid
     )
 
 
-def summary_json(conn: Connection, municipality: str, incident_id: int) -> dict[str, Any] | None:
+def load_summary(conn: Connection, municipality: str, incident_id: int) -> IncidentSummary | None:
     record = repo.get_incident(conn, municipality, incident_id, with_timeline=False)
-    return summary(record).model_dump(mode="json") if record else None
+    return summary(record) if record else None

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cityops.bus.address import parse_mqtt_url
 from cityops.domain.observations import Event, EventSource, Reading
+from cityops.mqtt_url import parse_mqtt_url
 
 DEFAULT_BATCH = 1000
 """Readings per gateway message: about 70 kB, well under the ingest's 256 KiB payload limit and

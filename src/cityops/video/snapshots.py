@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cityops.domain.entities import Camera
+from cityops.domain.entities import Camera, CameraOfflineError
 from cityops.video.masking import apply_privacy_masks, encode_jpeg
 from cityops.video.sources import FrameSource, NoStreamError, SourceError
 
@@ -63,6 +63,16 @@ class SnapshotService:
         if self.clips:
             return str(self.clips[index % len(self.clips)])
         return camera.stream_url
+
+    def fingerprint(self, camera: Camera, index: int = 0) -> str | None:
+        """The fingerprint of the camera's latest frame (a FrameProbe for the health monitor):
+        None when it has no stream; raises CameraOfflineError when no frame comes."""
+        try:
+            return self.snapshot(camera, index).fingerprint
+        except NoStreamError:
+            return None
+        except SourceError as err:
+            raise CameraOfflineError(str(err)) from err
 
     def snapshot(self, camera: Camera, index: int = 0) -> Snapshot:
         """The camera's latest masked frame as JPEG; raises SourceError when it is offline."""

@@ -1,19 +1,28 @@
+// @ts-check
 // uPlot charts of a sensor's recent readings, with the rule thresholds as horizontal lines.
 
-/* global uPlot */
 import { getJSON, mpath } from './api.js';
 import { h } from './dom.js';
 import { fmtNumber, fmtTimeShort, t } from './i18n.js';
 import { state } from './state.js';
 
 const HOURS = 6;
+/** @type {Readonly<Record<string, string>>} */
 const THRESHOLD_COLOURS = { above: '#ff6b6b', below: '#e3b341' };
 
+/** @typedef {import('./types').ThresholdLine} ThresholdLine */
+/** @typedef {{sensorId: string, append: (ts: string, value: number | null | undefined) => void, destroy: () => void}} ChartHandle */
+
+/**
+ * @param {ThresholdLine[]} thresholds
+ * @param {string} unit
+ * @returns {uPlot.Plugin}
+ */
 function thresholdPlugin(thresholds, unit) {
   return {
     hooks: {
       draw: [
-        (u) => {
+        (/** @type {uPlot} */ u) => {
           const { ctx } = u;
           const { left, top, width, height } = u.bbox;
           const dpr = window.devicePixelRatio || 1;
@@ -49,15 +58,21 @@ function thresholdPlugin(thresholds, unit) {
   };
 }
 
+/**
+ * @param {ThresholdLine[]} thresholds
+ * @returns {uPlot.Range.Function}
+ */
 function yRange(thresholds) {
-  return (u, min, max) => {
+  return (_u, min, max) => {
+    /** @type {number | null} */
     let lo = min;
+    /** @type {number | null} */
     let hi = max;
     for (const th of thresholds) {
       lo = lo === null || lo === undefined ? th.value : Math.min(lo, th.value);
       hi = hi === null || hi === undefined ? th.value : Math.max(hi, th.value);
     }
-    if (lo === null || lo === undefined) return [0, 1];
+    if (lo === null || lo === undefined || hi === null || hi === undefined) return [0, 1];
     if (lo === hi) return [lo - 1, hi + 1];
     const pad = (hi - lo) * 0.12;
     return [lo - pad, hi + pad];
@@ -67,25 +82,31 @@ function yRange(thresholds) {
 /**
  * Draw the last six hours of `sensor` into `container`. Returns a handle with
  * append(ts, value) for live readings and destroy().
+ * @param {HTMLElement} container
+ * @param {Readonly<import('./types').Sensor>} sensor
+ * @returns {Promise<ChartHandle | null>}
  */
 export async function sensorChart(container, sensor) {
   const now = Date.now();
   const since = new Date(now - HOURS * 3600e3).toISOString();
   container.replaceChildren(h('div', { class: 'chart-msg' }, t('common.loading')));
+  /** @type {import('./types').ReadingPoint[]} */
   let rows;
   try {
-    rows = await getJSON(mpath(state.mid, `/sensors/${encodeURIComponent(sensor.id)}/readings`), { since, limit: 5000 });
+    rows = await getJSON(mpath(state.mid || '', `/sensors/${encodeURIComponent(sensor.id)}/readings`), { since, limit: 5000 });
   } catch {
     container.replaceChildren(h('div', { class: 'chart-msg' }, t('chart.error')));
     return null;
   }
   rows.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
   const xs = rows.map((r) => Date.parse(r.ts) / 1000);
+  /** @type {(number | null)[]} */
   const ys = rows.map((r) => (r.value === null || r.value === undefined ? null : Number(r.value)));
   const thresholds = (sensor.thresholds || []).filter((th) => typeof th.value === 'number');
   container.replaceChildren();
   if (!rows.length) container.appendChild(h('div', { class: 'chart-msg overlay' }, t('chart.no_data', { hours: HOURS })));
   const width = Math.max(220, container.clientWidth || 320);
+  /** @type {uPlot.Options} */
   const opts = {
     width,
     height: 150,
@@ -107,7 +128,7 @@ export async function sensorChart(container, sensor) {
         ticks: { stroke: 'rgba(159,176,192,0.25)', width: 1 },
         font: '11px system-ui, sans-serif',
         space: 60,
-        values: (u, splits) => splits.map((v) => fmtTimeShort(v * 1000)),
+        values: (_u, splits) => splits.map((v) => fmtTimeShort(v * 1000)),
       },
       {
         stroke: '#9fb0c0',
@@ -115,10 +136,10 @@ export async function sensorChart(container, sensor) {
         ticks: { stroke: 'rgba(159,176,192,0.25)', width: 1 },
         font: '11px system-ui, sans-serif',
         size: 52,
-        values: (u, splits) => splits.map((v) => fmtNumber(v, 2)),
+        values: (_u, splits) => splits.map((v) => fmtNumber(v, 2)),
       },
     ],
-    plugins: [thresholdPlugin(thresholds, sensor.unit)],
+    plugins: [thresholdPlugin(thresholds, sensor.unit || '')],
   };
   const plot = new uPlot(opts, [xs, ys], container);
   const ro = new ResizeObserver(() => {
@@ -131,11 +152,12 @@ export async function sensorChart(container, sensor) {
     append(ts, value) {
       const x = Date.parse(ts) / 1000;
       if (!Number.isFinite(x)) return;
-      if (xs.length && x <= xs[xs.length - 1]) return;
+      const last = xs[xs.length - 1];
+      if (last !== undefined && x <= last) return;
       xs.push(x);
       ys.push(value === null || value === undefined ? null : Number(value));
       const cutoff = Date.now() / 1000 - HOURS * 3600;
-      while (xs.length && xs[0] < cutoff) {
+      while (xs.length && (xs[0] ?? cutoff) < cutoff) {
         xs.shift();
         ys.shift();
       }

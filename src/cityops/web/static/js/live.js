@@ -1,36 +1,49 @@
-// Live feed: EventSource on /m/{mid}/live with reconnect backoff; lists are refetched after a
-// reconnect so nothing missed while offline stays stale.
+// @ts-check
+// Live feed: EventSource on /m/{mid}/live with reconnect backoff. Lists are refetched after a
+// reconnect, and on `resync` (the server dropped this client's backlog), so nothing missed stays
+// stale; live-events.js applies each event.
 
 import { API_BASE, mpath } from './api.js';
-import { applyCameraUpdate, applyIncident, applySensorUpdate, refetchLive } from './data.js';
-import { emit, state } from './state.js';
+import { refetchLive } from './data.js';
+import { dispatchLive, LIVE_KINDS } from './live-events.js';
+import { emit, setConnection } from './state.js';
 
 const MIN_DELAY = 1000;
 const MAX_DELAY = 30000;
 
+/** @type {EventSource | null} */
 let source = null;
+/** @type {number | null} */
 let timer = null;
 let attempt = 0;
 let connectedOnce = false;
+/** @type {string | null} */
 let currentMid = null;
 
-function setConnection(value) {
-  state.connection = value;
-  emit('connection', value);
+/** @param {string} why */
+function refetch(why) {
+  refetchLive()
+    .then(() => emit('resync'))
+    .catch((err) => console.warn(`live: refetch after ${why} failed`, err));
 }
 
-function parse(ev) {
-  try {
-    return JSON.parse(ev.data);
-  } catch {
-    console.warn('live: bad event data', ev.type);
-    return null;
-  }
-}
+/** @type {import('./live-events.js').LiveHandlers} */
+const handlers = {
+  hello(data) {
+    if (data.municipality && currentMid && data.municipality !== currentMid) {
+      console.warn('live: feed of another municipality', data.municipality);
+    }
+  },
+  resync(reason) {
+    console.info('live: resync', reason);
+    refetch('resync');
+  },
+};
 
 function open() {
   timer = null;
   const mid = currentMid;
+  if (!mid) return;
   setConnection(connectedOnce ? 'reconnecting' : 'connecting');
   const es = new EventSource(API_BASE + mpath(mid, '/live'));
   source = es;
@@ -39,9 +52,7 @@ function open() {
     connectedOnce = true;
     attempt = 0;
     setConnection('live');
-    if (reconnect) {
-      refetchLive().catch((err) => console.warn('live: refetch failed', err));
-    }
+    if (reconnect) refetch('reconnect');
   };
   es.onerror = () => {
     if (source !== es) return;
@@ -50,22 +61,16 @@ function open() {
     const delay = Math.min(MAX_DELAY, MIN_DELAY * 2 ** attempt) * (0.6 + Math.random() * 0.4);
     attempt += 1;
     setConnection(attempt > 3 ? 'offline' : 'reconnecting');
-    timer = setTimeout(open, delay);
+    timer = window.setTimeout(open, delay);
   };
-  es.addEventListener('incident', (ev) => {
-    const data = parse(ev);
-    if (data) applyIncident(data, { live: true });
-  });
-  es.addEventListener('sensor', (ev) => {
-    const data = parse(ev);
-    if (data) applySensorUpdate(data);
-  });
-  es.addEventListener('camera', (ev) => {
-    const data = parse(ev);
-    if (data) applyCameraUpdate(data);
-  });
+  for (const kind of LIVE_KINDS) {
+    es.addEventListener(kind, (ev) => {
+      if (source === es) dispatchLive(kind, ev.data, handlers);
+    });
+  }
 }
 
+/** @param {string} mid */
 export function connectLive(mid) {
   disconnectLive();
   currentMid = mid;

@@ -1,58 +1,65 @@
+// @ts-check
 // Console entry point: configuration, language, header, views, keyboard, live feed.
 
 import { setOperatorProvider } from './api.js';
 import { loadConfig, loadMunicipality } from './data.js';
 import { acknowledge, closeDetail, focusDetail, initDetails, isDetailOpen } from './details.js';
-import { isTyping } from './dom.js';
+import { byId, byIdAs, isTyping } from './dom.js';
+import { initHealth } from './health-banner.js';
 import { displayName, fmtDate, fmtTime, getLanguage, setLanguage, setTimeZone, storedLanguage, t } from './i18n.js';
 import { connectLive } from './live.js';
 import { focusMap, initMap, invalidate, sensorOnMap, sensorsOnMap, settleView, showMunicipality } from './map.js';
 import { initOverview, setOverviewActive } from './overview.js';
 import { initQueue, moveSelection, openSelected, select } from './queue.js';
 import { setSound, soundEnabled } from './sound.js';
-import { emit, on, schedule, state } from './state.js';
+import { emit, on, schedule, setMunicipality, setView, state } from './state.js';
 import { ensureOperator, getOperator, initOperator, askOperator, refreshOperatorLabel, toast } from './ui.js';
 import { initWall, setWallActive } from './wall.js';
 
 const MUNI_KEY = 'cityops.municipality';
+/** @type {readonly import('./types').View[]} */
 const VIEWS = ['ops', 'wall', 'overview'];
 
 // --- header
 
 function tickClock() {
   const now = new Date();
-  document.getElementById('clock-time').textContent = fmtTime(now);
-  document.getElementById('clock-date').textContent = fmtDate(now);
+  byId('clock-time').textContent = fmtTime(now);
+  byId('clock-date').textContent = fmtDate(now);
 }
 
+/** @param {import('./types').Connection} value */
 function showConnection(value) {
-  const el = document.getElementById('conn');
+  const el = byId('conn');
   el.dataset.state = value;
-  const text = document.getElementById('conn-text');
+  const text = byId('conn-text');
   text.dataset.i18n = `conn.${value}`;
   text.textContent = t(`conn.${value}`);
 }
 
 function showSound() {
-  const btn = document.getElementById('btn-sound');
+  const btn = byId('btn-sound');
   const onNow = soundEnabled();
   btn.setAttribute('aria-pressed', String(onNow));
-  const label = document.getElementById('sound-label');
-  label.dataset.i18n = onNow ? 'sound.on' : 'sound.off';
-  label.textContent = t(label.dataset.i18n);
+  const label = byId('sound-label');
+  const key = onNow ? 'sound.on' : 'sound.off';
+  label.dataset.i18n = key;
+  label.textContent = t(key);
 }
 
 function showLanguageButtons() {
-  for (const b of document.querySelectorAll('.lang-btn')) b.setAttribute('aria-pressed', String(b.dataset.lang === getLanguage()));
+  for (const b of document.querySelectorAll('.lang-btn')) {
+    if (b instanceof HTMLElement) b.setAttribute('aria-pressed', String(b.dataset.lang === getLanguage()));
+  }
 }
 
 function showMunicipalityName() {
   const muni = state.municipality;
-  document.getElementById('muni-name').textContent = muni ? displayName(muni) : '';
-  const sel = document.getElementById('muni-select');
+  byId('muni-name').textContent = muni ? displayName(muni) : '';
+  const sel = byIdAs('muni-select', HTMLSelectElement);
   const list = (state.config && state.config.municipalities) || [];
   sel.hidden = list.length < 2;
-  document.getElementById('muni-name').hidden = list.length >= 2;
+  byId('muni-name').hidden = list.length >= 2;
   if (list.length >= 2) {
     sel.replaceChildren(...list.map((m) => {
       const o = document.createElement('option');
@@ -65,6 +72,7 @@ function showMunicipalityName() {
   document.title = muni ? `${displayName(muni)} · ${t('app.title')}` : t('app.title');
 }
 
+/** @param {string} code */
 async function switchLanguage(code) {
   await setLanguage(code);
   showLanguageButtons();
@@ -78,12 +86,14 @@ async function switchLanguage(code) {
 
 // --- views
 
-function showView(view) {
-  if (!VIEWS.includes(view)) return;
-  state.view = view;
+/** @param {string | undefined} name */
+function showView(name) {
+  const view = VIEWS.find((v) => v === name);
+  if (!view) return;
+  setView(view);
   for (const v of VIEWS) {
-    document.getElementById(`view-${v}`).hidden = v !== view;
-    const tab = document.getElementById(`tab-${v}`);
+    byId(`view-${v}`).hidden = v !== view;
+    const tab = byId(`tab-${v}`);
     tab.setAttribute('aria-selected', String(v === view));
     tab.tabIndex = v === view ? 0 : -1;
   }
@@ -93,7 +103,7 @@ function showView(view) {
 }
 
 function initTabs() {
-  const tabs = [...document.querySelectorAll('.tab')];
+  const tabs = [...document.querySelectorAll('.tab')].filter((el) => el instanceof HTMLElement);
   for (const tab of tabs) {
     tab.addEventListener('click', () => showView(tab.dataset.view));
     tab.addEventListener('keydown', (ev) => {
@@ -101,6 +111,7 @@ function initTabs() {
       ev.preventDefault();
       const i = tabs.indexOf(tab);
       const next = tabs[(i + (ev.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+      if (!next) return;
       next.focus();
       showView(next.dataset.view);
     });
@@ -114,11 +125,12 @@ function dialogOpen() {
   return Boolean(document.querySelector('dialog[open]'));
 }
 
+/** @param {KeyboardEvent} ev */
 function onKey(ev) {
   if (ev.ctrlKey || ev.metaKey || ev.altKey || dialogOpen()) return;
   const target = ev.target;
   if (isTyping(target)) {
-    if (ev.key === 'Escape') target.blur();
+    if (ev.key === 'Escape' && target instanceof HTMLElement) target.blur();
     return;
   }
   const inMap = target instanceof Element && target.closest('#map');
@@ -127,7 +139,7 @@ function onKey(ev) {
   switch (key) {
     case '?':
       ev.preventDefault();
-      document.getElementById('dlg-help').showModal();
+      byIdAs('dlg-help', HTMLDialogElement).showModal();
       return;
     case '1':
     case '2':
@@ -144,7 +156,7 @@ function onKey(ev) {
     case 'Escape':
       if (isDetailOpen()) {
         closeDetail();
-        document.getElementById('queue-list').focus();
+        byId('queue-list').focus();
       }
       return;
     default:
@@ -171,7 +183,7 @@ function onKey(ev) {
       requestAnimationFrame(focusDetail);
       return;
     case 'a': {
-      const id = state.selectedId ?? (state.detail && state.detail.kind === 'incident' ? state.detail.id : null);
+      const id = state.selectedId ?? (state.detail && state.detail.kind === 'incident' ? Number(state.detail.id) : null);
       if (id !== null) acknowledge(id);
       return;
     }
@@ -184,16 +196,15 @@ function onKey(ev) {
 
 // --- start
 
+/** @param {string | null} mid */
 async function chooseMunicipality(mid) {
-  const list = state.config.municipalities || [];
+  const list = (state.config && state.config.municipalities) || [];
   const muni = list.find((m) => m.id === mid) || list[0];
   if (!muni) {
     toast(t('error.no_municipality'), 'error', 20000);
     return;
   }
-  state.mid = muni.id;
-  state.municipality = muni;
-  state.selectedId = null;
+  setMunicipality(muni);
   localStorage.setItem(MUNI_KEY, muni.id);
   setTimeZone(muni.timezone || 'Europe/Sofia');
   showMunicipalityName();
@@ -217,19 +228,20 @@ async function chooseMunicipality(mid) {
  * scheduled by the data load; the canvas layers paint in the frame after it.
  */
 function markReady() {
-  if (window.__cityopsReady !== undefined) return;
+  const w = /** @type {Window & {__cityopsReady?: number}} */ (window);
+  if (w.__cityopsReady !== undefined) return;
   schedule('ready', () => {
     requestAnimationFrame(() => {
-      if (window.__cityopsReady !== undefined) return;
+      if (w.__cityopsReady !== undefined) return;
       performance.mark('cityops:ready');
-      window.__cityopsReady = performance.now();
+      w.__cityopsReady = performance.now();
       document.documentElement.dataset.ready = 'true';
     });
   });
 }
 
 /** Read-only hooks for tests and benchmarks. */
-window.__cityops = { sensorOnMap, sensorsOnMap };
+/** @type {any} */ (window).__cityops = { sensorOnMap, sensorsOnMap };
 
 async function start() {
   await setLanguage(storedLanguage() || 'bg', { remember: false });
@@ -242,22 +254,27 @@ async function start() {
   initDetails();
   initWall();
   initOverview();
+  initHealth();
   showSound();
   showConnection('connecting');
   on('connection', showConnection);
   on('select-incident', (id) => select(id));
 
-  for (const b of document.querySelectorAll('.lang-btn')) b.addEventListener('click', () => switchLanguage(b.dataset.lang));
-  document.getElementById('btn-sound').addEventListener('click', () => {
+  for (const b of document.querySelectorAll('.lang-btn')) {
+    if (b instanceof HTMLElement) b.addEventListener('click', () => switchLanguage(b.dataset.lang || 'en'));
+  }
+  byId('btn-sound').addEventListener('click', () => {
     setSound(!soundEnabled());
     showSound();
   });
-  document.getElementById('btn-help').addEventListener('click', () => document.getElementById('dlg-help').showModal());
-  document.getElementById('muni-select').addEventListener('change', (ev) => chooseMunicipality(ev.target.value));
+  byId('btn-help').addEventListener('click', () => byIdAs('dlg-help', HTMLDialogElement).showModal());
+  const muniSelect = byIdAs('muni-select', HTMLSelectElement);
+  muniSelect.addEventListener('change', () => chooseMunicipality(muniSelect.value));
   document.addEventListener('keydown', onKey);
   tickClock();
   setInterval(tickClock, 1000);
 
+  /** @type {import('./types').ConsoleConfig} */
   let config;
   for (let attempt = 0; ; attempt += 1) {
     try {

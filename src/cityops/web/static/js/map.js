@@ -1,18 +1,39 @@
+// @ts-check
 // The map: offline base map from /basemap on a canvas, optional online tiles, camera
 // field-of-view cones, sensors, key objects and clustered incidents. Live updates restyle
 // existing layers in place, batched per animation frame.
 
-/* global L */
 import { getJSON, mpath } from './api.js';
-import { h } from './dom.js';
+import { byId, h } from './dom.js';
 import { displayName, fmtNumber, incidentTitle, t, tMaybe } from './i18n.js';
 import { fovCone } from './geo.js';
 import { emit, incidentMatchesFilters, on, schedule, SEVERITIES, SEVERITY_RANK, state } from './state.js';
 
-export const SEVERITY_COLOURS = { minor: '#58a6ff', moderate: '#e3b341', severe: '#f0883e', extreme: '#ff4d4f' };
-export const HEALTH_COLOURS = { online: '#3fb950', stale: '#d29922', tampered: '#db61a2', offline: '#f85149', unknown: '#8b949e' };
-export const SENSOR_COLOURS = { ok: '#3fb950', alarm: '#ff4d4f', offline: '#6e7681', unknown: '#a5b4c5' };
+/** @typedef {Readonly<import('./types').IncidentSummary>} Incident */
+/** @typedef {Readonly<import('./types').Sensor>} Sensor */
+/** @typedef {Readonly<import('./types').Camera>} Camera */
+/** @typedef {Readonly<import('./types').KeyObject>} KeyObject */
+/** @typedef {GeoJSON.Feature} Feature */
+/**
+ * @typedef {object} Groups
+ * @property {L.LayerGroup} base
+ * @property {L.LayerGroup} cameras
+ * @property {L.LayerGroup} sensors
+ * @property {L.LayerGroup} labels
+ * @property {L.LayerGroup} keyObjects
+ * @property {LMarkerClusterGroup} incidents
+ */
+/** @typedef {L.MarkerOptions & {severity?: string}} IncidentMarkerOptions */
 
+/** @type {Readonly<Record<string, string>>} */
+export const SEVERITY_COLOURS = { minor: '#58a6ff', moderate: '#e3b341', severe: '#f0883e', extreme: '#ff4d4f' };
+/** @type {Readonly<Record<string, string>>} */
+export const HEALTH_COLOURS = { online: '#3fb950', stale: '#d29922', tampered: '#db61a2', offline: '#f85149', unknown: '#8b949e' };
+/** Sensor states: stale (no data for a while) is amber and hollow, offline grey and hollow. */
+/** @type {Readonly<Record<string, string>>} */
+export const SENSOR_COLOURS = { ok: '#3fb950', alarm: '#ff4d4f', stale: '#c69026', offline: '#6e7681', unknown: '#a5b4c5' };
+
+/** @type {Readonly<Record<string, L.PathOptions>>} */
 const ROAD_STYLE = {
   motorway: { color: '#8a6d3b', weight: 5 },
   trunk: { color: '#7d6a45', weight: 4.5 },
@@ -30,67 +51,111 @@ const LABEL_MIN_ZOOM = 18;
 const LABEL_CELL = [96, 22]; // one label per screen cell, so labels never pile up
 const LABEL_MAX = 250;
 
-let map = null;
+// Set by initMap before anything else here runs.
+/** @type {L.Map} */
+let map;
+/** @type {{base: L.Canvas, cameras: L.Canvas, sensors: L.Canvas}} */
+let renderers;
+/** @type {Groups} */
+let groups;
+/** @type {L.Control.Layers | null} */
 let layerControl = null;
-let renderers = null;
-const groups = {};
+/** @type {{offline?: L.Layer, online?: L.TileLayer}} */
 const baseLayers = {};
+/** @type {Map<string, {layer: L.Polygon, health: string}>} */
 const cameraShapes = new Map();
+/** @type {Map<string, {layer: L.CircleMarker, state: string}>} */
 const sensorMarkers = new Map();
+/** @type {Map<string, L.Marker>} */
 const keyMarkers = new Map();
+/** @type {Map<number, {marker: L.Marker, key: string}>} */
 const incidentMarkers = new Map();
+/** @type {Map<string, L.Marker>} */
 const sensorLabels = new Map();
+/** @type {{sensors: Set<string>, cameras: Set<string>, incidents: Set<number>}} */
 const dirty = { sensors: new Set(), cameras: new Set(), incidents: new Set() };
+/** @type {L.Marker | null} */
 let highlight = null;
+/** @type {L.LatLngBounds | null} */
 let basemapBounds = null;
+/** @type {string | null} */
 let attribution = null;
 let viewSettled = false;
 let focusToken = 0;
 
+/** @param {Feature | undefined} feature */
+const featureClass = (feature) => (feature && feature.properties && String(feature.properties.class)) || '';
+
+/**
+ * @param {Feature | undefined} feature
+ * @returns {L.PathOptions}
+ */
 function landuseStyle(feature) {
-  const cls = feature.properties && feature.properties.class;
+  const cls = featureClass(feature);
   if (LANDUSE_GREEN.has(cls)) return { fillColor: '#14261c', fillOpacity: 1, stroke: false };
   if (LANDUSE_WORK.has(cls)) return { fillColor: '#1d1a26', fillOpacity: 1, stroke: false };
   return { fillColor: '#141b24', fillOpacity: 1, stroke: false };
 }
 
+/**
+ * @param {Feature | undefined} feature
+ * @returns {L.PathOptions}
+ */
 function waterStyle(feature) {
-  const g = feature.geometry && feature.geometry.type;
+  const g = feature && feature.geometry && feature.geometry.type;
   if (g === 'LineString' || g === 'MultiLineString') {
-    const cls = feature.properties && feature.properties.class;
+    const cls = featureClass(feature);
     return { color: '#1f4f7a', weight: cls === 'river' || cls === 'canal' ? 4 : 2, opacity: 1 };
   }
   return { fillColor: '#0f2e4a', fillOpacity: 1, color: '#1f4f7a', weight: 1 };
 }
 
+/**
+ * @param {Feature | undefined} feature
+ * @returns {L.PathOptions}
+ */
 function roadStyle(feature) {
-  const s = ROAD_STYLE[feature.properties && feature.properties.class] || ROAD_STYLE.service;
+  const s = ROAD_STYLE[featureClass(feature)] || ROAD_STYLE.service;
   return { ...s, opacity: 1, lineCap: 'round', lineJoin: 'round' };
 }
 
+/** @returns {L.PathOptions} */
 function buildingStyle() {
   return { fillColor: '#1e2733', fillOpacity: 1, color: '#2b3746', weight: 1 };
 }
 
+/** @type {Readonly<Record<string, (feature: Feature | undefined) => L.PathOptions>>} */
 const BASE_STYLES = { landuse: landuseStyle, water: waterStyle, buildings: buildingStyle, roads: roadStyle };
 
+/**
+ * @param {Camera} cam
+ * @returns {L.PathOptions}
+ */
 function cameraStyle(cam) {
   const c = HEALTH_COLOURS[cam.health] || HEALTH_COLOURS.unknown;
   return { color: c, weight: 1, opacity: 0.8, fillColor: c, fillOpacity: cam.health === 'online' ? 0.16 : 0.22 };
 }
 
+/**
+ * @param {Sensor} s
+ * @returns {L.CircleMarkerOptions}
+ */
 function sensorStyle(s) {
   const c = SENSOR_COLOURS[s.state] || SENSOR_COLOURS.unknown;
-  if (s.state === 'alarm') return { radius: 7, color: '#ffd6d6', weight: 2, fillColor: c, fillOpacity: 1 };
-  if (s.state === 'ok') return { radius: 5, color: '#0b0f14', weight: 1, fillColor: c, fillOpacity: 0.95 };
-  return { radius: 5, color: c, weight: 1.5, fillColor: '#0b0f14', fillOpacity: 0.85 };
+  if (s.state === 'alarm') return { radius: 7, color: '#ffd6d6', weight: 2, fillColor: c, fillOpacity: 1, dashArray: '' };
+  if (s.state === 'ok') return { radius: 5, color: '#0b0f14', weight: 1, fillColor: c, fillOpacity: 0.95, dashArray: '' };
+  // stale: the last value is old, the sensor may still be there; a dashed amber ring
+  if (s.state === 'stale') return { radius: 5, color: c, weight: 2, fillColor: '#2a2110', fillOpacity: 0.9, dashArray: '3 2' };
+  return { radius: 5, color: c, weight: 1.5, fillColor: '#0b0f14', fillOpacity: 0.85, dashArray: '' };
 }
 
+/** @param {Sensor} s */
 function sensorValueText(s) {
   if (s.value === null || s.value === undefined) return '—';
   return `${fmtNumber(s.value, 1)}${s.unit ? ` ${s.unit}` : ''}`;
 }
 
+/** @param {Incident} inc */
 function incidentIcon(inc) {
   const dot = h('span', { class: 'inc-dot', dataset: { testid: 'incident-marker', incidentId: inc.id, severity: inc.severity, status: inc.status } });
   return L.divIcon({
@@ -101,10 +166,11 @@ function incidentIcon(inc) {
   });
 }
 
+/** @param {LMarkerCluster} cluster */
 function clusterIcon(cluster) {
   let worst = 'minor';
   for (const m of cluster.getAllChildMarkers()) {
-    const sev = m.options.severity;
+    const sev = /** @type {IncidentMarkerOptions} */ (m.options).severity || 'minor';
     if ((SEVERITY_RANK[sev] || 0) > (SEVERITY_RANK[worst] || 0)) worst = sev;
   }
   const n = cluster.getChildCount();
@@ -116,29 +182,36 @@ function clusterIcon(cluster) {
   });
 }
 
+/** @param {KeyObject} ko */
 function keyObjectIcon(ko) {
   return L.divIcon({ className: `key-marker ko-${ko.kind}`, html: '<span></span>', iconSize: [14, 14], iconAnchor: [7, 7] });
 }
 
+/**
+ * @param {import('./types').DetailKind} kind
+ * @param {string | number} id
+ */
 function openDetail(kind, id) {
   emit('open-detail', { kind, id, fly: false });
 }
 
 // --- building layers
 
+/** @param {Camera} cam */
 function addCamera(cam) {
   if (!cam.position) return;
   const pts = fovCone(cam.position.lat, cam.position.lon, cam.heading_deg, cam.fov_deg, cam.range_m);
-  const poly = L.polygon(pts, { renderer: renderers.cameras, ...cameraStyle(cam), cameraId: cam.id });
+  const poly = L.polygon(pts, { renderer: renderers.cameras, ...cameraStyle(cam) });
   poly.on('click', () => openDetail('camera', cam.id));
   poly.bindTooltip(() => `${escapeText(displayName(state.cameras.get(cam.id) || cam))} · ${t(`health.${(state.cameras.get(cam.id) || cam).health || 'unknown'}`)}`, { sticky: true, className: 'map-tip' });
   groups.cameras.addLayer(poly);
   cameraShapes.set(cam.id, { layer: poly, health: cam.health });
 }
 
+/** @param {Sensor} s */
 function addSensor(s) {
   if (!s.position) return;
-  const m = L.circleMarker([s.position.lat, s.position.lon], { renderer: renderers.sensors, ...sensorStyle(s), sensorId: s.id });
+  const m = L.circleMarker([s.position.lat, s.position.lon], { renderer: renderers.sensors, ...sensorStyle(s) });
   m.on('click', () => openDetail('sensor', s.id));
   m.bindTooltip(() => {
     const cur = state.sensors.get(s.id) || s;
@@ -148,6 +221,7 @@ function addSensor(s) {
   sensorMarkers.set(s.id, { layer: m, state: s.state });
 }
 
+/** @param {string} s */
 function escapeText(s) {
   const d = document.createElement('span');
   d.textContent = s;
@@ -180,10 +254,18 @@ function rebuildKeyObjects() {
   }
 }
 
+/**
+ * @param {Incident | undefined} inc
+ * @returns {inc is Incident & {location: import('./types').Position}}
+ */
 function incidentVisible(inc) {
-  return inc && inc.location && incidentMatchesFilters(inc);
+  return Boolean(inc && inc.location && incidentMatchesFilters(inc, state.filters));
 }
 
+/**
+ * @param {number} id
+ * @param {L.Marker[]} [batchAdd]
+ */
 function syncIncident(id, batchAdd) {
   const inc = state.incidents.get(id);
   const existing = incidentMarkers.get(id);
@@ -195,9 +277,12 @@ function syncIncident(id, batchAdd) {
     return;
   }
   const key = `${inc.severity}|${inc.status}`;
+  /** @type {[number, number]} */
   const ll = [inc.location.lat, inc.location.lon];
   if (!existing) {
-    const marker = L.marker(ll, { icon: incidentIcon(inc), severity: inc.severity, keyboard: false, incidentId: id });
+    /** @type {IncidentMarkerOptions} */
+    const options = { icon: incidentIcon(inc), severity: inc.severity, keyboard: false };
+    const marker = L.marker(ll, options);
     marker.on('click', () => {
       emit('select-incident', id);
       openDetail('incident', id);
@@ -213,7 +298,7 @@ function syncIncident(id, batchAdd) {
   if (cur.lat !== ll[0] || cur.lng !== ll[1]) marker.setLatLng(ll);
   if (existing.key !== key) {
     existing.key = key;
-    marker.options.severity = inc.severity;
+    /** @type {IncidentMarkerOptions} */ (marker.options).severity = inc.severity;
     marker.setIcon(incidentIcon(inc));
     groups.incidents.refreshClusters(marker);
   }
@@ -222,6 +307,7 @@ function syncIncident(id, batchAdd) {
 function syncAllIncidents() {
   // until the start view is set (settleView), drawing would only animate clusters into it
   if (!viewSettled) return;
+  /** @type {L.Marker[]} */
   const batch = [];
   for (const id of [...incidentMarkers.keys()]) if (!state.incidents.has(id)) syncIncident(id);
   for (const id of state.incidents.keys()) syncIncident(id, batch);
@@ -260,11 +346,15 @@ function flushDirty() {
 
 // --- value labels for sensors at street zoom (DOM, so only for what is in view)
 
+/**
+ * @param {L.Marker} marker
+ * @param {Sensor} s
+ */
 function fillLabel(marker, s) {
   const el = marker.getElement();
   if (!el) return;
   const span = el.firstChild;
-  span.textContent = sensorValueText(s);
+  if (span) span.textContent = sensorValueText(s);
   el.className = `sensor-label leaflet-marker-icon st-${s.state || 'unknown'}`;
 }
 
@@ -276,7 +366,7 @@ function updateLabels() {
     const bounds = map.getBounds().pad(0.1);
     const taken = new Set();
     // alarms first, so they get a label wherever labels compete for room
-    const ordered = [...state.sensors.values()].sort((a, b) => (b.state === 'alarm') - (a.state === 'alarm'));
+    const ordered = [...state.sensors.values()].sort((a, b) => Number(b.state === 'alarm') - Number(a.state === 'alarm'));
     for (const s of ordered) {
       if (keep.size >= LABEL_MAX) break;
       if (!s.position || !bounds.contains([s.position.lat, s.position.lon])) continue;
@@ -287,7 +377,8 @@ function updateLabels() {
       keep.add(s.id);
       if (!sensorLabels.has(s.id)) {
         const m = L.marker([s.position.lat, s.position.lon], {
-          icon: L.divIcon({ className: 'sensor-label', html: h('span', null, ''), iconSize: null, iconAnchor: [-8, 8] }),
+          // iconSize null: the label's own CSS sizes it
+          icon: L.divIcon({ className: 'sensor-label', html: h('span', null, ''), iconSize: /** @type {any} */ (null), iconAnchor: [-8, 8] }),
           interactive: false,
           keyboard: false,
           pane: 'labels',
@@ -295,7 +386,8 @@ function updateLabels() {
         groups.labels.addLayer(m);
         sensorLabels.set(s.id, m);
       }
-      fillLabel(sensorLabels.get(s.id), s);
+      const label = sensorLabels.get(s.id);
+      if (label) fillLabel(label, s);
     }
   }
   for (const [id, m] of sensorLabels) {
@@ -311,9 +403,10 @@ function updateLabels() {
 async function loadBasemap() {
   groups.base.clearLayers();
   basemapBounds = null;
+  /** @type {{layers?: Record<string, GeoJSON.FeatureCollection>, bounds?: number[]}} */
   let data;
   try {
-    data = await getJSON(mpath(state.mid, '/basemap'));
+    data = await getJSON(mpath(state.mid || '', '/basemap'));
   } catch (err) {
     console.warn('basemap unavailable', err);
     emit('basemap', { ok: false });
@@ -322,12 +415,12 @@ async function loadBasemap() {
   for (const name of ['landuse', 'water', 'buildings', 'roads']) {
     const fc = data.layers && data.layers[name];
     if (!fc) continue;
-    const layer = L.geoJSON(fc, { renderer: renderers.base, pane: 'basemap', interactive: false, style: BASE_STYLES[name] });
-    groups[`base_${name}`] = layer;
-    groups.base.addLayer(layer);
+    /** @type {L.GeoJSONOptions & {renderer: L.Renderer}} */
+    const options = { renderer: renderers.base, pane: 'basemap', interactive: false, style: BASE_STYLES[name] };
+    groups.base.addLayer(L.geoJSON(fc, options));
   }
   if (data.bounds && data.bounds.length === 4) {
-    const [w, s, e, n] = data.bounds;
+    const [w = 0, s = 0, e = 0, n = 0] = data.bounds;
     basemapBounds = L.latLngBounds([s, w], [n, e]);
   }
   emit('basemap', { ok: true });
@@ -335,7 +428,9 @@ async function loadBasemap() {
 
 function buildLayerControl() {
   if (layerControl) layerControl.remove();
-  const bases = { [t('map.layer_offline')]: baseLayers.offline };
+  /** @type {Record<string, L.Layer>} */
+  const bases = {};
+  if (baseLayers.offline) bases[t('map.layer_offline')] = baseLayers.offline;
   if (baseLayers.online) bases[t('map.layer_online')] = baseLayers.online;
   const overlays = {
     [t('map.layer_incidents')]: groups.incidents,
@@ -344,21 +439,22 @@ function buildLayerControl() {
     [t('map.layer_key_objects')]: groups.keyObjects,
   };
   layerControl = L.control.layers(bases, overlays, { collapsed: window.innerWidth < 1500, position: 'topright' }).addTo(map);
-  const toggle = layerControl.getContainer().querySelector('.leaflet-control-layers-toggle');
-  if (toggle) {
+  const toggle = layerControl.getContainer()?.querySelector('.leaflet-control-layers-toggle');
+  if (toggle instanceof HTMLElement) {
     toggle.title = t('map.layers');
     toggle.setAttribute('aria-label', t('map.layers'));
   }
 }
 
 function translateControls() {
-  const zin = map.zoomControl && map.zoomControl.getContainer().querySelector('.leaflet-control-zoom-in');
-  const zout = map.zoomControl && map.zoomControl.getContainer().querySelector('.leaflet-control-zoom-out');
-  if (zin) {
+  const zoom = map.zoomControl && map.zoomControl.getContainer();
+  const zin = zoom && zoom.querySelector('.leaflet-control-zoom-in');
+  const zout = zoom && zoom.querySelector('.leaflet-control-zoom-out');
+  if (zin instanceof HTMLElement) {
     zin.title = t('map.zoom_in');
     zin.setAttribute('aria-label', t('map.zoom_in'));
   }
-  if (zout) {
+  if (zout instanceof HTMLElement) {
     zout.title = t('map.zoom_out');
     zout.setAttribute('aria-label', t('map.zoom_out'));
   }
@@ -371,15 +467,17 @@ function translateControls() {
 }
 
 function renderLegend() {
-  const legend = document.getElementById('map-legend');
+  const legend = byId('map-legend');
+  /** @param {string} cls @param {string | undefined} colour @param {string} label */
   const item = (cls, colour, label) => h('span', { class: `lg-item ${cls}` }, h('i', { style: { background: colour } }), label);
   legend.replaceChildren(
     h('div', { class: 'lg-row' }, h('b', null, t('map.layer_incidents')), ...SEVERITIES.slice().reverse().map((s) => item('lg-dot', SEVERITY_COLOURS[s], t(`severity.${s}`)))),
     h('div', { class: 'lg-row' }, h('b', null, t('map.layer_cameras')), ...['online', 'stale', 'tampered', 'offline'].map((s) => item('lg-cone', HEALTH_COLOURS[s], t(`health.${s}`)))),
-    h('div', { class: 'lg-row' }, h('b', null, t('map.layer_sensors')), ...['ok', 'alarm', 'offline', 'unknown'].map((s) => item(`lg-dot lg-${s}`, SENSOR_COLOURS[s], t(`sensor_state.${s}`)))),
+    h('div', { class: 'lg-row' }, h('b', null, t('map.layer_sensors')), ...['ok', 'alarm', 'stale', 'offline', 'unknown'].map((s) => item(`lg-dot lg-${s}`, SENSOR_COLOURS[s], t(`sensor_state.${s}`)))),
   );
 }
 
+/** @param {L.LatLngExpression | null} latlng */
 function setHighlight(latlng) {
   if (highlight) {
     highlight.remove();
@@ -394,37 +492,51 @@ function setHighlight(latlng) {
   }).addTo(map);
 }
 
+/**
+ * @param {import('./types').DetailKind} kind
+ * @param {string | number} id
+ * @returns {[number, number] | null}
+ */
 function positionOf(kind, id) {
   if (kind === 'incident') {
-    const inc = state.incidents.get(id);
+    const inc = state.incidents.get(Number(id));
     return inc && inc.location ? [inc.location.lat, inc.location.lon] : null;
   }
-  const src = kind === 'camera' ? state.cameras : kind === 'sensor' ? state.sensors : state.keyObjects;
-  const obj = src.get(id);
+  const key = String(id);
+  const obj = kind === 'camera' ? state.cameras.get(key) : kind === 'sensor' ? state.sensors.get(key) : state.keyObjects.get(key);
   return obj && obj.position ? [obj.position.lat, obj.position.lon] : null;
 }
 
 /** An incident opened from the queue may sit in a cluster even at street zoom (several
- * incidents at one gauge or crossing): fan the cluster out where it is, keeping the zoom. */
+ * incidents at one gauge or crossing): fan the cluster out where it is, keeping the zoom.
+ * @param {number} id
+ * @param {number} token
+ */
 function revealIncident(id, token) {
   const group = groups.incidents;
   const rec = incidentMarkers.get(id);
   if (token !== focusToken || !rec || !group.hasLayer(rec.marker)) return;
-  if (group._inZoomAnimation) {
+  if (/** @type {any} */ (group)._inZoomAnimation) {
     // after a zoom the clusters re-form with an animation of their own (markercluster 1.5)
     group.once('animationend', () => revealIncident(id, token));
     return;
   }
-  const parent = group.getVisibleParent(rec.marker);
-  if (parent && parent !== rec.marker && typeof parent.spiderfy === 'function') parent.spiderfy();
+  const parent = /** @type {L.Marker | LMarkerCluster | null} */ (group.getVisibleParent(rec.marker));
+  if (parent && parent !== rec.marker && 'spiderfy' in parent && typeof parent.spiderfy === 'function') parent.spiderfy();
 }
 
+/**
+ * Highlight what the details panel shows, and fly there when asked.
+ * @param {import('./types').DetailKind} kind
+ * @param {string | number} id
+ * @param {boolean} fly
+ */
 export function focusOn(kind, id, fly) {
   const ll = positionOf(kind, id);
   setHighlight(ll);
   if (!ll || !fly) return;
   const token = ++focusToken; // a later focus wins over one still flying
-  if (kind === 'incident') map.once('moveend', () => revealIncident(id, token));
+  if (kind === 'incident') map.once('moveend', () => revealIncident(Number(id), token));
   map.setView(ll, Math.max(map.getZoom(), 17), { animate: true });
 }
 
@@ -435,6 +547,7 @@ export function focusOn(kind, id, fly) {
 export function settleView() {
   if (!map) return;
   if (!basemapBounds) {
+    /** @type {[number, number][]} */
     const points = [];
     for (const src of [state.cameras, state.sensors, state.keyObjects]) {
       for (const obj of src.values()) if (obj.position) points.push([obj.position.lat, obj.position.lon]);
@@ -445,7 +558,10 @@ export function settleView() {
   syncAllIncidents();
 }
 
-/** For tests and benchmarks (read-only): how a sensor is drawn on the map right now. */
+/**
+ * For tests and benchmarks (read-only): how a sensor is drawn on the map right now.
+ * @param {string} id
+ */
 export function sensorOnMap(id) {
   const rec = sensorMarkers.get(id);
   if (!map || !rec) return null;
@@ -466,42 +582,47 @@ export function invalidate() {
 }
 
 export function focusMap() {
-  document.getElementById('map').focus();
+  byId('map').focus();
 }
 
 export function initMap() {
   map = L.map('map', { preferCanvas: true, zoomControl: true, attributionControl: true, minZoom: 3, maxZoom: 20, worldCopyJump: false });
-  map.createPane('basemap').style.zIndex = 250;
-  map.getPane('basemap').style.pointerEvents = 'none';
-  map.createPane('cones').style.zIndex = 410;
-  map.createPane('sensorPane').style.zIndex = 420;
-  map.createPane('labels').style.zIndex = 430;
+  /** @param {string} name @param {number} z @param {boolean} [inert] */
+  const pane = (name, z, inert = false) => {
+    const el = map.createPane(name);
+    el.style.zIndex = String(z);
+    if (inert) el.style.pointerEvents = 'none';
+  };
+  pane('basemap', 250, true);
+  pane('cones', 410);
+  pane('sensorPane', 420);
+  pane('labels', 430, true);
   // key objects under the incident markers and clusters (markerPane, 600): an incident at a
   // school must not hide behind the school's symbol
-  map.createPane('keyObjects').style.zIndex = 450;
-  map.getPane('labels').style.pointerEvents = 'none';
-  map.createPane('highlight').style.zIndex = 640;
-  map.getPane('highlight').style.pointerEvents = 'none';
+  pane('keyObjects', 450);
+  pane('highlight', 640, true);
   renderers = {
     base: L.canvas({ pane: 'basemap', padding: 0.3 }),
     cameras: L.canvas({ pane: 'cones', padding: 0.3 }),
     sensors: L.canvas({ pane: 'sensorPane', padding: 0.3, tolerance: 3 }),
   };
-  groups.base = L.layerGroup();
-  groups.cameras = L.layerGroup();
-  groups.sensors = L.layerGroup();
-  groups.labels = L.layerGroup();
-  groups.keyObjects = L.layerGroup();
-  groups.incidents = L.markerClusterGroup({
+  groups = {
+    base: L.layerGroup(),
+    cameras: L.layerGroup(),
+    sensors: L.layerGroup(),
+    labels: L.layerGroup(),
+    keyObjects: L.layerGroup(),
+    incidents: L.markerClusterGroup({
     iconCreateFunction: clusterIcon,
     showCoverageOnHover: false,
     maxClusterRadius: 40,
     spiderfyOnMaxZoom: true,
     chunkedLoading: true,
-  });
+    }),
+  };
   baseLayers.offline = groups.base;
   groups.base.addTo(map);
-  for (const g of ['cameras', 'sensors', 'labels', 'keyObjects', 'incidents']) groups[g].addTo(map);
+  for (const g of [groups.cameras, groups.sensors, groups.labels, groups.keyObjects, groups.incidents]) g.addTo(map);
   map.on('zoomend moveend overlayadd overlayremove', () => schedule('map-labels', updateLabels));
   map.on('overlayremove', (ev) => {
     if (ev.layer !== groups.sensors) return;
@@ -541,7 +662,10 @@ export function initMap() {
   return map;
 }
 
-/** Set up for a municipality: centre, online tiles if configured, base map. */
+/**
+ * Set up for a municipality: centre, online tiles if configured, base map.
+ * @param {Readonly<import('./types').Municipality>} muni
+ */
 export async function showMunicipality(muni) {
   viewSettled = false;
   const c = muni.center || { lat: 42.6977, lon: 23.3219 };
@@ -558,7 +682,7 @@ export async function showMunicipality(muni) {
   if (basemapBounds) {
     map.fitBounds(basemapBounds, { animate: false });
   } else if (baseLayers.online) {
-    baseLayers.offline.remove();
+    if (baseLayers.offline) baseLayers.offline.remove();
     baseLayers.online.addTo(map);
   }
 }

@@ -1,7 +1,8 @@
+// @ts-check
 // Overview: incidents by sector and status, open incidents by age, sensors and cameras offline.
 
 import { getJSON, mpath } from './api.js';
-import { h } from './dom.js';
+import { byId, h } from './dom.js';
 import { fmtNumber, fmtTime, t } from './i18n.js';
 import { on, SECTORS, STATUSES, state } from './state.js';
 
@@ -9,10 +10,16 @@ const REFRESH_MS = 30000;
 const AGE_BUCKETS = ['lt_1h', '1h_6h', '6h_24h', 'gt_24h'];
 
 let active = false;
-let timer = null;
-let debounce = null;
+let timer = 0;
+let debounce = 0;
+/** @type {import('./types').Overview | null} */
 let last = null;
 
+/**
+ * @param {string} titleKey
+ * @param {[string, number, string][]} entries key, value, label
+ * @param {string} cls
+ */
 function bars(titleKey, entries, cls) {
   const max = Math.max(1, ...entries.map(([, v]) => v));
   return h(
@@ -35,6 +42,12 @@ function bars(titleKey, entries, cls) {
   );
 }
 
+/**
+ * @param {string} titleKey
+ * @param {number} bad
+ * @param {number} total
+ * @param {string} badKey
+ */
 function gauge(titleKey, bad, total, badKey) {
   const pct = total ? Math.round((100 * bad) / total) : 0;
   return h(
@@ -47,8 +60,9 @@ function gauge(titleKey, bad, total, badKey) {
   );
 }
 
+/** @param {import('./types').Overview} data */
 function render(data) {
-  const root = document.getElementById('overview-body');
+  const root = byId('overview-body');
   const bySector = data.incidents_by_sector || {};
   const byStatus = data.incidents_by_status || {};
   const age = data.open_by_age || {};
@@ -67,9 +81,9 @@ function render(data) {
       h('div', { class: 'sum-tile' }, h('span', { class: 'sum-value' }, fmtNumber(byStatus.new || 0, 0)), h('span', { class: 'sum-label' }, t('summary.unacknowledged'))),
       h('div', { class: 'sum-tile' }, h('span', { class: 'sum-value' }, fmtNumber(age.gt_24h || 0, 0)), h('span', { class: 'sum-label' }, t('overview.older_than_day'))),
     ),
-    bars('overview.by_sector', SECTORS.map((s) => [s, bySector[s] || 0, t(`sector.${s}`)]), 'sector'),
-    bars('overview.by_status', STATUSES.map((s) => [s, byStatus[s] || 0, t(`status.${s}`)]), 'st'),
-    bars('overview.by_age', AGE_BUCKETS.map((k) => [k, age[k] || 0, t(`age_bucket.${k}`)]), 'age'),
+    bars('overview.by_sector', SECTORS.map((s) => /** @type {[string, number, string]} */ ([s, bySector[s] || 0, t(`sector.${s}`)])), 'sector'),
+    bars('overview.by_status', STATUSES.map((s) => /** @type {[string, number, string]} */ ([s, byStatus[s] || 0, t(`status.${s}`)])), 'st'),
+    bars('overview.by_age', AGE_BUCKETS.map((k) => /** @type {[string, number, string]} */ ([k, age[k] || 0, t(`age_bucket.${k}`)])), 'age'),
     gauge('overview.sensors', data.sensors_offline || 0, data.sensors_total || 0, 'overview.sensors_offline'),
     gauge('overview.cameras', data.cameras_offline || 0, data.cameras_total || 0, 'overview.cameras_offline'),
   );
@@ -78,20 +92,23 @@ function render(data) {
 async function load() {
   if (!active || !state.mid) return;
   try {
-    last = await getJSON(mpath(state.mid, '/overview'));
-    render(last);
+    /** @type {import('./types').Overview} */
+    const data = await getJSON(mpath(state.mid, '/overview'));
+    last = data;
+    render(data);
   } catch {
-    document.getElementById('overview-body').replaceChildren(h('p', { class: 'error' }, t('error.load')));
+    byId('overview-body').replaceChildren(h('p', { class: 'error' }, t('error.load')));
   }
 }
 
+/** @param {boolean} on_ */
 export function setOverviewActive(on_) {
   active = on_;
   clearInterval(timer);
-  timer = null;
+  timer = 0;
   if (active) {
     load();
-    timer = setInterval(load, REFRESH_MS);
+    timer = window.setInterval(load, REFRESH_MS);
   }
 }
 
@@ -99,7 +116,7 @@ export function initOverview() {
   on('incidents', () => {
     if (!active) return;
     clearTimeout(debounce);
-    debounce = setTimeout(load, 1500);
+    debounce = window.setTimeout(load, 1500);
   });
   on('lang', () => {
     if (active && last) render(last);

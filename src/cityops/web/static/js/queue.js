@@ -1,39 +1,55 @@
+// @ts-check
 // The incident queue: open incidents by severity then age, filters, keyboard selection,
 // a flash (and optional beep) for incidents that arrive live.
 
 import { refreshIncidents } from './data.js';
-import { h } from './dom.js';
+import { byIdAs, h } from './dom.js';
 import { displayName, fmtAge, incidentTitle, t, tMaybe } from './i18n.js';
+import { filteredIncidents, sanitizeFilters } from './model.js';
 import { beep } from './sound.js';
-import { emit, filteredIncidents, on, schedule, SECTORS, STATUSES, state } from './state.js';
+import { emit, on, schedule, SECTORS, selectIncident, setFilters, state, STATUSES } from './state.js';
 import { toast } from './ui.js';
+
+/** @typedef {Readonly<import('./types').IncidentSummary>} Incident */
 
 const FILTER_KEY = 'cityops.filters';
 const FLASH_MS = 4000;
 
-const list = () => document.getElementById('queue-list');
-const items = new Map(); // incident id -> <li>
+const list = () => byIdAs('queue-list', HTMLOListElement);
+/** @type {Map<number, HTMLLIElement>} incident id -> <li> */
+const items = new Map();
 let generation = 0; // bumped when names or language change, so every item is refilled
-const flashing = new Map(); // incident id -> timeout
+/** @type {Map<number, number>} incident id -> timeout */
+const flashing = new Map();
+/** @type {number[]} */
 let order = [];
 
-/** The incident type's translation when there is one, else the type id made readable. */
+/**
+ * The incident type's translation when there is one, else the type id made readable.
+ * @param {{type?: string}} inc
+ */
 export function incidentTypeLabel(inc) {
   const raw = inc.type || '';
   const readable = raw.replace(/[_-]+/g, ' ');
   return tMaybe(`type.${raw}`, readable.charAt(0).toUpperCase() + readable.slice(1));
 }
 
+/** @param {string | null | undefined} id */
 export function agencyLabel(id) {
   if (!id) return '';
   const a = state.agencies.get(id);
   return a ? displayName(a) : id;
 }
 
+/** @param {Incident} inc */
 function signature(inc) {
   return [inc.updated_at, inc.status, inc.severity, inc.title, inc.assigned_agency, inc.proposed_agency].join('|');
 }
 
+/**
+ * @param {HTMLLIElement} li
+ * @param {Incident} inc
+ */
 function fillItem(li, inc) {
   li.className = `q-item sev-${inc.severity} st-${inc.status}`;
   li.dataset.status = inc.status;
@@ -68,6 +84,7 @@ function fillItem(li, inc) {
   li.dataset.sig = `${signature(inc)}|${generation}`;
 }
 
+/** @param {Incident} inc */
 function makeItem(inc) {
   const li = h('li', { role: 'option', id: `q-${inc.id}`, dataset: { testid: 'queue-item', id: inc.id } });
   li.addEventListener('click', () => {
@@ -79,8 +96,9 @@ function makeItem(inc) {
 
 function render() {
   const ul = list();
-  const incidents = filteredIncidents();
+  const incidents = filteredIncidents(state.incidents.values(), state.filters);
   const wanted = new Set();
+  /** @type {HTMLLIElement | null} */
   let prev = null;
   for (const inc of incidents) {
     wanted.add(inc.id);
@@ -90,6 +108,7 @@ function render() {
       items.set(inc.id, li);
     }
     if (li.dataset.sig !== `${signature(inc)}|${generation}`) fillItem(li, inc);
+    /** @type {ChildNode | null} */
     const expected = prev ? prev.nextSibling : ul.firstChild;
     if (expected !== li) ul.insertBefore(li, expected);
     prev = li;
@@ -101,8 +120,8 @@ function render() {
     }
   }
   order = incidents.map((i) => i.id);
-  document.getElementById('queue-count').textContent = String(incidents.length);
-  document.getElementById('queue-empty').hidden = incidents.length > 0;
+  byIdAs('queue-count', HTMLElement).textContent = String(incidents.length);
+  byIdAs('queue-empty', HTMLElement).hidden = incidents.length > 0;
   markSelected();
 }
 
@@ -119,25 +138,33 @@ function markSelected() {
 function refreshAges() {
   const now = Date.now();
   for (const el of list().querySelectorAll('.q-age')) {
-    el.textContent = fmtAge(now - Date.parse(el.dataset.created));
+    if (el instanceof HTMLElement) el.textContent = fmtAge(now - Date.parse(el.dataset.created || ''));
   }
 }
 
+/**
+ * Select an incident in the queue (and scroll it into view).
+ * @param {number} id
+ * @param {{scroll?: boolean}} [options]
+ */
 export function select(id, { scroll = true } = {}) {
-  state.selectedId = id;
+  selectIncident(id);
   markSelected();
   const li = items.get(id);
   if (li && scroll) li.scrollIntoView({ block: 'nearest' });
-  emit('select', id);
 }
 
-/** Move the selection by `delta` places in the visible queue. */
+/**
+ * Move the selection by `delta` places in the visible queue.
+ * @param {number} delta
+ */
 export function moveSelection(delta) {
   if (!order.length) return;
-  let i = order.indexOf(state.selectedId);
+  let i = state.selectedId === null ? -1 : order.indexOf(state.selectedId);
   if (i < 0) i = delta > 0 ? -1 : order.length;
   i = Math.max(0, Math.min(order.length - 1, i + delta));
-  select(order[i]);
+  const id = order[i];
+  if (id !== undefined) select(id);
 }
 
 export function openSelected() {
@@ -145,6 +172,7 @@ export function openSelected() {
   emit('open-detail', { kind: 'incident', id: state.selectedId, fly: true });
 }
 
+/** @param {number[]} ids */
 function flash(ids) {
   let loudest = 0;
   for (const id of ids) {
@@ -153,7 +181,7 @@ function flash(ids) {
     clearTimeout(flashing.get(id));
     flashing.set(
       id,
-      setTimeout(() => {
+      window.setTimeout(() => {
         flashing.delete(id);
         const li = items.get(id);
         if (li) li.classList.remove('flash');
@@ -165,29 +193,36 @@ function flash(ids) {
       void li.offsetWidth; // restart the animation
       li.classList.add('flash');
     }
-    const rank = { minor: 1, moderate: 1, severe: 2, extreme: 3 }[inc.severity] || 1;
+    /** @type {Record<string, number>} */
+    const ranks = { minor: 1, moderate: 1, severe: 2, extreme: 3 };
+    const rank = ranks[inc.severity] || 1;
     loudest = Math.max(loudest, rank);
   }
   if (loudest) beep(loudest, loudest >= 2);
 }
 
+/**
+ * @param {string} value
+ * @param {string} label
+ * @param {string} selected
+ */
 function option(value, label, selected) {
   return h('option', { value, selected: value === selected }, label);
 }
 
 export function fillFilters() {
   const f = state.filters;
-  document.getElementById('filter-sector').replaceChildren(
+  byIdAs('filter-sector', HTMLSelectElement).replaceChildren(
     option('', t('filter.all_sectors'), f.sector),
     ...SECTORS.map((s) => option(s, t(`sector.${s}`), f.sector)),
   );
-  document.getElementById('filter-status').replaceChildren(
+  byIdAs('filter-status', HTMLSelectElement).replaceChildren(
     option('open', t('filter.open'), f.status),
     ...STATUSES.map((s) => option(s, t(`status.${s}`), f.status)),
     option('all', t('filter.all_statuses'), f.status),
   );
   const agencies = [...state.agencies.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
-  document.getElementById('filter-agency').replaceChildren(
+  byIdAs('filter-agency', HTMLSelectElement).replaceChildren(
     option('', t('filter.all_agencies'), f.agency),
     option('__none', t('filter.unassigned'), f.agency),
     ...agencies.map((a) => option(a.id, displayName(a), f.agency)),
@@ -196,13 +231,14 @@ export function fillFilters() {
 
 function onFilterChange() {
   const prevStatus = state.filters.status;
-  state.filters = {
-    sector: document.getElementById('filter-sector').value,
-    status: document.getElementById('filter-status').value,
-    agency: document.getElementById('filter-agency').value,
-  };
+  setFilters(
+    sanitizeFilters({
+      sector: byIdAs('filter-sector', HTMLSelectElement).value,
+      status: byIdAs('filter-status', HTMLSelectElement).value,
+      agency: byIdAs('filter-agency', HTMLSelectElement).value,
+    }),
+  );
   localStorage.setItem(FILTER_KEY, JSON.stringify(state.filters));
-  emit('filters');
   if (state.filters.status !== prevStatus && state.filters.status !== 'open') {
     refreshIncidents().catch(() => toast(t('error.load'), 'error'));
   }
@@ -211,12 +247,12 @@ function onFilterChange() {
 export function initQueue() {
   try {
     const saved = JSON.parse(localStorage.getItem(FILTER_KEY) || 'null');
-    if (saved && typeof saved === 'object') state.filters = { ...state.filters, ...saved };
+    if (saved && typeof saved === 'object') setFilters(sanitizeFilters(saved));
   } catch {
     /* ignore a corrupt saved filter */
   }
   for (const id of ['filter-sector', 'filter-status', 'filter-agency']) {
-    document.getElementById(id).addEventListener('change', onFilterChange);
+    byIdAs(id, HTMLSelectElement).addEventListener('change', onFilterChange);
   }
   let pointerFocus = false;
   list().addEventListener('pointerdown', () => {
@@ -224,12 +260,14 @@ export function initQueue() {
   });
   list().addEventListener('focus', () => {
     // keyboard focus starts at the top; a click selects what was clicked instead
-    if (!pointerFocus && state.selectedId === null && order.length) select(order[0]);
+    const first = order[0];
+    if (!pointerFocus && state.selectedId === null && first !== undefined) select(first);
     pointerFocus = false;
   });
   on('incidents', (d) => {
     schedule('queue', render);
-    if (d && d.added && d.added.length) schedule(`flash-${d.added.join(',')}`, () => flash(d.added));
+    const added = d && d.added;
+    if (added && added.length) schedule(`flash-${added.join(',')}`, () => flash(added));
   });
   on('filters', () => schedule('queue', render));
   on('reference', () => {

@@ -1,14 +1,19 @@
+// @ts-check
 // Optional sound cue for new incidents: a short WebAudio beep, no audio files.
 
 const STORAGE_KEY = 'cityops.sound';
 let enabled = localStorage.getItem(STORAGE_KEY) === 'on';
+/** @type {AudioContext | null} */
 let ctx = null;
 
 export function soundEnabled() {
   return enabled;
 }
 
-/** Turn the cue on or off; called from a click, so the AudioContext may start. */
+/**
+ * Turn the cue on or off; called from a click, so the AudioContext may start.
+ * @param {boolean} on
+ */
 export function setSound(on) {
   enabled = Boolean(on);
   localStorage.setItem(STORAGE_KEY, enabled ? 'on' : 'off');
@@ -20,7 +25,7 @@ export function setSound(on) {
 
 function context() {
   if (!ctx) {
-    const AC = window.AudioContext || window.webkitAudioContext;
+    const AC = window.AudioContext || /** @type {any} */ (window).webkitAudioContext;
     if (!AC) return null;
     ctx = new AC();
   }
@@ -28,7 +33,11 @@ function context() {
   return ctx;
 }
 
-/** `count` short beeps; higher pitch for severe and extreme incidents. */
+/**
+ * `count` short beeps; higher pitch for severe and extreme incidents.
+ * @param {number} [count]
+ * @param {boolean} [high]
+ */
 export function beep(count = 1, high = false) {
   if (!enabled) return;
   const ac = context();

@@ -1,12 +1,19 @@
+// @ts-check
 // Toasts, dialogs and the operator's identity.
 
-import { h } from './dom.js';
+import { byId, byIdAs, h } from './dom.js';
 import { t } from './i18n.js';
 
 const OPERATOR_KEY = 'cityops.operator';
 
+/**
+ * A short message in the corner; errors are announced as alerts.
+ * @param {string} message
+ * @param {'info' | 'ok' | 'warn' | 'error'} [kind]
+ * @param {number} [ms]
+ */
 export function toast(message, kind = 'info', ms = 5000) {
-  const box = document.getElementById('toasts');
+  const box = byId('toasts');
   const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, message);
   box.appendChild(el);
   setTimeout(() => {
@@ -21,18 +28,23 @@ export function getOperator() {
 
 function showOperator() {
   const name = getOperator();
-  document.getElementById('operator-name').textContent = name || t('operator.none');
+  byId('operator-name').textContent = name || t('operator.none');
 }
 
+/** @type {Promise<string> | null} */
 let pendingAsk = null;
 
-/** Ask for the operator's name (modal); resolves to the name, or '' when dismissed. */
+/**
+ * Ask for the operator's name (modal); resolves to the name, or '' when dismissed.
+ * @returns {Promise<string>}
+ */
 export function askOperator() {
   if (pendingAsk) return pendingAsk;
-  const dlg = document.getElementById('dlg-operator');
-  const input = document.getElementById('operator-input');
+  const dlg = byIdAs('dlg-operator', HTMLDialogElement);
+  const input = byIdAs('operator-input', HTMLInputElement);
   input.value = getOperator();
   pendingAsk = new Promise((resolve) => {
+    /** @param {string} value */
     const done = (value) => {
       dlg.removeEventListener('close', onClose);
       pendingAsk = null;
@@ -58,7 +70,10 @@ export function askOperator() {
   return pendingAsk;
 }
 
-/** The operator's name, asking once when none is stored. */
+/**
+ * The operator's name, asking once when none is stored.
+ * @returns {Promise<string>}
+ */
 export async function ensureOperator() {
   const name = getOperator();
   if (name) return name;
@@ -66,15 +81,15 @@ export async function ensureOperator() {
 }
 
 export function initOperator() {
-  const form = document.getElementById('form-operator');
-  const dlg = document.getElementById('dlg-operator');
+  const form = byIdAs('form-operator', HTMLFormElement);
+  const dlg = byIdAs('dlg-operator', HTMLDialogElement);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    if (!document.getElementById('operator-input').value.trim()) return;
+    if (!byIdAs('operator-input', HTMLInputElement).value.trim()) return;
     dlg.close('ok');
   });
-  document.getElementById('operator-cancel').addEventListener('click', () => dlg.close('cancel'));
-  document.getElementById('btn-operator').addEventListener('click', () => askOperator());
+  byId('operator-cancel').addEventListener('click', () => dlg.close('cancel'));
+  byId('btn-operator').addEventListener('click', () => askOperator());
   showOperator();
 }
 
@@ -82,18 +97,23 @@ export function refreshOperatorLabel() {
   showOperator();
 }
 
-/** Ask for a cancellation reason; resolves to the reason, or null when the operator backs out. */
+/**
+ * Ask for a cancellation reason; resolves to the reason, or null when the operator backs out.
+ * @returns {Promise<string | null>}
+ */
 export function askCancelReason() {
-  const dlg = document.getElementById('dlg-cancel');
-  const text = document.getElementById('cancel-reason');
-  const confirm = document.getElementById('cancel-confirm');
-  const form = document.getElementById('form-cancel');
+  const dlg = byIdAs('dlg-cancel', HTMLDialogElement);
+  const text = byIdAs('cancel-reason', HTMLTextAreaElement);
+  const confirm = byIdAs('cancel-confirm', HTMLButtonElement);
+  const form = byIdAs('form-cancel', HTMLFormElement);
+  const back = byId('cancel-back');
   text.value = '';
   confirm.disabled = true;
   return new Promise((resolve) => {
     const onInput = () => {
       confirm.disabled = !text.value.trim();
     };
+    /** @param {SubmitEvent} ev */
     const onSubmit = (ev) => {
       ev.preventDefault();
       if (text.value.trim()) dlg.close('ok');
@@ -102,13 +122,13 @@ export function askCancelReason() {
     const onClose = () => {
       text.removeEventListener('input', onInput);
       form.removeEventListener('submit', onSubmit);
-      document.getElementById('cancel-back').removeEventListener('click', onBack);
+      back.removeEventListener('click', onBack);
       dlg.removeEventListener('close', onClose);
       resolve(dlg.returnValue === 'ok' ? text.value.trim() : null);
     };
     text.addEventListener('input', onInput);
     form.addEventListener('submit', onSubmit);
-    document.getElementById('cancel-back').addEventListener('click', onBack);
+    back.addEventListener('click', onBack);
     dlg.addEventListener('close', onClose);
     dlg.returnValue = '';
     dlg.showModal();

@@ -1,16 +1,26 @@
+// @ts-check
 // Camera wall: a grid of snapshots refreshed every 5 s (only the tiles in view), with health.
 
 import { snapshotUrl } from './api.js';
-import { h } from './dom.js';
+import { byId, byIdAs, h } from './dom.js';
 import { displayName, fmtTime, t } from './i18n.js';
 import { CAMERA_HEALTH, emit, on, schedule, state } from './state.js';
 
 const REFRESH_MS = 5000;
-const tiles = new Map(); // camera id -> {el, img, badge, stamp, visible}
+/** @typedef {{el: HTMLButtonElement, img: HTMLImageElement, badge: HTMLSpanElement, stamp: HTMLSpanElement, name: HTMLSpanElement, text: HTMLSpanElement, visible: boolean}} Tile */
+/** @typedef {Readonly<import('./types').Camera>} Camera */
+
+/** @type {Map<string, Tile>} camera id -> tile */
+const tiles = new Map();
+/** @type {IntersectionObserver | null} */
 let observer = null;
-let timer = null;
+let timer = 0;
 let active = false;
 
+/**
+ * @param {string} id
+ * @param {Tile} tile
+ */
 function refreshTile(id, tile) {
   if (state.cameras.get(id)?.has_video === false) {
     tile.el.classList.remove('loading');
@@ -27,7 +37,7 @@ function refreshTile(id, tile) {
     tile.el.classList.remove('loading');
     tile.el.classList.add('missing');
   };
-  next.src = snapshotUrl(state.mid, id, Date.now());
+  next.src = snapshotUrl(state.mid || '', id, Date.now());
 }
 
 function refreshVisible() {
@@ -35,55 +45,68 @@ function refreshVisible() {
   for (const [id, tile] of tiles) if (tile.visible) refreshTile(id, tile);
 }
 
+/** @param {Camera} cam */
 function matches(cam) {
-  const health = document.getElementById('wall-health').value;
-  const q = document.getElementById('wall-search').value.trim().toLowerCase();
+  const health = byIdAs('wall-health', HTMLSelectElement).value;
+  const q = byIdAs('wall-search', HTMLInputElement).value.trim().toLowerCase();
   if (health && (cam.health || 'unknown') !== health) return false;
   if (q && !`${displayName(cam)} ${cam.name || ''} ${cam.id}`.toLowerCase().includes(q)) return false;
   return true;
 }
 
+/**
+ * @param {Camera} cam
+ * @returns {Tile}
+ */
 function makeTile(cam) {
   const img = h('img', { alt: '', decoding: 'async' });
   const badge = h('span', { class: 'badge' });
   const stamp = h('span', { class: 'wall-stamp' });
   const name = h('span', { class: 'wall-name' });
+  const text = h('span', { class: 'ph-text' });
   const el = h(
     'button',
     { type: 'button', class: 'wall-tile loading', dataset: { camera: cam.id } },
-    h('div', { class: 'wall-img' }, img, h('div', { class: 'snap-placeholder' }, h('span', { class: 'snap-icon', 'aria-hidden': 'true' }), h('span', { class: 'ph-text' }))),
+    h('div', { class: 'wall-img' }, img, h('div', { class: 'snap-placeholder' }, h('span', { class: 'snap-icon', 'aria-hidden': 'true' }), text)),
     h('div', { class: 'wall-meta' }, name, badge, stamp),
   );
   el.addEventListener('click', () => {
     emit('show-view', 'ops');
     emit('open-detail', { kind: 'camera', id: cam.id, fly: true });
   });
-  const tile = { el, img, badge, stamp, name, visible: false };
+  const tile = { el, img, badge, stamp, name, text, visible: false };
   fillTile(cam, tile);
   return tile;
 }
 
+/**
+ * @param {Camera} cam
+ * @param {Tile} tile
+ */
 function fillTile(cam, tile) {
   const health = cam.health || 'unknown';
   tile.badge.className = `badge health-${health}`;
   tile.badge.textContent = t(`health.${health}`);
   tile.name.textContent = displayName(cam);
   tile.img.alt = t('camera.snapshot_alt', { name: displayName(cam) });
-  tile.el.querySelector('.ph-text').textContent = t('camera.no_snapshot');
+  tile.text.textContent = t('camera.no_snapshot');
   tile.el.classList.toggle('unhealthy', health !== 'online');
 }
 
 function render() {
-  const grid = document.getElementById('wall-grid');
+  const grid = byId('wall-grid');
+  const obs = observer;
+  if (!obs) return;
   const cams = [...state.cameras.values()].filter(matches);
   cams.sort((a, b) => {
+    /** @param {Camera} c */
     const bad = (c) => (c.health === 'online' ? 1 : 0);
     return bad(a) - bad(b) || displayName(a).localeCompare(displayName(b));
   });
   const wanted = new Set(cams.map((c) => c.id));
   for (const [id, tile] of tiles) {
     if (!wanted.has(id)) {
-      observer.unobserve(tile.el);
+      obs.unobserve(tile.el);
       tile.el.remove();
       tiles.delete(id);
     }
@@ -94,30 +117,31 @@ function render() {
     if (!tile) {
       tile = makeTile(cam);
       tiles.set(cam.id, tile);
-      observer.observe(tile.el);
+      obs.observe(tile.el);
     } else fillTile(cam, tile);
     frag.appendChild(tile.el);
   }
   grid.appendChild(frag);
-  document.getElementById('wall-count').textContent = t('wall.count', { shown: cams.length, total: state.cameras.size });
+  byId('wall-count').textContent = t('wall.count', { shown: cams.length, total: state.cameras.size });
   document.getElementById('wall-empty-hint')?.remove();
   if (!cams.length) grid.appendChild(h('p', { class: 'empty', id: 'wall-empty-hint' }, t('wall.empty')));
 }
 
 function fillHealthFilter() {
-  const sel = document.getElementById('wall-health');
+  const sel = byIdAs('wall-health', HTMLSelectElement);
   const v = sel.value;
   sel.replaceChildren(h('option', { value: '' }, t('wall.all')), ...CAMERA_HEALTH.map((s) => h('option', { value: s, selected: s === v }, t(`health.${s}`))));
 }
 
+/** @param {boolean} on_ */
 export function setWallActive(on_) {
   active = on_;
   clearInterval(timer);
-  timer = null;
+  timer = 0;
   if (active) {
     render();
     refreshVisible();
-    timer = setInterval(refreshVisible, REFRESH_MS);
+    timer = window.setInterval(refreshVisible, REFRESH_MS);
   }
 }
 
@@ -125,24 +149,26 @@ export function initWall() {
   observer = new IntersectionObserver(
     (entries) => {
       for (const e of entries) {
-        const tile = tiles.get(e.target.dataset.camera);
-        if (!tile) continue;
+        const id = e.target instanceof HTMLElement ? e.target.dataset.camera : undefined;
+        const tile = id === undefined ? undefined : tiles.get(id);
+        if (!id || !tile) continue;
         const was = tile.visible;
         tile.visible = e.isIntersecting;
-        if (active && tile.visible && !was) refreshTile(e.target.dataset.camera, tile);
+        if (active && tile.visible && !was) refreshTile(id, tile);
       }
     },
     { rootMargin: '200px' },
   );
   fillHealthFilter();
-  document.getElementById('wall-health').addEventListener('change', render);
-  document.getElementById('wall-search').addEventListener('input', () => schedule('wall', render));
+  byId('wall-health').addEventListener('change', render);
+  byId('wall-search').addEventListener('input', () => schedule('wall', render));
   on('cameras', (d) => {
     if (!active) return;
     if (d && d.all) schedule('wall', render);
     else if (d && d.ids) {
-      schedule(`wall-${d.ids.join(',')}`, () => {
-        for (const id of d.ids) {
+      const ids = d.ids;
+      schedule(`wall-${ids.join(',')}`, () => {
+        for (const id of ids) {
           const tile = tiles.get(id);
           const cam = state.cameras.get(id);
           if (tile && cam) fillTile(cam, tile);

@@ -1,4 +1,5 @@
-"""Where the MQTT broker is: one parser for every MQTT URL CityOps is given."""
+"""Where the MQTT broker is: one parser for every MQTT URL CityOps is given (the ingest client
+in bus/ and the simulator in sim/ both use it, so it sits at the top, importing nothing)."""
 
 from __future__ import annotations
 

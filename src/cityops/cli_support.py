@@ -1,0 +1,45 @@
+"""What the ``cityops`` commands share (cli.py and cli_sim.py): settings with logging set up,
+and serving the control center until it is interrupted."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.console import Console
+
+from cityops.settings import Settings
+
+console = Console()
+
+
+def load_settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return settings
+
+
+def serve(settings: Settings) -> None:
+    """Start the control center and its API; stop both when the server exits."""
+    import uvicorn
+
+    from cityops.api.app import create_api
+    from cityops.app import ControlCenter
+
+    center = ControlCenter(settings)
+    center.start()
+    url = f"http://{settings.http_host}:{settings.http_port}/"
+    console.print(f"[bold green]CityOps console:[/bold green] {url}")
+    console.print(f"MQTT broker: {settings.broker_url}   database: {settings.db_url}")
+    try:
+        uvicorn.run(
+            create_api(center),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,  # live feeds never end by themselves
+        )
+    finally:
+        center.stop()

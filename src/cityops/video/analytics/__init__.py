@@ -1,0 +1,1 @@
+"""Video analytics on frames: motion, detection, tracking, zones and lines (see docs/VIDEO.md)."""

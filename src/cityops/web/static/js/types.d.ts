@@ -1,0 +1,290 @@
+// Shapes the console receives from the API and the live feed (see /work/notes/CONTRACT.md and
+// docs/LIVE.md), and the console's own state. Types only: nothing loads this file at run time;
+// the modules name these types in JSDoc, e.g. @param {import('./types').IncidentSummary} inc.
+
+export type Severity = 'minor' | 'moderate' | 'severe' | 'extreme';
+export type Status = 'new' | 'acknowledged' | 'dispatched' | 'on_scene' | 'resolved' | 'closed' | 'cancelled';
+export type Sector = 'safety' | 'transport' | 'disaster' | 'environment' | 'utilities';
+export type CameraHealth = 'unknown' | 'online' | 'stale' | 'tampered' | 'offline';
+export type SensorState = 'unknown' | 'ok' | 'alarm' | 'stale' | 'offline';
+/** What may be done with an incident now (the URL path segment of each action). */
+export type IncidentAction =
+  | 'acknowledge' | 'assign' | 'dispatch' | 'on-scene' | 'resolve' | 'close' | 'reopen' | 'cancel' | 'note' | 'sop';
+
+export interface Position {
+  lat: number;
+  lon: number;
+}
+
+export interface IncidentSummary {
+  id: number;
+  municipality: string;
+  type: string;
+  sector: Sector;
+  severity: Severity;
+  status: Status;
+  title: string;
+  title_local?: string | null;
+  location: Position | null;
+  rule_id: string | null;
+  proposed_agency: string | null;
+  assigned_agency: string | null;
+  created_at: string;
+  updated_at: string;
+  acknowledged_at?: string | null;
+  dispatched_at?: string | null;
+  on_scene_at?: string | null;
+  resolved_at?: string | null;
+  closed_at?: string | null;
+  event_count: number;
+  /** Computed by the server (domain allowed_actions), in its fixed order. */
+  actions: IncidentAction[];
+}
+
+export interface TimelineItem {
+  at: string;
+  kind: string;
+  actor: string;
+  text: string;
+  from_status: Status | null;
+  to_status: Status | null;
+  data: Record<string, string>;
+}
+
+export interface CameraSeeing {
+  camera_id: string;
+  distance_m: number;
+  bearing_deg: number;
+}
+
+export interface SopStep {
+  id: string;
+  text: string;
+  text_local: string | null;
+  agency: string | null;
+  done: boolean;
+  done_by: string | null;
+  done_at: string | null;
+}
+
+export interface Sop {
+  incident_type: string;
+  title: string;
+  title_local: string | null;
+  steps: SopStep[];
+}
+
+export interface LinkedEvent {
+  event_id: string;
+  kind: string;
+  source_id: string;
+  ts: string;
+  zone: string | null;
+}
+
+export interface IncidentDetail extends IncidentSummary {
+  timeline: TimelineItem[];
+  cameras: CameraSeeing[];
+  sop: Sop | null;
+  events: LinkedEvent[];
+}
+
+export interface ThresholdLine {
+  rule_id: string;
+  op: 'above' | 'below' | string;
+  value: number;
+}
+
+export interface Sensor {
+  id: string;
+  name: string;
+  name_local: string | null;
+  kind: string;
+  unit: string;
+  position: Position | null;
+  valid_min: number | null;
+  valid_max: number | null;
+  value: number | null;
+  ts: string | null;
+  received_at: string | null;
+  state: SensorState;
+  thresholds: ThresholdLine[];
+}
+
+export interface Camera {
+  id: string;
+  name: string;
+  name_local: string | null;
+  position: Position | null;
+  heading_deg: number;
+  fov_deg: number;
+  range_m: number;
+  stream_url: string | null;
+  zones: string[];
+  has_video: boolean;
+  health: CameraHealth;
+  last_event_at: string | null;
+}
+
+export interface Agency {
+  id: string;
+  name: string;
+  name_local: string | null;
+  kind: string;
+  phone: string | null;
+  email: string | null;
+}
+
+export interface KeyObject {
+  id: string;
+  name: string;
+  name_local: string | null;
+  kind: string;
+  position: Position | null;
+  importance: Record<string, number | boolean | string>;
+}
+
+export interface ReadingPoint {
+  ts: string;
+  value: number | null;
+}
+
+export interface Municipality {
+  id: string;
+  name: string;
+  name_local: string | null;
+  timezone: string;
+  center: Position | null;
+}
+
+export interface ConsoleConfig {
+  municipalities: Municipality[];
+  tile_url: string | null;
+  default_language: string | null;
+}
+
+export interface Overview {
+  incidents_by_sector: Partial<Record<Sector, number>>;
+  incidents_by_status: Partial<Record<Status, number>>;
+  open_by_age: Record<string, number>;
+  sensors_offline: number;
+  cameras_offline: number;
+  sensors_total: number;
+  cameras_total: number;
+}
+
+/** GET /api/v1/health */
+export interface Health {
+  status: 'ok' | 'degraded';
+  reasons?: string[];
+  mqtt_connected?: boolean;
+  ingest_backlog?: number | null;
+  municipalities?: string[];
+}
+
+// --- live feed (GET /api/v1/m/{mid}/live, Server-Sent Events)
+
+export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync';
+
+export interface HelloData {
+  municipality: string;
+  server_time: string;
+}
+
+export interface SensorUpdate {
+  id: string;
+  value?: number | null;
+  ts?: string | null;
+  state?: SensorState;
+}
+
+export interface CameraUpdate {
+  id: string;
+  health: CameraHealth;
+}
+
+export interface ResyncData {
+  reason: string;
+}
+
+/** A live event after its data was checked: what the console applies to its state. */
+export type LiveEvent =
+  | { kind: 'hello'; data: HelloData }
+  | { kind: 'incident'; data: IncidentSummary }
+  | { kind: 'sensor'; data: SensorUpdate }
+  | { kind: 'camera'; data: CameraUpdate }
+  | { kind: 'resync'; data: ResyncData };
+
+// --- the console's own state
+
+export type View = 'ops' | 'wall' | 'overview';
+export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
+export type DetailKind = 'incident' | 'camera' | 'sensor' | 'key_object';
+
+export interface Filters {
+  sector: Sector | '';
+  /** 'open' (every open status), 'all', or one status. */
+  status: Status | 'open' | 'all';
+  /** '' every agency, '__none' unassigned, else an agency id. */
+  agency: string;
+}
+
+export interface DetailRef {
+  kind: DetailKind;
+  id: string | number;
+}
+
+export interface State {
+  config: ConsoleConfig | null;
+  mid: string | null;
+  municipality: Municipality | null;
+  incidents: Map<number, IncidentSummary>;
+  cameras: Map<string, Camera>;
+  sensors: Map<string, Sensor>;
+  keyObjects: Map<string, KeyObject>;
+  agencies: Map<string, Agency>;
+  filters: Filters;
+  selectedId: number | null;
+  detail: DetailRef | null;
+  view: View;
+  connection: Connection;
+  health: Health | null;
+}
+
+/** What the rest of the console may see of the state: reading only; writes go through state.js. */
+export interface ReadonlyState {
+  readonly config: Readonly<ConsoleConfig> | null;
+  readonly mid: string | null;
+  readonly municipality: Readonly<Municipality> | null;
+  readonly incidents: ReadonlyMap<number, Readonly<IncidentSummary>>;
+  readonly cameras: ReadonlyMap<string, Readonly<Camera>>;
+  readonly sensors: ReadonlyMap<string, Readonly<Sensor>>;
+  readonly keyObjects: ReadonlyMap<string, Readonly<KeyObject>>;
+  readonly agencies: ReadonlyMap<string, Readonly<Agency>>;
+  readonly filters: Readonly<Filters>;
+  readonly selectedId: number | null;
+  readonly detail: Readonly<DetailRef> | null;
+  readonly view: View;
+  readonly connection: Connection;
+  readonly health: Readonly<Health> | null;
+}
+
+/** Events of the console's bus and what they carry. */
+export interface BusEvents {
+  incidents: { all?: boolean; ids?: number[]; added: number[] };
+  sensors: { all?: boolean; ids?: string[]; readings?: { id: string; ts: string | null | undefined; value: number | null | undefined }[] };
+  cameras: { all?: boolean; ids?: string[] };
+  reference: undefined;
+  filters: undefined;
+  connection: Connection;
+  health: Health | null;
+  resync: undefined;
+  select: number | null;
+  'select-incident': number;
+  'open-detail': { kind: DetailKind; id: string | number; fly?: boolean; focus?: boolean };
+  'detail-opened': { kind: DetailKind; id: string | number; fly: boolean };
+  'close-detail': undefined;
+  'show-view': View;
+  basemap: { ok: boolean };
+  lang: string;
+}
