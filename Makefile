@@ -1,12 +1,14 @@
 # CityOps: two commands do everything on a fresh Debian machine.
 #   make demo   installs what it needs, then runs the control center on the embedded default
-#   make test   installs what the tests need (Mosquitto, PostgreSQL, Chromium), then runs the suite
+#   make test   installs what the tests need (Mosquitto, PostgreSQL, Chromium, Node.js), then runs
+#               the suite
+#   make fresh-check  (root) proves both on a clean Debian 12 root: scripts/fresh-check.sh
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean system-deps
+.PHONY: demo test lint typecheck unit bench clean system-deps fresh-check
 
 $(STAMP): pyproject.toml
 	bash scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
@@ -30,6 +32,10 @@ test: $(STAMP) system-deps lint
 
 bench: $(STAMP) system-deps
 	$(PY) -m bench.ingest
+
+# Prove `make demo` and `make test` on a clean Debian 12 root (debootstrap, cached), as root.
+fresh-check:
+	bash scripts/fresh-check.sh $(FRESH_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
