@@ -136,7 +136,86 @@ mounts=() # mount points in the order they were made; unmounted in reverse
 demo_pid=""
 
 # Every process whose root directory is the run's root (daemons the checks left behind).
-procs_in_root_cmd() { # in_root_cmd 'SHELL COMMAND' [VAR=value...]
+procs_in_root() {
+  local p r
+  for p in /proc/[0-9]*; do
+    r=$(readlink "$p/root" 2>/dev/null) || continue
+    [ "$r" = "$root" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
+
+cleanup() {
+  local status=$? pids i
+  set +e
+  if [ -n "$demo_pid" ]; then kill -TERM -- "-$demo_pid" 2>/dev/null; fi
+  pids=$(procs_in_root)
+  if [ -n "$pids" ]; then
+    kill -TERM $pids 2>/dev/null
+    sleep 3
+    pids=$(procs_in_root)
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+  fi
+  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+    umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" 2>/dev/null ||
+      say "could not unmount ${mounts[i]}"
+  done
+  if [ "$keep" = 1 ]; then
+    say "kept the run's root: $root (remove with: rm -rf $run/root $run/upper $run/work)"
+  elif ! grep -q " $run/" /proc/self/mounts; then
+    rm -rf "$root" "$run/upper" "$run/work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mnt() { # mnt TARGET MOUNT-ARGS...: mount and remember it for the cleanup
+  local target="$1"
+  shift
+  mkdir -p "$target"
+  mount "$@" "$target"
+  mounts+=("$target")
+}
+
+# This run's view of the base: writes go to $run/upper, the cached base is never changed.
+mkdir -p "$run/upper" "$run/work" "$root"
+if mount -t overlay overlay -o "lowerdir=$base,upperdir=$run/upper,workdir=$run/work" "$root" \
+  2>/dev/null; then
+  mounts+=("$root")
+else
+  say "overlayfs unavailable: copying the base root (slower)"
+  cp -a "$base/." "$root/"
+fi
+mnt "$root/proc" -t proc proc
+mnt "$root/sys" --bind /sys
+mnt "$root/dev" --bind /dev
+mnt "$root/dev/pts" --bind /dev/pts
+mnt "$root/dev/shm" -t tmpfs -o mode=1777,nosuid,nodev shm
+mnt "$root/tmp" -t tmpfs -o mode=1777,nosuid,nodev tmp
+cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+
+# A fresh clone of HEAD: what a new user gets, not this worktree's uncommitted files.
+head=$(git -C "$repo" rev-parse HEAD)
+if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]; then
+  say "note: uncommitted changes in $repo are NOT checked (only HEAD $head is)"
+fi
+mkdir -p "$root/work"
+git clone -q --no-hardlinks "$repo" "$root/work/main"
+git -C "$root/work/main" checkout -q --detach "$head"
+data="${CITYOPS_SHARED_DATA:-$repo/../shared/data}"
+if [ -d "$data" ]; then
+  mnt "$root/work/shared/data" --bind "$data"
+  mount -o remount,bind,ro "$root/work/shared/data"
+  shared_note="shared data $data, read-only at /work/shared/data"
+else
+  shared_note="no shared data at $data: the tests that need it skip"
+fi
+say "checking $head in $root/work/main ($shared_note)"
+
+# A login-like root environment: nothing from this machine's shell (pip mirrors, PATH, venvs).
+in_root_cmd() { # in_root_cmd 'SHELL COMMAND' [VAR=value...]
   local cmd="$1"
   shift
   env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
