@@ -194,7 +194,29 @@ mnt "$root/dev" --bind /dev
 mnt "$root/dev/pts" --bind /dev/pts
 mnt "$root/dev/shm" -t tmpfs -o mode=1777,nosuid,nodev shm
 mnt "$root/tmp" -t tmpfs -o mode=1777,nosuid,nodev tmp
+# This machine's network setup, as any machine on its network has it: the resolver, and the
+# certificate authorities it trusts beyond Debian's set (e.g. a TLS-inspecting proxy's), so
+# that pip and curl reach PyPI and the mirrors from the root as they do from here.
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  python3 - /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt" \
+    "$root/usr/local/share/ca-certificates" <<'PY'
+import re, sys
+from pathlib import Path
+pem = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.S)
+def certs(path):
+    return {"".join(c.split()): c for c in pem.findall(Path(path).read_text(errors="replace"))}
+extra = [c for k, c in certs(sys.argv[1]).items() if k not in certs(sys.argv[2])]
+out = Path(sys.argv[3])
+out.mkdir(parents=True, exist_ok=True)
+for i, c in enumerate(extra):
+    (out / f"fresh-check-host-{i}.crt").write_text(c + "\n")
+PY
+  if ls "$root/usr/local/share/ca-certificates/"fresh-check-host-*.crt >/dev/null 2>&1; then
+    say "trusting $(ls "$root/usr/local/share/ca-certificates/"fresh-check-host-*.crt | wc -l) certificate authorities of this machine beyond Debian's"
+    chroot "$root" update-ca-certificates >/dev/null 2>&1
+  fi
+fi
 
 # A fresh clone of HEAD: what a new user gets, not this worktree's uncommitted files.
 head=$(git -C "$repo" rev-parse HEAD)
