@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cityops.logs import configure_logging, uvicorn_log_level
 from cityops.settings import Settings
 
 app = typer.Typer(
@@ -22,10 +22,7 @@ console = Console()
 
 def _settings() -> Settings:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level)
     return settings
 
 
@@ -149,7 +146,7 @@ def _serve(settings: Settings) -> None:
             create_api(center),
             host=settings.http_host,
             port=settings.http_port,
-            log_level="warning",
+            log_level=uvicorn_log_level(settings.log_level),
             timeout_graceful_shutdown=5,  # live feeds never end by themselves
         )
     finally:

@@ -94,7 +94,9 @@ def simulate(
     seed: int = 0,
 ) -> None:
     """Publish the simulated town (daily cycles, silent sensors, scripted scenarios) over MQTT."""
-    settings = Settings()
+    from cityops.cli import _settings
+
+    settings = _settings()
     stop = threading.Event()
     try:
         run_simulation(
@@ -129,10 +131,11 @@ def replay(
 ) -> None:
     """Feed real series (sensor.community, Environment Agency 15-min, Sofia air stations)
     through the same MQTT path as live devices."""
+    from cityops.cli import _settings
     from cityops.sim.publisher import MqttPublisher
     from cityops.sim.replay import ReplayFormatError, replay_files
 
-    settings = Settings()
+    settings = _settings()
     cfg = _config(config)
     mapping = None
     if map_:
