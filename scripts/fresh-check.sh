@@ -275,7 +275,7 @@ while [ $((SECONDS - t0)) -lt "$demo_timeout" ]; do
   fi
   if page=$(curl -fsS --max-time 5 "$console_url" 2>/dev/null) &&
     health=$(curl -fsS --max-time 5 "$health_url" 2>/dev/null); then
-    if grep -qi '<title>[^<]*CityOps' <<<"$page"; then
+    if grep -qiE '<title[^>]*>[^<]*CityOps' <<<"$page"; then
       demo_result=PASS
       demo_why="console and /api/v1/health answered: $health"
     else
@@ -292,6 +292,8 @@ kill -KILL -- "-$demo_pid" 2>/dev/null || true
 wait "$demo_pid" 2>/dev/null || true
 demo_pid=""
 say "make demo: $demo_result in $(elapsed "$demo_time"): $demo_why"
+chatter=$(grep -cE 'transitions\.core|EVENT FIRED' "$demo_log" || true)
+demo_log_note="$(wc -l <"$demo_log") lines, $chatter of the broker's internal chatter"
 
 # ---- make test ----------------------------------------------------------------------------
 say "CI=true make test (log $test_log)"
@@ -302,8 +304,10 @@ else
   test_result=FAIL
 fi
 test_time=$((SECONDS - t0))
-test_why=$(grep -E '^(=+ .* in [0-9.]+s|FAILED|ERROR)' "$test_log" | tail -n 15 || true)
-[ -n "$test_why" ] || test_why=$(tail -n 15 "$test_log")
+# pytest's verdicts and its counts; anything else: the end of the log.
+test_why=$(grep -E '^(FAILED|ERROR) |^=* ?[0-9]+ (passed|failed|errors?|skipped)|^make: \*\*\*' \
+  "$test_log" | tail -n 25 || true)
+[ "$test_result" = PASS ] || [ -n "$test_why" ] || test_why=$(tail -n 25 "$test_log")
 
 # ---- summary ------------------------------------------------------------------------------
 overall=PASS
@@ -314,7 +318,7 @@ cat <<SUMMARY
 commit     $head
 root       Debian 12 minbase ($base), $shared_note
 make demo  $demo_result  $(elapsed "$demo_time")  $demo_why
-           log: $demo_log
+           log: $demo_log ($demo_log_note)
 make test  $test_result  $(elapsed "$test_time")  (CI=true)
            log: $test_log
 $(sed 's/^/           /' <<<"$test_why")
