@@ -17,28 +17,40 @@ from cityops.logs import configure_logging, uvicorn_log_level
 LIBRARY_CHATTER = [
     ("transitions.core", "Finished processing state started enter callbacks."),
     ("amqtt.broker.plugins.event_logger_plugin", "### 'on_broker_client_connected' EVENT FIRED"),
-    ("sqlalchemy.engine.Engine", "BEGIN (implicit)"),
-    ("uvicorn.access", '127.0.0.1:5000 - "GET /api/v1/health HTTP/1.1" 200'),
+    ("asyncio", "Using selector: EpollSelector"),
     ("httpx", "HTTP Request: GET http://127.0.0.1/ 200 OK"),
+    ("paho.mqtt.client", "Sending PINGREQ"),
 ]
+# SQLAlchemy sets its own "sqlalchemy" logger to WARNING when imported (its statement log is
+# `echo`), so its chatter stays hidden even at DEBUG.
+SQL_CHATTER = ("sqlalchemy.engine.Engine", "BEGIN (implicit)")
 
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """Put the global logging state back as the test found it."""
+    """Put the global logging state back as the test found it. The library loggers start with
+    no level of their own (as in a fresh process), whatever earlier tests in this process set.
+    (uvicorn's loggers are uvicorn's own: it configures them when a server runs, from
+    uvicorn_log_level.)"""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    own_level = logging.getLogger("cityops").level
+    names = ["cityops", *(name for name, _ in LIBRARY_CHATTER)]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name, _ in LIBRARY_CHATTER:
+        logging.getLogger(name).setLevel(logging.NOTSET)
     yield
     for handler in root.handlers:
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
-    logging.getLogger("cityops").setLevel(own_level)
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
 
 
 def _emit_everything() -> None:
-    for name, message in LIBRARY_CHATTER:
+    import sqlalchemy  # noqa: F401  (as in every command: it sets its logger's level on import)
+
+    for name, message in [*LIBRARY_CHATTER, SQL_CHATTER]:
         logging.getLogger(name).info(message)
     logging.getLogger("cityops.app").info("control center started: 1 municipalities")
     logging.getLogger("cityops.ingest.pipeline").debug("batch of 3 readings written")

@@ -4,7 +4,8 @@ CityOps's loggers (``cityops.*``) log at the configured level (``CITYOPS_LOG_LEV
 INFO). Every other logger (the embedded broker ``amqtt`` and its state machine ``transitions``,
 ``uvicorn``, ``sqlalchemy``, ``alembic``, ``httpx``, ``paho``, ``asyncio`` ...) inherits the root
 logger's WARNING, so their chatter stays out of an operator's log. ``CITYOPS_LOG_LEVEL=DEBUG``
-shows everything at DEBUG, libraries included.
+shows everything at DEBUG, libraries included, except SQLAlchemy: it sets its own logger to
+WARNING when imported, and its statement log is turned on by its ``echo`` flag, not by us.
 """
 
 from __future__ import annotations
