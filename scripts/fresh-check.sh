@@ -57,16 +57,18 @@ die() { say "$*"; exit 1; }
 [ "$(uname -s)" = Linux ] || die "needs Linux"
 
 # The Debian mirror this machine's apt uses (deb822 or one-line sources), else deb.debian.org.
-host_mirror() {
+# host_uri ARCHIVE DEFAULT: the first URI ending in /ARCHIVE in this machine's apt sources.
+host_uri() {
   local uri
   uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
     2>/dev/null | grep -v '^[[:space:]]*#' |
-    grep -oE 'https?://[^[:space:]]+/debian/?([[:space:]]|$)' | head -n1 | tr -d '[:space:]') || true
-  echo "${uri:-http://deb.debian.org/debian}"
+    grep -oE "https?://[^[:space:]]+/$1/?([[:space:]]|\$)" | head -n1 | tr -d '[:space:]') || true
+  uri="${uri:-$2}"
+  echo "${uri%/}"
 }
-mirror="${CITYOPS_FRESH_MIRROR:-$(host_mirror)}"
+mirror="${CITYOPS_FRESH_MIRROR:-$(host_uri debian http://deb.debian.org/debian)}"
 mirror="${mirror%/}"
-security="${mirror%/debian}/debian-security"
+security="$(host_uri debian-security http://deb.debian.org/debian-security)"
 
 need_host_tools() {
   local missing=()
@@ -113,7 +115,7 @@ SOURCES
   chmod 755 "$partial/usr/sbin/policy-rc.d"
   chroot "$partial" apt-get clean
   {
-    echo "suite=$suite mirror=$mirror packages=$packages"
+    echo "suite=$suite mirror=$mirror security=$security packages=$packages"
     echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   } >"$partial/.cityops-fresh-base"
   rm -rf "$base"
