@@ -150,6 +150,7 @@ procs_in_root() {
 cleanup() {
   local status=$? pids i
   set +e
+  [ "$status" -lt 128 ] || say "interrupted: stopping what runs in the root, removing the mounts"
   if [ -n "$demo_pid" ]; then kill -TERM -- "-$demo_pid" 2>/dev/null; fi
   pids=$(procs_in_root)
   if [ -n "$pids" ]; then
@@ -285,7 +286,8 @@ while [ $((SECONDS - t0)) -lt "$demo_timeout" ]; do
     fi
     break
   fi
-  sleep 2
+  sleep 2 &
+  wait $! # (interruptible, unlike a foreground sleep)
 done
 demo_time=$((SECONDS - t0))
 kill -TERM -- "-$demo_pid" 2>/dev/null || true
@@ -300,7 +302,9 @@ demo_log_note="$(wc -l <"$demo_log") lines, $chatter of the broker's internal ch
 # ---- make test ----------------------------------------------------------------------------
 say "CI=true make test (log $test_log)"
 t0=$SECONDS
-if in_root_cmd 'cd /work/main && make test' CI=true </dev/null >"$test_log" 2>&1; then
+# In the background and waited for, so that a signal reaches the trap (and the cleanup) at once.
+in_root_cmd 'cd /work/main && make test' CI=true </dev/null >"$test_log" 2>&1 &
+if wait $!; then
   test_result=PASS
 else
   test_result=FAIL
