@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Install the real servers the tests run against: Mosquitto, PostgreSQL and Chromium.
+# Install from Debian what the tests and checks need beyond Python: the real servers they run
+# against (Mosquitto, PostgreSQL), headless Chromium, the C library Playwright's bundled Node
+# driver links against (libatomic1), and Node.js with npm for the console's JavaScript checks.
+# Debian 12 ships Node.js 18: that is what a fresh machine gets, so the JavaScript tooling must
+# work with it.
 # Runs apt-get only as root and only for what is missing; the harness skips what it cannot find.
+# Each need is detected by what the suite really uses (a file, a library the dynamic linker
+# knows, a command), so a machine that has it from elsewhere (e.g. Node from NodeSource) is left
+# alone.
 set -euo pipefail
 need=()
+has_lib() { ldconfig -p 2>/dev/null | grep -q "^[[:space:]]*$1 "; }
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-command -v chromium >/dev/null || need+=(chromium)
+[ -x /usr/bin/chromium ] || need+=(chromium) # tests/browser/chromium.py launches this path
+has_lib libatomic.so.1 || need+=(libatomic1) # playwright/driver/node needs it
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "not root or no apt-get: tests needing ${need[*]} will be skipped" >&2

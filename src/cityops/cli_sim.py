@@ -15,7 +15,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from cityops.app import reading_window
 from cityops.cli_support import console, load_settings, serve
 from cityops.domain.catalog import MunicipalityConfig
-from cityops.settings import Settings
 
 ConfigOpt = Annotated[
     Path | None,
@@ -89,7 +88,7 @@ def simulate(
     seed: int = 0,
 ) -> None:
     """Publish the simulated town (daily cycles, silent sensors, scripted scenarios) over MQTT."""
-    settings = Settings()
+    settings = load_settings()
     stop = threading.Event()
     try:
         run_simulation(
@@ -127,7 +126,7 @@ def replay(
     from cityops.sim.publisher import MqttPublisher
     from cityops.sim.replay import ReplayFormatError, replay_files
 
-    settings = Settings()
+    settings = load_settings()
     cfg = _config(config)
     mapping = None
     if map_:
