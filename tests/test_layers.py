@@ -19,7 +19,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "services": frozenset({"domain", "store"}),
     "ingest": frozenset({"domain", "store", "services"}),
     "bus": frozenset({"domain", "services", "ingest", "mqtt_url"}),
-    "video": frozenset({"domain"}),
+    "video": frozenset({"domain", "mqtt_url"}),
     "sim": frozenset({"domain", "mqtt_url"}),
     "mapdata": frozenset(),
     "data": frozenset(),

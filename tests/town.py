@@ -51,6 +51,7 @@ class FrozenClock:
 def start_center(data_dir: Path, *, with_mqtt: bool = True, **settings: Any) -> ControlCenter:
     """A running control center on a fresh SQLite file in ``data_dir`` with the town imported."""
     settings.setdefault("camera_probe_s", 0)  # tests that want the monitor ask for it
+    settings.setdefault("video_worker", False)  # and those that want a video worker
     s = Settings(data_dir=data_dir, **settings)
     town_db(s.db_url).dispose()
     center = ControlCenter(s)

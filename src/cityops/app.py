@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from cityops.bus.broker import EmbeddedBroker
 from cityops.bus.mqtt import MqttIngest
 from cityops.config.loader import load_config, load_config_text
+from cityops.domain.analytics import TamperSpec
+from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
@@ -23,7 +25,10 @@ from cityops.settings import Settings
 from cityops.store import catalog_repo
 from cityops.store.db import make_engine, upgrade
 from cityops.store.observations_repo import DeadLetterBounds
+from cityops.video.masking import MaskStyle
 from cityops.video.snapshots import SnapshotService
+from cityops.video.sources import clip_files
+from cityops.video.worker import CameraJob, VideoWorker, camera_jobs
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,29 @@ def dead_letter_bounds(settings: Settings) -> DeadLetterBounds:
     )
 
 
+def video_jobs(settings: Settings, configs: list[MunicipalityConfig]) -> list[CameraJob]:
+    """The cameras a video worker may run (in a demo: with the clips or scenes standing in)."""
+    return camera_jobs(
+        configs, clip_files(settings.demo_video_dir), rendered=settings.demo_synthetic
+    )
+
+
+def video_worker(
+    settings: Settings,
+    configs: list[MunicipalityConfig],
+    *,
+    tamper_hold_s: float | None = None,
+) -> VideoWorker:
+    """A video worker for the cameras of ``configs`` on the settings' broker (not started)."""
+    return VideoWorker(
+        video_jobs(settings, configs),
+        settings.broker_url,
+        worker_id=settings.video_worker_id,
+        keepalive_s=settings.video_keepalive_s,
+        tamper=None if tamper_hold_s is None else TamperSpec(hold_s=tamper_hold_s),
+    )
+
+
 class ControlCenter:
     """Everything one CityOps process runs, built here and nowhere else (the API is handed this
     object and sees it through api.deps.Backend). ``start()`` reads like its table of contents."""
@@ -84,12 +112,17 @@ class ControlCenter:
         self.settings = settings
         self.db: Engine = make_engine(settings.db_url)
         self.live = LiveBus()
-        self.snapshots = SnapshotService.with_clip_dir(settings.demo_video_dir)
+        self.snapshots = SnapshotService.with_clip_dir(
+            settings.demo_video_dir,
+            rendered=settings.demo_synthetic,
+            style=MaskStyle(settings.privacy_style),
+        )
         self.runtimes: dict[str, MunicipalityRuntime] = {}
         self.pipeline: IngestPipeline | None = None
         self.camera_health: CameraHealthMonitor | None = None
         self.broker: EmbeddedBroker | None = None
         self.mqtt: MqttIngest | None = None
+        self.video: VideoWorker | None = None
         self._config_stop: threading.Event | None = None
 
     def start(self, *, with_mqtt: bool = True) -> None:
@@ -108,6 +141,8 @@ class ControlCenter:
             if not self.settings.mqtt_url:
                 self.start_embedded_broker()
             self.start_mqtt_client()
+            if self.settings.video_worker:
+                self.start_video_worker()
         log.info("control center started: %d municipalities", len(self.runtimes))
 
     def load_runtimes(self) -> dict[str, MunicipalityRuntime]:
@@ -153,6 +188,12 @@ class ControlCenter:
         )
         self.mqtt.start()
 
+    def start_video_worker(self) -> None:
+        """The in-process video worker: shares the cameras with any `cityops video-worker`."""
+        self.video = video_worker(self.settings, [rt.config for rt in self.runtimes.values()])
+        self.snapshots.analysed = self.video.analysed  # its cameras shown from its frames
+        self.video.start()
+
     def watch_config(self, interval_s: float) -> None:
         """Apply a newly imported configuration (``cityops import-config``) while running."""
         stop = self._config_stop = threading.Event()
@@ -175,6 +216,9 @@ class ControlCenter:
                     ):
                         seen = current
                         log.info("configuration version %d applied", current)
+                        if self.video is not None:
+                            configs = [rt.config for rt in self.runtimes.values()]
+                            self.video.set_jobs(video_jobs(self.settings, configs))
                 except Exception:  # a bad database moment must not end the watcher
                     log.exception("configuration reload failed; will retry")
 
@@ -185,6 +229,8 @@ class ControlCenter:
             self._config_stop.set()
         if self.camera_health is not None:
             self.camera_health.stop()
+        if self.video is not None:
+            self.video.stop()
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.pipeline is not None:

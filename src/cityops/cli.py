@@ -120,6 +120,60 @@ def serve_cmd() -> None:
     serve(load_settings())
 
 
+@app.command("video-worker")
+def video_worker_cmd(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            exists=True, dir_okay=False, help="municipality YAML files (default: the demo town)"
+        ),
+    ] = None,
+    worker_id: Annotated[
+        str | None, typer.Option("--id", help="id on the presence topic (default host-pid)")
+    ] = None,
+    keepalive: Annotated[
+        int | None, typer.Option(min=2, help="MQTT keep-alive, s: takeover after ~1.5x this")
+    ] = None,
+    hold_s: Annotated[
+        float | None, typer.Option(help="report camera health problems after this many s")
+    ] = None,
+) -> None:
+    """Analyse the cameras' streams and publish events, counts and camera health over MQTT,
+    sharing the cameras with the other live workers (never touches the database)."""
+    import signal
+    import threading
+
+    from cityops.app import video_worker
+    from cityops.config.errors import ConfigError
+    from cityops.config.loader import load_config
+    from cityops.data import DEMO_CONFIG
+
+    settings = load_settings()
+    settings.video_worker_id = worker_id or settings.video_worker_id
+    settings.video_keepalive_s = keepalive or settings.video_keepalive_s
+    try:
+        configs = [load_config(f) for f in files or [DEMO_CONFIG]]
+    except ConfigError as err:
+        console.print("[red]configuration rejected[/red]:")
+        console.print(str(err), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    worker = video_worker(settings, configs, tamper_hold_s=hold_s)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker.start()
+    console.print(
+        f"video worker [bold]{worker.worker_id}[/bold] on {settings.broker_url}: "
+        f"{len(worker.jobs)} cameras to share; takeover of a dead worker's within "
+        f"{worker.takeover_s:.0f} s"
+    )
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
+
+
 def _register_town_commands() -> None:
     from cityops import cli_sim
 

@@ -41,7 +41,10 @@ def run_simulation(
     seed: int,
     stop: threading.Event,
     duration: timedelta | None = None,
+    rendered: bool = False,
 ) -> None:
+    """``rendered``: the video worker analyses the cameras' rendered scenes, so the scenes'
+    scripts replace the published accident and intrusion (sim/runner.py ``demo_plan``)."""
     from cityops.sim.publisher import MqttPublisher
     from cityops.sim.runner import SimProgress, demo_simulator
 
@@ -69,7 +72,13 @@ def run_simulation(
             )
 
         sim, plan = demo_simulator(
-            config, pub, speed=speed, backfill=backfill, seed=seed, progress=on_progress
+            config,
+            pub,
+            speed=speed,
+            backfill=backfill,
+            seed=seed,
+            progress=on_progress,
+            rendered=rendered,
         )
         for line in plan.summary(config.municipality.timezone):
             progress.console.print(f"  {line}")
@@ -182,6 +191,10 @@ def demo(
         if clips.is_dir():  # real surveillance clips stand in for the town's cameras
             settings.demo_video_dir = clips
             console.print(f"cameras show the recorded clips in {clips}")
+    if settings.demo_video_dir is None:  # no clips: the cameras show scenes CityOps renders
+        settings.demo_synthetic = True
+        console.print("cameras show rendered street scenes (no recorded clips found)")
+    rendered = settings.demo_synthetic and settings.video_worker
     upgrade(settings.db_url)
     db = make_engine(settings.db_url)
     with db.connect() as conn:
@@ -202,6 +215,7 @@ def demo(
                 backfill=timedelta(hours=backfill_h),
                 seed=0,
                 stop=stop,
+                rendered=rendered,
             )
         except Exception as err:  # the demo server keeps running without it
             console.print(f"[red]simulator stopped:[/red] {err}")

@@ -66,6 +66,16 @@ class Settings(BaseSettings):
         default=None,
         description="Recorded clips that stand in for the cameras' streams (demonstrations)",
     )
+    privacy_style: str = Field(
+        default="black",
+        pattern=r"^(black|pixelate|blur)$",
+        description="How configured privacy masks are obscured in every image shown or stored",
+    )
+    demo_synthetic: bool = Field(
+        default=False,
+        description="Cameras show their rendered demo scenes (demo_stream_url); set by "
+        "`cityops demo` when it has no recorded clips",
+    )
     log_level: str = "INFO"
     camera_probe_s: float = Field(
         default=60.0, description="How often every camera's stream is probed for health (0: off)"
@@ -74,6 +84,20 @@ class Settings(BaseSettings):
         default=3.0,
         gt=0,
         description="A sensor silent for this many expected intervals is shown as stale",
+    )
+    video_worker: bool = Field(
+        default=True,
+        description="Run a video worker inside `cityops serve` / `cityops demo` (off: only the "
+        "workers started with `cityops video-worker` analyse the cameras)",
+    )
+    video_worker_id: str | None = Field(
+        default=None, description="The worker's id on the presence topic; default <host>-<pid>"
+    )
+    video_keepalive_s: int = Field(
+        default=10,
+        ge=2,
+        description="MQTT keep-alive of a video worker: a dead worker's cameras are taken over "
+        "after about 1.5 x this + 1 s",
     )
     config_poll_s: float = Field(
         default=5.0, description="How often a running server looks for a newly imported config"

@@ -68,7 +68,7 @@ def test_demo_rules_say_what_the_scenarios_need(demo: MunicipalityConfig) -> Non
 
     school = rules["school-night-intrusion"]
     assert isinstance(school, CameraEventRule)
-    assert (school.kinds, school.zones) == (("person",), ("school-yard",))
+    assert (school.kinds, school.zones) == (("person", "intrusion", "loitering"), ("school-yard",))
     assert school.between == (time(22, 0), time(6, 0))
     assert school.outcome.sector is Sector.SAFETY
 

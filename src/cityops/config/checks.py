@@ -13,14 +13,19 @@ from dataclasses import dataclass
 
 from cityops.config.fields import format_duration
 from cityops.config.schema import CameraModel, ConfigFile, KeyObjectModel, SensorModel
+from cityops.config.schema_analytics import LineModel
 from cityops.config.schema_rules import (
     CameraEventModel,
     RateOfChangeModel,
     SilenceModel,
     ThresholdModel,
 )
+from cityops.domain.entities import SensorKind
 
 Path = tuple[str | int, ...]
+
+MIN_LINE_LENGTH = 0.01
+"""The shortest counting line, in image fractions (shorter ones are a typo, or count nothing)."""
 
 MAX_DISTANCE_KM = 100.0
 """Anything placed farther than this from the municipality's centre is most likely a typo
@@ -49,6 +54,7 @@ def cross_check(cfg: ConfigFile) -> list[Problem]:
     for i, sop in enumerate(cfg.sops):
         problems += _duplicates(("sops", i, "steps"), "id", [step.id for step in sop.steps])
     problems += _sensor_ranges(cfg.sensors)
+    problems += _analytics(cfg)
     problems += _references(cfg)
     problems += _positions(cfg)
     return problems
@@ -121,6 +127,12 @@ def _references(cfg: ConfigFile) -> list[Problem]:
     return problems
 
 
+def zone_ids(camera: CameraModel) -> set[str]:
+    """The zones events of the camera may name: its ``zones:`` and its analytics zones."""
+    analytics = [z.id for z in camera.analytics.zones] if camera.analytics else []
+    return set(camera.zones) | set(analytics)
+
+
 def _camera_rule(i: int, rule: CameraEventModel, cameras: dict[str, CameraModel]) -> list[Problem]:
     problems = []
     for j, cid in enumerate(rule.cameras):
@@ -129,13 +141,68 @@ def _camera_rule(i: int, rule: CameraEventModel, cameras: dict[str, CameraModel]
     named = [cameras[cid] for cid in rule.cameras if cid in cameras]
     for j, zone in enumerate(rule.zones):
         if rule.cameras:
-            if named and not any(zone in c.zones for c in named):
+            if named and not any(zone in zone_ids(c) for c in named):
                 listed = ", ".join(c.id for c in named)
                 problems.append(
                     Problem(("rules", i, "zones", j), f"zone {zone!r} is not defined on {listed}")
                 )
-        elif not any(zone in c.zones for c in cameras.values()):
+        elif not any(zone in zone_ids(c) for c in cameras.values()):
             problems.append(Problem(("rules", i, "zones", j), f"no camera defines zone {zone!r}"))
+    return problems
+
+
+def _analytics(cfg: ConfigFile) -> list[Problem]:
+    """Zone and line ids unique on each camera; counting lines well drawn, each feeding counter
+    sensors of its own."""
+    problems: list[Problem] = []
+    fed: dict[str, Path] = {}
+    for i, camera in enumerate(cfg.cameras):
+        if camera.analytics is None:
+            continue
+        at: Path = ("cameras", i, "analytics")
+        problems += _duplicates((*at, "zones"), "id", [z.id for z in camera.analytics.zones])
+        problems += _duplicates((*at, "lines"), "id", [ln.id for ln in camera.analytics.lines])
+        for j, line in enumerate(camera.analytics.lines):
+            length = math.dist(line.a, line.b)
+            if length < MIN_LINE_LENGTH:
+                problems.append(
+                    Problem(
+                        (*at, "lines", j, "b"),
+                        f"the line's ends a and b are {length:.3g} apart: they must be distinct "
+                        f"(at least {MIN_LINE_LENGTH:g} of the image apart)",
+                    )
+                )
+            problems += _counter_sensors((*at, "lines", j, "sensors"), line, cfg, fed)
+    return problems
+
+
+_COUNTER_KINDS = frozenset({SensorKind.TRAFFIC_COUNT, SensorKind.OTHER})
+
+
+def _counter_sensors(
+    at: Path, line: LineModel, cfg: ConfigFile, fed: dict[str, Path]
+) -> list[Problem]:
+    """The line's sensors exist, count things, and no other line or direction feeds them."""
+    sensors = {s.id: s for s in cfg.sensors}
+    problems: list[Problem] = []
+    for direction, sid in line.sensors.items():
+        where = (*at, direction.value)
+        sensor = sensors.get(sid)
+        if sensor is None:
+            problems.append(Problem(where, _unknown("sensor", sid, sensors)))
+        elif sensor.kind not in _COUNTER_KINDS:
+            problems.append(
+                Problem(
+                    where,
+                    f"sensor {sid!r} is a {sensor.kind.value} sensor: a line's counts go to "
+                    "sensors of kind traffic_count (or other)",
+                )
+            )
+        elif sid in fed:
+            problems.append(
+                Problem(where, f"sensor {sid!r} is already fed by another count", fed[sid])
+            )
+        fed.setdefault(sid, where)
     return problems
 
 

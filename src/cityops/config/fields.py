@@ -15,7 +15,12 @@ from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import shapely
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
+from shapely.validation import explain_validity
+
+from cityops.domain.scenes import SCHEME as SYNTHETIC_SCHEME
+from cityops.domain.scenes import SceneSpec
 
 MAX_DURATION_S = 30 * 24 * 3600.0
 """The longest duration a rule may name (30 days)."""
@@ -90,6 +95,9 @@ def _url_checker(schemes: frozenset[str]) -> Callable[[str], str]:
         parts = urlsplit(value)
         if parts.scheme.lower() not in schemes:
             raise ValueError(f"URL scheme must be one of: {allowed}")
+        if parts.scheme == SYNTHETIC_SCHEME:
+            SceneSpec.parse(value)  # says what is wrong with it
+            return value
         if parts.scheme.lower() != "file" and not parts.hostname:
             raise ValueError("URL has no host")
         return value
@@ -218,8 +226,12 @@ Phone = Annotated[str, StringConstraints(max_length=26), AfterValidator(check_ph
 StreamUrl = Annotated[
     str,
     StringConstraints(max_length=500),
-    AfterValidator(_url_checker(frozenset({"rtsp", "rtsps", "http", "https", "file"}))),
+    AfterValidator(
+        _url_checker(frozenset({"rtsp", "rtsps", "http", "https", "file", SYNTHETIC_SCHEME}))
+    ),
 ]
+"""A camera stream: RTSP, HTTP(S), a file, or a scene CityOps renders itself
+(``synthetic://crossing?seed=1``, see ``cityops.domain.scenes``)."""
 WebhookUrl = Annotated[
     str,
     StringConstraints(max_length=500),
@@ -245,12 +257,20 @@ TimeWindow = Annotated[tuple[time, time], BeforeValidator(parse_between)]
 
 
 def _polygon_area_nonzero(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    twice_area = sum(
-        x1 * y2 - x2 * y1
-        for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True)
-    )
-    if abs(twice_area) < 1e-9:
+    if shapely.MultiPoint(points).convex_hull.area < 1e-9:
         raise ValueError("the polygon has no area (its points are on one line)")
+    return points
+
+
+def _polygon_simple(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    polygon = shapely.Polygon(points)
+    if not polygon.is_valid:
+        reason = explain_validity(polygon)
+        where = re.search(r"\[([-0-9.e]+) ([-0-9.e]+)\]", reason)
+        at = f" at ({float(where[1]):.3g}, {float(where[2]):.3g})" if where else ""
+        raise ValueError(
+            f"the polygon's edges cross{at}: list its points in order around its outline"
+        )
     return points
 
 
@@ -258,5 +278,6 @@ ImagePolygon = Annotated[
     list[tuple[Fraction, Fraction]],
     Field(min_length=3, max_length=64),
     AfterValidator(_polygon_area_nonzero),
+    AfterValidator(_polygon_simple),
 ]
 """A polygon in image fractions: [[x, y], ...], x to the right and y down, both 0..1."""

@@ -33,6 +33,7 @@ from cityops.config.fields import (
     Unit,
     WebhookUrl,
 )
+from cityops.config.schema_analytics import AnalyticsModel
 from cityops.config.schema_rules import RuleModel
 from cityops.domain.catalog import MunicipalityConfig, SopStep, StandardOperatingProcedure
 from cityops.domain.entities import (
@@ -131,6 +132,9 @@ class CameraModel(Model):
     stream_url: StreamUrl | None = None
     privacy_masks: list[ImagePolygon] = Field(default_factory=list, max_length=32)
     zones: dict[Id, ImagePolygon] = Field(default_factory=dict, max_length=32)
+    analytics: AnalyticsModel | None = None
+    demo_stream_url: StreamUrl | None = None
+    """Shown by ``cityops demo`` when it has no recorded clips (docs/CONFIG.md)."""
 
     def to_domain(self, municipality: str) -> Camera:
         return Camera(
@@ -145,6 +149,8 @@ class CameraModel(Model):
             privacy_masks=tuple(tuple(p) for p in self.privacy_masks),
             zones={name: tuple(p) for name, p in self.zones.items()},
             name_local=self.name_local,
+            analytics=self.analytics.to_domain() if self.analytics else None,
+            demo_stream_url=self.demo_stream_url,
         )
 
 

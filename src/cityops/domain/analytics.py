@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
-from cityops.domain.entities import Polygon
+from cityops.domain.entities import CameraHealth, Polygon
 
 ImagePoint = tuple[float, float]
 """(x, y) as fractions of the image width and height."""
@@ -55,6 +55,17 @@ class AnalyticsEventKind(StrEnum):
     CAMERA_MOVED = "camera_moved"
     CAMERA_RESTORED = "camera_restored"
     """The camera's picture is healthy again after one of the five above."""
+
+
+CAMERA_HEALTH: Mapping[str, CameraHealth] = {
+    AnalyticsEventKind.CAMERA_OFFLINE: CameraHealth.OFFLINE,
+    AnalyticsEventKind.CAMERA_FROZEN: CameraHealth.STALE,
+    AnalyticsEventKind.CAMERA_COVERED: CameraHealth.TAMPERED,
+    AnalyticsEventKind.CAMERA_DEFOCUSED: CameraHealth.TAMPERED,
+    AnalyticsEventKind.CAMERA_MOVED: CameraHealth.TAMPERED,
+    AnalyticsEventKind.CAMERA_RESTORED: CameraHealth.ONLINE,
+}
+"""The camera health (map, camera wall) each of the video worker's health events stands for."""
 
 
 class LineDirection(StrEnum):
@@ -133,6 +144,11 @@ class DetectorSpec:
     model_path: str | None = None
     """For ONNX: the model file (see docs/VIDEO.md for the accepted export formats)."""
     min_confidence: float = 0.5
+    classes: frozenset[ObjectClass] = frozenset(
+        {ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE}
+    )
+    """What the camera can see (a motorway camera: vehicles only): detections of other classes
+    are dropped, and the motion-blob classifier takes every blob for the only class there is."""
 
 
 @dataclass(frozen=True, slots=True)

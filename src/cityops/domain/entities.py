@@ -182,6 +182,9 @@ class Camera:
     name_local: str | None = None
     analytics: CameraAnalytics | None = None
     """What the video worker watches for on this camera's stream (None: no analytics)."""
+    demo_stream_url: str | None = None
+    """What a demonstration shows instead of ``stream_url`` when it has no recorded clips
+    (a ``synthetic://`` scene, see ``cityops.domain.scenes``); never used in production."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fov_deg <= 360.0:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cityops.domain.analytics import CAMERA_HEALTH
+from cityops.domain.entities import CameraHealth
 from cityops.domain.observations import Event, Reading
 from cityops.ingest.payloads import (
     DEFAULT_WINDOW,
@@ -33,6 +35,7 @@ from cityops.ingest.payloads import (
     parse_topic,
 )
 from cityops.ingest.worker import InboundMessage, IngestWorker, MessageOutcome
+from cityops.services.cameras import record_health
 from cityops.services.incidents import IncidentChange, apply_trigger
 from cityops.services.live import LiveBus, LiveKind, LiveMessage, SensorPayload
 from cityops.services.runtime import MunicipalityRuntime
@@ -75,6 +78,8 @@ class _Committed:
     latest: dict[tuple[str, str], SensorLatest] = field(default_factory=dict)
     """Sensors whose current value this batch replaced (only newer readings do)."""
     reading_times: list[datetime] = field(default_factory=list)
+    camera_health: list[tuple[str, str, CameraHealth, datetime]] = field(default_factory=list)
+    """(municipality, camera, health, at) told by the batch's events from video workers."""
 
 
 class IngestPipeline(IngestWorker):
@@ -193,6 +198,11 @@ class IngestPipeline(IngestWorker):
             self._publish(result.changes, result.latest)
         except Exception:  # stored and acknowledged: the consoles will catch up on resync
             log.exception("publishing a batch's changes failed")
+        try:  # camera health told by the video workers' events (stored with the batch)
+            for muni, camera_id, state, at in result.camera_health:
+                record_health(self.db, self.live, muni, camera_id, state, at)
+        except Exception:  # the events are kept; the next health event or probe records it
+            log.exception("recording camera health failed")
 
     def _decode(self, message: InboundMessage) -> tuple[str | None, Decoded]:
         if not message.topic_valid:
@@ -266,6 +276,9 @@ class IngestPipeline(IngestWorker):
                     obs.insert_events(conn, events, now)
                     for event in events:
                         triggers.extend(engine.on_event(event))
+                        state = CAMERA_HEALTH.get(event.kind)
+                        if state is not None and event.source_id in rt.cameras:
+                            result.camera_health.append((muni, event.source_id, state, event.ts))
                     cams = {e.source_id for e in events if e.source_id in rt.cameras}
                     obs.mark_camera_seen(conn, muni, cams, now)
                 for trig in triggers:

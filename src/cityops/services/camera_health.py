@@ -63,7 +63,18 @@ class CameraHealthMonitor:
             same = self._last.get(key) == fingerprint
             health = CameraHealth.STALE if same else CameraHealth.ONLINE
             self._last[key] = fingerprint
-        record_health(self.db, self.live, camera.municipality, camera.id, health, datetime.now(UTC))
+        # tampering is the video worker's to judge: a probe that sees frames does not clear it
+        keep = {CameraHealth.TAMPERED} if health is CameraHealth.ONLINE else set()
+        only_from = set(CameraHealth) - keep
+        record_health(
+            self.db,
+            self.live,
+            camera.municipality,
+            camera.id,
+            health,
+            datetime.now(UTC),
+            only_from=only_from,
+        )
         return health
 
     def probe_all(self) -> dict[str, CameraHealth | None]:

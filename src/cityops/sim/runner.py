@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.entities import Sensor
 from cityops.domain.observations import Event, EventSource, Reading
+from cityops.domain.scenes import SceneKind
 from cityops.sim.base import Scenario, ScenarioError
 from cityops.sim.clock import SimClock, WallClock, utc_now
 from cityops.sim.publisher import Publisher
+from cityops.sim.rendered import rendered as rendered_scripts
 from cityops.sim.scenarios import (
     accident,
     flood,
@@ -31,6 +33,11 @@ from cityops.sim.scenarios import (
     sensor_outage,
 )
 from cityops.sim.signals import SignalModel, clamp, sensor_interval_s, stable_hash, uniform
+
+ACCIDENT_STAND_IN = True
+"""In a rendered demo, still publish the accident's camera events (at the rendered accident's
+times, for the two crossing cameras): the motion-blob analytics do not yet report the cars that
+stand still in the junction. Set to False once they do."""
 
 DEMO_BACKFILL = timedelta(hours=26)
 DEMO_SPEED = 600.0
@@ -253,11 +260,17 @@ def demo_plan(
     silent_sensors: int = 1,
     silent_fraction: float | None = None,
     live_accident_every: timedelta | None = timedelta(minutes=20),
+    rendered: bool = False,
 ) -> DemoPlan:
     """The demo's scenarios in the ``backfill`` window before ``now``: a night intrusion at the
     latest 02:30 local, a pollution episode from the latest 07:30 local, a flood ending an hour
     before now, an accident half an hour before now, one sensor silent from 40 minutes before now
-    until 15 minutes after, and from then on an accident every 20 minutes."""
+    until 15 minutes after, and from then on an accident every 20 minutes.
+
+    ``rendered``: the video worker analyses the cameras' rendered scenes (``demo_stream_url``),
+    so from ``now`` on the accidents and intruders are the scenes' scripts, seen in the pixels:
+    the simulator publishes no events for them, nor the counter sensors the cameras feed. The
+    backfill stays published (no worker watches the past)."""
     tz = config.municipality.timezone
     scenarios: list[Scenario] = []
     notes: list[str] = []
@@ -289,7 +302,19 @@ def demo_plan(
                 seed=seed,
             )
         )
-    if live_accident_every is not None:
+    if rendered:
+        add(
+            lambda: rendered_scripts(
+                config,
+                now,
+                SceneKind.CROSSING,
+                name="accident-rendered",
+                stand_in=ACCIDENT_STAND_IN,
+                seed=seed,
+            )
+        )
+        add(lambda: rendered_scripts(config, now, SceneKind.SCHOOLYARD, name="intrusion-rendered"))
+    elif live_accident_every is not None:
         every = live_accident_every
         add(lambda: recurring_accidents(config, now + every, every=every, seed=seed))
     scenarios.sort(key=lambda s: s.start)
@@ -305,9 +330,10 @@ def demo_simulator(
     seed: int = 0,
     wall: WallClock = utc_now,
     progress: ProgressCallback | None = None,
+    rendered: bool = False,
 ) -> tuple[Simulator, DemoPlan]:
     """A simulator for ``cityops simulate``: the demo plan on a clock that catches up at
-    ``speed`` x real time."""
+    ``speed`` x real time (``rendered``: see ``demo_plan``)."""
     clock = SimClock(backfill=backfill, speed=speed, wall=wall)
-    plan = demo_plan(config, clock.wall_start, backfill=backfill, seed=seed)
+    plan = demo_plan(config, clock.wall_start, backfill=backfill, seed=seed, rendered=rendered)
     return Simulator(config, publisher, clock, plan.scenarios, seed, progress=progress), plan

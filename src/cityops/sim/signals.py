@@ -228,8 +228,11 @@ class SignalModel:
     def _traffic(self, sensor: Sensor, m: Moment) -> float:
         rate = self.traffic_profile(m) * self._scale(sensor, 600.0, 1200.0)
         rate = max(0.0, rate + math.sqrt(rate) * self._noise(sensor, m))
-        if sensor.unit.strip().lower() in ("vehicles", "veh", "count"):
+        unit = sensor.unit.strip().lower()
+        if unit in ("vehicles", "veh", "count"):
             return round(rate * sensor_interval_s(sensor) / 3600.0)
+        if unit.endswith("/min"):
+            return round(rate / 60.0)
         return round(rate)
 
     def _noise_level(self, sensor: Sensor, m: Moment) -> float:

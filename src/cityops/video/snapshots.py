@@ -5,16 +5,30 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cityops.domain.entities import Camera, CameraOfflineError
-from cityops.video.masking import apply_privacy_masks, encode_jpeg
-from cityops.video.sources import FrameSource, NoStreamError, SourceError
+from cityops.video.analytics.types import Box
+from cityops.video.masking import Frame, MaskStyle, encode_jpeg, frame_for_viewer
+from cityops.video.sources import FrameSource, NoStreamError, SourceError, clip_files, stream_for
 
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov")
+
+@dataclass(frozen=True, slots=True)
+class AnalysedFrame:
+    """The latest frame a video worker in this process analysed, with the people it found."""
+
+    frame: Frame
+    people: tuple[Box, ...]
+    at: float
+    """time.monotonic() when it was read."""
+
+
+AnalysedFrames = Callable[[Camera], AnalysedFrame | None]
+"""The in-process video worker's latest analysed frame of a camera (None: not running here)."""
+FRESH_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +46,12 @@ class SnapshotService:
 
     ``max_age_s``: a snapshot younger than this is served from cache (many consoles, one grab).
     ``retry_after_s``: a camera that failed is not retried sooner (no hammering dead cameras).
-    ``clips``: for demonstrations, recorded clips that stand in for the cameras' streams.
+    ``clips``: for demonstrations, recorded clips that stand in for the cameras' streams;
+    ``rendered``: for demonstrations without clips, the cameras' rendered scenes.
+    ``style``: how privacy masks are obscured (masking.MaskStyle).
+    ``analysed``: where the in-process video worker's latest frames are: a camera it runs is
+    shown from them (no second connection to the camera, and the people it found are known for
+    ``blur_people``); the others are read here.
     """
 
     def __init__(
@@ -41,28 +60,33 @@ class SnapshotService:
         max_age_s: float = 1.0,
         retry_after_s: float = 30.0,
         clips: Sequence[Path] = (),
+        rendered: bool = False,
+        style: MaskStyle = MaskStyle.BLACK,
+        analysed: AnalysedFrames | None = None,
     ) -> None:
         self.max_age_s = max_age_s
         self.retry_after_s = retry_after_s
         self.clips = list(clips)
+        self.rendered = rendered
+        self.style = style
+        self.analysed = analysed
         self._sources: dict[tuple[str, str], FrameSource] = {}
         self._cache: dict[tuple[str, str], tuple[float, Snapshot]] = {}
         self._failed: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def with_clip_dir(cls, directory: Path | None) -> SnapshotService:
-        clips = (
-            sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-            if directory is not None and directory.is_dir()
-            else []
-        )
-        return cls(clips=clips)
+    def with_clip_dir(
+        cls,
+        directory: Path | None,
+        *,
+        rendered: bool = False,
+        style: MaskStyle = MaskStyle.BLACK,
+    ) -> SnapshotService:
+        return cls(clips=clip_files(directory), rendered=rendered, style=style)
 
     def stream_url(self, camera: Camera, index: int) -> str | None:
-        if self.clips:
-            return str(self.clips[index % len(self.clips)])
-        return camera.stream_url
+        return stream_for(camera, index, self.clips, rendered=self.rendered)
 
     def fingerprint(self, camera: Camera, index: int = 0) -> str | None:
         """The fingerprint of the camera's latest frame (a FrameProbe for the health monitor):
@@ -82,6 +106,10 @@ class SnapshotService:
             cached = self._cache.get(key)
             if cached and now - cached[0] < self.max_age_s:
                 return cached[1]
+        latest = self.analysed(camera) if self.analysed is not None else None
+        if latest is not None and now - latest.at < FRESH_S:
+            return self._keep(key, camera, latest.frame, latest.people)
+        with self._lock:
             url = self.stream_url(camera, index)
             if url is None:
                 raise NoStreamError("the camera has no stream configured")
@@ -97,9 +125,14 @@ class SnapshotService:
             with self._lock:
                 self._failed[key] = (time.monotonic(), str(err))
             raise
+        return self._keep(key, camera, frame, ())
+
+    def _keep(
+        self, key: tuple[str, str], camera: Camera, frame: Frame, people: tuple[Box, ...]
+    ) -> Snapshot:
         shot = Snapshot(
             camera.id,
-            encode_jpeg(apply_privacy_masks(frame, camera.privacy_masks)),
+            encode_jpeg(frame_for_viewer(frame, camera, people=people, style=self.style)),
             datetime.now(UTC),
             hashlib.blake2b(frame.tobytes(), digest_size=16).hexdigest(),
         )

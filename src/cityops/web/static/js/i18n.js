@@ -157,6 +157,19 @@ function formatter(name, options) {
   return f;
 }
 
+/**
+ * A formatted time that ends at its last clock field: some ICU versions append a unit to
+ * Bulgarian times ("12:00:00 ч."), others do not; the control room sees the same clock in both.
+ * @param {Intl.DateTimeFormat} f
+ * @param {Date} d
+ */
+function clockText(f, d) {
+  const parts = f.formatToParts(d);
+  let end = parts.length;
+  while (end > 0 && !['hour', 'minute', 'second'].includes(parts[end - 1].type)) end -= 1;
+  return parts.slice(0, end).map((p) => p.value).join('');
+}
+
 /** @typedef {Date | number | string} TimeLike */
 
 /** @param {TimeLike} value */
@@ -169,14 +182,14 @@ function toDate(value) {
 export function fmtTime(value) {
   const d = toDate(value);
   if (Number.isNaN(d.getTime())) return '—';
-  return formatter('time', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(d);
+  return clockText(formatter('time', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }), d);
 }
 
 /** @param {TimeLike} value */
 export function fmtTimeShort(value) {
   const d = toDate(value);
   if (Number.isNaN(d.getTime())) return '—';
-  return formatter('timeShort', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+  return clockText(formatter('timeShort', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }), d);
 }
 
 /** @param {TimeLike} value */
@@ -190,9 +203,10 @@ export function fmtDate(value) {
 export function fmtDateTime(value) {
   const d = toDate(value);
   if (Number.isNaN(d.getTime())) return '—';
-  return formatter('datetime', {
+  const f = formatter('datetime', {
     day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  }).format(d);
+  });
+  return clockText(f, d);
 }
 
 /**
