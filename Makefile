@@ -1,12 +1,14 @@
 # CityOps: two commands do everything on a fresh Debian machine.
 #   make demo   installs what it needs, then runs the control center on the embedded default
-#   make test   installs what the tests need (Mosquitto, PostgreSQL, Chromium), then runs the suite
+#   make test   installs what the tests need (Mosquitto, PostgreSQL, Chromium, Node.js), then runs
+#               the suite
+#   make fresh-check  (root) proves both on a clean Debian 12 root: scripts/fresh-check.sh
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean system-deps lint-js test-js
+.PHONY: demo test lint typecheck unit bench clean system-deps lint-js test-js fresh-check
 
 # The console's JavaScript: type-checked by tsc (web/tsconfig.json), unit-tested by node --test
 # (explicit file names: Node 18 has no globs). npm ci runs again when the lockfile changes.
@@ -45,6 +47,10 @@ test: $(STAMP) system-deps lint test-js
 
 bench: $(STAMP) system-deps
 	$(PY) -m bench.ingest
+
+# Prove `make demo` and `make test` on a clean Debian 12 root (debootstrap, cached), as root.
+fresh-check:
+	bash scripts/fresh-check.sh $(FRESH_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

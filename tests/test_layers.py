@@ -26,10 +26,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "api": frozenset({"domain", "store", "services", "ingest", "bus", "video", "settings"}),
     "settings": frozenset(),
     "mqtt_url": frozenset(),
+    "logs": frozenset(),
     "app": frozenset(
         {"domain", "config", "store", "services", "ingest", "bus", "video", "settings"}
     ),
-    "cli_support": frozenset({"settings", "app", "api"}),
+    "cli_support": frozenset({"settings", "logs", "app", "api"}),
     "cli": frozenset(
         {
             "domain",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -16,6 +16,7 @@ from cityops.config.loader import load_config, load_config_text
 from cityops.domain.analytics import TamperSpec
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
+from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.services.camera_health import CameraHealthMonitor
 from cityops.services.live import LiveBus
@@ -23,6 +24,7 @@ from cityops.services.runtime import MunicipalityRuntime
 from cityops.settings import Settings
 from cityops.store import catalog_repo
 from cityops.store.db import make_engine, upgrade
+from cityops.store.observations_repo import DeadLetterBounds
 from cityops.video.masking import MaskStyle
 from cityops.video.snapshots import SnapshotService
 from cityops.video.sources import clip_files
@@ -57,6 +59,26 @@ def load_runtimes(
         )
         for s in stored
     }
+
+
+def reading_window(settings: Settings) -> TimeWindow:
+    """How old or how far ahead a reading may be before it is refused."""
+    age = settings.reading_max_age_s
+    return TimeWindow(
+        max_age=timedelta(seconds=age) if age else None,
+        max_future=timedelta(seconds=settings.reading_max_future_s),
+    )
+
+
+def dead_letter_bounds(settings: Settings) -> DeadLetterBounds:
+    """What the dead letters are held to: age, count, total and per-payload size."""
+    age = settings.dead_letter_max_age_s
+    return DeadLetterBounds(
+        max_age=timedelta(seconds=age) if age else None,
+        max_count=settings.dead_letter_max_count,
+        max_bytes=settings.dead_letter_max_bytes,
+        payload_bytes=settings.dead_letter_payload_bytes,
+    )
 
 
 def video_jobs(settings: Settings, configs: list[MunicipalityConfig]) -> list[CameraJob]:
@@ -133,6 +155,8 @@ class ControlCenter:
             live=self.live,
             max_payload_bytes=self.settings.max_payload_bytes,
             max_batch=self.settings.max_batch,
+            window=reading_window(self.settings),
+            dead_letters=dead_letter_bounds(self.settings),
         )
         self.runtimes = self.pipeline.runtimes  # one dict: the pipeline may rebuild entries
         self.pipeline.start()
@@ -160,6 +184,7 @@ class ControlCenter:
             self.pipeline,
             self.settings.mqtt_client_id,
             protocol=protocol,
+            embedded=self.broker is not None,
         )
         self.mqtt.start()
 

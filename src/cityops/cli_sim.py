@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cityops.app import reading_window
 from cityops.cli_support import console, load_settings, serve
 from cityops.domain.catalog import MunicipalityConfig
-from cityops.settings import Settings
 
 ConfigOpt = Annotated[
     Path | None,
@@ -97,7 +97,7 @@ def simulate(
     seed: int = 0,
 ) -> None:
     """Publish the simulated town (daily cycles, silent sensors, scripted scenarios) over MQTT."""
-    settings = Settings()
+    settings = load_settings()
     stop = threading.Event()
     try:
         run_simulation(
@@ -135,7 +135,7 @@ def replay(
     from cityops.sim.publisher import MqttPublisher
     from cityops.sim.replay import ReplayFormatError, replay_files
 
-    settings = Settings()
+    settings = load_settings()
     cfg = _config(config)
     mapping = None
     if map_:
@@ -165,6 +165,13 @@ def replay(
     )
     for sensor, n in sorted(stats.per_sensor.items()):
         console.print(f"  {sensor}: {n}")
+    horizon = reading_window(settings).max_age
+    first = stats.first_ts
+    if horizon is not None and first is not None and datetime.now(UTC) - first > horizon:
+        console.print(
+            "[yellow]readings older than CITYOPS_READING_MAX_AGE_S "
+            f"({horizon.total_seconds():.0f} s) are rejected by the server as too_old[/yellow]"
+        )
 
 
 def demo(

@@ -3,10 +3,9 @@ and serving the control center until it is interrupted."""
 
 from __future__ import annotations
 
-import logging
-
 from rich.console import Console
 
+from cityops.logs import configure_logging, uvicorn_log_level
 from cityops.settings import Settings
 
 console = Console()
@@ -14,10 +13,7 @@ console = Console()
 
 def load_settings() -> Settings:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level)
     return settings
 
 
@@ -38,7 +34,7 @@ def serve(settings: Settings) -> None:
             create_api(center),
             host=settings.http_host,
             port=settings.http_port,
-            log_level="warning",
+            log_level=uvicorn_log_level(settings.log_level),
             timeout_graceful_shutdown=5,  # live feeds never end by themselves
         )
     finally:

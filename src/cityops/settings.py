@@ -32,6 +32,32 @@ class Settings(BaseSettings):
     http_port: int = 8000
     max_payload_bytes: int = 262144
     max_batch: int = 5000
+    reading_max_age_s: float = Field(
+        default=400 * 86400,
+        ge=0,
+        description="Readings and events older than this (own timestamp vs receipt) are "
+        "rejected as too_old; 0: no limit. 400 days: a replayed year still fits",
+    )
+    reading_max_future_s: float = Field(
+        default=300, ge=0, description="Timestamps further ahead of the receipt are rejected"
+    )
+    dead_letter_max_age_s: float = Field(
+        default=7 * 86400, ge=0, description="Dead letters older than this are pruned (0: keep)"
+    )
+    dead_letter_max_count: int = Field(
+        default=100_000, ge=1, description="At most this many dead letters are kept"
+    )
+    dead_letter_max_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1, description="Total stored dead-letter payload kept"
+    )
+    dead_letter_payload_bytes: int = Field(
+        default=16384, ge=0, description="A dead letter's payload is stored cut to this size"
+    )
+    ingest_stall_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Health is degraded when a backlog waits and no batch completed this long",
+    )
     tile_url: str | None = Field(
         default=None, description="Online tile layer URL template for connected installations"
     )

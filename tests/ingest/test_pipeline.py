@@ -128,6 +128,8 @@ def test_cameras_that_see_the_place_are_attached(
     assert count(db, t.events) == 3
 
 
+RIVER = f"cityops/{MUNI}/sensors/river-1/readings"
+CAMERA = f"cityops/{MUNI}/cameras/cam-a/events"
 BAD = [
     ("cityops/testtown/sensors/river-1/readings", b"{not json", "malformed_json"),
     ("cityops/testtown/sensors/nope/readings", {"value": 1.0}, "unknown_sensor"),
@@ -153,6 +155,22 @@ BAD = [
     # NUL cannot be stored by PostgreSQL: refused at the edge, and kept as a dead letter
     ("cityops/testtown/cameras/cam-a/events", {"kind": "person", "id": "a\u0000b"}, "bad_shape"),
     ("cityops/testtown/sensors/river-1/readings", b'{"value": 1}\x00\xff', "malformed_json"),
+    # the hostile-input probe (issue 6): each of these once ended the ingest thread
+    (RIVER, b'{"value": 1e400}', "not_finite"),
+    (RIVER, b'{"value": NaN}', "not_finite"),
+    (RIVER, b'{"value": -Infinity}', "not_finite"),
+    (RIVER, b'{"value": 1' + b"0" * 400 + b"}", "not_finite"),  # float() overflows
+    (RIVER, {"value": 1, "ts": "0001-01-01T00:00:00+14:00"}, "bad_timestamp"),
+    (RIVER, {"value": 1, "ts": "9999-12-31T23:59:59-14:00"}, "bad_timestamp"),
+    (RIVER, {"value": 1, "ts": 10**400}, "bad_timestamp"),
+    (RIVER, {"value": 1, "ts": 1e400}, "bad_timestamp"),
+    (RIVER, {"value": 1, "ts": "1900-01-01T00:00:00Z"}, "too_old"),
+    (RIVER, {"value": 1, "ts": 0}, "too_old"),
+    (CAMERA, b'{"kind": "person", "confidence": 1e400}', "not_finite"),
+    (CAMERA, b'{"kind": "person", "lon": 1e400, "lat": 42}', "not_finite"),
+    (CAMERA, b'{"kind": "person", "lon": 25, "lat": -1' + b"0" * 400 + b"}", "not_finite"),
+    (CAMERA, b'{"kind": "person", "zone": "\\ud800"}', "bad_shape"),  # a lone surrogate
+    (CAMERA, b'{"kind": "person", "id": "\\udfff\\u0000"}', "bad_shape"),
 ]
 
 

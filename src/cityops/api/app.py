@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from cityops import __version__
 from cityops.api import (
     routes_incidents,
+    routes_ingest,
     routes_live,
     routes_sources,
     routes_system,
@@ -28,7 +29,8 @@ def create_api(center: Backend) -> FastAPI:
         description="Integrated control center API: incidents, sources, live feed.",
     )
     api.state.center = center
-    for module in (routes_system, routes_incidents, routes_sources, routes_live, routes_video):
+    routers = (routes_system, routes_incidents, routes_sources, routes_ingest, routes_live)
+    for module in (*routers, routes_video):
         api.include_router(module.router)
     if (STATIC / "index.html").exists():
         api.mount("/", StaticFiles(directory=STATIC, html=True), name="console")

@@ -110,13 +110,10 @@ def _bounded_time(ts: datetime | None) -> datetime | None:
         return None
     if ts.tzinfo is None:
         raise ValueError("a time must carry a zone (e.g. 2026-11-22T08:00:00Z)")
-    try:
-        utc = ts.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"a time between {EARLIEST_YEAR} and {LATEST_YEAR}") from None
-    if not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+    # the year is checked as written, before any conversion: 0001-01-01 at +14:00 has no UTC
+    if not EARLIEST_YEAR <= ts.year <= LATEST_YEAR:
         raise ValueError(f"a time between {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return utc
+    return ts.astimezone(UTC)
 
 
 QueryTime = Annotated[

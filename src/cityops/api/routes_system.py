@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse, Response
-from sqlalchemy import func, select
+from pydantic import BaseModel, Field
 
 from cityops.api.deps import Center, Conn, Runtime
-from cityops.domain.incident import Status
-from cityops.store import tables as t
+from cityops.store import observations_repo as obs
+from cityops.store import overview_repo
 from cityops.store.basemap_repo import basemap_json
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
@@ -36,20 +37,79 @@ def console_config(center: Center) -> dict[str, Any]:
     }
 
 
-@router.get("/health", summary="Liveness and readiness")
-def health(center: Center) -> dict[str, Any]:
+class HealthStatus(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+
+
+class HealthReason(StrEnum):
+    INGEST_NOT_RUNNING = "ingest_not_running"
+    INGEST_WORKER_DEAD = "ingest_worker_dead"
+    INGEST_STALLED = "ingest_stalled"
+    """A backlog waits and no batch completed for ``CITYOPS_INGEST_STALL_S``."""
+    MQTT_DISCONNECTED = "mqtt_disconnected"
+
+
+class Health(BaseModel):
+    """The installation's health; the console shows a banner while ``status`` is degraded."""
+
+    status: HealthStatus
+    reasons: list[HealthReason] = Field(description="Why degraded; empty when ok")
+    mqtt_connected: bool
+    ingest_alive: bool = Field(description="The ingest worker thread is running")
+    ingest_backlog: int | None = Field(description="Messages received, not yet stored")
+    last_progress_age_s: float | None = Field(
+        description="Seconds since the ingest worker last completed a batch (or started)"
+    )
+    data_age_s: float | None = Field(
+        description="Commit time minus the readings' own timestamps, median of the last batch "
+        "with readings; grows when a backlog waits in the broker (or during a backfill)"
+    )
+    worker_restarts: int = Field(description="Times the ingest worker died and was restarted")
+    municipalities: list[str]
+
+
+@router.get("/health", response_model=Health, summary="Liveness and readiness")
+def health(center: Center) -> Health:
+    reasons = []
     mqtt_ok = center.mqtt is None or center.mqtt.connected.is_set()
+    if not mqtt_ok:
+        reasons.append(HealthReason.MQTT_DISCONNECTED)
     pipeline = center.pipeline
-    return {
-        "status": "ok" if mqtt_ok and pipeline is not None else "degraded",
-        "mqtt_connected": mqtt_ok,
-        "ingest_backlog": pipeline.backlog if pipeline else None,
-        "municipalities": sorted(center.runtimes),
-    }
+    if pipeline is None:
+        reasons.append(HealthReason.INGEST_NOT_RUNNING)
+        worker = None
+    else:
+        worker = pipeline.health(center.settings.ingest_stall_s)
+        if not worker.alive:
+            reasons.append(HealthReason.INGEST_WORKER_DEAD)
+        if worker.stalled:
+            reasons.append(HealthReason.INGEST_STALLED)
+    return Health(
+        status=HealthStatus.DEGRADED if reasons else HealthStatus.OK,
+        reasons=reasons,
+        mqtt_connected=mqtt_ok,
+        ingest_alive=worker is not None and worker.alive,
+        ingest_backlog=worker.backlog if worker else None,
+        last_progress_age_s=_round(worker.last_progress_age_s if worker else None),
+        data_age_s=_round(pipeline.metrics.last_data_age_s if pipeline else None),
+        worker_restarts=pipeline.metrics.worker_restarts if pipeline else 0,
+        municipalities=sorted(center.runtimes),
+    )
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
+
+
+_HELP = {
+    "lag_ms": "Receipt-to-commit time (CityOps's own delay; broker queueing not included)",
+    "data_age_ms": "Commit time minus the reading's own timestamp (how old data is when seen)",
+}
 
 
 @router.get("/metrics", summary="Ingest counters (JSON, or Prometheus text with format=prometheus)")
-def metrics(center: Center, format: str = "json") -> Response:
+def metrics(center: Center, format: Literal["json", "prometheus"] = "json") -> Response:
     if center.pipeline is None:
         raise HTTPException(503, "ingest is not running")
     snap = center.pipeline.metrics.snapshot()
@@ -58,11 +118,13 @@ def metrics(center: Center, format: str = "json") -> Response:
         return Response(json.dumps(snap), media_type="application/json")
     lines = []
     for key, value in snap.items():
+        if key in _HELP:
+            lines.append(f"# HELP cityops_{key} {_HELP[key]}")
         if isinstance(value, dict):
-            label = "quantile" if key == "lag_ms" else "reason"
+            label = "quantile" if key in _HELP else "reason"
             for name, count in value.items():
                 lines.append(f'cityops_{key}{{{label}="{name}"}} {count}')
-        else:
+        elif value is not None:
             lines.append(f"cityops_{key} {value}")
     return PlainTextResponse("\n".join(lines) + "\n")
 
@@ -71,31 +133,16 @@ def metrics(center: Center, format: str = "json") -> Response:
 def unassigned_dead_letters(
     conn: Conn, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:
-    c = t.dead_letters.c
-    rows = conn.execute(
-        select(t.dead_letters).where(c.municipality.is_(None)).order_by(c.id.desc()).limit(limit)
-    ).mappings()
+    rows = obs.list_dead_letters(conn, None, limit)
     return [{**r, "received_at": r["received_at"].isoformat()} for r in rows]
 
 
 @router.get("/m/{mid}/overview", summary="Counts for the overview screen")
 def overview(rt: Runtime, conn: Conn) -> dict[str, Any]:
-    c = t.incidents.c
-    mine = c.municipality == rt.id
-    open_statuses = [s.value for s in Status if s.is_open]
-    by_sector: dict[str, int] = dict(
-        conn.execute(
-            select(c.sector, func.count())
-            .where(mine, c.status.in_(open_statuses))
-            .group_by(c.sector)
-        ).all()
-    )
-    by_status: dict[str, int] = dict(
-        conn.execute(select(c.status, func.count()).where(mine).group_by(c.status)).all()
-    )
+    counts = overview_repo.incident_counts(conn, rt.id)
     now = datetime.now(UTC)
     ages = {"lt_1h": 0, "1h_6h": 0, "6h_24h": 0, "gt_24h": 0}
-    for (created,) in conn.execute(select(c.created_at).where(mine, c.status.in_(open_statuses))):
+    for created in counts.open_created_at:
         age = now - created
         key = (
             "lt_1h"
@@ -108,16 +155,10 @@ def overview(rt: Runtime, conn: Conn) -> dict[str, Any]:
         )
         ages[key] += 1
     offline = sum(1 for s in rt.config.sensors if rt.engine.sensor_state(s.id).value == "offline")
-    cams_off = conn.execute(
-        select(func.count()).where(
-            t.cameras.c.municipality == rt.id,
-            t.cameras.c.active,
-            t.cameras.c.health.in_(["offline", "tampered"]),
-        )
-    ).scalar_one()
+    cams_off = overview_repo.cameras_offline(conn, rt.id)
     return {
-        "incidents_by_sector": by_sector,
-        "incidents_by_status": by_status,
+        "incidents_by_sector": counts.open_by_sector,
+        "incidents_by_status": counts.by_status,
         "open_by_age": ages,
         "sensors_offline": offline,
         "cameras_offline": cams_off,

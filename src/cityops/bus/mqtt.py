@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
@@ -26,6 +26,29 @@ SUBSCRIPTIONS = (
     "cityops/+/cameras/+/events",
     "cityops/+/events/+",
 )
+EMBEDDED_MANGLED = ("b'cityops/#", 'b"cityops/#')
+"""The embedded broker (amqtt 0.12) turns a topic that is not UTF-8 into the text of its Python
+bytes literal (``b'cityops/x/sensors/\\xff/readings'``) and routes it under that name: these
+subscriptions catch such messages so they are counted and dead-lettered, not dropped."""
+
+
+def inbound(msg: mqtt.MQTTMessage, done: Callable[[MessageOutcome], None] | None) -> InboundMessage:
+    """A received message as the pipeline takes it; a topic that is not UTF-8 (paho's
+    ``msg.topic`` would raise) or that the embedded broker mangled is marked invalid."""
+    raw: bytes = msg._topic  # undecoded; paho has no public accessor
+    try:
+        topic = raw.decode("utf-8")
+        valid = not topic.startswith(("b'cityops/", 'b"cityops/'))
+    except UnicodeDecodeError:
+        topic, valid = raw.decode("utf-8", "backslashreplace"), False
+    return InboundMessage(
+        topic=topic,
+        payload=bytes(msg.payload),
+        received_at=datetime.now(UTC),
+        source="mqtt",
+        done=done,
+        topic_valid=valid,
+    )
 
 
 RECEIVE_MAXIMUM = 1000
@@ -93,8 +116,10 @@ class MqttIngest:
         client_id: str | None = None,
         *,
         protocol: str = "5",
+        embedded: bool = False,
     ) -> None:
         self.address = parse_mqtt_url(url)
+        self.subscriptions = SUBSCRIPTIONS + (EMBEDDED_MANGLED if embedded else ())
         self.pipeline = pipeline
         self.client_id = client_id or f"cityops-ingest-{socket.gethostname()}"[:64]
         self.client = make_client(
@@ -127,7 +152,7 @@ class MqttIngest:
         if getattr(rc, "is_failure", False):
             log.error("MQTT connection refused: %s", rc)
             return
-        client.subscribe([(topic, 1) for topic in SUBSCRIPTIONS])
+        client.subscribe([(topic, 1) for topic in self.subscriptions])
         self.connected.set()
         log.info("MQTT ingest connected to %s:%s", self.address.host, self.address.port)
 
@@ -144,15 +169,7 @@ class MqttIngest:
             if qos > 0:
                 client.ack(mid, qos)
 
-        self.pipeline.submit(
-            InboundMessage(
-                topic=msg.topic,
-                payload=bytes(msg.payload),
-                received_at=datetime.now(UTC),
-                source="mqtt",
-                done=ack,
-            )
-        )
+        self.pipeline.submit(inbound(msg, ack))
 
     def _on_live(self, messages: Sequence[LiveMessage]) -> None:
         for message in messages:

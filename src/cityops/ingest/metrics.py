@@ -26,10 +26,18 @@ class IngestMetrics:
     batches: int = 0
     failed_transactions: int = 0
     incidents_created: int = 0
+    worker_restarts: int = 0
+    dead_letters_pruned: int = 0
     last_batch_seconds: float = 0.0
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     lag_ms: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
-    """Receive-to-commit time of the latest messages."""
+    """Receipt-to-commit time of the latest messages: CityOps's own delay only (a message
+    waiting in the broker's queue is not in it)."""
+    data_age_ms: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
+    """Commit time minus the reading's own timestamp, for the latest readings: how old the data
+    is when an operator can first see it (a backlog in the broker makes it grow)."""
+    last_data_age_s: float | None = None
+    """Median data age of the last batch that held readings."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def queued(self, n: int) -> None:
@@ -42,9 +50,13 @@ class IngestMetrics:
         outcomes: Sequence[_Outcome],
         seconds: float,
         lags_ms: Sequence[float] = (),
+        data_ages_ms: Sequence[float] = (),
     ) -> None:
         with self._lock:
             self.lag_ms.extend(lags_ms)
+            self.data_age_ms.extend(data_ages_ms)
+            if data_ages_ms:
+                self.last_data_age_s = statistics.median(data_ages_ms) / 1000
             self.batches += 1
             self.messages_done += messages
             self.last_batch_seconds = seconds
@@ -53,6 +65,14 @@ class IngestMetrics:
                 self.items_rejected += len(o.rejections)
                 for rej in o.rejections:
                     self.rejected_by_reason[str(getattr(rej, "reason", "unknown"))] += 1
+
+    def worker_restarted(self) -> None:
+        with self._lock:
+            self.worker_restarts += 1
+
+    def dead_letters_pruned_add(self, n: int) -> None:
+        with self._lock:
+            self.dead_letters_pruned += n
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:
@@ -64,9 +84,12 @@ class IngestMetrics:
                 "batches": self.batches,
                 "failed_transactions": self.failed_transactions,
                 "incidents_created": self.incidents_created,
+                "worker_restarts": self.worker_restarts,
+                "dead_letters_pruned": self.dead_letters_pruned,
                 "last_batch_seconds": round(self.last_batch_seconds, 6),
                 "rejected_by_reason": dict(self.rejected_by_reason),
                 "lag_ms": _percentiles(self.lag_ms),
+                "data_age_ms": _percentiles(self.data_age_ms),
             }
 
 

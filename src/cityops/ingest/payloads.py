@@ -15,6 +15,12 @@ from cityops.domain.entities import Camera, LonLat, Sensor
 from cityops.domain.observations import Event, EventSource, Reading, same_unit
 
 MAX_FUTURE = timedelta(minutes=5)
+MAX_AGE = timedelta(days=400)
+"""Readings older than this (by their own timestamp, against the time of receipt) are refused:
+a year of history replayed up to now still fits, a device whose clock fell back to 1970 or 1900
+does not. ``CITYOPS_READING_MAX_AGE_S`` changes it (0: no limit)."""
+EPOCH_MAX = 32503680000
+"""Epoch seconds of 3000-01-01: later numbers are not timestamps."""
 _ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
 _TOPIC = re.compile(
     rf"^cityops/(?P<m>{_ID})/(?:"
@@ -29,6 +35,7 @@ class Reason(StrEnum):
     """Why input was rejected; the codes are what the metrics count."""
 
     TOPIC = "bad_topic"
+    TOPIC_ENCODING = "topic_not_utf8"
     TOO_LARGE = "too_large"
     JSON = "malformed_json"
     SHAPE = "bad_shape"
@@ -38,6 +45,10 @@ class Reason(StrEnum):
     UNIT = "wrong_unit"
     RANGE = "out_of_range"
     TIMESTAMP = "bad_timestamp"
+    TOO_OLD = "too_old"
+    """A timestamp older than the reading horizon (``CITYOPS_READING_MAX_AGE_S``)."""
+    NUMBER = "not_finite"
+    """A number JSON can spell but a float cannot hold (1e400, a 400-digit integer, NaN)."""
     BATCH = "batch_too_large"
     INTERNAL = "internal_error"
     """Valid input the database refused three times; kept so nothing is lost silently."""
@@ -92,35 +103,71 @@ class Rejected(Exception):  # noqa: N818 - an outcome, not a failure of the prog
         self.detail = detail
 
 
-def parse_ts(raw: Any, received_at: datetime) -> datetime:
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """How far from the time of receipt a timestamp may lie."""
+
+    max_age: timedelta | None = MAX_AGE
+    """None: any age (back to 1970) is accepted."""
+    max_future: timedelta = MAX_FUTURE
+
+
+DEFAULT_WINDOW = TimeWindow()
+
+
+def parse_ts(raw: Any, received_at: datetime, window: TimeWindow = DEFAULT_WINDOW) -> datetime:
     """A timestamp as ISO 8601 with zone or epoch seconds; missing means the receive time."""
     if raw is None:
         return received_at
     if isinstance(raw, bool):
         raise Rejected(Reason.TIMESTAMP, "timestamp must be ISO 8601 text or epoch seconds")
     if isinstance(raw, int | float):
-        if not math.isfinite(raw) or not 0 <= raw < 32503680000:
-            raise Rejected(Reason.TIMESTAMP, f"epoch timestamp {raw!r} out of range")
+        # ints are compared as ints (a 400-digit one cannot become a float)
+        if (isinstance(raw, float) and not math.isfinite(raw)) or not 0 <= raw < EPOCH_MAX:
+            raise Rejected(Reason.TIMESTAMP, f"epoch timestamp {_show(raw)} out of range")
         ts = datetime.fromtimestamp(raw, UTC)
     elif isinstance(raw, str):
         try:
             ts = datetime.fromisoformat(raw)
         except ValueError:
-            raise Rejected(Reason.TIMESTAMP, f"timestamp {raw[:64]!r} is not ISO 8601") from None
+            raise Rejected(Reason.TIMESTAMP, f"timestamp {_show(raw)} is not ISO 8601") from None
         if ts.tzinfo is None:
-            raise Rejected(Reason.TIMESTAMP, f"timestamp {raw[:64]!r} has no time zone")
-        ts = ts.astimezone(UTC)
+            raise Rejected(Reason.TIMESTAMP, f"timestamp {_show(raw)} has no time zone")
+        try:
+            ts = ts.astimezone(UTC)
+        except OverflowError:  # year 1 at +14:00, year 9999 at -14:00
+            raise Rejected(Reason.TIMESTAMP, f"timestamp {_show(raw)} is out of range") from None
     else:
         raise Rejected(Reason.TIMESTAMP, "timestamp must be ISO 8601 text or epoch seconds")
-    if ts - received_at > MAX_FUTURE:
+    if ts - received_at > window.max_future:
         raise Rejected(Reason.TIMESTAMP, f"timestamp {ts.isoformat()} is in the future")
+    if window.max_age is not None and received_at - ts > window.max_age:
+        raise Rejected(
+            Reason.TOO_OLD,
+            f"timestamp {ts.isoformat()} is older than {window.max_age.total_seconds():.0f} s",
+        )
     return ts
 
 
-def _number(raw: Any) -> float:
+def _show(raw: Any) -> str:
+    """A short, safe rendering of hostile input for a rejection's detail."""
+    if isinstance(raw, str):
+        return repr(raw[:64])
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return repr(raw) if isinstance(raw, float) or abs(raw) < 10**30 else "a huge integer"
+    return type(raw).__name__
+
+
+def _number(raw: Any, name: str = "value") -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise Rejected(Reason.SHAPE, f"value must be a number, got {type(raw).__name__}")
-    return float(raw)
+        raise Rejected(Reason.SHAPE, f"{name} must be a number, got {type(raw).__name__}")
+    try:
+        value = float(raw)
+    except OverflowError:
+        raise Rejected(Reason.NUMBER, f"{name} {_show(raw)} is too large for a number") from None
+    if not math.isfinite(value):
+        raise Rejected(Reason.NUMBER, f"{name} {value!r} is not a finite number")
+    return value
 
 
 def _items(doc: Any, key: str, max_batch: int) -> Iterator[tuple[int | None, Any]]:
@@ -154,6 +201,7 @@ def decode_readings(
     sensors: Mapping[str, Sensor],
     received_at: datetime,
     max_batch: int,
+    window: TimeWindow = DEFAULT_WINDOW,
 ) -> Decoded:
     out = Decoded()
     for index, item in _items(doc, "readings", max_batch):
@@ -172,30 +220,31 @@ def decode_readings(
             unit = item.get("unit")
             if unit is not None and (not isinstance(unit, str) or not same_unit(unit, sensor.unit)):
                 raise Rejected(
-                    Reason.UNIT, f"unit {str(unit)[:32]!r} is not the sensor's unit {sensor.unit!r}"
+                    Reason.UNIT, f"unit {_show(unit)} is not the sensor's unit {sensor.unit!r}"
                 )
             problem = sensor.check_value(value)
             if problem:
                 raise Rejected(Reason.RANGE, f"sensor {sensor.id}: {problem}")
-            ts = parse_ts(item.get("ts"), received_at)
+            ts = parse_ts(item.get("ts"), received_at, window)
             out.readings.append(Reading(topic.municipality, sensor.id, ts, value))
         except Rejected as rej:
             out.rejections.append(Rejection(rej.reason, rej.detail, index))
     return out
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def _text(raw: Any, name: str) -> str | None:
     """An optional short text field; control characters (NUL among them, which PostgreSQL
-    cannot store) are refused here rather than breaking a whole batch's transaction."""
+    cannot store) and lone surrogates (no database driver can encode them) are refused here
+    rather than breaking a whole batch's transaction."""
     if raw is None:
         return None
     if not isinstance(raw, str):
         raise Rejected(Reason.SHAPE, f"{name!r} must be text")
     if _CONTROL.search(raw):
-        raise Rejected(Reason.SHAPE, f"{name!r} contains control characters")
+        raise Rejected(Reason.SHAPE, f"{name!r} contains control characters or lone surrogates")
     return raw
 
 
@@ -204,14 +253,17 @@ def _str_map(raw: Any) -> dict[str, str]:
         return {}
     if not isinstance(raw, Mapping):
         raise Rejected(Reason.SHAPE, "'attributes' must be an object")
-    return {str(k)[:64]: str(v)[:500] for k, v in list(raw.items())[:50]}
+    try:
+        return {str(k)[:64]: str(v)[:500] for k, v in list(raw.items())[:50]}
+    except (ValueError, RecursionError):  # a value too large or too deep to write as text
+        raise Rejected(Reason.SHAPE, "'attributes' holds a value that cannot be text") from None
 
 
 def _position(item: Mapping[str, Any], default: LonLat | None) -> LonLat | None:
     if "lon" not in item and "lat" not in item:
         return default
     try:
-        return LonLat(_number(item.get("lon")), _number(item.get("lat")))
+        return LonLat(_number(item.get("lon"), "lon"), _number(item.get("lat"), "lat"))
     except ValueError as err:
         raise Rejected(Reason.SHAPE, str(err)) from None
 
@@ -222,6 +274,7 @@ def decode_events(
     cameras: Mapping[str, Camera],
     received_at: datetime,
     max_batch: int,
+    window: TimeWindow = DEFAULT_WINDOW,
 ) -> Decoded:
     out = Decoded()
     camera = None
@@ -237,10 +290,10 @@ def decode_events(
             kind = item.get("kind")
             if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", kind):
                 raise Rejected(Reason.SHAPE, "event 'kind' must be a short lower-case word")
-            ts = parse_ts(item.get("ts"), received_at)
+            ts = parse_ts(item.get("ts"), received_at, window)
             zone = _text(item.get("zone"), "zone")
             conf = item.get("confidence")
-            confidence = None if conf is None else _number(conf)
+            confidence = None if conf is None else _number(conf, "confidence")
             if confidence is not None and not 0.0 <= confidence <= 1.0:
                 raise Rejected(Reason.RANGE, f"confidence {confidence} outside 0..1")
             position = _position(item, camera.position if camera else None)

@@ -10,8 +10,6 @@ failing is split so a single poisonous message goes to the dead letters, never t
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,18 +21,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from cityops.domain.analytics import CAMERA_HEALTH
 from cityops.domain.entities import CameraHealth
 from cityops.domain.observations import Event, Reading
-from cityops.ingest.metrics import IngestMetrics
 from cityops.ingest.payloads import (
+    DEFAULT_WINDOW,
     Decoded,
     Reason,
     Rejected,
     Rejection,
+    TimeWindow,
     TopicKind,
     decode_events,
     decode_json,
     decode_readings,
     parse_topic,
 )
+from cityops.ingest.worker import InboundMessage, IngestWorker, MessageOutcome
 from cityops.services.cameras import record_health
 from cityops.services.incidents import IncidentChange, apply_trigger
 from cityops.services.live import LiveBus, LiveKind, LiveMessage, SensorPayload
@@ -42,36 +42,23 @@ from cityops.services.runtime import MunicipalityRuntime
 from cityops.services.views import load_summary
 from cityops.store import observations_repo as obs
 from cityops.store import sensors_repo
-from cityops.store.observations_repo import DeadLetter, SensorLatest
+from cityops.store.observations_repo import (
+    DEFAULT_BOUNDS,
+    DeadLetter,
+    DeadLetterBounds,
+    SensorLatest,
+)
+
+__all__ = ["InboundMessage", "IngestPipeline", "MessageOutcome"]
 
 log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_S = 60.0
+"""How often the dead letters are held to their bounds (on the ingest thread's tick)."""
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class MessageOutcome:
-    accepted: int
-    rejections: tuple[Rejection, ...]
-
-
-@dataclass(slots=True)
-class InboundMessage:
-    topic: str
-    payload: bytes
-    received_at: datetime
-    source: str = "mqtt"
-    done: Callable[[MessageOutcome], None] | None = None
-
-
-@dataclass(slots=True)
-class _Command:
-    """Work for the ingest thread between two batches (so it never races a transaction)."""
-
-    run: Callable[[], None]
-    done: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(slots=True)
@@ -82,7 +69,20 @@ class _Work:
     events: list[Event] = field(default_factory=list)
 
 
-class IngestPipeline:
+@dataclass(slots=True)
+class _Committed:
+    """What a committed batch tells the rest of the process."""
+
+    outcomes: list[MessageOutcome]
+    changes: list[IncidentChange] = field(default_factory=list)
+    latest: dict[tuple[str, str], SensorLatest] = field(default_factory=dict)
+    """Sensors whose current value this batch replaced (only newer readings do)."""
+    reading_times: list[datetime] = field(default_factory=list)
+    camera_health: list[tuple[str, str, CameraHealth, datetime]] = field(default_factory=list)
+    """(municipality, camera, health, at) told by the batch's events from video workers."""
+
+
+class IngestPipeline(IngestWorker):
     def __init__(
         self,
         db: Engine,
@@ -94,55 +94,35 @@ class IngestPipeline:
         max_messages_per_batch: int = 2000,
         tick_interval_s: float = 1.0,
         startup_grace_s: float = 60.0,
+        window: TimeWindow = DEFAULT_WINDOW,
+        dead_letters: DeadLetterBounds = DEFAULT_BOUNDS,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__(
+            max_messages_per_batch=max_messages_per_batch,
+            tick_interval_s=tick_interval_s,
+            startup_grace_s=startup_grace_s,
+        )
         self.db = db
         self.runtimes = dict(runtimes)
         self.live = live or LiveBus()
         self.max_payload_bytes = max_payload_bytes
         self.max_batch = max_batch
-        self.max_messages_per_batch = max_messages_per_batch
-        self.tick_interval_s = tick_interval_s
-        # After a restart the broker first delivers what it queued while CityOps was down:
-        # silence is not judged until that backlog had time to arrive.
-        self.startup_grace_s = startup_grace_s
+        self.window = window
+        self.dead_letter_bounds = dead_letters
         self.clock = clock
-        self.metrics = IngestMetrics()
-        self._queue: queue.Queue[InboundMessage | _Command | None] = queue.Queue()
         self._latest: dict[tuple[str, str], SensorLatest] = {}
-        self._camera_health: list[tuple[str, str, CameraHealth, datetime]] = []
-        """(municipality, camera, health, at) told by the last committed batch's events."""
         """Each sensor's newest committed reading, to tell consoles of state changes on ticks."""
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._next_prune = 0.0
 
-    # -- lifecycle -------------------------------------------------------------------------
     def restore(self) -> None:
-        """Load every municipality's rule state as it was committed (after a restart)."""
+        """Load every municipality's rule state and sensors' latest values as committed."""
         with self.db.connect() as conn:
             for rt in self.runtimes.values():
                 rt.engine.restore_state(obs.load_rule_state(conn, rt.id))
                 rt.engine.take_dirty_state()
-
-    def start(self) -> None:
-        self.restore()
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="cityops-ingest", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Process what is queued, then stop."""
-        if self._thread is None:
-            return
-        self._stopping.set()
-        self._queue.put(None)
-        self._thread.join(timeout)
-        self._thread = None
-
-    def submit(self, message: InboundMessage) -> None:
-        """Queue a message (thread-safe); its ``done`` is called once it is stored or rejected."""
-        self.metrics.queued(1)
-        self._queue.put(message)
+                for x in obs.sensor_latest(conn, rt.id).values():
+                    self._latest[(rt.id, x.sensor_id)] = x
 
     def reload(self, runtimes: Mapping[str, MunicipalityRuntime], timeout: float = 30.0) -> bool:
         """Swap in new configurations between two batches; their rule state is restored from
@@ -156,70 +136,25 @@ class IngestPipeline:
                 del self.runtimes[muni]
             self.runtimes.update(runtimes)  # one key at a time: readers never see it empty
 
-        if self._thread is None:
-            swap()
-            return True
-        command = _Command(swap)
-        self._queue.put(command)
-        return command.done.wait(timeout)
-
-    @property
-    def backlog(self) -> int:
-        return self._queue.qsize()
-
-    def _run(self) -> None:
-        next_tick = time.monotonic() + max(self.tick_interval_s, self.startup_grace_s)
-        while True:
-            timeout = max(0.0, next_tick - time.monotonic())
-            batch: list[InboundMessage] = []
-            command: _Command | None = None
-            stop = False
-            try:
-                item = self._queue.get(timeout=timeout)
-                while True:
-                    if item is None:
-                        stop = True
-                        break
-                    if isinstance(item, _Command):
-                        command = item
-                        break
-                    batch.append(item)
-                    if len(batch) >= self.max_messages_per_batch:
-                        break
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            if batch:
-                self.process(batch)
-            if command is not None:
-                try:
-                    command.run()
-                except Exception:
-                    log.exception("ingest command failed")
-                finally:
-                    command.done.set()
-            if time.monotonic() >= next_tick:
-                self.tick()
-                next_tick = time.monotonic() + self.tick_interval_s
-            if stop and self._queue.empty():
-                return
+        return self.between_batches(swap, timeout)
 
     # -- processing ------------------------------------------------------------------------
     def process(self, batch: list[InboundMessage]) -> None:
         """Store and evaluate ``batch`` in one transaction, then acknowledge it.
 
-        A batch whose transaction keeps failing is split, so one message the database refuses
-        becomes a dead letter instead of blocking the stream. When even the dead letter cannot
-        be stored the database itself is down: nothing is acknowledged and the message is tried
-        again until it comes back (the broker keeps the rest meanwhile)."""
+        A batch whose transaction keeps failing (for whatever reason: the database refused a
+        row, a rule raised) is split, so one message becomes a dead letter instead of blocking
+        the stream. When even the dead letter cannot be stored the database itself is down:
+        nothing is acknowledged and the message is tried again until it comes back (the broker
+        keeps the rest meanwhile)."""
         started = time.perf_counter()
         delay = 0.2
         while True:
             for attempt in range(3):
                 try:
-                    outcomes, changes, latest = self._commit(batch)
+                    result = self._commit(batch)
                     break
-                except SQLAlchemyError:
+                except Exception:
                     log.exception("ingest transaction failed (attempt %d)", attempt + 1)
                     self.metrics.failed_transactions += 1
                     self._reload_state()
@@ -230,28 +165,49 @@ class IngestPipeline:
                         self.process([message])
                     return
                 try:
-                    outcomes, changes, latest = self._poison(batch[0])
+                    result = self._poison(batch[0], "the database refused the message three times")
                 except SQLAlchemyError:
                     log.exception("the database is unavailable; retrying in %.1f s", delay)
                     time.sleep(delay)
                     delay = min(delay * 2, 10.0)
                     continue
             break
+        self._finish(batch, result, started)
+
+    def give_up(self, message: InboundMessage) -> None:
+        result = self._poison(message, "the ingest worker died twice on this message")
+        self._finish([message], result, time.perf_counter())
+
+    def _finish(self, batch: list[InboundMessage], result: _Committed, started: float) -> None:
+        """Acknowledge, count, and tell the live feed."""
         committed = utcnow()
         lags = [(committed - m.received_at).total_seconds() * 1000 for m in batch]
-        for message, outcome in zip(batch, outcomes, strict=True):
-            if message.done is not None:
+        now = self.clock()
+        ages = [(now - ts).total_seconds() * 1000 for ts in result.reading_times]
+        for message, outcome in zip(batch, result.outcomes, strict=True):
+            if message.done is not None and not message.answered:
                 try:
                     message.done(outcome)
+                    message.answered = True
                 except Exception:
                     log.exception("acknowledging a message failed")
-        self.metrics.batch_done(len(batch), outcomes, time.perf_counter() - started, lags)
-        self._publish(changes, latest)
-        health, self._camera_health = self._camera_health, []
-        for muni, camera_id, state, at in health:  # the video worker's health events
-            record_health(self.db, self.live, muni, camera_id, state, at)
+        self.metrics.batch_done(
+            len(batch), result.outcomes, time.perf_counter() - started, lags, ages
+        )
+        try:
+            self._publish(result.changes, result.latest)
+        except Exception:  # stored and acknowledged: the consoles will catch up on resync
+            log.exception("publishing a batch's changes failed")
+        try:  # camera health told by the video workers' events (stored with the batch)
+            for muni, camera_id, state, at in result.camera_health:
+                record_health(self.db, self.live, muni, camera_id, state, at)
+        except Exception:  # the events are kept; the next health event or probe records it
+            log.exception("recording camera health failed")
 
     def _decode(self, message: InboundMessage) -> tuple[str | None, Decoded]:
+        if not message.topic_valid:
+            rej = Rejection(Reason.TOPIC_ENCODING, f"topic {message.topic[:200]} is not UTF-8")
+            return None, Decoded(rejections=[rej])
         topic = parse_topic(message.topic)
         if topic is None:
             rej = Rejection(Reason.TOPIC, f"topic {message.topic[:200]!r} is not a CityOps topic")
@@ -260,23 +216,31 @@ class IngestPipeline:
         if rt is None:
             rej = Rejection(Reason.MUNICIPALITY, f"unknown municipality {topic.municipality!r}")
             return None, Decoded(rejections=[rej])
+        received, window = message.received_at, self.window
         try:
             doc = decode_json(message.payload, self.max_payload_bytes)
             if topic.kind in (TopicKind.SENSOR, TopicKind.GATEWAY):
                 return rt.id, decode_readings(
-                    doc, topic, rt.sensors, message.received_at, self.max_batch
+                    doc, topic, rt.sensors, received, self.max_batch, window
                 )
-            return rt.id, decode_events(doc, topic, rt.cameras, message.received_at, self.max_batch)
-        except Rejected as rej:
-            return rt.id, Decoded(rejections=[Rejection(rej.reason, rej.detail)])
+            return rt.id, decode_events(doc, topic, rt.cameras, received, self.max_batch, window)
+        except Rejected as err:
+            return rt.id, Decoded(rejections=[Rejection(err.reason, err.detail)])
+        except Exception as err:  # a decoder bug must cost one message, never the worker
+            log.exception("decoding a message failed")
+            failed = Rejection(Reason.INTERNAL, f"decoding failed: {type(err).__name__}")
+            return rt.id, Decoded(rejections=[failed])
 
-    def _commit(
-        self, batch: list[InboundMessage]
-    ) -> tuple[list[MessageOutcome], list[IncidentChange], dict[tuple[str, str], SensorLatest]]:
+    def _newer(self, known: Mapping[tuple[str, str], SensorLatest], x: SensorLatest) -> bool:
+        prev = known.get((x.municipality, x.sensor_id)) or self._latest.get(
+            (x.municipality, x.sensor_id)
+        )
+        return prev is None or x.ts > prev.ts
+
+    def _commit(self, batch: list[InboundMessage]) -> _Committed:
         now = self.clock()
         work: dict[str, _Work] = {}
-        health: list[tuple[str, str, CameraHealth, datetime]] = []
-        outcomes: list[MessageOutcome] = []
+        result = _Committed(outcomes=[])
         letters: list[DeadLetter] = []
         for message in batch:
             muni, decoded = self._decode(message)
@@ -285,21 +249,9 @@ class IngestPipeline:
                 w.readings.extend((r, message.received_at) for r in decoded.readings)
                 w.events.extend(decoded.events)
             accepted = len(decoded.readings) + len(decoded.events)
-            outcomes.append(MessageOutcome(accepted, tuple(decoded.rejections)))
-            letters.extend(
-                DeadLetter(
-                    received_at=message.received_at,
-                    source=message.source,
-                    topic=message.topic,
-                    reason_code=rej.reason.value,
-                    reason=rej.detail if rej.index is None else f"item {rej.index}: {rej.detail}",
-                    payload=message.payload,
-                    municipality=muni,
-                )
-                for rej in decoded.rejections
-            )
-        changes: list[IncidentChange] = []
-        latest: dict[tuple[str, str], SensorLatest] = {}
+            result.outcomes.append(MessageOutcome(accepted, tuple(decoded.rejections)))
+            letters.extend(_letter(message, rej, muni) for rej in decoded.rejections)
+        latest = result.latest
         with self.db.begin() as conn:
             for muni, w in work.items():
                 rt = self.runtimes[muni]
@@ -309,9 +261,12 @@ class IngestPipeline:
                 obs.insert_readings(conn, [r for r, _ in w.readings])
                 for reading, received_at in w.readings:
                     triggers.extend(engine.on_reading(reading, received_at))
-                    latest[(muni, reading.sensor_id)] = SensorLatest(
+                    result.reading_times.append(reading.ts)
+                    x = SensorLatest(
                         muni, reading.sensor_id, reading.value, reading.ts, received_at
                     )
+                    if self._newer(latest, x):  # an older or backfilled reading is only stored
+                        latest[(muni, reading.sensor_id)] = x
                 if w.events:
                     fresh = obs.new_event_ids(conn, muni, [e.event_id for e in w.events])
                     events = sorted(
@@ -323,44 +278,34 @@ class IngestPipeline:
                         triggers.extend(engine.on_event(event))
                         state = CAMERA_HEALTH.get(event.kind)
                         if state is not None and event.source_id in rt.cameras:
-                            health.append((muni, event.source_id, state, event.ts))
+                            result.camera_health.append((muni, event.source_id, state, event.ts))
                     cams = {e.source_id for e in events if e.source_id in rt.cameras}
                     obs.mark_camera_seen(conn, muni, cams, now)
                 for trig in triggers:
                     change = apply_trigger(conn, rt, trig, now)
                     if change is not None:
-                        changes.append(change)
+                        result.changes.append(change)
                 obs.update_sensor_latest(conn, [x for (m, _), x in latest.items() if m == muni])
                 obs.save_rule_state(conn, muni, engine.take_dirty_state(), now)
-            obs.insert_dead_letters(conn, letters)
+            obs.insert_dead_letters(conn, letters, self.dead_letter_bounds.payload_bytes)
         self._latest.update(latest)
-        self._camera_health = health
-        return outcomes, changes, latest
+        return result
 
-    def _poison(
-        self, message: InboundMessage
-    ) -> tuple[list[MessageOutcome], list[IncidentChange], dict[tuple[str, str], SensorLatest]]:
-        """A message that fails its transaction three times is kept as a dead letter."""
-        rej = Rejection(Reason.INTERNAL, "the database refused the message three times; kept")
+    def _poison(self, message: InboundMessage, why: str) -> _Committed:
+        """A message that cannot be processed is kept as a dead letter (``internal_error``)."""
+        rej = Rejection(Reason.INTERNAL, f"{why}; kept")
         try:
             with self.db.begin() as conn:
                 obs.insert_dead_letters(
-                    conn,
-                    [
-                        DeadLetter(
-                            received_at=message.received_at,
-                            source=message.source,
-                            topic=message.topic,
-                            reason_code=rej.reason.value,
-                            reason=rej.detail,
-                            payload=message.payload,
-                        )
-                    ],
+                    conn, [_letter(message, rej, None)], self.dead_letter_bounds.payload_bytes
                 )
         except SQLAlchemyError:
             log.error("could not even store the dead letter; the message stays unacknowledged")
             raise
-        return [MessageOutcome(0, (rej,))], [], {}
+        return _Committed(outcomes=[MessageOutcome(0, (rej,))])
+
+    def after_crash(self) -> None:
+        self._reload_state()
 
     def _reload_state(self) -> None:
         """After a failed transaction the engines are ahead of the database: rebuild them."""
@@ -373,7 +318,8 @@ class IngestPipeline:
             log.exception("could not reload rule state; will retry")
 
     def tick(self) -> None:
-        """Time-driven changes: silence rules, and sensors going stale."""
+        """Time-driven changes: silence rules, sensors going stale, and the dead letters held
+        to their bounds."""
         now = self.clock()
         changes: list[IncidentChange] = []
         touched: dict[tuple[str, str], SensorLatest | None] = {}
@@ -395,11 +341,28 @@ class IngestPipeline:
                     for sensor_id in rt.engine.stale_sensors(now):
                         touched[(rt.id, sensor_id)] = self._latest.get((rt.id, sensor_id))
                     obs.save_rule_state(conn, rt.id, rt.engine.take_dirty_state(), now)
-        except SQLAlchemyError:
+        except Exception:
             log.exception("tick failed")
             self._reload_state()
             return
-        self._publish(changes, touched)
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + PRUNE_INTERVAL_S
+            self.prune_dead_letters()
+        try:
+            self._publish(changes, touched)
+        except Exception:
+            log.exception("publishing a tick's changes failed")
+
+    def prune_dead_letters(self) -> int:
+        """Hold the dead letters to their bounds (age, count, total size); how many went."""
+        try:
+            with self.db.begin() as conn:
+                gone = obs.prune_dead_letters(conn, self.dead_letter_bounds, self.clock())
+        except SQLAlchemyError:
+            log.exception("pruning dead letters failed; will retry")
+            return 0
+        self.metrics.dead_letters_pruned_add(gone)
+        return gone
 
     def _publish(
         self,
@@ -429,3 +392,15 @@ class IngestPipeline:
                 for (muni, sensor_id), x in latest.items()
             ]
         )
+
+
+def _letter(message: InboundMessage, rej: Rejection, municipality: str | None) -> DeadLetter:
+    return DeadLetter(
+        received_at=message.received_at,
+        source=message.source,
+        topic=message.topic,
+        reason_code=rej.reason.value,
+        reason=rej.detail if rej.index is None else f"item {rej.index}: {rej.detail}",
+        payload=message.payload,
+        municipality=municipality,
+    )

@@ -176,3 +176,18 @@ def latest_configs(conn: Connection) -> list[StoredConfig]:
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class CameraState:
+    health: str
+    last_event_at: datetime | None
+
+
+def camera_states(conn: Connection, municipality: str) -> dict[str, CameraState]:
+    """Each stored camera's health and the time of its last event."""
+    c = t.cameras.c
+    rows = conn.execute(
+        select(c.id, c.health, c.last_event_at).where(c.municipality == municipality)
+    )
+    return {r.id: CameraState(r.health, r.last_event_at) for r in rows}

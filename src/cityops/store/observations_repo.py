@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, or_, select, update
 
 from cityops.domain.observations import Event, Reading
 from cityops.store import tables as t
 from cityops.store.sql import insert_ignore, upsert
-
-DEAD_LETTER_PAYLOAD_LIMIT = 65536
 
 
 def insert_readings(conn: Connection, readings: Sequence[Reading]) -> None:
@@ -39,18 +38,63 @@ class SensorLatest:
 
 _update_latest = (
     update(t.sensors)
-    .where(t.sensors.c.municipality == bindparam("m"), t.sensors.c.id == bindparam("sid"))
+    .where(
+        t.sensors.c.municipality == bindparam("m"),
+        t.sensors.c.id == bindparam("sid"),
+        or_(t.sensors.c.last_ts.is_(None), t.sensors.c.last_ts < bindparam("ts")),
+    )
     .values(last_value=bindparam("v"), last_ts=bindparam("ts"), last_received_at=bindparam("rcv"))
 )
 
 
 def update_sensor_latest(conn: Connection, latest: Iterable[SensorLatest]) -> None:
+    """Make these the sensors' current values, each only where it is newer than the stored one
+    (a backfilled or late reading is kept in ``readings`` but replaces nothing)."""
     rows = [
         {"m": x.municipality, "sid": x.sensor_id, "v": x.value, "ts": x.ts, "rcv": x.received_at}
         for x in latest
     ]
     if rows:
         conn.execute(_update_latest, rows)
+
+
+def sensor_latest(conn: Connection, municipality: str) -> dict[str, SensorLatest]:
+    """The current value of each sensor of ``municipality`` that has one."""
+    c = t.sensors.c
+    rows = conn.execute(
+        select(c.id, c.last_value, c.last_ts, c.last_received_at).where(
+            c.municipality == municipality,
+            c.active,
+            c.last_ts.is_not(None),
+            c.last_value.is_not(None),
+        )
+    )
+    return {
+        r.id: SensorLatest(
+            municipality, r.id, r.last_value, r.last_ts, r.last_received_at or r.last_ts
+        )
+        for r in rows
+    }
+
+
+def readings_between(
+    conn: Connection,
+    municipality: str,
+    sensor_id: str,
+    since: datetime,
+    until: datetime | None,
+    limit: int,
+) -> list[tuple[datetime, float]]:
+    """A sensor's readings from ``since`` up to ``until`` (excluded), the newest ``limit`` of
+    them, oldest first."""
+    c = t.readings.c
+    q = select(c.ts, c.value).where(
+        c.municipality == municipality, c.sensor_id == sensor_id, c.ts >= since
+    )
+    if until is not None:
+        q = q.where(c.ts < until)
+    rows = conn.execute(q.order_by(c.ts.desc()).limit(limit)).all()
+    return [(r.ts, r.value) for r in reversed(rows)]
 
 
 def new_event_ids(conn: Connection, municipality: str, event_ids: Sequence[str]) -> set[str]:
@@ -113,13 +157,34 @@ class DeadLetter:
     municipality: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetterBounds:
+    """What the dead-letter table may hold (``CITYOPS_DEAD_LETTER_*``)."""
+
+    max_age: timedelta | None = timedelta(days=7)
+    max_count: int = 100_000
+    """Per installation."""
+    max_bytes: int = 256 * 1024 * 1024
+    """Total stored payload."""
+    payload_bytes: int = 16384
+    """A longer payload is stored cut to this many bytes (its size and SHA-256 are kept)."""
+
+
+DEFAULT_BOUNDS = DeadLetterBounds()
+
+
 def _storable(text: str) -> str:
     """Hostile input kept as text: NUL, which PostgreSQL cannot store, is written as ``\\x00``
-    (a dead letter must never fail to be written, or the message behind it would block)."""
-    return text.replace("\x00", "\\x00")
+    and lone surrogates, which no driver can encode, as ``\\udc80`` (a dead letter must never
+    fail to be written, or the message behind it would block)."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def insert_dead_letters(conn: Connection, letters: Sequence[DeadLetter]) -> None:
+def insert_dead_letters(
+    conn: Connection,
+    letters: Sequence[DeadLetter],
+    payload_limit: int = DEFAULT_BOUNDS.payload_bytes,
+) -> None:
     if not letters:
         return
     conn.execute(
@@ -132,14 +197,53 @@ def insert_dead_letters(conn: Connection, letters: Sequence[DeadLetter]) -> None
                 "topic": _storable(d.topic[:1000]),
                 "reason_code": d.reason_code,
                 "reason": _storable(d.reason[:4000]),
-                "payload": _storable(
-                    d.payload[:DEAD_LETTER_PAYLOAD_LIMIT].decode("utf-8", "replace")
-                ),
+                "payload": _storable(d.payload[:payload_limit].decode("utf-8", "replace")),
                 "payload_size": len(d.payload),
+                "payload_sha256": hashlib.sha256(d.payload).hexdigest(),
             }
             for d in letters
         ],
     )
+
+
+def list_dead_letters(
+    conn: Connection, municipality: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The newest dead letters of ``municipality`` (None: those that named none)."""
+    c = t.dead_letters.c
+    mine = c.municipality.is_(None) if municipality is None else c.municipality == municipality
+    rows = conn.execute(select(t.dead_letters).where(mine).order_by(c.id.desc()).limit(limit))
+    return [dict(r) for r in rows.mappings()]
+
+
+def prune_dead_letters(conn: Connection, bounds: DeadLetterBounds, now: datetime) -> int:
+    """Delete the oldest dead letters beyond the bounds; how many went. Letters are dropped
+    oldest first (by id), so nothing younger than a kept letter is ever removed."""
+    c = t.dead_letters.c
+    gone = 0
+    if bounds.max_age is not None:
+        gone += conn.execute(
+            delete(t.dead_letters).where(c.received_at < now - bounds.max_age)
+        ).rowcount
+    cut = conn.execute(
+        select(c.id).order_by(c.id.desc()).offset(bounds.max_count).limit(1)
+    ).scalar()
+    if cut is not None:
+        gone += conn.execute(delete(t.dead_letters).where(c.id <= cut)).rowcount
+    stored = case(
+        (c.payload_size > bounds.payload_bytes, bounds.payload_bytes), else_=c.payload_size
+    )
+    total = conn.execute(select(func.coalesce(func.sum(stored), 0))).scalar_one()
+    if total > bounds.max_bytes:
+        newest_first = select(
+            c.id, func.sum(stored).over(order_by=c.id.desc()).label("kept")
+        ).subquery()
+        cut = conn.execute(
+            select(func.max(newest_first.c.id)).where(newest_first.c.kept > bounds.max_bytes)
+        ).scalar()
+        if cut is not None:
+            gone += conn.execute(delete(t.dead_letters).where(c.id <= cut)).rowcount
+    return gone
 
 
 def save_rule_state(

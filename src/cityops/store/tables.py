@@ -253,6 +253,7 @@ dead_letters = Table(
     Column("reason", Text, nullable=False),
     Column("payload", Text, nullable=False),
     Column("payload_size", Integer, nullable=False),
+    Column("payload_sha256", String(64)),
     Index("ix_dead_letters_muni_id", "municipality", "id"),
 )
 
