@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 import cityops
+from cityops.api.routes_system import HealthReason
+from cityops.domain.entities import CameraHealth, Sector, SensorState, Severity
+from cityops.domain.incident import Status
 
 STATIC = Path(cityops.__file__).resolve().parent / "web" / "static"
 VENDOR = STATIC / "vendor"
@@ -20,19 +23,12 @@ TEXT_SUFFIXES = {".html", ".css", ".js", ".json", ".txt", ".svg", ".md"}
 # Translation keys built at run time from a prefix and a value (t(`status.${s}`)): every value
 # the API contract allows must have a translation.
 DYNAMIC_FAMILIES: dict[str, tuple[str, ...]] = {
-    "severity": ("minor", "moderate", "severe", "extreme"),
-    "status": (
-        "new",
-        "acknowledged",
-        "dispatched",
-        "on_scene",
-        "resolved",
-        "closed",
-        "cancelled",
-    ),
-    "sector": ("safety", "transport", "disaster", "environment", "utilities"),
-    "health": ("online", "offline", "stale", "tampered", "unknown"),
-    "sensor_state": ("ok", "alarm", "stale", "offline", "unknown"),
+    "severity": tuple(Severity),
+    "status": tuple(Status),
+    "sector": tuple(Sector),
+    "health": tuple(CameraHealth),
+    "sensor_state": tuple(SensorState),
+    "ingest_reason": tuple(HealthReason),
     "conn": ("connecting", "live", "reconnecting", "offline"),
     "compass": ("n", "ne", "e", "se", "s", "sw", "w", "nw"),
     "age_bucket": ("lt_1h", "1h_6h", "6h_24h", "gt_24h"),

@@ -11,14 +11,14 @@ test('hidden when ok or not known yet', () => {
 });
 
 test('shown with the reasons while degraded', () => {
-  assert.deepEqual(healthBanner({ status: 'degraded', reasons: ['mqtt_disconnected', 'ingest_backlog'] }), {
+  assert.deepEqual(healthBanner({ status: 'degraded', reasons: ['mqtt_disconnected', 'ingest_stalled'] }), {
     show: true,
-    reasons: ['mqtt_disconnected', 'ingest_backlog'],
+    reasons: ['mqtt_disconnected', 'ingest_stalled'],
   });
 });
 
 test('degraded without reasons: derived from the flags, or none', () => {
   assert.deepEqual(healthBanner({ status: 'degraded', mqtt_connected: false }), { show: true, reasons: ['mqtt_disconnected'] });
   assert.deepEqual(healthBanner({ status: 'degraded', reasons: [] }), { show: true, reasons: [] });
-  assert.deepEqual(healthBanner({ status: 'degraded', reasons: ['', 7, 'database'] }), { show: true, reasons: ['database'] });
+  assert.deepEqual(healthBanner({ status: 'degraded', reasons: ['', 7, 'ingest_stalled'] }), { show: true, reasons: ['ingest_stalled'] });
 });
