@@ -132,7 +132,10 @@ def video_worker_cmd(
         str | None, typer.Option("--id", help="id on the presence topic (default host-pid)")
     ] = None,
     keepalive: Annotated[
-        int | None, typer.Option(min=2, help="MQTT keep-alive, s: takeover after ~1.5x this")
+        int | None,
+        typer.Option(
+            min=2, help="MQTT keep-alive, s: a vanished worker's cameras move after 1.5x this + 6 s"
+        ),
     ] = None,
     hold_s: Annotated[
         float | None, typer.Option(help="report camera health problems after this many s")

@@ -97,7 +97,7 @@ class Settings(BaseSettings):
         default=10,
         ge=2,
         description="MQTT keep-alive of a video worker: a dead worker's cameras are taken over "
-        "after about 1.5 x this + 1 s",
+        "within 1.5 x this + 6 s when its host vanishes (about 1 s when its process dies)",
     )
     config_poll_s: float = Field(
         default=5.0, description="How often a running server looks for a newly imported config"

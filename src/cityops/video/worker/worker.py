@@ -4,10 +4,13 @@ Every ``check_s`` the worker recomputes its share (rendezvous hashing of the cam
 live workers it sees on the presence topic), starts and stops camera runners to match, publishes
 its presence with the cameras it runs, and lets each camera notice that frames stopped coming.
 
-Takeover: a worker killed without a word is cleared by its Last Will once the broker has heard
-nothing from it for 1.5 keep-alive periods; the others take its cameras at their next check. So a
-dead worker's cameras run again within ``takeover_s`` = 1.5 x keepalive + check period (+ the time
-to open the stream): 16 s with the defaults (keep-alive 10 s, check 1 s).
+Takeover: a dead worker's presence is cleared by its Last Will and the others take its cameras at
+their next check. A killed process is noticed at once (its operating system closes the
+connection): about 1 s. A host that vanishes (power, network) closes nothing: the broker gives up
+on it after 1.5 keep-alive periods without a packet, and Mosquitto 2.0.11 checks keep-alives late
+by up to ``BROKER_CHECK_S`` (measured). So the cameras run again within ``takeover_s`` =
+1.5 x keepalive + BROKER_CHECK_S + check period (+ the time to open the stream): 21 s with the
+defaults (keep-alive 10 s, check 1 s).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ from cityops.video.worker.camera import (
 from cityops.video.worker.link import WorkerLink
 
 log = logging.getLogger(__name__)
+
+BROKER_CHECK_S = 5.0
+"""How late the broker may send a vanished client's will after its keep-alive ran out (Mosquitto
+2.0.11, measured with keep-alives of 2 and 5 s: 0-4.7 s)."""
 
 
 def default_worker_id() -> str:
@@ -78,7 +85,7 @@ class VideoWorker:
     @property
     def takeover_s(self) -> float:
         """The longest a dead worker's cameras wait for another worker (without stream open)."""
-        return 1.5 * self.keepalive_s + self.check_s
+        return 1.5 * self.keepalive_s + BROKER_CHECK_S + self.check_s
 
     def start(self) -> None:
         self.link.start()
