@@ -1,16 +1,18 @@
-"""What the worker publishes is what ingest accepts: the analytics' events and line counts as
-MQTT messages, decoded by the real ingest decoder against the demo town's cameras and sensors."""
+"""What the worker runs and publishes: its camera jobs from the demo town's configuration, and
+the analytics' events and line counts as MQTT messages that the real ingest decoder accepts."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cityops.config.loader import load_config
 from cityops.data import DEMO_CONFIG
 from cityops.domain.analytics import AnalyticsEventKind, LineDirection, ObjectClass
 from cityops.ingest.payloads import decode_events, decode_readings, parse_topic
 from cityops.video.analytics.types import AnalyticsEvent, Box, FrameResult, LineCount
+from cityops.video.worker import camera_jobs
 from cityops.video.worker.publish import event_id, result_messages
 
 TS = datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC)
@@ -70,3 +72,17 @@ def test_events_and_counts_are_what_ingest_accepts() -> None:
 def test_a_frame_without_results_publishes_nothing() -> None:
     camera = load_config(DEMO_CONFIG).cameras[0]
     assert result_messages(camera, FrameResult()) == []
+
+
+def test_where_clips_stand_in_only_health_is_judged(tmp_path: Path) -> None:
+    """The demo's zones and lines fit its rendered scenes; on recorded clips they would report
+    nonsense, so with clips the jobs carry no analytics (health only)."""
+    config = load_config(DEMO_CONFIG)
+    assert any(c.analytics for c in config.cameras)
+    clip = tmp_path / "a.avi"
+    with_clips = camera_jobs([config], [clip])
+    assert {job.url for job in with_clips} == {str(clip)}
+    assert all(job.camera.analytics is None for job in with_clips)
+    rendered = camera_jobs([config], rendered=True)
+    assert [j.camera for j in rendered] == list(config.cameras)
+    assert all(j.url.startswith("synthetic://") for j in rendered)

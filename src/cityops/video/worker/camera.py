@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -73,13 +73,16 @@ def camera_jobs(
     configs: Iterable[MunicipalityConfig], clips: Sequence[Path] = (), *, rendered: bool = False
 ) -> list[CameraJob]:
     """Every camera with a stream in the configurations (what stands in for it in a demo:
-    ``sources.stream_for``)."""
-    return [
-        CameraJob(camera, url, config.municipality.timezone)
-        for config in configs
-        for index, camera in enumerate(config.cameras)
-        if (url := stream_for(camera, index, clips, rendered=rendered)) is not None
-    ]
+    ``sources.stream_for``). Where recorded clips stand in, only the cameras' health is judged:
+    their zones and lines were drawn for the cameras' own pictures, not for the clips."""
+    jobs = []
+    for config in configs:
+        for index, camera in enumerate(config.cameras):
+            url = stream_for(camera, index, clips, rendered=rendered)
+            if url is not None:
+                cam = replace(camera, analytics=None) if clips else camera
+                jobs.append(CameraJob(cam, url, config.municipality.timezone))
+    return jobs
 
 
 class CameraRunner:
