@@ -38,14 +38,14 @@ def run(logic: SceneLogic, frames: list[tuple[float, list[TrackedObject]]]) -> l
 def test_entering_a_presence_zone_is_one_event_per_episode() -> None:
     logic = scene(AnalyticsZone("yard", SQUARE))
     inside = [(t * 0.2, [obj(7, (0.5, 0.5))]) for t in range(20)]
-    outside = [(4.0 + t * 0.2, [obj(7, (0.9, 0.9))]) for t in range(10)]  # 2 s away
-    back = [(6.0 + t * 0.2, [obj(7, (0.5, 0.5))]) for t in range(5)]
+    outside = [(4.0 + t * 0.2, [obj(7, (0.9, 0.9))]) for t in range(20)]  # 4 s away
+    back = [(8.0 + t * 0.2, [obj(7, (0.5, 0.5))]) for t in range(5)]
     events = run(logic, inside + outside + back)
     assert [(e.kind, e.zone, e.track_id) for e in events] == [(K.PERSON, "yard", 7)] * 2
     first = events[0]
     assert first.attributes == {"track_id": "7", "zone": "yard", "since": T0.isoformat()}
     assert first.boxes == (obj(7, (0.5, 0.5)).box,)
-    assert events[1].attributes["since"] == at(6.0).isoformat()
+    assert events[1].attributes["since"] == at(8.0).isoformat()
 
 
 def test_a_short_step_outside_does_not_start_a_new_episode() -> None:

@@ -39,8 +39,9 @@ CLASS_EVENTS = {
 
 @dataclass(frozen=True, slots=True)
 class SceneConfig:
-    leave_s: float = 1.0
-    """Outside a zone (or unseen) this long ends an object's episode there."""
+    leave_s: float = 3.0
+    """Outside a zone (or unseen) this long ends an object's episode there (a blob lost for a
+    second or two, a step across the edge, is still the same visit)."""
     crowd_clear_s: float = 5.0
     """Crowding ends after this long at or below the zone's crowd_max."""
     still_distance: float = 0.02
