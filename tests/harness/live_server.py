@@ -58,6 +58,7 @@ class LiveServer:
             default_language=default_language,
             demo_video_dir=video_dir,
             log_level="WARNING",
+            video_worker=False,  # the video worker's own tests start one (tests/video/worker)
         )
         self.configs = list(configs)
         self.start_timeout = start_timeout
