@@ -26,6 +26,9 @@ from cityops.video.worker.publish import WORKERS_TOPIC, Message, iso
 
 log = logging.getLogger(__name__)
 
+MAX_QUEUED = 10_000
+"""Messages kept while the broker is unreachable (then the newest are dropped, not the memory)."""
+
 
 class WorkerLink:
     def __init__(self, url: str, worker_id: str, *, keepalive_s: int = 10) -> None:
@@ -52,6 +55,7 @@ class WorkerLink:
             c.tls_set()
         c.will_set(self.topic, b"", qos=1, retain=True)
         c.reconnect_delay_set(1, 10)
+        c.max_queued_messages_set(MAX_QUEUED)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
