@@ -25,7 +25,7 @@ CAMERA = (
     demo_stream_url: synthetic://crossing?seed=2&night=auto&tz=Europe/Sofia
     analytics:
       fps: 5
-      detector: {kind: hog, min_confidence: 0.4}
+      detector: {kind: hog, min_confidence: 0.4, classes: [person]}
       zones:
         - id: yard
           polygon: [[0.1, 0.5], [0.9, 0.5], [0.9, 0.95], [0.1, 0.95]]
@@ -71,6 +71,7 @@ def test_an_analytics_block_becomes_the_cameras_analytics() -> None:
     assert analytics.fps == 5.0
     assert analytics.detector.kind is DetectorKind.HOG
     assert analytics.detector.min_confidence == 0.4
+    assert analytics.detector.classes == frozenset({ObjectClass.PERSON})
     yard, junction = analytics.zones
     assert yard.kind is ZoneKind.INTRUSION
     assert yard.classes == frozenset({ObjectClass.PERSON})
@@ -94,6 +95,9 @@ def test_defaults_of_an_empty_block() -> None:
     analytics = config.cameras[0].analytics
     assert analytics is not None
     assert analytics.detector.kind is DetectorKind.MOTION_BLOB
+    assert analytics.detector.classes == frozenset(
+        {ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE}
+    )
     assert analytics.zones == ()
     assert analytics.fps == 5.0
 
@@ -184,8 +188,14 @@ def test_defaults_of_an_empty_block() -> None:
             "t.yaml:15:7: cameras[0].analytics.detector: model_path is only for kind onnx, not hog",
         ),
         (
-            "classes: [person]",
-            "classes: [person, person]",
+            "classes: [person]}",
+            "classes: [person, car]}",
+            "t.yaml:15:68: cameras[0].analytics.detector.classes[1]: Input should be 'person', "
+            "'vehicle', 'bicycle' or 'other'",
+        ),
+        (
+            "classes: [person]\n",
+            "classes: [person, person]\n",
             "t.yaml:20:11: cameras[0].analytics.zones[0].classes: a class is named twice",
         ),
         (

@@ -105,6 +105,9 @@ class DetectorModel(Model):
     kind: DetectorKind = DetectorKind.MOTION_BLOB
     model_path: FilePath | None = None
     min_confidence: Fraction = 0.5
+    classes: Classes = Field(
+        default_factory=lambda: [ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE]
+    )
 
     @model_validator(mode="after")
     def _model_file(self) -> DetectorModel:
@@ -120,7 +123,9 @@ class DetectorModel(Model):
         return self
 
     def to_domain(self) -> DetectorSpec:
-        return DetectorSpec(self.kind, self.model_path, self.min_confidence)
+        return DetectorSpec(
+            self.kind, self.model_path, self.min_confidence, classes=frozenset(self.classes)
+        )
 
 
 class TamperModel(Model):
