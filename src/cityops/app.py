@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,8 +35,10 @@ log = logging.getLogger(__name__)
 
 
 def import_config(db: Engine, path: Path, *, actor: str = "cli") -> MunicipalityRuntime:
-    """Validate a municipality's YAML and store it as its newest configuration."""
-    config = load_config(path)
+    """Validate a municipality's YAML and store it as its newest configuration (refused when
+    its Frigate topic prefix is another municipality's)."""
+    others = [rt.config for rt in load_runtimes(db).values()]
+    config = load_config(path, taken_prefixes=frigate_prefixes(others))
     with db.begin() as conn:
         catalog_repo.save_config(
             conn,
@@ -51,14 +54,21 @@ def import_config(db: Engine, path: Path, *, actor: str = "cli") -> Municipality
 def load_runtimes(
     db: Engine, *, stale_factor: float = DEFAULT_STALE_FACTOR
 ) -> dict[str, MunicipalityRuntime]:
+    """The newest configuration of every municipality, in the order they were imported: where
+    two claim the same Frigate topic prefix, the later one's ``ConfigError`` says so."""
     with db.connect() as conn:
         stored = catalog_repo.latest_configs(conn)
-    return {
-        s.municipality: MunicipalityRuntime.build(
-            load_config_text(s.yaml, s.source_name), stale_factor=stale_factor
-        )
-        for s in stored
-    }
+    runtimes: dict[str, MunicipalityRuntime] = {}
+    for s in sorted(stored, key=lambda s: s.version):
+        taken = frigate_prefixes(rt.config for rt in runtimes.values())
+        config = load_config_text(s.yaml, s.source_name, taken_prefixes=taken)
+        runtimes[s.municipality] = MunicipalityRuntime.build(config, stale_factor=stale_factor)
+    return runtimes
+
+
+def frigate_prefixes(configs: Iterable[MunicipalityConfig]) -> dict[str, str]:
+    """Frigate topic prefix -> the municipality whose Frigate publishes under it."""
+    return {c.frigate.topic_prefix: c.municipality.id for c in configs if c.frigate}
 
 
 def reading_window(settings: Settings) -> TimeWindow:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cityops.config.fields import format_duration
@@ -40,7 +40,8 @@ class Problem:
     """Another place the message refers to (the first definition of a duplicate id)."""
 
 
-def cross_check(cfg: ConfigFile) -> list[Problem]:
+def cross_check(cfg: ConfigFile, taken_prefixes: Mapping[str, str] | None = None) -> list[Problem]:
+    """``taken_prefixes``: Frigate topic prefixes other municipalities use (prefix -> id)."""
     problems: list[Problem] = []
     for section, ids in (
         ("agencies", [a.id for a in cfg.agencies]),
@@ -57,6 +58,30 @@ def cross_check(cfg: ConfigFile) -> list[Problem]:
     problems += _analytics(cfg)
     problems += _references(cfg)
     problems += _positions(cfg)
+    problems += _frigate(cfg, taken_prefixes or {})
+    return problems
+
+
+def _frigate(cfg: ConfigFile, taken: Mapping[str, str]) -> list[Problem]:
+    """Frigate's cameras map to cameras of this municipality; its topic prefix is its own."""
+    if cfg.frigate is None:
+        return []
+    cameras = {c.id for c in cfg.cameras}
+    problems = [
+        Problem(("frigate", "cameras", name), _unknown("camera", cid, cameras))
+        for name, cid in cfg.frigate.cameras.items()
+        if cid not in cameras
+    ]
+    prefix = cfg.frigate.topic_prefix
+    other = taken.get(prefix)
+    if other is not None and other != cfg.municipality.id:
+        problems.append(
+            Problem(
+                ("frigate", "topic_prefix"),
+                f"topic prefix {prefix!r} is already used by municipality {other!r}: "
+                "each municipality's Frigate needs a prefix of its own",
+            )
+        )
     return problems
 
 

@@ -13,6 +13,7 @@ Four stages, each of which stops with a ``ConfigError`` listing every problem it
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,11 @@ EXTENSION_PREFIX = "x-"
 DataPath = tuple[str | int, ...]
 
 
-def load_config(path: Path) -> MunicipalityConfig:
-    """Load and validate the YAML file at ``path`` (UTF-8)."""
+def load_config(
+    path: Path, *, taken_prefixes: Mapping[str, str] | None = None
+) -> MunicipalityConfig:
+    """Load and validate the YAML file at ``path`` (UTF-8); ``taken_prefixes`` as for
+    ``load_config_text``."""
     name = str(path)
     try:
         with path.open("rb") as fh:
@@ -62,11 +66,15 @@ def load_config(path: Path) -> MunicipalityConfig:
         line = raw[: err.start].count(b"\n") + 1
         issue = ConfigIssue(name, line, None, "", "the file is not valid UTF-8 text")
         raise ConfigError([issue]) from err
-    return load_config_text(text, name)
+    return load_config_text(text, name, taken_prefixes=taken_prefixes)
 
 
-def load_config_text(text: str, filename: str = "<string>") -> MunicipalityConfig:
-    """Load and validate configuration YAML; ``filename`` only names it in error messages."""
+def load_config_text(
+    text: str, filename: str = "<string>", *, taken_prefixes: Mapping[str, str] | None = None
+) -> MunicipalityConfig:
+    """Load and validate configuration YAML; ``filename`` only names it in error messages.
+    ``taken_prefixes`` (Frigate topic prefix -> municipality) are those of the other
+    municipalities of the installation: this one may not use them."""
     if len(text) > MAX_BYTES:
         raise ConfigError([_issue(filename, f"the text is longer than {MAX_BYTES} characters")])
     doc = _parse(text, filename)
@@ -83,7 +91,7 @@ def load_config_text(text: str, filename: str = "<string>") -> MunicipalityConfi
         cfg = ConfigFile.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_schema_issues(err, doc, data, filename)) from err
-    problems = cross_check(cfg)
+    problems = cross_check(cfg, taken_prefixes)
     if problems:
         issues = []
         for p in problems:

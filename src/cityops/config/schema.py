@@ -34,6 +34,7 @@ from cityops.config.fields import (
     WebhookUrl,
 )
 from cityops.config.schema_analytics import AnalyticsModel
+from cityops.config.schema_frigate import FrigateModel
 from cityops.config.schema_rules import RuleModel
 from cityops.domain.catalog import MunicipalityConfig, SopStep, StandardOperatingProcedure
 from cityops.domain.entities import (
@@ -217,6 +218,7 @@ class ConfigFile(Model):
     sensors: list[SensorModel] = Field(default_factory=list)
     rules: list[RuleModel] = Field(default_factory=list)
     sops: list[SopModel] = Field(default_factory=list)
+    frigate: FrigateModel | None = None
 
     def to_domain(self) -> MunicipalityConfig:
         mid = self.municipality.id
@@ -229,4 +231,5 @@ class ConfigFile(Model):
             sensors=tuple(s.to_domain(mid) for s in self.sensors),
             rules=rules,
             sops=tuple(s.to_domain() for s in self.sops),
+            frigate=self.frigate.to_domain() if self.frigate else None,
         )

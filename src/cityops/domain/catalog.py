@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from cityops.domain.entities import Agency, Camera, KeyObject, Municipality, Sensor
 from cityops.domain.rules import Rule
@@ -28,6 +29,20 @@ class StandardOperatingProcedure:
 
 
 @dataclass(frozen=True, slots=True)
+class FrigateSource:
+    """A Frigate NVR whose MQTT events (``<topic_prefix>/events``) become this municipality's
+    camera events (docs/MQTT.md "Frigate")."""
+
+    topic_prefix: str = "frigate"
+    cameras: Mapping[str, str] = field(default_factory=dict)
+    """Frigate camera name -> the municipality's camera id."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Frigate label -> event kind; other labels are ignored."""
+    min_score: float = 0.0
+    """Objects whose ``top_score`` is below this are ignored."""
+
+
+@dataclass(frozen=True, slots=True)
 class MunicipalityConfig:
     municipality: Municipality
     agencies: tuple[Agency, ...] = ()
@@ -36,6 +51,7 @@ class MunicipalityConfig:
     sensors: tuple[Sensor, ...] = ()
     rules: tuple[Rule, ...] = ()
     sops: tuple[StandardOperatingProcedure, ...] = ()
+    frigate: FrigateSource | None = None
 
     def sensor(self, sensor_id: str) -> Sensor | None:
         return next((s for s in self.sensors if s.id == sensor_id), None)
