@@ -226,6 +226,8 @@ class ControlCenter:
                     ):
                         seen = current
                         log.info("configuration version %d applied", current)
+                        if self.mqtt is not None:
+                            self.mqtt.update_subscriptions()
                         if self.video is not None:
                             configs = [rt.config for rt in self.runtimes.values()]
                             self.video.set_jobs(video_jobs(self.settings, configs))

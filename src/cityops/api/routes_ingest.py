@@ -136,7 +136,7 @@ async def post_camera_events(
 
 
 async def _ingest(pipeline: Pipeline, topic: str, request: Request) -> Any:
-    limit = pipeline.max_payload_bytes
+    limit = pipeline.limits.max_payload_bytes
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)

@@ -51,6 +51,15 @@ def inbound(msg: mqtt.MQTTMessage, done: Callable[[MessageOutcome], None] | None
     )
 
 
+def frigate_topics(pipeline: IngestPipeline) -> frozenset[str]:
+    """The events topic of each configured Frigate (docs/MQTT.md "Frigate")."""
+    return frozenset(
+        f"{rt.config.frigate.topic_prefix}/events"
+        for rt in list(pipeline.runtimes.values())
+        if rt.config.frigate is not None
+    )
+
+
 RECEIVE_MAXIMUM = 1000
 """Unacknowledged QoS 1 messages the broker may send us at once (MQTT 5). Under MQTT 3.1.1 the
 broker decides (Mosquitto: ``max_inflight_messages``, default 20), which caps a persistent
@@ -129,6 +138,8 @@ class MqttIngest:
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
         self.connected = threading.Event()
+        self.frigate_topics: frozenset[str] = frozenset()
+        """``<prefix>/events`` of every municipality's Frigate, as subscribed."""
         self._unsubscribe = pipeline.live.subscribe(self._on_live)
 
     def start(self, wait_s: float = 15.0) -> None:
@@ -152,9 +163,23 @@ class MqttIngest:
         if getattr(rc, "is_failure", False):
             log.error("MQTT connection refused: %s", rc)
             return
-        client.subscribe([(topic, 1) for topic in self.subscriptions])
+        self.frigate_topics = frigate_topics(self.pipeline)
+        topics = [*self.subscriptions, *sorted(self.frigate_topics)]
+        client.subscribe([(topic, 1) for topic in topics])
         self.connected.set()
         log.info("MQTT ingest connected to %s:%s", self.address.host, self.address.port)
+
+    def update_subscriptions(self) -> None:
+        """Follow the configuration: subscribe to a new Frigate prefix, leave a dropped one."""
+        topics = frigate_topics(self.pipeline)
+        new, gone = topics - self.frigate_topics, self.frigate_topics - topics
+        self.frigate_topics = topics
+        if new:
+            self.client.subscribe([(topic, 1) for topic in sorted(new)])
+        if gone:
+            self.client.unsubscribe(sorted(gone))
+        if new or gone:
+            log.info("Frigate topics now %s", ", ".join(sorted(topics)) or "none")
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, rc: object, _p: object

@@ -124,19 +124,19 @@ def parse_ts(raw: Any, received_at: datetime, window: TimeWindow = DEFAULT_WINDO
     if isinstance(raw, int | float):
         # ints are compared as ints (a 400-digit one cannot become a float)
         if (isinstance(raw, float) and not math.isfinite(raw)) or not 0 <= raw < EPOCH_MAX:
-            raise Rejected(Reason.TIMESTAMP, f"epoch timestamp {_show(raw)} out of range")
+            raise Rejected(Reason.TIMESTAMP, f"epoch timestamp {show(raw)} out of range")
         ts = datetime.fromtimestamp(raw, UTC)
     elif isinstance(raw, str):
         try:
             ts = datetime.fromisoformat(raw)
         except ValueError:
-            raise Rejected(Reason.TIMESTAMP, f"timestamp {_show(raw)} is not ISO 8601") from None
+            raise Rejected(Reason.TIMESTAMP, f"timestamp {show(raw)} is not ISO 8601") from None
         if ts.tzinfo is None:
-            raise Rejected(Reason.TIMESTAMP, f"timestamp {_show(raw)} has no time zone")
+            raise Rejected(Reason.TIMESTAMP, f"timestamp {show(raw)} has no time zone")
         try:
             ts = ts.astimezone(UTC)
         except OverflowError:  # year 1 at +14:00, year 9999 at -14:00
-            raise Rejected(Reason.TIMESTAMP, f"timestamp {_show(raw)} is out of range") from None
+            raise Rejected(Reason.TIMESTAMP, f"timestamp {show(raw)} is out of range") from None
     else:
         raise Rejected(Reason.TIMESTAMP, "timestamp must be ISO 8601 text or epoch seconds")
     if ts - received_at > window.max_future:
@@ -149,7 +149,7 @@ def parse_ts(raw: Any, received_at: datetime, window: TimeWindow = DEFAULT_WINDO
     return ts
 
 
-def _show(raw: Any) -> str:
+def show(raw: Any) -> str:
     """A short, safe rendering of hostile input for a rejection's detail."""
     if isinstance(raw, str):
         return repr(raw[:64])
@@ -158,13 +158,13 @@ def _show(raw: Any) -> str:
     return type(raw).__name__
 
 
-def _number(raw: Any, name: str = "value") -> float:
+def as_number(raw: Any, name: str = "value") -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise Rejected(Reason.SHAPE, f"{name} must be a number, got {type(raw).__name__}")
     try:
         value = float(raw)
     except OverflowError:
-        raise Rejected(Reason.NUMBER, f"{name} {_show(raw)} is too large for a number") from None
+        raise Rejected(Reason.NUMBER, f"{name} {show(raw)} is too large for a number") from None
     if not math.isfinite(value):
         raise Rejected(Reason.NUMBER, f"{name} {value!r} is not a finite number")
     return value
@@ -216,11 +216,11 @@ def decode_readings(
                 raise Rejected(Reason.SENSOR, f"unknown sensor {sensor_id[:64]!r}")
             if "value" not in item:
                 raise Rejected(Reason.SHAPE, "reading has no 'value'")
-            value = _number(item["value"])
+            value = as_number(item["value"])
             unit = item.get("unit")
             if unit is not None and (not isinstance(unit, str) or not same_unit(unit, sensor.unit)):
                 raise Rejected(
-                    Reason.UNIT, f"unit {_show(unit)} is not the sensor's unit {sensor.unit!r}"
+                    Reason.UNIT, f"unit {show(unit)} is not the sensor's unit {sensor.unit!r}"
                 )
             problem = sensor.check_value(value)
             if problem:
@@ -235,7 +235,7 @@ def decode_readings(
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
-def _text(raw: Any, name: str) -> str | None:
+def as_text(raw: Any, name: str) -> str | None:
     """An optional short text field; control characters (NUL among them, which PostgreSQL
     cannot store) and lone surrogates (no database driver can encode them) are refused here
     rather than breaking a whole batch's transaction."""
@@ -263,7 +263,7 @@ def _position(item: Mapping[str, Any], default: LonLat | None) -> LonLat | None:
     if "lon" not in item and "lat" not in item:
         return default
     try:
-        return LonLat(_number(item.get("lon"), "lon"), _number(item.get("lat"), "lat"))
+        return LonLat(as_number(item.get("lon"), "lon"), as_number(item.get("lat"), "lat"))
     except ValueError as err:
         raise Rejected(Reason.SHAPE, str(err)) from None
 
@@ -291,16 +291,16 @@ def decode_events(
             if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", kind):
                 raise Rejected(Reason.SHAPE, "event 'kind' must be a short lower-case word")
             ts = parse_ts(item.get("ts"), received_at, window)
-            zone = _text(item.get("zone"), "zone")
+            zone = as_text(item.get("zone"), "zone")
             conf = item.get("confidence")
-            confidence = None if conf is None else _number(conf, "confidence")
+            confidence = None if conf is None else as_number(conf, "confidence")
             if confidence is not None and not 0.0 <= confidence <= 1.0:
                 raise Rejected(Reason.RANGE, f"confidence {confidence} outside 0..1")
             position = _position(item, camera.position if camera else None)
             if camera is None and position is None:
                 raise Rejected(Reason.SHAPE, "an outside event needs 'lon' and 'lat'")
             source_id = camera.id if camera else str(topic.source_id)
-            raw_id = _text(item.get("id"), "id")
+            raw_id = as_text(item.get("id"), "id")
             event_id = raw_id[:200] if raw_id else f"{source_id}:{kind}:{ts.isoformat()}"
             out.events.append(
                 Event(

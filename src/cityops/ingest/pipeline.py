@@ -21,19 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from cityops.domain.analytics import CAMERA_HEALTH
 from cityops.domain.entities import CameraHealth
 from cityops.domain.observations import Event, Reading
-from cityops.ingest.payloads import (
-    DEFAULT_WINDOW,
-    Decoded,
-    Reason,
-    Rejected,
-    Rejection,
-    TimeWindow,
-    TopicKind,
-    decode_events,
-    decode_json,
-    decode_readings,
-    parse_topic,
-)
+from cityops.ingest.decode import Limits, decode_message
+from cityops.ingest.payloads import DEFAULT_WINDOW, Reason, Rejection, TimeWindow
 from cityops.ingest.worker import InboundMessage, IngestWorker, MessageOutcome
 from cityops.services.cameras import record_health
 from cityops.services.incidents import IncidentChange, apply_trigger
@@ -106,9 +95,7 @@ class IngestPipeline(IngestWorker):
         self.db = db
         self.runtimes = dict(runtimes)
         self.live = live or LiveBus()
-        self.max_payload_bytes = max_payload_bytes
-        self.max_batch = max_batch
-        self.window = window
+        self.limits = Limits(max_payload_bytes, max_batch, window)
         self.dead_letter_bounds = dead_letters
         self.clock = clock
         self._latest: dict[tuple[str, str], SensorLatest] = {}
@@ -204,33 +191,6 @@ class IngestPipeline(IngestWorker):
         except Exception:  # the events are kept; the next health event or probe records it
             log.exception("recording camera health failed")
 
-    def _decode(self, message: InboundMessage) -> tuple[str | None, Decoded]:
-        if not message.topic_valid:
-            rej = Rejection(Reason.TOPIC_ENCODING, f"topic {message.topic[:200]} is not UTF-8")
-            return None, Decoded(rejections=[rej])
-        topic = parse_topic(message.topic)
-        if topic is None:
-            rej = Rejection(Reason.TOPIC, f"topic {message.topic[:200]!r} is not a CityOps topic")
-            return None, Decoded(rejections=[rej])
-        rt = self.runtimes.get(topic.municipality)
-        if rt is None:
-            rej = Rejection(Reason.MUNICIPALITY, f"unknown municipality {topic.municipality!r}")
-            return None, Decoded(rejections=[rej])
-        received, window = message.received_at, self.window
-        try:
-            doc = decode_json(message.payload, self.max_payload_bytes)
-            if topic.kind in (TopicKind.SENSOR, TopicKind.GATEWAY):
-                return rt.id, decode_readings(
-                    doc, topic, rt.sensors, received, self.max_batch, window
-                )
-            return rt.id, decode_events(doc, topic, rt.cameras, received, self.max_batch, window)
-        except Rejected as err:
-            return rt.id, Decoded(rejections=[Rejection(err.reason, err.detail)])
-        except Exception as err:  # a decoder bug must cost one message, never the worker
-            log.exception("decoding a message failed")
-            failed = Rejection(Reason.INTERNAL, f"decoding failed: {type(err).__name__}")
-            return rt.id, Decoded(rejections=[failed])
-
     def _newer(self, known: Mapping[tuple[str, str], SensorLatest], x: SensorLatest) -> bool:
         prev = known.get((x.municipality, x.sensor_id)) or self._latest.get(
             (x.municipality, x.sensor_id)
@@ -243,7 +203,7 @@ class IngestPipeline(IngestWorker):
         result = _Committed(outcomes=[])
         letters: list[DeadLetter] = []
         for message in batch:
-            muni, decoded = self._decode(message)
+            muni, decoded = decode_message(message, self.runtimes, self.limits)
             if muni is not None:
                 w = work.setdefault(muni, _Work())
                 w.readings.extend((r, message.received_at) for r in decoded.readings)
