@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -76,14 +76,19 @@ class LiveMessage:
     municipality: str
     kind: LiveKind
     payload: LivePayload
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.payload, PAYLOADS[self.kind]):
             raise TypeError(f"a {self.kind} message carries {PAYLOADS[self.kind].__name__}")
 
     def data_json(self) -> str:
-        """The payload as sent (the SSE ``data:`` line, the MQTT message)."""
-        return self.payload.model_dump_json()
+        """The payload as sent (the SSE ``data:`` line, the MQTT message), serialised once
+        however many consoles and brokers it goes to."""
+        if self._json is None:
+            object.__setattr__(self, "_json", self.payload.model_dump_json())
+        assert self._json is not None
+        return self._json
 
     @classmethod
     def parse(cls, municipality: str, kind: LiveKind, data: str | bytes) -> LiveMessage:
