@@ -12,16 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.entities import Sensor
 from cityops.domain.scenes import SceneKind, SceneSpec, is_synthetic
 from cityops.sim.base import ScenarioError, SimEvent
-from cityops.sim.cameras import AccidentScenario, CameraPair, crossing_pairs
-
-COLLISION_AFTER = timedelta(seconds=10)
-"""The crossing script's cars meet this long after it starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +30,6 @@ class RenderedScenario:
     counted_sensors: frozenset[str] = frozenset()
     """Sensors the cameras' counting lines feed: the worker publishes them, not the simulator."""
     name: str = "rendered"
-    stand_in: CameraPair | None = None
-    """While the analytics cannot yet see it (stopped vehicles, see the report of issue 7), the
-    accident's camera events are published for this pair at the scenes' times, so the incident
-    the operator gets is the one the two cameras show."""
-    seed: int = 0
 
     @property
     def end(self) -> datetime | None:
@@ -60,14 +51,7 @@ class RenderedScenario:
         return value
 
     def events(self, start: datetime, end: datetime) -> Iterable[SimEvent]:
-        if self.stand_in is None:
-            return []
-        out: list[SimEvent] = []
-        lead = timedelta(minutes=5)
-        for at in sorted({t for t, _ in self.runs(start - lead, end)}):
-            accident = AccidentScenario(at + COLLISION_AFTER, self.stand_in, self.seed, self.name)
-            out += accident.events(start, end)
-        return out
+        return ()  # the video worker reports what happens, from the pixels
 
 
 def counted_sensors(config: MunicipalityConfig) -> frozenset[str]:
@@ -87,12 +71,9 @@ def rendered(
     scene: SceneKind,
     *,
     name: str | None = None,
-    stand_in: bool = False,
-    seed: int = 0,
 ) -> RenderedScenario:
     """The scripted runs of ``scene`` on the cameras whose demo stream shows it with a schedule
-    and whose analytics watch it; ScenarioError when there is none. ``stand_in``: publish the
-    accident's events for the closest pair of those cameras that see each other's midpoint."""
+    and whose analytics watch it; ScenarioError when there is none."""
     cameras = []
     for camera in sorted(config.cameras, key=lambda c: c.id):
         url = camera.demo_stream_url
@@ -103,14 +84,6 @@ def rendered(
             cameras.append((camera.id, spec))
     if not cameras:
         raise ScenarioError(f"rendered: no camera with analytics shows a scripted {scene} scene")
-    ids = {camera_id for camera_id, _ in cameras}
-    pairs = [p for p in crossing_pairs(config) if set(p.cameras) <= ids] if stand_in else []
     return RenderedScenario(
-        start,
-        scene,
-        tuple(cameras),
-        counted_sensors(config),
-        name or f"{scene}-rendered",
-        pairs[0] if pairs else None,
-        seed,
+        start, scene, tuple(cameras), counted_sensors(config), name or f"{scene}-rendered"
     )

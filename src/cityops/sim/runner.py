@@ -34,11 +34,6 @@ from cityops.sim.scenarios import (
 )
 from cityops.sim.signals import SignalModel, clamp, sensor_interval_s, stable_hash, uniform
 
-ACCIDENT_STAND_IN = True
-"""In a rendered demo, still publish the accident's camera events (at the rendered accident's
-times, for the two crossing cameras): the motion-blob analytics do not yet report the cars that
-stand still in the junction. Set to False once they do."""
-
 DEMO_BACKFILL = timedelta(hours=26)
 DEMO_SPEED = 600.0
 """26 h of backfill then take about 2.6 minutes to catch up."""
@@ -303,16 +298,7 @@ def demo_plan(
             )
         )
     if rendered:
-        add(
-            lambda: rendered_scripts(
-                config,
-                now,
-                SceneKind.CROSSING,
-                name="accident-rendered",
-                stand_in=ACCIDENT_STAND_IN,
-                seed=seed,
-            )
-        )
+        add(lambda: rendered_scripts(config, now, SceneKind.CROSSING, name="accident-rendered"))
         add(lambda: rendered_scripts(config, now, SceneKind.SCHOOLYARD, name="intrusion-rendered"))
     elif live_accident_every is not None:
         every = live_accident_every
