@@ -105,20 +105,23 @@ def _url_checker(schemes: frozenset[str]) -> Callable[[str], str]:
     return check
 
 
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_PHONE_RE = re.compile(r"\+?[0-9][0-9 ()/-]{1,24}")
+def matching(pattern: str, message: str) -> Callable[[str], str]:
+    """A validator: the whole value matches ``pattern``, or ``message`` says what it should be."""
+    regex = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return check
 
 
-def check_email(value: str) -> str:
-    if not _EMAIL_RE.fullmatch(value):
-        raise ValueError("not an e-mail address")
-    return value
-
-
-def check_phone(value: str) -> str:
-    if not _PHONE_RE.fullmatch(value):
-        raise ValueError("a phone number has digits, spaces, '()/-' and an optional leading '+'")
-    return value
+check_email = matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "not an e-mail address")
+check_phone = matching(
+    r"\+?[0-9][0-9 ()/-]{1,24}",
+    "a phone number has digits, spaces, '()/-' and an optional leading '+'",
+)
 
 
 _DURATION_RE = re.compile(

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 from cityops.config.base import Model
-from cityops.config.fields import EventKind, Fraction, Id, check_line
+from cityops.config.fields import EventKind, Fraction, Id, check_line, matching
 from cityops.domain.catalog import FrigateSource
 
 DEFAULT_LABELS = {
@@ -23,13 +23,9 @@ DEFAULT_LABELS = {
 """Frigate's labels (its COCO label map) taken when ``labels`` is left out."""
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
-_CAMERA = re.compile(r"[A-Za-z0-9_\-]{1,64}")
-
-
-def check_camera_name(value: str) -> str:
-    if not _CAMERA.fullmatch(value):
-        raise ValueError("a Frigate camera name is 1-64 letters, digits, '_' or '-'")
-    return value
+check_camera_name = matching(
+    r"[A-Za-z0-9_\-]{1,64}", "a Frigate camera name is 1-64 letters, digits, '_' or '-'"
+)
 
 
 def check_topic_prefix(value: str) -> str:
