@@ -1,46 +1,74 @@
-"""The analytics pipeline on the demo's rendered school yard at night: the intruder the scene
+"""The analytics pipeline on the demo's rendered school yards at night: the intruder the scene
 script sends in is reported as an intrusion in the yard zone soon after the ground truth says
-they crossed into it, and nobody is reported before (the passers-by stay on the pavement)."""
+they stepped in, every zone event falls within their visit, and nobody is reported before (the
+passers-by stay on the pavement)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from shapely.geometry import Point, Polygon
+
 from cityops.config import load_config
 from cityops.data import DEMO_CONFIG
-from cityops.domain.analytics import AnalyticsEventKind, LineDirection, ObjectClass
+from cityops.domain.analytics import AnalyticsEventKind
 from cityops.video.analytics.pipeline import CameraPipeline
+from cityops.video.analytics.types import AnalyticsEvent
 from cityops.video.synthetic import open_synthetic
 
 NIGHT = 1_764_021_600.0
 """2025-11-24 22:00 UTC: midnight in Kazanlak, inside the yard zone's schedule."""
 
 
-def test_the_rendered_intruder_is_reported_as_an_intrusion_in_the_yard() -> None:
-    camera = load_config(DEMO_CONFIG).camera("cam-eg-yard")
+def _visit(camera_id: str) -> tuple[float, float, list[AnalyticsEvent]]:
+    """The night intruder's first and last second in the camera's zone (ground truth), and the
+    zone events the camera's pipeline reports from 30 s before the script to 30 s after."""
+    camera = load_config(DEMO_CONFIG).camera(camera_id)
     assert camera is not None
     assert camera.analytics is not None
     assert camera.demo_stream_url is not None
     scene = open_synthetic(camera.demo_stream_url)
-    assert scene.is_night(NIGHT)
-    (yard,) = camera.analytics.zones
+    (zone,) = camera.analytics.zones
     start = scene.script_starts(NIGHT, NIGHT + 3600.0)[0]
-    top = min(y for _, y in yard.polygon)
-    entries = [
-        c
-        for c in scene.crossings((0.0, top), (1.0, top), start, start + 120.0, {ObjectClass.PERSON})
-        if c.direction is LineDirection.FORWARD  # down the picture: into the yard
+    assert scene.is_night(start)
+    yard = Polygon(zone.polygon)
+    inside = [
+        float(s)
+        for s in range(int(start), int(start) + 330)
+        if [o for o in scene.truth_at(float(s)) if yard.contains(Point(o.foot))]
     ]
-    entered = entries[0].t
-
     pipeline = CameraPipeline(camera, timezone="Europe/Sofia")
-    intrusions = []
-    t = start - 30.0
-    while t < entered + 30.0:
+    events, k = [], 0
+    while (t := start - 30.0 + k / camera.analytics.fps) < inside[-1] + 30.0:
         result = pipeline.process(scene.frame_at(t), datetime.fromtimestamp(t, UTC))
-        intrusions += [e for e in result.events if e.kind is AnalyticsEventKind.INTRUSION]
-        t += 1.0 / camera.analytics.fps
+        events += [e for e in result.events if e.zone is not None]
+        k += 1
+    return inside[0], inside[-1], events
+
+
+@pytest.mark.parametrize(
+    ("camera_id", "zone"), [("cam-eg-yard", "school-yard"), ("cam-dg-iztok", "playground")]
+)
+def test_the_intruder_is_reported_only_while_in_the_yard(camera_id: str, zone: str) -> None:
+    """The whole visit (about four minutes in the zone): the first intrusion soon after the
+    intruder steps in, every zone event while they are inside (or within the 3 s the pipeline
+    waits before it ends a visit), nothing about the passers-by outside the fence."""
+    entered, left, events = _visit(camera_id)
+    assert left - entered > 180.0
+    intrusions = [e for e in events if e.kind is AnalyticsEventKind.INTRUSION]
     assert intrusions
-    first = intrusions[0]
-    assert first.zone == "school-yard"
-    assert entered <= first.ts.timestamp() <= entered + 20.0
+    assert {e.zone for e in events} == {zone}
+    assert {e.kind for e in events} <= {AnalyticsEventKind.INTRUSION, AnalyticsEventKind.LOITERING}
+    assert entered <= intrusions[0].ts.timestamp() <= entered + 20.0
+    assert all(entered - 1.0 <= e.ts.timestamp() <= left + 4.0 for e in events)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="the track is lost when the intruder walks on after standing"
+)
+def test_one_visit_is_one_intrusion() -> None:
+    """Each intrusion event joins the camera's one open incident (the camera rule's dedup is
+    camera and zone), but the events should say one visit: today 2 (at +36 and +191 s)."""
+    _, _, events = _visit("cam-eg-yard")
+    assert len([e for e in events if e.kind is AnalyticsEventKind.INTRUSION]) == 1
