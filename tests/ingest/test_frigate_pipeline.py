@@ -8,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from cityops.app import import_config, load_runtimes
+from cityops.ingest.payloads import Reason
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
 from cityops.store import tables as t
-from tests.ingest.test_frigate import frigate_object, message
+from tests.ingest.test_frigate import MESSAGES, frigate_object, message
 from tests.ingest.test_pipeline import count, incidents
 from tests.town import TOWN_YAML, FrozenClock
 
@@ -84,3 +88,33 @@ def test_a_frigate_person_opens_the_incident_once_and_an_unknown_camera_is_dead_
     other = send(pipeline, "frigate/events", new)  # a prefix nobody configured
     assert [r.reason.value for r in other.rejections] == ["bad_topic"]
     assert count(db, t.events) == 1
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(docs=st.lists(MESSAGES, min_size=1, max_size=5))
+def test_the_pipeline_takes_any_frigate_message(
+    db: Engine, tmp_path_factory: pytest.TempPathFactory, docs: list[Any]
+) -> None:
+    """Whatever Frigate (or anyone on its topic) sends, each message gets an outcome (never a
+    decoder failure), and every event stored is a mapped camera's."""
+    pipeline = frigate_pipeline(db, tmp_path_factory.mktemp("frigate"))
+    outcomes: list[MessageOutcome] = []
+    batch = [
+        InboundMessage(
+            "town/frigate/events",
+            json.dumps(doc).encode("utf-8", "surrogatepass"),
+            NIGHT,
+            done=outcomes.append,
+        )
+        for doc in docs
+    ]
+    pipeline.process(batch)
+    assert len(outcomes) == len(batch)
+    assert all(r.reason is not Reason.INTERNAL for o in outcomes for r in o.rejections)
+    with db.connect() as conn:
+        sources = set(conn.execute(select(t.events.c.source_id)).scalars())
+    assert sources <= {"cam-school"}
