@@ -243,10 +243,12 @@ class ControlCenter:
             self.camera_health.stop()
         if self.video is not None:
             self.video.stop()
-        if self.mqtt is not None:
-            self.mqtt.stop()
+        # The pipeline first: what it still holds is stored and acknowledged while the MQTT
+        # client is connected, so a clean stop leaves nothing for the broker to redeliver.
         if self.pipeline is not None:
             self.pipeline.stop()
+        if self.mqtt is not None:
+            self.mqtt.stop()
         if self.broker is not None:
             self.broker.stop()
         self.snapshots.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,8 @@ def test_a_poison_reading_is_acknowledged_once_and_ingest_goes_on(
     try:
         for payload in (b'{"value": 1e400}', b'{"value": 1' + b"0" * 400 + b"}"):
             client.publish(TOPIC, payload, qos=1).wait_for_publish(10)
-        client.publish(TOPIC, b'{"value": 1.5}', qos=1).wait_for_publish(10)
+        good = b'{"value": 1.5, "ts": "%s"}' % datetime.now(UTC).isoformat().encode()
+        client.publish(TOPIC, good, qos=1).wait_for_publish(10)
         wait_for(lambda: _count(center, t.readings) == 1, 10, "the reading after the poison")
         assert _count(center, t.dead_letters) == 2
         assert center.pipeline is not None
