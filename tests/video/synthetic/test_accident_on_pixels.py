@@ -22,9 +22,13 @@ from cityops.config import load_config
 from cityops.data import DEMO_CONFIG
 from cityops.domain.analytics import AnalyticsEventKind, ObjectClass
 from cityops.domain.catalog import MunicipalityConfig
-from cityops.domain.entities import Camera
+from cityops.domain.entities import Camera, Severity
+from cityops.domain.rules import TriggerKind
 from cityops.video.analytics.pipeline import CameraPipeline
+from cityops.video.analytics.types import AnalyticsEvent
 from cityops.video.synthetic import SyntheticScene, open_synthetic
+
+from .rules_support import triggers
 
 CAMERAS = ["cam-rozova-23polk-nw", "cam-rozova-23polk-se"]
 SEEN = 42_600.0
@@ -54,23 +58,35 @@ def _stops(scene: SyntheticScene, start: float) -> float:
 
 def _stopped_events(
     camera: Camera, scene: SyntheticScene, t0: float, t1: float
-) -> list[tuple[float, str | None]]:
-    """(time, zone) of every stopped_vehicle the camera's pipeline reports on [t0, t1)."""
+) -> list[AnalyticsEvent]:
+    """Every stopped_vehicle the camera's pipeline reports on [t0, t1)."""
     assert camera.analytics is not None
     pipeline = CameraPipeline(camera, timezone="Europe/Sofia")
     found, step, k = [], 1.0 / camera.analytics.fps, 0
     while (t := t0 + k * step) < t1:
         result = pipeline.process(scene.frame_at(t), datetime.fromtimestamp(t, UTC))
-        found += [
-            (t, e.zone) for e in result.events if e.kind is AnalyticsEventKind.STOPPED_VEHICLE
-        ]
+        found += [e for e in result.events if e.kind is AnalyticsEventKind.STOPPED_VEHICLE]
         k += 1
     return found
 
 
+@pytest.fixture(scope="module")
+def seen(demo: MunicipalityConfig) -> dict[str, tuple[float, list[AnalyticsEvent]]]:
+    """Per crossing camera, from five quiet minutes before the ``SEEN`` run to 45 s after the
+    report is due: when the cars stopped (ground truth) and the stopped_vehicle events."""
+    out = {}
+    for camera_id in CAMERAS:
+        camera, scene = _camera(demo, camera_id)
+        stop = _stops(scene, SEEN)
+        out[camera_id] = (stop, _stopped_events(camera, scene, SEEN - 300.0, stop + 65.0))
+    return out
+
+
 @pytest.mark.parametrize("camera_id", CAMERAS)
 def test_the_accident_is_a_stopped_vehicle_in_the_junction_and_nothing_stops_before(
-    demo: MunicipalityConfig, camera_id: str
+    demo: MunicipalityConfig,
+    seen: dict[str, tuple[float, list[AnalyticsEvent]]],
+    camera_id: str,
 ) -> None:
     """Five quiet minutes, then the accident. No red-light queue exists in this scene (each
     stream passes the junction in its own green window at its one speed): the ground truth has
@@ -80,24 +96,37 @@ def test_the_accident_is_a_stopped_vehicle_in_the_junction_and_nothing_stops_bef
     assert camera.analytics is not None
     (junction,) = camera.analytics.zones
     assert junction.stopped_s is not None
-    (start,) = scene.script_starts(SEEN - 1.0, SEEN + 1.0)
-    quiet = start - 300.0
+    assert scene.script_starts(SEEN - 300.0, SEEN + 1.0) == [SEEN]
     zone = Polygon(junction.polygon)
-    for second in range(int(quiet), int(start)):
+    for second in range(int(SEEN) - 300, int(SEEN)):
         assert not [
             o
             for o in scene.truth_at(float(second))
             if o.cls is ObjectClass.VEHICLE and o.speed_mps == 0 and zone.contains(Point(o.foot))
         ]
-    stop = _stops(scene, start)
-    assert 9.0 <= stop - start <= 11.0  # the script's cars meet at +10 s
-
-    found = _stopped_events(camera, scene, quiet, stop + junction.stopped_s + 45.0)
+    stop, found = seen[camera_id]
+    assert 9.0 <= stop - SEEN <= 11.0  # the script's cars meet at +10 s
     assert found, "the stopped cars were not reported"
-    assert {z for _, z in found} == {"junction"}
+    assert {e.zone for e in found} == {"junction"}
     assert 1 <= len(found) <= 2  # once per car (the touching cars are often one blob)
-    delay = found[0][0] - stop
+    delay = found[0].ts.timestamp() - stop
     assert junction.stopped_s <= delay <= junction.stopped_s + 40.0, delay
+
+
+def test_each_camera_that_sees_the_accident_opens_a_road_accident_incident(
+    demo: MunicipalityConfig, seen: dict[str, tuple[float, list[AnalyticsEvent]]]
+) -> None:
+    """The events as the worker publishes them, decoded by ingest, through the demo's rules:
+    the junction rule raises a severe road accident per camera; the older correlation rule
+    (three events of the accident's kinds near each other) does not, from these two events."""
+    events = [(_camera(demo, c)[0], e) for c in CAMERAS for e in seen[c][1]]
+    raised = triggers(demo, events)
+    assert {t.rule_id for t in raised} == {"junction-stopped-vehicle"}
+    assert {(t.kind, t.outcome.incident_type, t.outcome.severity) for t in raised} == {
+        (TriggerKind.RAISED, "road_accident", Severity.SEVERE)
+    }
+    subjects = {t.dedup_key for t in raised}
+    assert len(subjects) == 2  # one incident per camera
 
 
 MISSED_BY_NW = [9_000.0, 17_400.0]
@@ -112,5 +141,5 @@ def test_the_other_camera_sees_the_accidents_one_camera_misses(
     assert scene.script_starts(start - 1.0, start + 1.0) == [start]
     stop = _stops(scene, start)
     found = _stopped_events(camera, scene, start - 30.0, stop + 60.0)
-    assert [z for _, z in found] == ["junction"]
-    assert 20.0 <= found[0][0] - stop <= 60.0
+    assert [e.zone for e in found] == ["junction"]
+    assert 20.0 <= found[0].ts.timestamp() - stop <= 60.0

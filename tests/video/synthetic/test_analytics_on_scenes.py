@@ -13,15 +13,18 @@ from shapely.geometry import Point, Polygon
 from cityops.config import load_config
 from cityops.data import DEMO_CONFIG
 from cityops.domain.analytics import AnalyticsEventKind
+from cityops.domain.entities import Camera
 from cityops.video.analytics.pipeline import CameraPipeline
 from cityops.video.analytics.types import AnalyticsEvent
 from cityops.video.synthetic import open_synthetic
+
+from .rules_support import triggers
 
 NIGHT = 1_764_021_600.0
 """2025-11-24 22:00 UTC: midnight in Kazanlak, inside the yard zone's schedule."""
 
 
-def _visit(camera_id: str) -> tuple[float, float, list[AnalyticsEvent]]:
+def _visit(camera_id: str) -> tuple[Camera, float, float, list[AnalyticsEvent]]:
     """The night intruder's first and last second in the camera's zone (ground truth), and the
     zone events the camera's pipeline reports from 30 s before the script to 30 s after."""
     camera = load_config(DEMO_CONFIG).camera(camera_id)
@@ -44,17 +47,23 @@ def _visit(camera_id: str) -> tuple[float, float, list[AnalyticsEvent]]:
         result = pipeline.process(scene.frame_at(t), datetime.fromtimestamp(t, UTC))
         events += [e for e in result.events if e.zone is not None]
         k += 1
-    return inside[0], inside[-1], events
+    return camera, inside[0], inside[-1], events
 
 
 @pytest.mark.parametrize(
-    ("camera_id", "zone"), [("cam-eg-yard", "school-yard"), ("cam-dg-iztok", "playground")]
+    ("camera_id", "zone", "rule"),
+    [
+        ("cam-eg-yard", "school-yard", "school-night-intrusion"),
+        ("cam-dg-iztok", "playground", "kindergarten-night-intrusion"),
+    ],
 )
-def test_the_intruder_is_reported_only_while_in_the_yard(camera_id: str, zone: str) -> None:
+def test_the_intruder_is_reported_only_while_in_the_yard_and_opens_one_incident(
+    camera_id: str, zone: str, rule: str
+) -> None:
     """The whole visit (about four minutes in the zone): the first intrusion soon after the
     intruder steps in, every zone event while they are inside (or within the 3 s the pipeline
     waits before it ends a visit), nothing about the passers-by outside the fence."""
-    entered, left, events = _visit(camera_id)
+    camera, entered, left, events = _visit(camera_id)
     assert left - entered > 180.0
     intrusions = [e for e in events if e.kind is AnalyticsEventKind.INTRUSION]
     assert intrusions
@@ -62,6 +71,11 @@ def test_the_intruder_is_reported_only_while_in_the_yard(camera_id: str, zone: s
     assert {e.kind for e in events} <= {AnalyticsEventKind.INTRUSION, AnalyticsEventKind.LOITERING}
     assert entered <= intrusions[0].ts.timestamp() <= entered + 20.0
     assert all(entered - 1.0 <= e.ts.timestamp() <= left + 4.0 for e in events)
+    # published, decoded and through the demo's rules: every event raises the camera's night
+    # rule for that zone, so they all join one incident
+    raised = triggers(load_config(DEMO_CONFIG), [(camera, e) for e in events])
+    assert len(raised) == len(events)
+    assert {(t.rule_id, t.dedup_key) for t in raised} == {(rule, f"{rule}|{camera_id}:{zone}")}
 
 
 @pytest.mark.xfail(
@@ -70,5 +84,5 @@ def test_the_intruder_is_reported_only_while_in_the_yard(camera_id: str, zone: s
 def test_one_visit_is_one_intrusion() -> None:
     """Each intrusion event joins the camera's one open incident (the camera rule's dedup is
     camera and zone), but the events should say one visit: today 2 (at +36 and +191 s)."""
-    _, _, events = _visit("cam-eg-yard")
+    *_, events = _visit("cam-eg-yard")
     assert len([e for e in events if e.kind is AnalyticsEventKind.INTRUSION]) == 1
