@@ -13,22 +13,19 @@ stopped_s 30 s, 13 of 20 camera runs, and 2 of the 10 accidents by neither camer
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from shapely.geometry import Point, Polygon
 
 from cityops.config import load_config
 from cityops.data import DEMO_CONFIG
-from cityops.domain.analytics import AnalyticsEventKind, ObjectClass
+from cityops.domain.analytics import ObjectClass
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.entities import Camera, Severity
 from cityops.domain.rules import TriggerKind
-from cityops.video.analytics.pipeline import CameraPipeline
 from cityops.video.analytics.types import AnalyticsEvent
 from cityops.video.synthetic import SyntheticScene, open_synthetic
 
-from .rules_support import triggers
+from .support import stopped_events, triggers
 
 CAMERAS = ["cam-rozova-23polk-nw", "cam-rozova-23polk-se"]
 SEEN = 42_600.0
@@ -56,20 +53,6 @@ def _stops(scene: SyntheticScene, start: float) -> float:
     return t
 
 
-def _stopped_events(
-    camera: Camera, scene: SyntheticScene, t0: float, t1: float
-) -> list[AnalyticsEvent]:
-    """Every stopped_vehicle the camera's pipeline reports on [t0, t1)."""
-    assert camera.analytics is not None
-    pipeline = CameraPipeline(camera, timezone="Europe/Sofia")
-    found, step, k = [], 1.0 / camera.analytics.fps, 0
-    while (t := t0 + k * step) < t1:
-        result = pipeline.process(scene.frame_at(t), datetime.fromtimestamp(t, UTC))
-        found += [e for e in result.events if e.kind is AnalyticsEventKind.STOPPED_VEHICLE]
-        k += 1
-    return found
-
-
 @pytest.fixture(scope="module")
 def seen(demo: MunicipalityConfig) -> dict[str, tuple[float, list[AnalyticsEvent]]]:
     """Per crossing camera, from five quiet minutes before the ``SEEN`` run to 45 s after the
@@ -78,7 +61,7 @@ def seen(demo: MunicipalityConfig) -> dict[str, tuple[float, list[AnalyticsEvent
     for camera_id in CAMERAS:
         camera, scene = _camera(demo, camera_id)
         stop = _stops(scene, SEEN)
-        out[camera_id] = (stop, _stopped_events(camera, scene, SEEN - 300.0, stop + 65.0))
+        out[camera_id] = (stop, stopped_events(camera, scene, SEEN - 300.0, stop + 65.0))
     return out
 
 
@@ -140,6 +123,6 @@ def test_the_other_camera_sees_the_accidents_one_camera_misses(
     camera, scene = _camera(demo, "cam-rozova-23polk-se")
     assert scene.script_starts(start - 1.0, start + 1.0) == [start]
     stop = _stops(scene, start)
-    found = _stopped_events(camera, scene, start - 30.0, stop + 60.0)
+    found = stopped_events(camera, scene, start - 30.0, stop + 60.0)
     assert [e.zone for e in found] == ["junction"]
     assert 20.0 <= found[0].ts.timestamp() - stop <= 60.0

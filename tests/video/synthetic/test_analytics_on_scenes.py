@@ -18,7 +18,7 @@ from cityops.video.analytics.pipeline import CameraPipeline
 from cityops.video.analytics.types import AnalyticsEvent
 from cityops.video.synthetic import open_synthetic
 
-from .rules_support import triggers
+from .support import triggers
 
 NIGHT = 1_764_021_600.0
 """2025-11-24 22:00 UTC: midnight in Kazanlak, inside the yard zone's schedule."""
