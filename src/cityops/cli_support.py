@@ -3,6 +3,8 @@ and serving the control center until it is interrupted."""
 
 from __future__ import annotations
 
+import gc
+
 from rich.console import Console
 
 from cityops.logs import configure_logging, uvicorn_log_level
@@ -26,6 +28,10 @@ def serve(settings: Settings) -> None:
 
     center = ControlCenter(settings)
     center.start()
+    # What the process built to start lives as long as it does: keep it out of the collector's
+    # full passes, which walk every object and held ingest up for ~200 ms at a time
+    # (p99 trigger-to-console 150-180 -> 79 ms, docs/BENCHMARKS.md).
+    gc.freeze()
     url = f"http://{settings.http_host}:{settings.http_port}/"
     console.print(f"[bold green]CityOps console:[/bold green] {url}")
     console.print(f"MQTT broker: {settings.broker_url}   database: {settings.db_url}")
