@@ -16,7 +16,7 @@ from cityops.domain.rules import Trigger
 from cityops.ingest.payloads import decode_events, parse_topic
 from cityops.video.analytics.pipeline import CameraPipeline
 from cityops.video.analytics.types import AnalyticsEvent, FrameResult
-from cityops.video.synthetic import SyntheticScene
+from cityops.video.synthetic import SyntheticScene, open_synthetic
 from cityops.video.worker.publish import result_messages
 
 
@@ -51,3 +51,12 @@ def stopped_events(
         found += [e for e in result.events if e.kind is AnalyticsEventKind.STOPPED_VEHICLE]
         k += 1
     return found
+
+
+def demo_camera(config: MunicipalityConfig, camera_id: str) -> tuple[Camera, SyntheticScene]:
+    """A demo camera with its analytics, and the scene the demo shows for it."""
+    camera = config.camera(camera_id)
+    assert camera is not None
+    assert camera.analytics is not None
+    assert camera.demo_stream_url is not None
+    return camera, open_synthetic(camera.demo_stream_url)

@@ -22,12 +22,12 @@ from cityops.config import load_config
 from cityops.data import DEMO_CONFIG
 from cityops.domain.analytics import ObjectClass
 from cityops.domain.catalog import MunicipalityConfig
-from cityops.domain.entities import Camera, Severity
+from cityops.domain.entities import Severity
 from cityops.domain.rules import TriggerKind
 from cityops.video.analytics.types import AnalyticsEvent
-from cityops.video.synthetic import SyntheticScene, open_synthetic
+from cityops.video.synthetic import SyntheticScene
 
-from .support import stopped_events, triggers
+from .support import demo_camera, stopped_events, triggers
 
 CAMERAS = ["cam-rozova-23polk-nw", "cam-rozova-23polk-se"]
 SEEN = 42_600.0
@@ -37,14 +37,6 @@ SEEN = 42_600.0
 @pytest.fixture(scope="module")
 def demo() -> MunicipalityConfig:
     return load_config(DEMO_CONFIG)
-
-
-def _camera(demo: MunicipalityConfig, camera_id: str) -> tuple[Camera, SyntheticScene]:
-    camera = demo.camera(camera_id)
-    assert camera is not None
-    assert camera.analytics is not None
-    assert camera.demo_stream_url is not None
-    return camera, open_synthetic(camera.demo_stream_url)
 
 
 def _stops(scene: SyntheticScene, start: float) -> float:
@@ -61,7 +53,7 @@ def seen(demo: MunicipalityConfig) -> dict[str, tuple[float, list[AnalyticsEvent
     report is due: when the cars stopped (ground truth) and the stopped_vehicle events."""
     out = {}
     for camera_id in CAMERAS:
-        camera, scene = _camera(demo, camera_id)
+        camera, scene = demo_camera(demo, camera_id)
         stop = _stops(scene, SEEN)
         out[camera_id] = (stop, stopped_events(camera, scene, SEEN - 300.0, stop + 65.0))
     return out
@@ -77,7 +69,7 @@ def test_the_accident_is_a_stopped_vehicle_in_the_junction_and_nothing_stops_bef
     stream passes the junction in its own green window at its one speed): the ground truth has
     no vehicle standing in the junction before the script, so any stopped_vehicle there would
     be false."""
-    camera, scene = _camera(demo, camera_id)
+    camera, scene = demo_camera(demo, camera_id)
     assert camera.analytics is not None
     (junction,) = camera.analytics.zones
     assert junction.stopped_s is not None
@@ -104,7 +96,7 @@ def test_each_camera_that_sees_the_accident_opens_a_road_accident_incident(
     """The events as the worker publishes them, decoded by ingest, through the demo's rules:
     the junction rule raises a severe road accident per camera; the older correlation rule
     (three events of the accident's kinds near each other) does not, from these two events."""
-    events = [(_camera(demo, c)[0], e) for c in CAMERAS for e in seen[c][1]]
+    events = [(demo_camera(demo, c)[0], e) for c in CAMERAS for e in seen[c][1]]
     raised = triggers(demo, events)
     assert {t.rule_id for t in raised} == {"junction-stopped-vehicle"}
     assert {(t.kind, t.outcome.incident_type, t.outcome.severity) for t in raised} == {
@@ -122,7 +114,7 @@ MISSED_BY_NW = [9_000.0, 17_400.0]
 def test_the_other_camera_sees_the_accidents_one_camera_misses(
     demo: MunicipalityConfig, start: float
 ) -> None:
-    camera, scene = _camera(demo, "cam-rozova-23polk-se")
+    camera, scene = demo_camera(demo, "cam-rozova-23polk-se")
     assert scene.script_starts(start - 1.0, start + 1.0) == [start]
     stop = _stops(scene, start)
     found = stopped_events(camera, scene, start - 30.0, stop + 60.0)

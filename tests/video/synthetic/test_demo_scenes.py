@@ -11,7 +11,9 @@ from cityops.config import load_config
 from cityops.data import DEMO_CONFIG
 from cityops.domain.analytics import CameraAnalytics, LineDirection, ObjectClass
 from cityops.domain.catalog import MunicipalityConfig
-from cityops.video.synthetic import SyntheticScene, open_synthetic
+from cityops.video.synthetic import SyntheticScene
+
+from .support import demo_camera
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +23,9 @@ def demo() -> MunicipalityConfig:
 
 def _analysed(demo: MunicipalityConfig, camera_id: str) -> tuple[CameraAnalytics, SyntheticScene]:
     """The camera's analytics and the scene the demo shows for it."""
-    camera = demo.camera(camera_id)
-    assert camera is not None
+    camera, scene = demo_camera(demo, camera_id)
     assert camera.analytics is not None
-    assert camera.demo_stream_url is not None
-    return camera.analytics, open_synthetic(camera.demo_stream_url)
+    return camera.analytics, scene
 
 
 @pytest.mark.parametrize("camera_id", ["cam-rozova-23polk-nw", "cam-rozova-23polk-se"])
