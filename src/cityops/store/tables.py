@@ -277,3 +277,11 @@ basemap_layers = Table(
     Column("source_name", String(500), nullable=False),
     Column("imported_at", UTCDateTime(), nullable=False),
 )
+
+# Later features keep their tables in modules of their own, on the same metadata.
+from cityops.store import (  # noqa: E402, F401  (after metadata exists)
+    tables_access,
+    tables_audit,
+    tables_devices,
+    tables_evidence,
+)

@@ -1,0 +1,6 @@
+"""Tables for event evidence: snapshots and clips on disk (issue 7).
+
+They live on the shared ``metadata`` of :mod:`cityops.store.tables`; that module imports this one at
+its end so that Alembic and the schema tests see every table."""
+
+from __future__ import annotations
