@@ -17,15 +17,18 @@ ALLOWED: dict[str, frozenset[str]] = {
     "config": frozenset({"domain"}),
     "store": frozenset({"domain"}),
     "services": frozenset({"domain", "store"}),
-    "ingest": frozenset({"domain", "store", "services"}),
+    "ingest": frozenset({"domain", "store", "services", "safexml"}),
     "bus": frozenset({"domain", "services", "ingest", "mqtt_url"}),
     "video": frozenset({"domain", "mqtt_url"}),
     "sim": frozenset({"domain", "mqtt_url"}),
     "mapdata": frozenset(),
     "data": frozenset(),
-    "api": frozenset({"domain", "store", "services", "ingest", "bus", "video", "settings"}),
+    "api": frozenset(
+        {"domain", "store", "services", "ingest", "bus", "video", "settings", "safexml"}
+    ),
     "settings": frozenset(),
     "mqtt_url": frozenset(),
+    "safexml": frozenset(),
     "logs": frozenset(),
     "app": frozenset(
         {"domain", "config", "store", "services", "ingest", "bus", "video", "settings"}
