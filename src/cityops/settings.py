@@ -102,6 +102,18 @@ class Settings(BaseSettings):
     config_poll_s: float = Field(
         default=5.0, description="How often a running server looks for a newly imported config"
     )
+    # accounts (A): console sessions
+    session_idle_s: float = Field(
+        default=2 * 3600, gt=0, description="A console session unused this long ends"
+    )
+    session_absolute_s: float = Field(
+        default=12 * 3600, gt=0, description="A console session ends this long after login"
+    )
+    session_cookie_secure: bool = Field(
+        default=True,
+        description="The session cookie is Secure (HTTPS only); false only for plain-http "
+        "development on loopback (`cityops demo` sets it)",
+    )
 
     @property
     def broker_url(self) -> str:

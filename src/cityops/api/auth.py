@@ -1,0 +1,101 @@
+"""Who is calling, and may they: the authentication and authorization dependencies.
+
+Every route but health, login and the console's static files depends on :data:`Caller`
+(401 without a valid session cookie or bearer token) and, for what it does, on
+:func:`allow` (404 for a municipality the caller has no membership in, exactly as for an
+unknown one; 403 for a member whose role lacks the permission). Writes through a console
+session must carry the session's CSRF token in ``X-CSRF-Token``; bearer tokens need none
+(a browser never adds them on its own)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, params
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from cityops.api.deps import Center
+from cityops.domain.access import Permission, Principal
+from cityops.services import accounts
+
+SESSION_COOKIE = "cityops_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_bearer = HTTPBearer(auto_error=False, description="An API token (`cityops tokens create`)")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="The console's session cookie"
+)
+
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+SessionCookie = Annotated[str | None, Depends(_cookie)]
+
+
+def _unauthorized(detail: str = "log in first") -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def current_principal(
+    request: Request, center: Center, bearer: Bearer, cookie: SessionCookie
+) -> Principal:
+    """The authenticated account of this request (a bearer token wins over a cookie)."""
+    now = now_utc()
+    settings = center.settings
+    with center.db.begin() as conn:
+        if bearer is not None:
+            found = accounts.principal_for_token(conn, bearer.credentials, now=now)
+            if found is None:
+                raise _unauthorized("unknown or revoked token")
+            request.state.csrf = None
+            return found
+        if not cookie:
+            raise _unauthorized()
+        session = accounts.principal_for_session(
+            conn, cookie, now=now, idle_s=settings.session_idle_s
+        )
+    if session is None:
+        raise _unauthorized("the session has ended: log in again")
+    principal, csrf = session
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), csrf.encode()):
+            raise HTTPException(403, f"a write through the console needs the {CSRF_HEADER} header")
+    request.state.csrf = csrf
+    return principal
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def allow(permission: Permission, *, any_membership: bool = False) -> params.Depends:
+    """A dependency that lets the caller through only with ``permission``.
+
+    On a route under ``/m/{mid}`` it is checked in that municipality's membership (none, or
+    expired: 404 as for an unknown municipality; without the permission: 403). On an
+    installation-wide route (no ``{mid}``) it takes an installation admin, or, with
+    ``any_membership``, a member who holds the permission in some municipality."""
+
+    def check(request: Request, caller: Caller) -> Principal:
+        now = now_utc()
+        mid = request.path_params.get("mid")
+        if mid is None:
+            if caller.can_installation(permission):
+                return caller
+            if any_membership and any(caller.can(m, permission, now) for m in caller.memberships):
+                return caller
+            raise HTTPException(403, f"{permission} is needed")
+        if caller.membership(mid, now) is None:
+            raise HTTPException(404, f"unknown municipality {mid!r}")
+        if not caller.can(mid, permission, now):
+            raise HTTPException(403, f"{permission} is needed in {mid}")
+        return caller
+
+    check.__name__ = f"allow_{permission.value.replace('.', '_')}"
+    dependency: params.Depends = Depends(check)
+    return dependency

@@ -1,0 +1,190 @@
+"""Accounts: Argon2id passwords, console sessions, API tokens, memberships.
+
+Secrets are generated here with :mod:`secrets` and handed out once; the database keeps only
+Argon2id hashes (passwords) and SHA-256 digests (tokens, session ids). A request is turned into
+a :class:`~cityops.domain.access.Principal` by :func:`principal_for_session` or
+:func:`principal_for_token`; both give None for anything unknown, expired, revoked or disabled."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection
+
+from cityops.domain.access import Membership, Principal, Role
+from cityops.store import access_repo as repo
+from cityops.store.access_repo import UserRow
+
+HASHER = PasswordHasher()
+"""Argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: t=3, m=64 MiB, p=4)."""
+
+MIN_PASSWORD = 12
+TOKEN_PREFIX = "cot_"
+TOUCH_EVERY = timedelta(seconds=60)
+"""last_seen_at / last_used_at are written at most this often (no write on every request)."""
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+"""Verified against when the user is unknown, so a login takes as long for any username."""
+
+
+class AccountError(ValueError):
+    """A refused account change (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    cookie: str
+    """The session id for the cookie (only its digest is stored)."""
+    csrf: str
+    expires_at: datetime
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def create_user(
+    conn: Connection,
+    *,
+    username: str,
+    display_name: str,
+    password: str | None,
+    installation_admin: bool,
+    now: datetime,
+) -> int:
+    """A new account. ``password`` None: no password login (tokens or single sign-on only)."""
+    if not USERNAME.match(username):
+        raise AccountError("a username is 1-64 of a-z 0-9 . _ @ - (lower case)")
+    if not display_name.strip() or len(display_name) > 200:
+        raise AccountError("a display name has 1-200 characters")
+    if repo.user_by_name(conn, username) is not None:
+        raise AccountError(f"user {username!r} exists")
+    hashed = None
+    if password is not None:
+        check_password_rules(password)
+        hashed = HASHER.hash(password)
+    return repo.insert_user(
+        conn,
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=hashed,
+        installation_admin=installation_admin,
+        now=now,
+    )
+
+
+def set_password(conn: Connection, user_id: int, password: str) -> None:
+    check_password_rules(password)
+    repo.set_password_hash(conn, user_id, HASHER.hash(password))
+    repo.delete_sessions_of(conn, user_id)  # a changed password ends every console session
+
+
+def verify_login(conn: Connection, username: str, password: str) -> UserRow | None:
+    """The account if the password is right and the account usable; None otherwise."""
+    user = repo.user_by_name(conn, username)
+    stored = user.password_hash if user is not None else None
+    try:
+        HASHER.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or stored is None or user.disabled:
+        return None
+    if HASHER.check_needs_rehash(stored):
+        repo.set_password_hash(conn, user.id, HASHER.hash(password))
+    return user
+
+
+def principal(conn: Connection, user: UserRow, via: str) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        memberships=repo.memberships_of(conn, user.id),
+        installation_admin=user.installation_admin,
+        via=via,
+    )
+
+
+def open_session(
+    conn: Connection, user_id: int, *, via: str, now: datetime, absolute_s: float
+) -> NewSession:
+    cookie = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=absolute_s)
+    repo.insert_session(
+        conn,
+        digest=digest(cookie),
+        user_id=user_id,
+        csrf=csrf,
+        via=via,
+        now=now,
+        expires_at=expires_at,
+    )
+    return NewSession(cookie, csrf, expires_at)
+
+
+def principal_for_session(
+    conn: Connection, cookie: str, *, now: datetime, idle_s: float
+) -> tuple[Principal, str] | None:
+    """The session's principal and CSRF token, or None (unknown, idle too long, past its
+    absolute end, or the account disabled). Expired sessions are deleted when met."""
+    key = digest(cookie)
+    s = repo.session_by_digest(conn, key)
+    if s is None:
+        return None
+    if now >= s.expires_at or now - s.last_seen_at >= timedelta(seconds=idle_s):
+        repo.delete_session(conn, key)
+        return None
+    user = repo.user_by_id(conn, s.user_id)
+    if user is None or user.disabled:
+        return None
+    if now - s.last_seen_at >= TOUCH_EVERY:
+        repo.touch_session(conn, key, now)
+    return principal(conn, user, s.via), s.csrf
+
+
+def close_session(conn: Connection, cookie: str) -> bool:
+    return repo.delete_session(conn, digest(cookie))
+
+
+def create_token(conn: Connection, user_id: int, name: str, now: datetime) -> tuple[int, str]:
+    """A new API token for the account: (its id, the token). The token is shown only now."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return repo.insert_token(conn, user_id, digest(token), name[:100], now), token
+
+
+def principal_for_token(conn: Connection, token: str, *, now: datetime) -> Principal | None:
+    row = repo.token_by_digest(conn, digest(token))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = repo.user_by_id(conn, row.user_id)
+    if user is None or user.disabled:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        repo.touch_token(conn, row.id, now)
+    return principal(conn, user, "token")
+
+
+def grant(
+    conn: Connection, user_id: int, membership: Membership, *, granted_by: str, now: datetime
+) -> None:
+    """Give (or change) the account's role in a municipality."""
+    if membership.role is Role.LIAISON and not membership.agency:
+        raise AccountError("a liaison membership names its agency")
+    if membership.role is Role.LIAISON and membership.expires_at is None:
+        raise AccountError("a liaison membership has an end (expires_at)")
+    if membership.expires_at is not None and membership.expires_at <= now:
+        raise AccountError("expires_at is in the past")
+    repo.put_membership(conn, user_id, membership, granted_by=granted_by, now=now)
