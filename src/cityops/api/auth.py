@@ -13,12 +13,13 @@ import hmac
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, params
+from fastapi import Depends, HTTPException, Request, Response, params
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from cityops.api.deps import Center
 from cityops.domain.access import Permission, Principal
 from cityops.services import accounts
+from cityops.settings import Settings
 
 SESSION_COOKIE = "cityops_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -71,6 +72,32 @@ def current_principal(
 
 
 Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def set_session_cookie(
+    response: Response, session: accounts.NewSession, settings: Settings
+) -> None:
+    """The console's session cookie: HttpOnly, SameSite=Strict, Secure unless plain-http
+    development (``CITYOPS_SESSION_COOKIE_SECURE=false``), ending with the session."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.cookie,
+        max_age=int(settings.session_absolute_s),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=settings.session_cookie_secure,
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=settings.session_cookie_secure,
+    )
 
 
 def allow(permission: Permission, *, any_membership: bool = False) -> params.Depends:

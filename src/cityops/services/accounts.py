@@ -63,8 +63,10 @@ def create_user(
     password: str | None,
     installation_admin: bool,
     now: datetime,
+    sso_subject: str | None = None,
 ) -> int:
-    """A new account. ``password`` None: no password login (tokens or single sign-on only)."""
+    """A new account. ``password`` None: no password login (tokens or single sign-on only);
+    ``sso_subject`` ("<provider id>|<sub>"): the account single sign-on finds it by."""
     if not USERNAME.match(username):
         raise AccountError("a username is 1-64 of a-z 0-9 . _ @ - (lower case)")
     if not display_name.strip() or len(display_name) > 200:
@@ -82,6 +84,7 @@ def create_user(
         password_hash=hashed,
         installation_admin=installation_admin,
         now=now,
+        sso_subject=sso_subject,
     )
 
 
@@ -188,3 +191,8 @@ def grant(
     if membership.expires_at is not None and membership.expires_at <= now:
         raise AccountError("expires_at is in the past")
     repo.put_membership(conn, user_id, membership, granted_by=granted_by, now=now)
+
+
+def revoke(conn: Connection, user_id: int, municipality: str) -> bool:
+    """Take the account's membership in a municipality away (False: it had none)."""
+    return repo.delete_membership(conn, user_id, municipality)

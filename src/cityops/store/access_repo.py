@@ -24,6 +24,7 @@ class UserRow:
     installation_admin: bool
     disabled: bool
     created_at: datetime
+    sso_subject: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +55,14 @@ def insert_user(
     password_hash: str | None,
     installation_admin: bool,
     now: datetime,
+    sso_subject: str | None = None,
 ) -> int:
     result = conn.execute(
         insert(users).values(
             username=username,
             display_name=display_name,
             password_hash=password_hash,
+            sso_subject=sso_subject,
             installation_admin=installation_admin,
             disabled=False,
             created_at=now,
@@ -80,11 +83,17 @@ def _user(row: object) -> UserRow:
         bool(m["installation_admin"]),
         bool(m["disabled"]),
         m["created_at"],
+        m["sso_subject"],
     )
 
 
 def user_by_name(conn: Connection, username: str) -> UserRow | None:
     row = conn.execute(select(users).where(users.c.username == username)).first()
+    return None if row is None else _user(row)
+
+
+def user_by_sso_subject(conn: Connection, subject: str) -> UserRow | None:
+    row = conn.execute(select(users).where(users.c.sso_subject == subject)).first()
     return None if row is None else _user(row)
 
 

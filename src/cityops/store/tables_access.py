@@ -20,6 +20,8 @@ users = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("display_name", String(200), nullable=False),
     Column("password_hash", String(200)),  # None: no password login (single sign-on only)
+    # "<provider id>|<sub>" of an account made by single sign-on: found by this, never by name
+    Column("sso_subject", String(300), unique=True),
     Column("installation_admin", Boolean, nullable=False),
     Column("disabled", Boolean, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),

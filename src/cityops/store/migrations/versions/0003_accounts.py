@@ -37,11 +37,13 @@ def upgrade() -> None:
         sa.Column("username", sa.String(64), nullable=False),
         sa.Column("display_name", sa.String(200), nullable=False),
         sa.Column("password_hash", sa.String(200)),
+        sa.Column("sso_subject", sa.String(300)),
         sa.Column("installation_admin", sa.Boolean(), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
         sa.UniqueConstraint("username", name="uq_users_username"),
+        sa.UniqueConstraint("sso_subject", name="uq_users_sso_subject"),
     )
     op.create_table(
         "memberships",
