@@ -26,6 +26,7 @@ from cityops.settings import Settings
 from cityops.store import catalog_repo
 from cityops.store.db import make_engine, upgrade
 from cityops.store.observations_repo import DeadLetterBounds
+from cityops.video.evidence import EvidenceConfig
 from cityops.video.masking import MaskStyle
 from cityops.video.snapshots import SnapshotService
 from cityops.video.sources import clip_files
@@ -111,6 +112,20 @@ def video_worker(
         worker_id=settings.video_worker_id,
         keepalive_s=settings.video_keepalive_s,
         tamper=None if tamper_hold_s is None else TamperSpec(hold_s=tamper_hold_s),
+        evidence=evidence_config(settings),
+    )
+
+
+def evidence_config(settings: Settings) -> EvidenceConfig | None:
+    """Where and how much evidence the video workers keep (None: off)."""
+    if not settings.evidence:
+        return None
+    return EvidenceConfig(
+        settings.evidence_root,
+        pre_s=settings.evidence_pre_s,
+        post_s=settings.evidence_post_s,
+        max_clip_s=settings.evidence_max_clip_s,
+        style=MaskStyle(settings.privacy_style),
     )
 
 

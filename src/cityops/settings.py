@@ -99,6 +99,25 @@ class Settings(BaseSettings):
         description="MQTT keep-alive of a video worker: a dead worker's cameras are taken over "
         "within 1.5 x this + 6 s when its host vanishes (about 1 s when its process dies)",
     )
+    # Event evidence (docs/VIDEO.md "Evidence"): snapshots and clips of the video events.
+    evidence_dir: Path | None = Field(
+        default=None,
+        description="Where the events' snapshots and clips are kept; default <data_dir>/evidence. "
+        "A worker on another host writes into the same directory, shared (e.g. NFS)",
+    )
+    evidence: bool = Field(default=True, description="Video workers keep evidence of events")
+    evidence_pre_s: float = Field(
+        default=5.0, ge=0, le=60, description="Seconds of video kept before an event"
+    )
+    evidence_post_s: float = Field(
+        default=5.0, ge=0, le=60, description="Seconds of video recorded after an event"
+    )
+    evidence_max_clip_s: float = Field(
+        default=60.0, ge=1, le=600, description="The longest clip events joining it may make"
+    )
+    evidence_retention_days: float = Field(
+        default=30.0, gt=0, description="Snapshots and clips older than this are deleted"
+    )
     config_poll_s: float = Field(
         default=5.0, description="How often a running server looks for a newly imported config"
     )
@@ -114,11 +133,21 @@ class Settings(BaseSettings):
         description="The session cookie is Secure (HTTPS only); false only for plain-http "
         "development on loopback (`cityops demo` sets it)",
     )
+    # single sign-on (B): docs/SECURITY.md "Console and single sign-on"
+    oidc_config: Path | None = Field(
+        default=None,
+        description="YAML file of the OpenID Connect providers (municipalities' own identity "
+        "providers) and how their claims map to accounts and roles; unset: password login only",
+    )
 
     @property
     def broker_url(self) -> str:
         """The broker in use: ``mqtt_url``, else the embedded broker's address."""
         return self.mqtt_url or f"mqtt://{self.mqtt_host}:{self.mqtt_port}"
+
+    @property
+    def evidence_root(self) -> Path:
+        return self.evidence_dir or self.data_dir / "evidence"
 
     @property
     def db_url(self) -> str:

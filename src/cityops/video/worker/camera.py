@@ -18,16 +18,25 @@ from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.entities import Camera
 from cityops.video.analytics.pipeline import CameraPipeline
 from cityops.video.analytics.types import AnalyticsEvent, Box, FrameResult
+from cityops.video.evidence import EvidenceConfig, EvidenceRecorder
 from cityops.video.masking import Frame
 from cityops.video.snapshots import AnalysedFrame
 from cityops.video.sources import FrameSource, SourceError, stream_for
 from cityops.video.tamper import TamperDetector
-from cityops.video.worker.publish import Message, events_message, result_messages
+from cityops.video.worker.publish import (
+    Message,
+    detections_message,
+    event_id,
+    events_message,
+    result_messages,
+)
 
 log = logging.getLogger(__name__)
 
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
+DETECTIONS_S = 1.0
+"""How often a camera tells what it currently sees (the camera wall's boxes)."""
 HEALTH_FPS = 2.0
 """Frames a second judged for a camera without analytics (its health only)."""
 
@@ -95,8 +104,10 @@ class CameraRunner:
         tamper: TamperSpec | None = None,
         backoff: tuple[float, float] = (BACKOFF_MIN_S, BACKOFF_MAX_S),
         worker_id: str | None = None,
+        evidence: EvidenceConfig | None = None,
     ) -> None:
-        """``worker_id``: named in every event (attribute ``worker``)."""
+        """``worker_id``: named in every event (attribute ``worker``); ``evidence``: where each
+        event's snapshot and clip go (None: no evidence)."""
         self.job = job
         self.extra = {"worker": worker_id} if worker_id else {}
         self.emit = emit
@@ -110,6 +121,8 @@ class CameraRunner:
         )
         self.backoff = backoff
         self.frames = 0
+        self.evidence = EvidenceRecorder(job.camera, self.fps, evidence) if evidence else None
+        self._detections_at = 0.0
         self.latest: AnalysedFrame | None = None
         """The last frame analysed and the people found in it (snapshots show it)."""
         self.connects = 0
@@ -130,11 +143,15 @@ class CameraRunner:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self.evidence is not None:
+            self.evidence.close()  # the clips being recorded are published as they are
 
     def tick(self, now: datetime) -> None:
         with self._lock:
             events = self.health.tick(now)
         self._send_events(events)
+        if self.evidence is not None:
+            self.evidence.tick(now)
 
     def _run(self) -> None:
         delay = self.backoff[0]
@@ -167,18 +184,48 @@ class CameraRunner:
     def _frame(self, frame: Frame, ts: datetime) -> None:
         self.frames += 1
         with self._lock:
-            events = self.health.observe(frame, ts)
-        self._send_events(events)
+            health = self.health.observe(frame, ts)
+        result = self.analyzer.process(frame, ts) if self.analyzer is not None else None
         people: tuple[Box, ...] = ()
-        if self.analyzer is not None:
-            result = self.analyzer.process(frame, ts)
+        if result is not None:
             people = tuple(o.box for o in result.objects if o.cls is ObjectClass.PERSON)
+        picture = self._picture(frame, ts, people)
+        self._send_events(health, picture)
+        if result is not None:
+            result = replace(result, events=self._with_evidence(result.events, picture))
             for message in result_messages(self.job.camera, result, self.extra):
                 self.emit(message)
+            now = time.monotonic()
+            if now - self._detections_at >= DETECTIONS_S:
+                self._detections_at = now
+                self.emit(detections_message(self.job.camera, result, ts))
         self.latest = AnalysedFrame(frame, people, time.monotonic())
 
-    def _send_events(self, events: list[AnalyticsEvent]) -> None:
-        message = events_message(self.job.camera, tuple(events), self.extra)
+    def _picture(self, frame: Frame, ts: datetime, people: tuple[Box, ...]) -> Frame | None:
+        """The masked evidence picture of this frame, kept in the ring (None: no evidence)."""
+        if self.evidence is None:
+            return None
+        try:
+            return self.evidence.frame(frame, ts, people)
+        except Exception:  # evidence must never cost the camera its analytics
+            log.exception("camera %s: evidence frame failed", self.job.key)
+            return None
+
+    def _with_evidence(
+        self, events: tuple[AnalyticsEvent, ...], picture: Frame | None
+    ) -> tuple[AnalyticsEvent, ...]:
+        """Each event with its snapshot and clip written and named in its attributes."""
+        if self.evidence is None or picture is None:
+            return events
+        out = []
+        for e in events:
+            refs = self.evidence.evidence(e, event_id(self.job.camera, e), picture)
+            out.append(replace(e, attributes={**e.attributes, **refs}) if refs else e)
+        return tuple(out)
+
+    def _send_events(self, events: list[AnalyticsEvent], picture: Frame | None = None) -> None:
+        with_refs = self._with_evidence(tuple(events), picture)
+        message = events_message(self.job.camera, with_refs, self.extra)
         if message is not None:
             for e in events:
                 log.info("camera %s: %s", self.job.key, e.kind.value)

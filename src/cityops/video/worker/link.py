@@ -78,7 +78,7 @@ class WorkerLink:
         self._publish_presence()
 
     def publish(self, message: Message) -> None:
-        self.client.publish(message.topic, message.payload, qos=1)
+        self.client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
 
     def stop(self) -> None:
         self._stopping = True

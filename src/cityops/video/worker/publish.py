@@ -21,12 +21,16 @@ WORKERS_TOPIC = "cityops/_workers"
 
 
 EMPTY: Mapping[str, str] = {}
+MAX_DETECTIONS = 100
+"""At most this many objects in one detections message."""
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     topic: str
     payload: bytes
+    qos: int = 1
+    retain: bool = False
 
 
 def iso(ts: datetime) -> str:
@@ -91,6 +95,22 @@ def count_messages(camera: Camera, counts: tuple[LineCount, ...]) -> list[Messag
         )
         for (sensor, end), n in totals.items()
     ]
+
+
+def detections_message(camera: Camera, result: FrameResult, ts: datetime) -> Message:
+    """What the camera sees now (the camera wall draws it): its tracked objects, retained on
+    ``cityops/<m>/cameras/<c>/detections`` (QoS 0: only the newest matters)."""
+    objects = [
+        {"track": o.track_id, "class": o.cls.value, "box": [round(v, 4) for v in _coords(o.box)]}
+        for o in result.objects[:MAX_DETECTIONS]
+    ]
+    doc = {"ts": iso(ts), "objects": objects}
+    topic = f"cityops/{camera.municipality}/cameras/{camera.id}/detections"
+    return Message(topic, json.dumps(doc, separators=(",", ":")).encode(), qos=0, retain=True)
+
+
+def _coords(box: Box) -> tuple[float, float, float, float]:
+    return (box.x1, box.y1, box.x2, box.y2)
 
 
 def result_messages(

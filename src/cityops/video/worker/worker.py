@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 from cityops.domain.analytics import TamperSpec
 from cityops.domain.entities import Camera
+from cityops.video.evidence import EvidenceConfig
 from cityops.video.snapshots import AnalysedFrame
 from cityops.video.worker.assign import mine
 from cityops.video.worker.camera import (
@@ -59,10 +60,12 @@ class VideoWorker:
         settle_s: float = 1.0,
         analyzers: AnalyzerFactory = default_analyzer,
         tamper: TamperSpec | None = None,
+        evidence: EvidenceConfig | None = None,
     ) -> None:
         """``settle_s``: after connecting, how long to listen for the other workers' retained
         presence before taking cameras (so a joining worker does not briefly run them all).
-        ``tamper``: overrides every camera's tamper settings (hold time), e.g. for a test."""
+        ``tamper``: overrides every camera's tamper settings (hold time), e.g. for a test.
+        ``evidence``: where the events' snapshots and clips go (None: none are kept)."""
         self.worker_id = worker_id or default_worker_id()
         self.link = WorkerLink(broker_url, self.worker_id, keepalive_s=keepalive_s)
         self.keepalive_s = keepalive_s
@@ -70,6 +73,7 @@ class VideoWorker:
         self.settle_s = settle_s
         self.analyzers = analyzers
         self.tamper = tamper
+        self.evidence = evidence
         self.runners: dict[str, CameraRunner] = {}
         self._errors: dict[str, str] = {}
         self._jobs = {job.key: job for job in jobs}
@@ -131,6 +135,7 @@ class VideoWorker:
                     self._analyzer(job),
                     tamper=self.tamper,
                     worker_id=self.worker_id,
+                    evidence=self.evidence,
                 )
                 self.runners[key] = runner
                 runner.start()
