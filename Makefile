@@ -23,6 +23,13 @@ $(WEB_STAMP): web/package-lock.json
 	cd web && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $(WEB_STAMP)
 
+# The tests' OpenID Connect provider (panva's oidc-provider, pinned in tests/oidc_op)
+OP_STAMP := tests/oidc_op/node_modules/.installed
+
+$(OP_STAMP): tests/oidc_op/package-lock.json
+	cd tests/oidc_op && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(OP_STAMP)
+
 lint-js: $(WEB_STAMP)
 	web/node_modules/.bin/tsc -p web
 
@@ -42,7 +49,7 @@ lint: $(STAMP) lint-js
 
 typecheck: lint
 
-test: $(STAMP) system-deps lint test-js
+test: $(STAMP) system-deps lint test-js $(OP_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) system-deps

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +30,18 @@ class Settings(BaseSettings):
     )
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
+    mqtt_anonymous: bool = Field(
+        default=False,
+        description="The embedded broker admits clients without a device credential (full "
+        "access, as before credentials): set by `cityops demo` for its simulator; never in "
+        "production (docs/MQTT.md, Authentication and ACLs)",
+    )
+    video_mqtt_url: str | None = Field(
+        default=None,
+        description="The video worker's broker URL with its own credential (mqtt://user:secret@"
+        "host); default: CITYOPS_MQTT_URL. Needed by the in-process worker when "
+        "CITYOPS_MQTT_URL carries the ingest's credential",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     max_payload_bytes: int = 262144
@@ -140,6 +154,24 @@ class Settings(BaseSettings):
         "providers) and how their claims map to accounts and roles; unset: password login only",
     )
 
+    # hardening (E): docs/SECURITY.md "Hardening"
+    env: Literal["development", "production"] = Field(
+        default="production",
+        description="production refuses default, weak or missing secrets and insecure "
+        "switches at `cityops serve` (Settings.insecure); `cityops demo` runs as development",
+    )
+    max_request_bytes: int = Field(
+        default=65536, ge=1024, description="Largest request body outside ingest (413 beyond)"
+    )
+    login_rate_per_min: float = Field(
+        default=6.0, ge=0, description="Login attempts per minute per client address (0: off)"
+    )
+    login_burst: int = Field(default=10, ge=1, description="Login attempts allowed at once")
+    ingest_rate_per_s: float = Field(
+        default=20.0, ge=0, description="HTTP ingest requests per second per client (0: off)"
+    )
+    ingest_burst: int = Field(default=200, ge=1, description="HTTP ingest requests at once")
+
     @property
     def broker_url(self) -> str:
         """The broker in use: ``mqtt_url``, else the embedded broker's address."""
@@ -152,3 +184,38 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'cityops.db').as_posix()}"
+
+    def insecure(self) -> list[str]:
+        """What production refuses (empty in development): default, weak or missing secrets
+        and switches meant only for a laptop. `cityops serve` will not start with any."""
+        if self.env == "development":
+            return []
+        found = []
+        if self.mqtt_url is not None:
+            found += _weak_secret("CITYOPS_MQTT_URL", self.mqtt_url, required=True)
+        if self.database_url is not None:
+            found += _weak_secret("CITYOPS_DATABASE_URL", self.database_url, required=False)
+        if not self.session_cookie_secure:
+            found.append("CITYOPS_SESSION_COOKIE_SECURE=false sends the session over plain http")
+        return found
+
+
+DEFAULT_SECRETS = frozenset(
+    {"", "admin", "changeme", "change-me", "cityops", "demo", "guest", "letmein", "mosquitto"}
+    | {"password", "postgres", "public", "secret", "test", "123456", "12345678"}
+)
+MIN_SECRET_LENGTH = 12
+
+
+def _weak_secret(name: str, url: str, *, required: bool) -> list[str]:
+    """The password in ``url``: missing (when ``required``), a known default, or too short."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return [f"{name} is not a valid URL"]
+    if password is None:
+        return [f"{name} has no password (user:password@host)"] if required else []
+    secret = unquote(password)
+    if secret.lower() in DEFAULT_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        return [f"{name} has a default or short password (at least {MIN_SECRET_LENGTH} chars)"]
+    return []

@@ -10,9 +10,12 @@ from fastapi.staticfiles import StaticFiles
 
 from cityops import __version__
 from cityops.api import (
+    hardening,
+    routes_auth,
     routes_incidents,
     routes_ingest,
     routes_live,
+    routes_oidc,
     routes_sources,
     routes_system,
     routes_video,
@@ -29,9 +32,11 @@ def create_api(center: Backend) -> FastAPI:
         description="Integrated control center API: incidents, sources, live feed.",
     )
     api.state.center = center
+    hardening.install(api, center.settings)  # headers, body and rate limits (docs/SECURITY.md)
     routers = (routes_system, routes_incidents, routes_sources, routes_ingest, routes_live)
-    for module in (*routers, routes_video):
+    for module in (*routers, routes_video, routes_auth):
         api.include_router(module.router)
+    routes_oidc.install(api, center.settings)
     if (STATIC / "index.html").exists():
         api.mount("/", StaticFiles(directory=STATIC, html=True), name="console")
     else:
