@@ -122,3 +122,25 @@ def refs_of(
     if clip is None or not sane:
         return EvidenceRefs(snapshot, None, None, None)
     return EvidenceRefs(snapshot, clip, start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRecord:
+    """A camera event's evidence as the control center recorded it (paths relative to the
+    evidence root)."""
+
+    municipality: str
+    event_id: str
+    camera_id: str
+    kind: str
+    ts: datetime
+    snapshot: str | None
+    clip: str | None
+    clip_start: datetime | None
+    clip_end: datetime | None
+    recorded_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(municipality, event id): what ``services.evidence.delete`` takes."""
+        return (self.municipality, self.event_id)

@@ -24,6 +24,7 @@ from cityops.domain.observations import Event, Reading
 from cityops.ingest.decode import Limits, decode_message
 from cityops.ingest.payloads import DEFAULT_WINDOW, Reason, Rejection, TimeWindow
 from cityops.ingest.worker import InboundMessage, IngestWorker, MessageOutcome
+from cityops.services import evidence
 from cityops.services.cameras import record_health
 from cityops.services.incidents import IncidentChange, apply_trigger
 from cityops.services.live import LiveBus, LiveKind, LiveMessage, SensorPayload
@@ -234,6 +235,7 @@ class IngestPipeline(IngestWorker):
                         key=lambda e: e.ts,
                     )
                     obs.insert_events(conn, events, now)
+                    evidence.record(conn, muni, events, now)  # snapshots and clips they name
                     for event in events:
                         triggers.extend(engine.on_event(event))
                         state = CAMERA_HEALTH.get(event.kind)
