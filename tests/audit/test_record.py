@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import select
 
 from cityops.domain.audit import GENESIS_HASH, record_hash
@@ -19,7 +21,7 @@ def test_a_clean_chain_verifies_and_links_each_record_to_the_previous(db_url: st
         reports = audit.verify(conn)
     assert [r.seq for r in records] == list(range(1, 13))
     assert records[0].prev_hash == GENESIS_HASH
-    for before, after in zip(records, records[1:], strict=False):
+    for before, after in itertools.pairwise(records):
         assert after.prev_hash == before.hash
     # what was read back hashes to what was stored: the canonical form survives the database
     assert all(record_hash(r) == r.hash for r in records)
@@ -40,6 +42,8 @@ def test_installation_records_have_their_own_chain(db_url: str) -> None:
     chains = sorted(r[0] for r in rows)
     assert chains == ["", MUNI, MUNI]
     failed = next(r[1] for r in rows if r[0] == "")
-    assert "\x00" not in failed and len(failed) == 200
-    assert all(r.ok for r in reports) and len(reports) == 2
+    assert "\x00" not in failed
+    assert len(failed) == 200
+    assert all(r.ok for r in reports)
+    assert len(reports) == 2
     db.dispose()

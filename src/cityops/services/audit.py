@@ -7,6 +7,7 @@ record commit together or not at all; a view (a camera's live stream, a snapshot
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +29,8 @@ from cityops.domain.audit import (
     clean_text,
     normalise_detail,
     utc_text,
-    verify_chain,
 )
+from cityops.domain.audit_verify import verify_chain
 from cityops.store import audit_repo
 
 __all__ = [
@@ -40,6 +41,9 @@ __all__ = [
     "record",
     "verify",
 ]
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _now() -> datetime:
@@ -146,9 +150,22 @@ def load_anchors(path: Path) -> list[Anchor]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-            at = datetime.strptime(data["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-            found.append(Anchor(str(data["chain"]), int(data["seq"]), str(data["hash"]), at))
-        except (ValueError, KeyError, TypeError) as exc:
+            found.append(_anchor_from_line(line))
+        except (ValueError, RecursionError) as exc:
             raise ValueError(f"{path}:{number}: not an anchor line: {exc}") from exc
     return found
+
+
+def _anchor_from_line(line: str) -> Anchor:
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    chain, seq, digest, at = (data.get(k) for k in ("chain", "seq", "hash", "at"))
+    if not isinstance(chain, str) or not isinstance(at, str) or not isinstance(digest, str):
+        raise ValueError("chain, hash and at must be strings")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise ValueError("seq must be a positive integer")
+    if not _HEX64.fullmatch(digest):
+        raise ValueError("hash must be 64 lowercase hex digits")
+    when = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return Anchor(chain, seq, digest, when)
