@@ -3,6 +3,14 @@
 The routes read the raw body instead of letting FastAPI parse it: a bad message must reach the
 pipeline to be rejected with a reason, counted and kept, exactly as on MQTT. The accepted
 payloads are still described in OpenAPI (``openapi_extra``).
+
+Only an authenticated client holding ``ingest.write`` in the municipality may post (a gateway's
+API token, ``Authorization: Bearer``), and only with ``Content-Type: application/json``: a web
+page of another origin can send neither (a form or a no-cors ``fetch`` can only send
+text/plain, form-urlencoded or multipart bodies without a preflight), so it cannot post
+(docs/SECURITY.md, "Hardening"). Each client is rate limited (``hardening.ingest_quota``); a
+body over the batch limit ``CITYOPS_MAX_PAYLOAD_BYTES`` is answered 413 and kept as a
+``too_large`` dead letter, like on MQTT.
 """
 
 from __future__ import annotations
@@ -12,11 +20,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from cityops.api.auth import allow
 from cityops.api.deps import Conn, Pipeline, Runtime
+from cityops.api.hardening import ingest_quota
+from cityops.domain.access import Permission, Principal
 from cityops.ingest.payloads import Reason
 from cityops.ingest.pipeline import InboundMessage, MessageOutcome
 from cityops.store import observations_repo as obs
@@ -85,19 +96,43 @@ class IngestResult(BaseModel):
 
 
 class IngestRefused(BaseModel):
-    """The 422 answer: FastAPI's ``detail`` envelope around the result."""
+    """The 422 (and 413) answer: FastAPI's ``detail`` envelope around the result."""
 
     detail: IngestResult
 
 
 _REFUSED: dict[int | str, dict[str, Any]] = {
+    413: {
+        "model": IngestRefused,
+        "description": "The body is over the batch limit (CITYOPS_MAX_PAYLOAD_BYTES): reason "
+        "too_large (kept as a dead letter); split the batch",
+    },
+    415: {"description": "The body is not sent as application/json"},
     422: {
         "model": IngestRefused,
         "description": "Nothing in the message could be used: every rejection with its reason "
         "(the message is kept as a dead letter)",
     },
+    429: {"description": "Too many requests from this client; wait Retry-After seconds"},
     503: {"description": "Ingest is not running, or did not answer in time"},
 }
+JSON_TYPES = frozenset({"application/json"})
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared ``application/json`` (parameters such as charset
+    allowed): what a cross-site form or no-cors ``fetch`` cannot declare."""
+    declared = request.headers.get("content-type", "")
+    if declared.split(";", 1)[0].strip().lower() not in JSON_TYPES:
+        raise HTTPException(415, "send the body as Content-Type: application/json")
+
+
+def ingest_client(
+    request: Request, caller: Annotated[Principal, allow(Permission.INGEST_WRITE)]
+) -> Principal:
+    """The authenticated client allowed to ingest here, after its rate limit."""
+    ingest_quota(request, f"user:{caller.user_id}")
+    return caller
 
 
 def _post(path: str, item: dict[str, Any], key: str, summary: str) -> Callable[[_F], _F]:
@@ -107,6 +142,7 @@ def _post(path: str, item: dict[str, Any], key: str, summary: str) -> Callable[[
         responses=_REFUSED,
         openapi_extra=_body(_one_or_many(item, key)),
         summary=summary,
+        dependencies=[Depends(require_json), Depends(ingest_client)],
     )
 
 
@@ -164,7 +200,9 @@ async def _ingest(pipeline: Pipeline, topic: str, request: Request) -> Any:
         ],
     )
     if outcome.accepted == 0 and result.rejected:
-        return JSONResponse(IngestRefused(detail=result).model_dump(mode="json"), status_code=422)
+        too_large = [r.reason for r in result.rejected] == [Reason.TOO_LARGE]
+        refused = IngestRefused(detail=result).model_dump(mode="json")
+        return JSONResponse(refused, status_code=413 if too_large else 422)
     return result
 
 
@@ -188,7 +226,11 @@ class DeadLetterView(BaseModel):
     """SHA-256 of the whole payload (null for letters kept before it was recorded)."""
 
 
-@router.get("/dead-letters", response_model=list[DeadLetterView])
+@router.get(
+    "/dead-letters",
+    response_model=list[DeadLetterView],
+    dependencies=[allow(Permission.DEAD_LETTERS_READ)],
+)
 def dead_letters(
     rt: Runtime, conn: Conn, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[DeadLetterView]:
