@@ -31,7 +31,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "safexml": frozenset(),
     "logs": frozenset(),
     "app": frozenset(
-        {"domain", "config", "store", "services", "ingest", "bus", "video", "settings"}
+        {"domain", "config", "store", "services", "ingest", "bus", "video", "settings", "mqtt_url"}
     ),
     "cli_support": frozenset({"settings", "logs", "app", "api"}),
     "cli": frozenset(
@@ -45,7 +45,11 @@ ALLOWED: dict[str, frozenset[str]] = {
             "app",
             "cli_support",
             "cli_sim",
+            "cli_devices",
         }
+    ),
+    "cli_devices": frozenset(
+        {"domain", "config", "store", "services", "bus", "settings", "cli_support"}
     ),
     "cli_sim": frozenset(
         {"domain", "config", "store", "sim", "data", "settings", "app", "cli_support"}

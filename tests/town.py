@@ -52,6 +52,7 @@ def start_center(data_dir: Path, *, with_mqtt: bool = True, **settings: Any) -> 
     """A running control center on a fresh SQLite file in ``data_dir`` with the town imported."""
     settings.setdefault("camera_probe_s", 0)  # tests that want the monitor ask for it
     settings.setdefault("video_worker", False)  # and those that want a video worker
+    settings.setdefault("mqtt_anonymous", True)  # test publishers are anonymous (D's tests: not)
     s = Settings(data_dir=data_dir, **settings)
     town_db(s.db_url).dispose()
     center = ControlCenter(s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 import threading
 from collections.abc import Iterable
@@ -12,13 +13,15 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from cityops.bus.broker import EmbeddedBroker
-from cityops.bus.mqtt import MqttIngest
+from cityops.bus.broker_auth import BrokerAuthority
+from cityops.bus.mqtt import MqttIngest, ingest_client_id
 from cityops.config.loader import load_config, load_config_text
 from cityops.domain.analytics import TamperSpec
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
+from cityops.mqtt_url import parse_mqtt_url, with_credentials
 from cityops.services.camera_health import CameraHealthMonitor
 from cityops.services.live import LiveBus
 from cityops.services.runtime import MunicipalityRuntime
@@ -104,12 +107,17 @@ def video_worker(
     configs: list[MunicipalityConfig],
     *,
     tamper_hold_s: float | None = None,
+    broker_url: str | None = None,
 ) -> VideoWorker:
-    """A video worker for the cameras of ``configs`` on the settings' broker (not started)."""
+    """A video worker for the cameras of ``configs`` on ``broker_url`` (default: the settings'
+    CITYOPS_VIDEO_MQTT_URL, else the broker in use), not started. Its id is
+    CITYOPS_VIDEO_WORKER_ID, else the URL's username (its presence topic is the one its
+    credential may write), else <host>-<pid>."""
+    url = broker_url or settings.video_mqtt_url or settings.broker_url
     return VideoWorker(
         video_jobs(settings, configs),
-        settings.broker_url,
-        worker_id=settings.video_worker_id,
+        url,
+        worker_id=settings.video_worker_id or parse_mqtt_url(url).username,
         keepalive_s=settings.video_keepalive_s,
         tamper=None if tamper_hold_s is None else TamperSpec(hold_s=tamper_hold_s),
         evidence=evidence_config(settings),
@@ -147,6 +155,9 @@ class ControlCenter:
         self.camera_health: CameraHealthMonitor | None = None
         self.broker: EmbeddedBroker | None = None
         self.mqtt: MqttIngest | None = None
+        self.ingest_url = settings.broker_url
+        """Where the ingest connects, with its credential (in memory for the embedded broker)."""
+        self.video_url: str | None = settings.video_mqtt_url
         self.video: VideoWorker | None = None
         self._config_stop: threading.Event | None = None
 
@@ -197,17 +208,28 @@ class ControlCenter:
         self.camera_health.start()
 
     def start_embedded_broker(self) -> None:
-        self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port)
+        """The embedded broker, holding clients to their device credentials (anonymous ones
+        only with CITYOPS_MQTT_ANONYMOUS); this process's ingest and video worker get
+        credentials made in memory, with unguessable usernames (their client ids)."""
+        authority = BrokerAuthority(self.db, anonymous=self.settings.mqtt_anonymous)
+        url = self.settings.broker_url
+        ingest = self.settings.mqtt_client_id or f"cityops-ingest-{secrets.token_hex(8)}"
+        self.ingest_url = with_credentials(url, ingest, authority.add_internal(ingest))
+        if self.video_url is None:
+            video = f"cityops-video-{secrets.token_hex(8)}"
+            self.video_url = with_credentials(url, video, authority.add_internal(video))
+        self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port, authority)
         self.broker.start()
         log.info("embedded MQTT broker on %s", self.broker.url)
 
     def start_mqtt_client(self) -> None:
         assert self.pipeline is not None, "the pipeline takes what the MQTT client receives"
         protocol = self.settings.mqtt_protocol or ("5" if self.settings.mqtt_url else "3.1.1")
+        username = parse_mqtt_url(self.ingest_url).username
         self.mqtt = MqttIngest(
-            self.settings.broker_url,
+            self.ingest_url,
             self.pipeline,
-            self.settings.mqtt_client_id,
+            ingest_client_id(self.settings.data_dir, username, self.settings.mqtt_client_id),
             protocol=protocol,
             embedded=self.broker is not None,
         )
@@ -215,7 +237,14 @@ class ControlCenter:
 
     def start_video_worker(self) -> None:
         """The in-process video worker: shares the cameras with any `cityops video-worker`."""
-        self.video = video_worker(self.settings, [rt.config for rt in self.runtimes.values()])
+        if self.video_url is None and parse_mqtt_url(self.ingest_url).username:
+            raise RuntimeError(
+                "the in-process video worker needs a credential of its own: set "
+                "CITYOPS_VIDEO_MQTT_URL (a `cityops devices create --kind worker` credential), "
+                "or CITYOPS_VIDEO_WORKER=false"
+            )
+        configs = [rt.config for rt in self.runtimes.values()]
+        self.video = video_worker(self.settings, configs, broker_url=self.video_url)
         self.snapshots.analysed = self.video.analysed  # its cameras shown from its frames
         self.video.start()
 

@@ -177,6 +177,16 @@ def video_worker_cmd(
         worker.stop()
 
 
+def _register_device_commands() -> None:
+    from cityops import cli_devices
+
+    app.add_typer(cli_devices.devices_app, name="devices")
+    app.add_typer(cli_devices.mqtt_app, name="mqtt")
+
+
+_register_device_commands()
+
+
 def _register_town_commands() -> None:
     from cityops import cli_sim
 

@@ -185,6 +185,8 @@ def demo(
     from cityops.store.db import make_engine, upgrade
 
     settings = load_settings()
+    # the simulator publishes anonymously to the embedded broker (docs/MQTT.md, Authentication)
+    settings.mqtt_anonymous = True
     if settings.demo_video_dir is None:
         shared = os.environ.get("CITYOPS_SHARED_DATA") or "../shared/data"
         clips = Path(shared) / "video"

@@ -4,7 +4,7 @@ in bus/ and the simulator in sim/ both use it, so it sits at the top, importing 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +31,13 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     return MqttTarget(parts.hostname, port, user, password, tls)
+
+
+def with_credentials(url: str, username: str, password: str) -> str:
+    """``url`` with ``username:password@`` (both percent-encoded) in place of any it had."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{quote(username, safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

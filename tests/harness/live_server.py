@@ -59,6 +59,7 @@ class LiveServer:
             demo_video_dir=video_dir,
             log_level="WARNING",
             video_worker=False,  # the video worker's own tests start one (tests/video/worker)
+            mqtt_anonymous=True,  # test publishers on the embedded broker are anonymous
         )
         self.configs = list(configs)
         self.start_timeout = start_timeout

@@ -2,6 +2,9 @@
 
 It runs on its own thread and event loop so that a burst of device traffic never competes with
 the API's loop. For high rates, point CityOps at Mosquitto with ``CITYOPS_MQTT_URL`` instead.
+
+Clients log in with device credentials and are held to their grants (bus/broker_auth.py); without
+an authority (``authority=None``) it admits anyone to anything, as a bare test broker.
 """
 
 from __future__ import annotations
@@ -12,13 +15,18 @@ import threading
 import warnings
 from typing import Any
 
+from cityops.bus.broker_auth import PLUGINS, BrokerAuthority, GuardedBroker, install
+
 log = logging.getLogger(__name__)
 
 
 class EmbeddedBroker:
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 1883, authority: BrokerAuthority | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self.authority = authority or BrokerAuthority(None, anonymous=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._broker: Any = None
@@ -40,21 +48,19 @@ class EmbeddedBroker:
             raise RuntimeError(f"embedded MQTT broker failed: {self._error}") from self._error
 
     def _run(self, ready: threading.Event) -> None:
-        from amqtt.broker import Broker
-
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "sys_interval": 0,
-            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
-            "topic-check": {"enabled": False},
+            "plugins": PLUGINS,
         }
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                self._broker = Broker(config, loop=loop)
+                self._broker = GuardedBroker(config, loop=loop)
+            install(self._broker, self.authority)
             loop.run_until_complete(self._broker.start())
         except BaseException as err:
             self._error = err

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -58,6 +61,34 @@ def frigate_topics(pipeline: IngestPipeline) -> frozenset[str]:
         for rt in list(pipeline.runtimes.values())
         if rt.config.frigate is not None
     )
+
+
+CLIENT_ID_FILE = "mqtt-client-id"
+
+
+def ingest_client_id(data_dir: Path, username: str | None, configured: str | None = None) -> str:
+    """The ingest's persistent-session client id: ``CITYOPS_MQTT_CLIENT_ID``; else its username
+    (what Mosquitto's ``use_username_as_clientid`` and the embedded broker make it anyway); else,
+    on a broker without authentication, ``cityops-ingest-<random>-<host>``, drawn once per
+    installation and kept in ``<data_dir>/mqtt-client-id`` so the session survives restarts and
+    the id cannot be guessed from the host name."""
+    if configured:
+        return configured
+    if username:
+        return username
+    path = data_dir / CLIENT_ID_FILE
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept
+    made = f"cityops-ingest-{secrets.token_hex(8)}-{socket.gethostname()}"[:64]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(made + "\n")
+    return made
 
 
 RECEIVE_MAXIMUM = 1000
@@ -130,7 +161,9 @@ class MqttIngest:
         self.address = parse_mqtt_url(url)
         self.subscriptions = SUBSCRIPTIONS + (EMBEDDED_MANGLED if embedded else ())
         self.pipeline = pipeline
-        self.client_id = client_id or f"cityops-ingest-{socket.gethostname()}"[:64]
+        self.client_id = (
+            client_id or self.address.username or f"cityops-ingest-{secrets.token_hex(8)}"
+        )
         self.client = make_client(
             self.client_id, persistent=True, manual_ack=True, protocol=protocol
         )

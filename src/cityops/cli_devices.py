@@ -1,0 +1,201 @@
+"""``cityops devices create|list|revoke`` and ``cityops mqtt sync``: MQTT device credentials
+(docs/MQTT.md, "Authentication and ACLs")."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from cityops.cli_support import console, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from cityops.domain.catalog import MunicipalityConfig
+
+devices_app = typer.Typer(help="MQTT credentials of devices and workers.", no_args_is_help=True)
+mqtt_app = typer.Typer(help="The MQTT broker's side of the credentials.", no_args_is_help=True)
+
+KINDS = "gateway, camera, system, worker, frigate, integration, ingest"
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _engine() -> Engine:
+    from cityops.store.db import make_engine, upgrade
+
+    settings = load_settings()
+    upgrade(settings.db_url)
+    return make_engine(settings.db_url)
+
+
+def _config(conn: Connection, municipality: str) -> MunicipalityConfig | None:
+    from cityops.config.loader import load_config_text
+    from cityops.store import catalog_repo
+
+    for stored in catalog_repo.latest_configs(conn):
+        if stored.municipality == municipality:
+            return load_config_text(stored.yaml, f"<{municipality}>")
+    return None
+
+
+def _checked_config(
+    conn: Connection, municipality: str | None, devices: list[str]
+) -> MunicipalityConfig | None:
+    """The municipality's configuration; exits on a device it does not have."""
+    if municipality is None:
+        return None
+    config = _config(conn, municipality)
+    if config is None:
+        console.print(f"[yellow]{municipality} has no configuration yet: ids not checked[/yellow]")
+        return None
+    known = {s.id for s in config.sensors} | {c.id for c in config.cameras}
+    unknown = sorted(set(devices) - known)
+    if unknown:
+        console.print(f"[red]not sensors or cameras of {municipality}:[/red] {', '.join(unknown)}")
+        raise typer.Exit(2)
+    return config
+
+
+@devices_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="the credential's name within its municipality")],
+    kind: Annotated[str, typer.Option(help=KINDS)],
+    municipality: Annotated[
+        str | None,
+        typer.Option("--municipality", "-m", help="its municipality (omit: installation-wide)"),
+    ] = None,
+    device: Annotated[
+        list[str] | None,
+        typer.Option("--device", "-d", help="only this sensor or camera (repeatable)"),
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="a Frigate's topic prefix (default: its configuration's)")
+    ] = None,
+) -> None:
+    """Make a credential; its secret is printed once and stored only as a hash."""
+    from cityops.domain.devices import DeviceKind, DeviceScope, ScopeError
+    from cityops.services import devices as service
+
+    try:
+        kind_ = DeviceKind(kind)
+    except ValueError:
+        console.print(f"[red]--kind must be one of[/red] {KINDS}")
+        raise typer.Exit(2) from None
+    db = _engine()
+    try:
+        with db.begin() as conn:
+            config = _checked_config(conn, municipality, device or [])
+            if kind_ is DeviceKind.FRIGATE and prefix is None and config and config.frigate:
+                prefix = config.frigate.topic_prefix
+            scope = DeviceScope(name, kind_, municipality, tuple(device or ()), prefix)
+            issued = service.create(conn, scope, actor=_actor())
+    except (ScopeError, service.CredentialError) as err:
+        console.print(f"[red]refused:[/red] {err}")
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    console.print(f"username: [bold]{issued.row.username}[/bold]")
+    console.print(f"secret:   [bold]{issued.secret}[/bold]", highlight=False)
+    console.print(
+        "The secret is shown only now. Give it to the device; then run "
+        "`cityops mqtt sync` for Mosquitto (the embedded broker needs nothing)."
+    )
+
+
+@devices_app.command("list")
+def list_cmd(
+    municipality: Annotated[str | None, typer.Option("--municipality", "-m")] = None,
+    revoked: Annotated[bool, typer.Option("--revoked", help="include revoked ones")] = False,
+) -> None:
+    """The credentials (never their secrets)."""
+    from cityops.services import devices as service
+
+    db = _engine()
+    try:
+        with db.connect() as conn:
+            rows = service.listed(conn, municipality=municipality, include_revoked=revoked)
+    finally:
+        db.dispose()
+    table = Table(title="MQTT credentials")
+    for column in ("username", "kind", "devices", "created", "by", "revoked"):
+        table.add_column(column)
+    for row in rows:
+        scope = row.scope
+        what = ", ".join(scope.devices) or (f"{scope.prefix}/#" if scope.prefix else "all")
+        table.add_row(
+            row.username,
+            scope.kind.value,
+            what,
+            f"{row.created_at:%Y-%m-%d %H:%M}",
+            row.created_by,
+            f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+        )
+    console.print(table)
+
+
+@devices_app.command("revoke")
+def revoke(
+    username: Annotated[str, typer.Argument(help="e.g. kazanlak.gw-north")],
+    reason: Annotated[str | None, typer.Option(help="recorded in the audit log")] = None,
+) -> None:
+    """Revoke a credential: the embedded broker refuses it within seconds, Mosquitto after
+    `cityops mqtt sync`."""
+    from cityops.services import devices as service
+
+    db = _engine()
+    try:
+        with db.begin() as conn:
+            service.revoke(conn, username, actor=_actor(), reason=reason)
+    except service.CredentialError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    console.print(f"[green]revoked[/green] {username}; run `cityops mqtt sync` for Mosquitto")
+
+
+@mqtt_app.command("sync")
+def sync(
+    password_file: Annotated[Path, typer.Option(help="Mosquitto's password_file")],
+    acl_file: Annotated[Path, typer.Option(help="Mosquitto's acl_file")],
+    pid_file: Annotated[
+        Path | None,
+        typer.Option(help="SIGHUP the Mosquitto of this pid file (e.g. /run/mosquitto/...)"),
+    ] = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="also print the mosquitto.conf lines")
+    ] = False,
+) -> None:
+    """Write Mosquitto's password and ACL files from the database and make it reload them."""
+    from cityops.bus import mosquitto
+    from cityops.services import devices as service
+
+    db = _engine()
+    try:
+        with db.connect() as conn:
+            rows = service.listed(conn)
+    finally:
+        db.dispose()
+    try:
+        result = mosquitto.sync(rows, password_file, acl_file, pid_file)
+    except (OSError, ValueError) as err:
+        console.print(f"[red]sync failed:[/red] {err}")
+        raise typer.Exit(1) from None
+    console.print(f"{result.credentials} credentials written to {password_file} and {acl_file}")
+    if result.reloaded_pid is not None:
+        console.print(f"Mosquitto (pid {result.reloaded_pid}) told to reload")
+    else:
+        console.print("reload Mosquitto now: systemctl reload mosquitto (or SIGHUP)")
+    if print_config:
+        console.print(
+            mosquitto.config_snippet(password_file.resolve(), acl_file.resolve()),
+            markup=False,
+            highlight=False,
+        )
