@@ -46,8 +46,10 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_support",
             "cli_sim",
             "cli_devices",
+            "cli_audit",
         }
     ),
+    "cli_audit": frozenset({"domain", "store", "services", "settings", "cli_support"}),
     "cli_devices": frozenset(
         {"domain", "config", "store", "services", "bus", "settings", "cli_support"}
     ),

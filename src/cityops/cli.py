@@ -187,6 +187,15 @@ def _register_device_commands() -> None:
 _register_device_commands()
 
 
+def _register_audit_commands() -> None:
+    from cityops import cli_audit
+
+    app.add_typer(cli_audit.audit_app, name="audit")
+
+
+_register_audit_commands()
+
+
 def _register_town_commands() -> None:
     from cityops import cli_sim
 
