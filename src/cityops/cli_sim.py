@@ -187,6 +187,7 @@ def demo(
     settings = load_settings()
     # the simulator publishes anonymously to the embedded broker (docs/MQTT.md, Authentication)
     settings.mqtt_anonymous = True
+    settings.env = "development"  # a laptop's demonstration (docs/SECURITY.md, Hardening)
     if settings.demo_video_dir is None:
         shared = os.environ.get("CITYOPS_SHARED_DATA") or "../shared/data"
         clips = Path(shared) / "video"

@@ -1,14 +1,24 @@
 """What the ``cityops`` commands share (cli.py and cli_sim.py): settings with logging set up,
-and serving the control center until it is interrupted."""
+and serving the control center until it is interrupted.
+
+``serve`` refuses to start insecurely (docs/SECURITY.md, "Hardening"): with what production
+refuses in the settings (``Settings.insecure``), with the embedded broker admitting anonymous
+clients beyond loopback, or listening for HTTP beyond loopback while nobody could log in (no
+administrator account, no single sign-on configured)."""
 
 from __future__ import annotations
 
 import gc
+import ipaddress
+from datetime import UTC, datetime
 
 from rich.console import Console
+from sqlalchemy import Engine
 
+from cityops.domain.access import Role
 from cityops.logs import configure_logging, uvicorn_log_level
 from cityops.settings import Settings
+from cityops.store import access_repo
 
 console = Console()
 
@@ -26,8 +36,14 @@ def serve(settings: Settings) -> None:
     from cityops.api.app import create_api
     from cityops.app import ControlCenter
 
+    refuse(settings_problems(settings))
     center = ControlCenter(settings)
-    center.start()
+    center.start()  # migrates: the accounts can be counted from here on
+    try:
+        refuse(bind_problems(settings, center.db))
+    except SystemExit:
+        center.stop()
+        raise
     # What the process built to start lives as long as it does: keep it out of the collector's
     # full passes, which walk every object and held ingest up for ~200 ms at a time
     # (p99 trigger-to-console 150-180 -> 79 ms, docs/BENCHMARKS.md).
@@ -45,3 +61,73 @@ def serve(settings: Settings) -> None:
         )
     finally:
         center.stop()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (``0.0.0.0`` and ``::`` do not)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name may resolve to anything
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    problems = settings.insecure()
+    if (
+        settings.mqtt_url is None
+        and settings.mqtt_anonymous
+        and not is_loopback(settings.mqtt_host)
+    ):
+        problems.append(
+            f"the embedded broker would admit anonymous MQTT clients on {settings.mqtt_host}: "
+            "unset CITYOPS_MQTT_ANONYMOUS, or keep CITYOPS_MQTT_HOST=127.0.0.1"
+        )
+    return problems
+
+
+def bind_problems(settings: Settings, db: Engine) -> list[str]:
+    """Listening beyond loopback needs a way to log in: an administrator or single sign-on."""
+    if is_loopback(settings.http_host) or settings.oidc_config is not None:
+        return []
+    if administrators(db) > 0:
+        return []
+    return [
+        f"nobody could log in, yet CITYOPS_HTTP_HOST={settings.http_host} would open the server "
+        "beyond this machine: create an administrator first (`cityops users create`, "
+        'docs/SECURITY.md "Accounts"), configure single sign-on (CITYOPS_OIDC_CONFIG), '
+        "or listen on 127.0.0.1 only"
+    ]
+
+
+def administrators(db: Engine) -> int:
+    """Enabled accounts that administer the installation or a municipality."""
+    now = datetime.now(UTC)
+    with db.connect() as conn:
+        return sum(
+            1
+            for user in access_repo.list_users(conn)
+            if not user.disabled
+            and (
+                user.installation_admin
+                or any(
+                    m.role is Role.ADMIN and m.active(now)
+                    for m in access_repo.memberships_of(conn, user.id).values()
+                )
+            )
+        )
+
+
+def refuse(problems: list[str]) -> None:
+    """Print every problem and exit (status 2) if there is any."""
+    if not problems:
+        return
+    console.print("[bold red]CityOps will not start insecurely:[/bold red]")
+    for problem in problems:
+        console.print(f"  - {problem}")
+    console.print(
+        "CITYOPS_ENV=development lifts the checks on secrets for a laptop (never in a control "
+        "room); see docs/SECURITY.md, Hardening."
+    )
+    raise SystemExit(2)

@@ -172,6 +172,19 @@ class Settings(BaseSettings):
     )
     ingest_burst: int = Field(default=200, ge=1, description="HTTP ingest requests at once")
 
+    # audit and retention (C): docs/SECURITY.md "Audit", docs/PRIVACY.md
+    retention_interval_s: float = Field(
+        default=3600.0, ge=0, description="How often the server runs retention (0: never)"
+    )
+    audit_anchor_interval_s: float = Field(
+        default=3600.0, ge=0, description="How often the server anchors the audit chains (0: never)"
+    )
+    audit_anchor_export: Path | None = Field(
+        default=None,
+        description="A file each anchor is also appended to (JSON lines): keep it where the "
+        "database's users cannot rewrite it (another host, write-once storage)",
+    )
+
     @property
     def broker_url(self) -> str:
         """The broker in use: ``mqtt_url``, else the embedded broker's address."""
@@ -197,6 +210,8 @@ class Settings(BaseSettings):
             found += _weak_secret("CITYOPS_DATABASE_URL", self.database_url, required=False)
         if not self.session_cookie_secure:
             found.append("CITYOPS_SESSION_COOKIE_SECURE=false sends the session over plain http")
+        if self.mqtt_anonymous:
+            found.append("CITYOPS_MQTT_ANONYMOUS=true admits MQTT clients without credentials")
         return found
 
 
