@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from cityops.api.app import create_api
 from cityops.app import ControlCenter, import_config
 from cityops.config.loader import load_config
+from cityops.domain.access import Membership, Role
 from cityops.domain.catalog import MunicipalityConfig
+from cityops.services import accounts
 from cityops.settings import Settings
 from cityops.store.db import make_engine, upgrade
 
@@ -48,11 +55,58 @@ class FrozenClock:
         return self.now
 
 
+def account(
+    db: Engine,
+    username: str | None = None,
+    *,
+    display_name: str = "Operator Ivanova",
+    role: Role | None = Role.ADMIN,
+    municipality: str | Sequence[str] = MUNI,
+    agency: str | None = None,
+    expires_at: datetime | None = None,
+    unmasked_video: bool = False,
+    installation_admin: bool = True,
+    password: str | None = None,
+) -> str:
+    """An account (with ``role`` in ``municipality``, or in each of several, unless ``role`` is
+    None); returns an API token for it. Tests authenticate as this (``Authorization: Bearer``)
+    by default."""
+    now = datetime.now(UTC)
+    username = username or f"user-{uuid.uuid4().hex[:12]}"
+    with db.begin() as conn:
+        user_id = accounts.create_user(
+            conn,
+            username=username,
+            display_name=display_name,
+            password=password,
+            installation_admin=installation_admin,
+            now=now,
+            created_by="test",
+        )
+        places = [municipality] if isinstance(municipality, str) else list(municipality)
+        for place in places if role is not None else []:
+            assert role is not None
+            membership = Membership(place, role, agency, expires_at, unmasked_video)
+            accounts.grant(conn, user_id, membership, granted_by="test", now=now)
+        return accounts.create_token(conn, user_id, "test", actor="test", now=now)[1]
+
+
+@contextmanager
+def api_client(center: ControlCenter, token: str | None = None, **who: Any) -> Iterator[TestClient]:
+    """A TestClient of the center's API, logged in with ``token`` (default: a new account made
+    by :func:`account` with ``who``: an admin of the test town and an installation admin)."""
+    token = token or account(center.db, **who)
+    with TestClient(create_api(center)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
 def start_center(data_dir: Path, *, with_mqtt: bool = True, **settings: Any) -> ControlCenter:
     """A running control center on a fresh SQLite file in ``data_dir`` with the town imported."""
     settings.setdefault("camera_probe_s", 0)  # tests that want the monitor ask for it
     settings.setdefault("video_worker", False)  # and those that want a video worker
     settings.setdefault("mqtt_anonymous", True)  # test publishers are anonymous (D's tests: not)
+    settings.setdefault("session_cookie_secure", False)  # the TestClient speaks plain http
     s = Settings(data_dir=data_dir, **settings)
     town_db(s.db_url).dispose()
     center = ControlCenter(s)

@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cityops.api.app import create_api
 from cityops.app import ControlCenter
-from tests.town import start_center
+from tests.town import api_client, start_center
 
 
 @pytest.fixture
@@ -20,6 +19,6 @@ def center(tmp_path: Path) -> Iterator[ControlCenter]:
 
 @pytest.fixture
 def client(center: ControlCenter) -> Iterator[TestClient]:
-    with TestClient(create_api(center)) as c:
-        c.headers["X-CityOps-Operator"] = "Operator Ivanova"
+    """Logged in (bearer token) as "Operator Ivanova", admin of the test town."""
+    with api_client(center) as c:
         yield c

@@ -6,18 +6,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
-from cityops.api.app import create_api
 from cityops.app import import_config
 from cityops.domain.rules import ThresholdRule
-from tests.town import TOWN_YAML, start_center
+from tests.town import TOWN_YAML, api_client, start_center
 
 
 def test_new_threshold_applies_while_running_and_rule_state_carries_over(tmp_path: Path) -> None:
     center = start_center(tmp_path / "db", with_mqtt=False, config_poll_s=0.1)
     try:
-        with TestClient(create_api(center)) as client:
+        with api_client(center) as client:
             start = datetime.now(UTC) - timedelta(minutes=20)
 
             def post(minutes: range, value: float) -> None:

@@ -149,7 +149,11 @@ def test_ingest_documents_its_request_body_and_its_422(client: TestClient) -> No
     assert schema["anyOf"][0]["required"] == ["sensor", "value"]
     refused = post["responses"]["422"]["content"]["application/json"]["schema"]
     assert refused == {"$ref": "#/components/schemas/IngestRefused"}
-    r = client.post(f"{BASE}/readings", content=b'{"sensor": "river-1", "value": 1e400}')
+    r = client.post(
+        f"{BASE}/readings",
+        content=b'{"sensor": "river-1", "value": 1e400}',
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 422
     assert r.json() == {
         "detail": {

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 BASE = "/api/v1/m/testtown"
+JSON = {"Content-Type": "application/json"}
 
 
 def raise_flood(client: TestClient) -> dict[str, Any]:
@@ -67,11 +68,11 @@ def test_full_lifecycle_through_the_api(client: TestClient) -> None:
     assert client.post(f"{url}/reopen").status_code == 409  # closed is final
 
 
-def test_cancel_needs_a_reason_and_writes_need_an_operator(client: TestClient) -> None:
+def test_cancel_needs_a_reason_and_writes_need_a_login(client: TestClient) -> None:
     inc = raise_flood(client)
     url = f"{BASE}/incidents/{inc['id']}"
     assert client.post(f"{url}/cancel", json={"reason": ""}).status_code == 422
-    anonymous = client.post(f"{url}/acknowledge", headers={"X-CityOps-Operator": ""})
+    anonymous = client.post(f"{url}/acknowledge", headers={"Authorization": ""})
     assert anonymous.status_code == 401
     r = client.post(f"{url}/cancel", json={"reason": "gauge maintenance, false alarm"})
     assert r.json()["status"] == "cancelled"
@@ -114,11 +115,11 @@ def test_sensors_cameras_overview_and_openapi(client: TestClient) -> None:
 
 
 def test_http_ingest_rejects_bad_payloads_with_reasons(client: TestClient) -> None:
-    r = client.post(f"{BASE}/readings", content=b"{oops")
+    r = client.post(f"{BASE}/readings", content=b"{oops", headers=JSON)
     assert r.status_code == 422
     assert r.json()["detail"]["rejected"][0]["reason"] == "malformed_json"
     big = b'{"readings": [' + b" " * 300000 + b"]}"
-    r = client.post(f"{BASE}/readings", content=big)
+    r = client.post(f"{BASE}/readings", content=big, headers=JSON)
     assert r.json()["detail"]["rejected"][0]["reason"] == "too_large"
     letters = client.get(f"{BASE}/dead-letters").json()
     assert [d["reason_code"] for d in letters] == ["too_large", "malformed_json"]

@@ -33,7 +33,9 @@ class Feed:
 
     ``received`` keeps every event in order; ``events`` the incident and sensor ones."""
 
-    def __init__(self, url: str, until: str = "incident") -> None:
+    def __init__(self, server: LiveServer, path: str, until: str = "incident") -> None:
+        url = server.api(path)
+        self.headers = server.headers(municipality=("testtown", "kazanlak"))
         self.received: list[tuple[str, dict[str, object]]] = []
         self.until = until
         self.connected = threading.Event()
@@ -53,7 +55,7 @@ class Feed:
             return  # the server stopped at the end of the test with this feed still open
 
     def _read(self, url: str) -> None:
-        with httpx.stream("GET", url, timeout=20) as r:
+        with httpx.stream("GET", url, timeout=20, headers=self.headers) as r:
             assert r.headers["content-type"].startswith("text/event-stream")
             name = ""
             for line in r.iter_lines():
@@ -73,13 +75,15 @@ def post_flood(server: LiveServer) -> None:
         {"sensor": "river-1", "value": 3.0, "ts": (start + timedelta(minutes=i)).isoformat()}
         for i in range(11)
     ]
-    r = httpx.post(server.api("/m/testtown/readings"), json={"readings": readings})
+    r = httpx.post(
+        server.api("/m/testtown/readings"), json={"readings": readings}, headers=server.headers()
+    )
     assert r.json()["accepted"] == 11
 
 
 def test_an_incident_arrives_on_its_municipality_feed_only(server: LiveServer) -> None:
-    town = Feed(server.api("/m/testtown/live"))
-    neighbour = Feed(server.api("/m/kazanlak/live"))
+    town = Feed(server, "/m/testtown/live")
+    neighbour = Feed(server, "/m/kazanlak/live")
     post_flood(server)
     assert town.done.wait(10)
     incident = next(data for name, data in town.events if name == "incident")
@@ -92,17 +96,20 @@ def test_an_incident_arrives_on_its_municipality_feed_only(server: LiveServer) -
     assert [name for name, _ in town.events] == ["incident"]
     time.sleep(0.5)  # what the neighbour would have got has long been delivered by now
     assert neighbour.events == []
-    assert httpx.get(server.api("/m/kazanlak/incidents")).json() == []
-    assert len(httpx.get(server.api("/m/testtown/incidents")).json()) == 1
+    auth = town.headers
+    assert httpx.get(server.api("/m/kazanlak/incidents"), headers=auth).json() == []
+    assert len(httpx.get(server.api("/m/testtown/incidents"), headers=auth).json()) == 1
 
 
 def test_unknown_municipality_has_no_feed(server: LiveServer) -> None:
-    assert httpx.get(server.api("/m/nowhere/live")).status_code == 404
+    auth = server.headers(municipality=("testtown", "kazanlak"))
+    assert httpx.get(server.api("/m/nowhere/live"), headers=auth).status_code == 404
+    assert httpx.get(server.api("/m/testtown/live")).status_code == 401
 
 
 def test_hello_comes_first_with_the_municipality_and_the_server_time(server: LiveServer) -> None:
     before = datetime.now(UTC)
-    feed = Feed(server.api("/m/testtown/live"), until="hello")
+    feed = Feed(server, "/m/testtown/live", until="hello")
     assert feed.done.wait(10)
     name, data = feed.received[0]
     assert name == "hello"
@@ -118,7 +125,7 @@ def publish_to_small_queue(
 ) -> Feed:
     """A feed whose queue holds 5 messages; then ``n`` sensor updates published at once."""
     monkeypatch.setattr(routes_live, "QUEUE_LIMIT", 5)
-    feed = Feed(server.api("/m/testtown/live"), until=until)
+    feed = Feed(server, "/m/testtown/live", until=until)
     assert server.center is not None
     server.center.live.publish_many(
         [

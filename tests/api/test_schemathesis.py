@@ -3,9 +3,11 @@ the 5xx answers an operation documents, such as 503 for an offline camera).
 
 Every operation of the OpenAPI document gets 25 generated requests (valid and invalid paths,
 queries, headers and bodies) against the test town on a temporary SQLite file, with the ingest
-worker running and one incident open. Half the time a path parameter is steered to something
-that exists (the town, a camera, a sensor, the incident) and the operator header to a valid
-name, so requests get past the 404 and 401 at the door and reach the handlers. The two endless
+worker running and one incident open. Requests are authenticated (a bearer token of an admin of
+the town who is also an installation admin) except one in eight, which goes anonymous and must
+be refused with 401 (never a 5xx). Half the time a path parameter is steered to something that
+exists (the town, a camera, a sensor, the incident), so requests get past the 404 at the door
+and reach the handlers. The two endless
 streams are left out: the SSE feed (``/live``) and the MJPEG live view (``/live.mjpg``) never end
 a response, so a generated request would hang.
 """
@@ -25,9 +27,11 @@ from hypothesis import strategies as st
 
 from cityops.api.app import create_api
 from tests.api.test_incidents_api import raise_flood
-from tests.town import MUNI, start_center
+from tests.town import MUNI, account, start_center
 
 ENDLESS = re.compile(r"/live(\.mjpg)?$")
+PUBLIC = re.compile(r"^/api/v1/(health|auth/login|auth/oidc/.*)$")
+"""What answers without a login (the matrix test, test_authz_matrix.py, checks each route)."""
 KNOWN = {
     "mid": MUNI,
     "camera_id": "cam-a",
@@ -35,27 +39,37 @@ KNOWN = {
     "incident_id": 1,
     "step_id": "verify",
 }
-STEER = st.fixed_dictionaries({name: st.booleans() for name in [*KNOWN, "operator"]})
+STEER = st.fixed_dictionaries(
+    {
+        **{name: st.booleans() for name in KNOWN},
+        "anonymous": st.integers(0, 7).map(lambda n: n == 0),
+    }
+)
 
 
 @pytest.fixture(scope="module")
-def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
     center = start_center(tmp_path_factory.mktemp("schemathesis"), with_mqtt=False)
     try:
+        token = account(center.db, "schemathesis", display_name="Schemathesis")
         api = create_api(center)
         with TestClient(api) as client:  # one open incident (a flood, with its SOP)
+            client.headers["Authorization"] = f"Bearer {token}"
             assert raise_flood(client)["id"] == 1
-        yield api
+        yield api, token
     finally:
         center.stop()
 
 
-def _steer(case: schemathesis.Case, steer: dict[str, bool]) -> None:
+def _steer(case: schemathesis.Case, steer: dict[str, bool], token: str) -> None:
     for name, value in KNOWN.items():
         if steer[name] and case.path_parameters and name in case.path_parameters:
             case.path_parameters[name] = value
-    if steer["operator"] and case.headers is not None and "X-CityOps-Operator" in case.headers:
-        case.headers["X-CityOps-Operator"] = "Schemathesis"
+    headers = case.headers if case.headers is not None else {}
+    headers.pop("Authorization", None)
+    if not steer["anonymous"]:
+        headers["Authorization"] = f"Bearer {token}"
+    case.headers = headers
 
 
 def documented_errors(case: schemathesis.Case) -> set[int]:
@@ -64,8 +78,10 @@ def documented_errors(case: schemathesis.Case) -> set[int]:
     return {int(code) for code in responses if code.isdigit() and int(code) >= 500}
 
 
-def test_no_request_makes_a_server_error(api_app: FastAPI) -> None:
-    api_schema = schemathesis.openapi.from_asgi("/openapi.json", api_app)
+@pytest.mark.timeout(600)
+def test_no_request_makes_a_server_error(api_app: tuple[FastAPI, str]) -> None:
+    app, token = api_app
+    api_schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     tried = 0
     for result in api_schema.get_all_operations():
         operation = result.ok()
@@ -81,12 +97,16 @@ def test_no_request_makes_a_server_error(api_app: FastAPI) -> None:
             database=None,
         )
         def no_server_error(case: schemathesis.Case, steer: dict[str, Any]) -> None:
-            _steer(case, steer)
+            _steer(case, steer, token)
             response = case.call()
             documented = documented_errors(case)
             assert response.status_code < 500 or response.status_code in documented, (
                 f"{response.status_code} {response.text[:300]}\n{case.as_curl_command()}"
             )
+            if steer["anonymous"] and not PUBLIC.match(case.operation.path):
+                assert response.status_code >= 400, (  # 401, or refused even earlier
+                    f"anonymous got {response.status_code}\n{case.as_curl_command()}"
+                )
 
         no_server_error()
         tried += 1

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cityops.api.app import create_api
 from cityops.app import ControlCenter
-from tests.town import start_center
+from tests.town import api_client, start_center
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def _center(tmp_path: Path, clips: Path | None) -> ControlCenter:
 @pytest.fixture
 def video_client(tmp_path: Path, clip_dir: Path) -> Iterator[TestClient]:
     cc = _center(tmp_path, clip_dir)
-    with TestClient(create_api(cc)) as c:
+    with api_client(cc) as c:
         yield c
     cc.stop()
 
@@ -48,7 +47,7 @@ def test_snapshot_live_view_and_health(video_client: TestClient) -> None:
 
 def test_camera_without_a_stream_and_an_offline_one(tmp_path: Path) -> None:
     cc = _center(tmp_path, None)
-    with TestClient(create_api(cc)) as c:
+    with api_client(cc) as c:
         r = c.get("/api/v1/m/testtown/cameras/cam-b/snapshot")  # no stream_url configured
         assert r.status_code == 404
         assert "no stream configured" in r.json()["detail"]

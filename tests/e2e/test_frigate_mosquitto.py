@@ -11,16 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from cityops.api.app import create_api
 from cityops.app import import_config
 from cityops.store import tables as t
 from tests.e2e.test_mqtt_mosquitto import publisher, wait_for
 from tests.harness import MosquittoServer
 from tests.ingest.test_frigate import frigate_object, message
-from tests.town import TOWN_YAML, start_center
+from tests.town import TOWN_YAML, api_client, start_center
 
 pytestmark = pytest.mark.mosquitto
 
@@ -61,7 +59,7 @@ def test_frigate_events_over_mosquitto(tmp_path: Path, mosquitto: MosquittoServe
 
         garage = message("new", frigate_object(camera="garage", start_time=start))
         client.publish("frigate/events", json.dumps(garage), qos=1).wait_for_publish(5)
-        with TestClient(create_api(center)) as api:
+        with api_client(center) as api:
             url = "/api/v1/m/testtown/dead-letters"
             wait_for(lambda: api.get(url).json(), 10, "the unknown camera's dead letter")
             (letter,) = api.get(url).json()

@@ -17,16 +17,14 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from cityops.api.app import create_api
 from cityops.app import ControlCenter, import_config
 from cityops.store import tables as t
 from cityops.store.db import make_engine, upgrade
 from tests.harness import MosquittoServer, free_port
-from tests.town import TOWN_YAML
+from tests.town import TOWN_YAML, api_client
 
 pytestmark = pytest.mark.mosquitto
 
@@ -69,7 +67,7 @@ def test_published_readings_become_an_incident_in_the_api(
     ]
     for info in infos:
         info.wait_for_publish(10)
-    with TestClient(create_api(center)) as api:
+    with api_client(center) as api:
         wait_for(lambda: api.get("/api/v1/m/testtown/incidents").json(), 10, "the flood incident")
         listed = api.get("/api/v1/m/testtown/incidents").json()
         assert [(i["type"], i["status"]) for i in listed] == [("flood", "new")]

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpx
 import uvicorn
@@ -60,6 +60,7 @@ class LiveServer:
             log_level="WARNING",
             video_worker=False,  # the video worker's own tests start one (tests/video/worker)
             mqtt_anonymous=True,  # test publishers on the embedded broker are anonymous
+            session_cookie_secure=False,  # plain http on loopback
         )
         self.configs = list(configs)
         self.start_timeout = start_timeout
@@ -78,6 +79,14 @@ class LiveServer:
 
     def api(self, path: str) -> str:
         return f"{self.url}/api/v1{path}"
+
+    def headers(self, **who: Any) -> dict[str, str]:
+        """``Authorization`` of a new account: tests.town.account(**who), by default an admin of
+        the test town (and an installation admin)."""
+        from tests.town import account
+
+        assert self.center is not None, "start the server first"
+        return {"Authorization": f"Bearer {account(self.center.db, **who)}"}
 
     def start(self) -> Self:
         upgrade(self.settings.db_url)

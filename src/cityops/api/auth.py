@@ -74,6 +74,24 @@ def current_principal(
 Caller = Annotated[Principal, Depends(current_principal)]
 
 
+def recheck(center: Center, request: Request) -> Principal | None:
+    """The request's principal as the database says now, without counting as activity: a long
+    request (the live feed) asks this to end when its session or token ends."""
+    now = now_utc()
+    header = request.headers.get("Authorization", "")
+    with center.db.begin() as conn:
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer" and credentials:
+            return accounts.principal_for_token(conn, credentials.strip(), now=now)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        found = accounts.principal_for_session(
+            conn, cookie, now=now, idle_s=center.settings.session_idle_s, touch=False
+        )
+    return None if found is None else found[0]
+
+
 def set_session_cookie(
     response: Response, session: accounts.NewSession, settings: Settings
 ) -> None:

@@ -1,18 +1,16 @@
-"""Dependencies shared by the routers: the control center, a connection, the municipality,
-and the operator making a change.
+"""Dependencies shared by the routers: the control center, a connection, the municipality.
+Who is calling, and whether they may, is api/auth.py's.
 
 The API never imports the composition root (app.py): it is handed an object that has what
 :class:`Backend` lists (``app.ControlCenter`` has) and reaches the rest through it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Protocol
-from urllib.parse import unquote
 
-from fastapi import Depends, Header, HTTPException, Path, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from pydantic import AfterValidator
 from sqlalchemy import Connection, Engine
 
@@ -76,28 +74,6 @@ def get_pipeline(center: Center) -> IngestPipeline:
 
 
 Pipeline = Annotated[IngestPipeline, Depends(get_pipeline)]
-
-_OPERATOR = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
-
-
-def get_operator(
-    x_cityops_operator: Annotated[str | None, Header()] = None,
-) -> str:
-    """Who makes a change: every write names its operator (recorded in the timeline).
-
-    The header is percent-encoded UTF-8 so that Cyrillic names travel in HTTP headers."""
-    try:
-        name = unquote(x_cityops_operator or "", errors="strict").strip()
-    except UnicodeDecodeError:
-        name = ""
-    if not name or not _OPERATOR.match(name):
-        raise HTTPException(
-            401, "name the operator in the X-CityOps-Operator header (1-100 printable characters)"
-        )
-    return name
-
-
-Operator = Annotated[str, Depends(get_operator)]
 
 IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The incident's number")]
 """An incident id in a path: a positive 32-bit integer (the column's range), else 422."""

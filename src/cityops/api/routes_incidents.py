@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 
-from cityops.api.deps import Center, Conn, IncidentId, Operator, QueryTime, Runtime
+from cityops.api.auth import allow, now_utc
+from cityops.api.deps import Center, Conn, IncidentId, QueryTime, Runtime
+from cityops.domain.access import Permission, Principal
+from cityops.domain.audit import AuditAction
 from cityops.domain.entities import Sector, Severity
 from cityops.domain.incident import MOVES, Incident, IncidentAction, IncidentError, Status
+from cityops.services import audit
 from cityops.services import incidents as svc
+from cityops.services.access_scope import incident_home
 from cityops.services.live import LiveKind, LiveMessage
 from cityops.services.views import IncidentDetail, IncidentSummary, detail, load_summary, summary
 from cityops.store import incidents_repo as repo
 from cityops.store.incidents_repo import IncidentFilter
 
 router = APIRouter(prefix="/api/v1/m/{mid}/incidents", tags=["incidents"])
+
+Reader = Annotated[Principal, allow(Permission.INCIDENTS_READ)]
+Actor = Annotated[Principal, allow(Permission.INCIDENTS_ACT)]
+Noter = Annotated[Principal, allow(Permission.INCIDENTS_NOTE)]
+Handing = Annotated[Principal, allow(Permission.INCIDENTS_HANDOVER)]
 
 
 def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
@@ -35,6 +46,7 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 
 @router.get("", response_model=list[IncidentSummary], summary="List and filter incidents")
 def list_incidents(
+    caller: Reader,
     rt: Runtime,
     conn: Conn,
     status: Annotated[list[Status] | None, Query()] = None,
@@ -60,12 +72,25 @@ def list_incidents(
         until=until,
         limit=limit,
     )
+    if caller.limited(rt.id, now_utc()):  # a liaison: its agency's incidents only
+        f = replace(f, assigned_to=caller.agency_scope(rt.id, now_utc()) or "")
     return [summary(r) for r in repo.list_incidents(conn, rt.id, f)]
 
 
+def _home(center: Center, conn: Connection, caller: Principal, mid: str, incident_id: int) -> str:
+    """The incident's own municipality, if the caller sees it from ``mid``; else 404."""
+    home = incident_home(conn, caller, mid, incident_id, now_utc())
+    if home is None or home not in center.runtimes:
+        raise HTTPException(404, f"incident {incident_id} not found")
+    return home
+
+
 @router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident, in full")
-def get_incident(rt: Runtime, conn: Conn, incident_id: IncidentId) -> IncidentDetail:
-    found = detail(conn, rt, incident_id)
+def get_incident(
+    caller: Reader, center: Center, rt: Runtime, conn: Conn, incident_id: IncidentId
+) -> IncidentDetail:
+    home = _home(center, conn, caller, rt.id, incident_id)
+    found = detail(conn, center.runtimes[home], incident_id)
     if found is None:
         raise HTTPException(404, f"incident {incident_id} not found")
     return found
@@ -75,24 +100,42 @@ def _write(
     center: Center,
     rt: Runtime,
     incident_id: int,
-    operator: str,
+    caller: Principal,
+    what: str,
     change: Callable[[svc.OperatorContext], Incident],
+    *,
+    neighbour_may: bool = False,
 ) -> IncidentDetail:
     """Run one operator action (a typed call of services/incidents.py) in its own transaction,
-    then answer with the incident and tell the live feed."""
+    audited there, then answer with the incident and tell the live feed. The timeline names the
+    logged-in account. A neighbour an incident was handed over to may only add notes."""
+    now = now_utc()
     try:
         with center.db.begin() as conn:
-            change(svc.OperatorContext(conn, rt, incident_id, operator, datetime.now(UTC)))
+            home = _home(center, conn, caller, rt.id, incident_id)
+            if home != rt.id and not neighbour_may:
+                raise IncidentError(f"handed over from {home}: only {home} moves it; add a note")
+            home_rt = center.runtimes[home]
+            change(svc.OperatorContext(conn, home_rt, incident_id, caller.display_name, now))
+            audit.record(
+                conn,
+                actor=caller.username,
+                action=AuditAction.INCIDENT_ACTION,
+                municipality=home,
+                target=f"incident:{incident_id}",
+                detail={"action": what, "from": rt.id},
+                at=now,
+            )
     except svc.NotFoundError as err:
         raise HTTPException(404, str(err)) from None
     except IncidentError as err:
         raise HTTPException(409, str(err)) from None
     with center.db.connect() as conn:
-        found = detail(conn, rt, incident_id)
-        brief = load_summary(conn, rt.id, incident_id)
+        found = detail(conn, home_rt, incident_id)
+        brief = load_summary(conn, home, incident_id)
     assert found is not None
     assert brief is not None
-    center.live.publish(LiveMessage(rt.id, LiveKind.INCIDENT, brief))
+    center.live.publish(LiveMessage(home, LiveKind.INCIDENT, brief))
     return found
 
 
@@ -119,35 +162,79 @@ class SopBody(BaseModel):
 
 @router.post("/{incident_id}/cancel", response_model=IncidentDetail, summary="Cancel (reason)")
 def cancel(
-    center: Center, rt: Runtime, incident_id: IncidentId, body: CancelBody, operator: Operator
+    caller: Actor, center: Center, rt: Runtime, incident_id: IncidentId, body: CancelBody
 ) -> IncidentDetail:
     return _write(
         center,
         rt,
         incident_id,
-        operator,
+        caller,
+        "cancel",
         lambda ctx: svc.act(ctx, action=IncidentAction.CANCEL, note=body.reason),
     )
 
 
 @router.post("/{incident_id}/assign", response_model=IncidentDetail, summary="Assign an agency")
 def assign(
-    center: Center, rt: Runtime, incident_id: IncidentId, body: AssignBody, operator: Operator
+    caller: Actor, center: Center, rt: Runtime, incident_id: IncidentId, body: AssignBody
 ) -> IncidentDetail:
     return _write(
         center,
         rt,
         incident_id,
-        operator,
+        caller,
+        "assign",
         lambda ctx: svc.assign(ctx, agency=body.agency, note=body.note),
     )
 
 
 @router.post("/{incident_id}/notes", response_model=IncidentDetail, summary="Add a note")
 def add_note(
-    center: Center, rt: Runtime, incident_id: IncidentId, body: TextBody, operator: Operator
+    caller: Noter, center: Center, rt: Runtime, incident_id: IncidentId, body: TextBody
 ) -> IncidentDetail:
-    return _write(center, rt, incident_id, operator, lambda ctx: svc.add_note(ctx, text=body.text))
+    def change(ctx: svc.OperatorContext) -> Incident:
+        return svc.add_note(ctx, text=body.text)
+
+    return _write(center, rt, incident_id, caller, "note", change, neighbour_may=True)
+
+
+class HandoverBody(BaseModel):
+    to: str = Field(min_length=1, max_length=64, description="The neighbouring municipality")
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+@router.post(
+    "/{incident_id}/handover",
+    response_model=IncidentDetail,
+    summary="Hand over to a neighbouring municipality (it then sees the incident)",
+)
+def hand_over(
+    caller: Handing, center: Center, rt: Runtime, incident_id: IncidentId, body: HandoverBody
+) -> IncidentDetail:
+    if body.to not in center.runtimes or body.to == rt.id:
+        raise HTTPException(422, f"{body.to!r} is not a neighbouring municipality here")
+    found = _write(
+        center,
+        rt,
+        incident_id,
+        caller,
+        "handover",
+        lambda ctx: svc.hand_over(ctx, to=body.to, reason=body.reason),
+    )
+    with center.db.begin() as conn:  # the neighbour's audit shows what it was given, and why
+        audit.record(
+            conn,
+            actor=caller.username,
+            action=AuditAction.INCIDENT_HANDOVER,
+            municipality=body.to,
+            target=f"incident:{incident_id}",
+            reason=body.reason,
+            detail={"from": rt.id, "to": body.to},
+        )
+        brief = load_summary(conn, rt.id, incident_id)
+    assert brief is not None
+    center.live.publish(LiveMessage(body.to, LiveKind.INCIDENT, brief))
+    return found
 
 
 @router.post(
@@ -159,13 +246,14 @@ def tick_sop(
     incident_id: IncidentId,
     step_id: Annotated[str, Path(max_length=64)],
     body: SopBody,
-    operator: Operator,
+    caller: Actor,
 ) -> IncidentDetail:
     return _write(
         center,
         rt,
         incident_id,
-        operator,
+        caller,
+        "sop",
         lambda ctx: svc.tick_sop_step(ctx, step_id=step_id, done=body.done),
     )
 
@@ -180,7 +268,7 @@ def act(
     rt: Runtime,
     incident_id: IncidentId,
     action: IncidentAction,
-    operator: Operator,
+    caller: Actor,
     body: NoteBody | None = None,
 ) -> IncidentDetail:
     if action not in MOVES:
@@ -191,5 +279,10 @@ def act(
         raise HTTPException(422, 'cancel needs a reason: POST .../cancel {"reason": ...}')
     note = body.note if body else None
     return _write(
-        center, rt, incident_id, operator, lambda ctx: svc.act(ctx, action=action, note=note)
+        center,
+        rt,
+        incident_id,
+        caller,
+        action.value,
+        lambda ctx: svc.act(ctx, action=action, note=note),
     )

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
+from cityops.api.auth import allow, now_utc, recheck
 from cityops.api.deps import Center, Runtime
+from cityops.domain.access import Permission, Principal
+from cityops.services.access_scope import LiveScope
 from cityops.services.live import (
     HelloPayload,
     LiveKind,
@@ -24,6 +28,21 @@ QUEUE_LIMIT = 20000
 """A client this many messages behind loses what was queued for it and is sent ``resync``."""
 HEARTBEAT_S = 15.0
 """A ``: heartbeat`` comment after this long without a message (keeps proxies from closing)."""
+RECHECK_S = 15.0
+"""How often a connection re-reads its principal: a revoked membership, token or session, or an
+expired membership, ends the stream; a liaison's visible cameras are refreshed."""
+
+Reader = Annotated[Principal, allow(Permission.INCIDENTS_READ)]
+
+
+def _still_allowed(center: Center, request: Request, mid: str) -> LiveScope | None:
+    """The connection's scope as the database says now, or None when it must end."""
+    fresh = recheck(center, request)
+    now = now_utc()
+    if fresh is None or not fresh.can(mid, Permission.INCIDENTS_READ, now):
+        return None
+    with center.db.connect() as conn:
+        return LiveScope.of(conn, fresh, mid, now)
 
 
 def _sse(message: LiveMessage) -> str:
@@ -31,7 +50,9 @@ def _sse(message: LiveMessage) -> str:
 
 
 @router.get("/live", summary="Server-Sent Events: incident, sensor, camera; resync on overflow")
-async def live(center: Center, rt: Runtime, request: Request) -> StreamingResponse:
+async def live(caller: Reader, center: Center, rt: Runtime, request: Request) -> StreamingResponse:
+    """Only what the caller may see: a liaison its agency's incidents and their cameras, a
+    neighbour the incidents handed over to it; the stream ends when the membership does."""
     loop = asyncio.get_running_loop()
     limit = QUEUE_LIMIT
     q: asyncio.Queue[LiveMessage] = asyncio.Queue(limit)
@@ -47,8 +68,16 @@ async def live(center: Center, rt: Runtime, request: Request) -> StreamingRespon
         for message in messages:
             q.put_nowait(message)
 
+    scope = await asyncio.to_thread(_still_allowed, center, request, muni)
+    if scope is None:
+        raise HTTPException(404, f"unknown municipality {muni!r}")
+    holder: list[LiveScope | None] = [scope]
+
     def listener(messages: Sequence[LiveMessage]) -> None:
-        mine = [m for m in messages if m.municipality == muni]
+        current = holder[0]
+        if current is None or (current.until is not None and now_utc() >= current.until):
+            return
+        mine = [m for m in messages if current.admits(m)]
         if mine:
             loop.call_soon_threadsafe(put, mine)
 
@@ -58,9 +87,18 @@ async def live(center: Center, rt: Runtime, request: Request) -> StreamingRespon
         try:
             hello = HelloPayload(municipality=muni, server_time=datetime.now(UTC))
             yield "retry: 2000\n" + _sse(LiveMessage(muni, LiveKind.HELLO, hello))
-            while True:
+            checked = loop.time()
+            while holder[0] is not None:
+                if loop.time() - checked >= RECHECK_S:
+                    fresh = await asyncio.to_thread(_still_allowed, center, request, muni)
+                    old = holder[0]
+                    if fresh is not None and old is not None:  # hand-overs learnt meanwhile
+                        fresh.shared |= old.shared
+                    holder[0], checked = fresh, loop.time()
+                    if fresh is None:
+                        return
                 try:
-                    message = await asyncio.wait_for(q.get(), HEARTBEAT_S)
+                    message = await asyncio.wait_for(q.get(), min(HEARTBEAT_S, RECHECK_S))
                 except TimeoutError:
                     if await request.is_disconnected():
                         return

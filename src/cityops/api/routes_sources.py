@@ -8,14 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
+from cityops.api.auth import allow, now_utc
 from cityops.api.deps import Center, Conn, QueryTime, Runtime
+from cityops.domain.access import Permission, Principal
 from cityops.domain.entities import CameraHealth, SensorState
 from cityops.domain.rules import ThresholdRule
+from cityops.services.access_scope import visible_cameras
 from cityops.services.views import Position
 from cityops.store import catalog_repo
 from cityops.store import observations_repo as obs
 
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["sources"])
+
+Reader = Annotated[Principal, allow(Permission.SOURCES_READ)]
 
 
 class ThresholdLine(BaseModel):
@@ -80,7 +85,9 @@ class ReadingPoint(BaseModel):
 
 
 @router.get("/sensors", response_model=list[SensorView])
-def list_sensors(rt: Runtime, conn: Conn) -> list[SensorView]:
+def list_sensors(caller: Reader, rt: Runtime, conn: Conn) -> list[SensorView]:
+    if caller.limited(rt.id, now_utc()):
+        return []  # a liaison sees its incidents' cameras, not the sensors
     latest = obs.sensor_latest(conn, rt.id)
     out = []
     for s in rt.config.sensors:
@@ -112,6 +119,7 @@ def list_sensors(rt: Runtime, conn: Conn) -> list[SensorView]:
 
 @router.get("/sensors/{sensor_id}/readings", response_model=list[ReadingPoint])
 def sensor_readings(
+    caller: Reader,
     rt: Runtime,
     conn: Conn,
     sensor_id: str,
@@ -119,7 +127,7 @@ def sensor_readings(
     until: QueryTime = None,
     limit: Annotated[int, Query(ge=1, le=100000)] = 5000,
 ) -> list[ReadingPoint]:
-    if sensor_id not in rt.sensors:
+    if sensor_id not in rt.sensors or caller.limited(rt.id, now_utc()):
         raise HTTPException(404, f"unknown sensor {sensor_id!r}")
     since = since or datetime.now(UTC) - timedelta(hours=6)
     rows = obs.readings_between(conn, rt.id, sensor_id, since, until, limit)
@@ -127,10 +135,13 @@ def sensor_readings(
 
 
 @router.get("/cameras", response_model=list[CameraView])
-def list_cameras(center: Center, rt: Runtime, conn: Conn) -> list[CameraView]:
+def list_cameras(caller: Reader, center: Center, rt: Runtime, conn: Conn) -> list[CameraView]:
     states = catalog_repo.camera_states(conn, rt.id)
+    seen = visible_cameras(conn, caller, rt.id, now_utc())
     out = []
     for index, cam in enumerate(rt.config.cameras):
+        if seen is not None and cam.id not in seen:
+            continue
         row = states.get(cam.id)
         out.append(
             CameraView(
@@ -152,7 +163,7 @@ def list_cameras(center: Center, rt: Runtime, conn: Conn) -> list[CameraView]:
 
 
 @router.get("/agencies", response_model=list[AgencyView])
-def list_agencies(rt: Runtime) -> list[AgencyView]:
+def list_agencies(caller: Reader, rt: Runtime) -> list[AgencyView]:
     return [
         AgencyView(
             id=a.id,
@@ -167,7 +178,7 @@ def list_agencies(rt: Runtime) -> list[AgencyView]:
 
 
 @router.get("/key-objects", response_model=list[KeyObjectView])
-def list_key_objects(rt: Runtime) -> list[KeyObjectView]:
+def list_key_objects(caller: Reader, rt: Runtime) -> list[KeyObjectView]:
     return [
         KeyObjectView(
             id=k.id,

@@ -11,7 +11,9 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from cityops.api.auth import Caller, allow, now_utc
 from cityops.api.deps import Center, Conn, Runtime
+from cityops.domain.access import Permission
 from cityops.store import observations_repo as obs
 from cityops.store import overview_repo
 from cityops.store.basemap_repo import basemap_json
@@ -20,7 +22,8 @@ router = APIRouter(prefix="/api/v1", tags=["system"])
 
 
 @router.get("/config", summary="What the console needs to start")
-def console_config(center: Center) -> dict[str, Any]:
+def console_config(center: Center, caller: Caller) -> dict[str, Any]:
+    mine = set(caller.municipalities(now_utc()))
     return {
         "municipalities": [
             {
@@ -31,6 +34,7 @@ def console_config(center: Center) -> dict[str, Any]:
                 "center": ({"lon": rt.projection.center.lon, "lat": rt.projection.center.lat}),
             }
             for rt in center.runtimes.values()
+            if rt.id in mine
         ],
         "tile_url": center.settings.tile_url,
         "default_language": center.settings.default_language,
@@ -108,7 +112,11 @@ _HELP = {
 }
 
 
-@router.get("/metrics", summary="Ingest counters (JSON, or Prometheus text with format=prometheus)")
+@router.get(
+    "/metrics",
+    summary="Ingest counters (JSON, or Prometheus text with format=prometheus)",
+    dependencies=[allow(Permission.SYSTEM_READ, any_membership=True)],
+)
 def metrics(center: Center, format: Literal["json", "prometheus"] = "json") -> Response:
     if center.pipeline is None:
         raise HTTPException(503, "ingest is not running")
@@ -129,7 +137,11 @@ def metrics(center: Center, format: Literal["json", "prometheus"] = "json") -> R
     return PlainTextResponse("\n".join(lines) + "\n")
 
 
-@router.get("/dead-letters", summary="Rejected messages that named no known municipality")
+@router.get(
+    "/dead-letters",
+    summary="Rejected messages that named no known municipality",
+    dependencies=[allow(Permission.DEAD_LETTERS_READ)],  # installation admins only
+)
 def unassigned_dead_letters(
     conn: Conn, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:
@@ -137,7 +149,11 @@ def unassigned_dead_letters(
     return [{**r, "received_at": r["received_at"].isoformat()} for r in rows]
 
 
-@router.get("/m/{mid}/overview", summary="Counts for the overview screen")
+@router.get(
+    "/m/{mid}/overview",
+    summary="Counts for the overview screen",
+    dependencies=[allow(Permission.SYSTEM_READ)],
+)
 def overview(rt: Runtime, conn: Conn) -> dict[str, Any]:
     counts = overview_repo.incident_counts(conn, rt.id)
     now = datetime.now(UTC)
@@ -167,6 +183,10 @@ def overview(rt: Runtime, conn: Conn) -> dict[str, Any]:
     }
 
 
-@router.get("/m/{mid}/basemap", summary="The offline base map imported from OpenStreetMap")
+@router.get(
+    "/m/{mid}/basemap",
+    summary="The offline base map imported from OpenStreetMap",
+    dependencies=[allow(Permission.SOURCES_READ)],
+)
 def basemap(rt: Runtime, conn: Conn) -> Response:
     return Response(basemap_json(conn, rt.id), media_type="application/json")

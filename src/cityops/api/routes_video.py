@@ -1,4 +1,9 @@
-"""Camera images for the console: the latest masked snapshot and an MJPEG live view."""
+"""Camera images for the console: the latest masked snapshot and an MJPEG live view.
+
+Each needs ``video.view`` in the municipality (a liaison: only the cameras of its agency's open
+incidents) and is recorded in the audit (``video.snapshot``, ``video.live``). ``unmasked=true``
+with a ``reason`` shows the picture without privacy masks to a member with ``video.unmasked``,
+recorded as ``video.unmasked`` (api/video_access.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from cityops.api.deps import Backend, Center, Runtime
+from cityops.api.video_access import Viewer, audit_view, camera_visible, unmasked_allowed
+from cityops.domain.audit import AuditAction
 from cityops.domain.entities import Camera, CameraHealth
 from cityops.services.cameras import record_health
 from cityops.services.runtime import MunicipalityRuntime
@@ -21,6 +29,13 @@ from cityops.video.sources import NoStreamError, SourceError
 router = APIRouter(prefix="/api/v1/m/{mid}/cameras/{camera_id}", tags=["video"])
 LIVE_FPS = 5.0
 
+Unmasked = Annotated[
+    bool, Query(description="Without privacy masks: needs video.unmasked and a reason")
+]
+Reason = Annotated[
+    str | None, Query(max_length=500, description="Why an unmasked view is needed (audited)")
+]
+
 
 def _camera(rt: MunicipalityRuntime, camera_id: str) -> tuple[Camera, int]:
     for index, cam in enumerate(rt.config.cameras):
@@ -29,9 +44,13 @@ def _camera(rt: MunicipalityRuntime, camera_id: str) -> tuple[Camera, int]:
     raise HTTPException(404, f"unknown camera {camera_id!r}")
 
 
-async def _grab(center: Backend, rt: MunicipalityRuntime, cam: Camera, index: int) -> Snapshot:
+async def _grab(
+    center: Backend, rt: MunicipalityRuntime, cam: Camera, index: int, unmasked: bool = False
+) -> Snapshot:
     try:
-        shot = await run_in_threadpool(center.snapshots.snapshot, cam, index)
+        shot = await run_in_threadpool(
+            partial(center.snapshots.snapshot, unmasked=unmasked), cam, index
+        )
     except NoStreamError as err:
         raise HTTPException(404, f"camera {cam.id}: {err}") from None
     except SourceError as err:
@@ -58,14 +77,50 @@ async def _grab(center: Backend, rt: MunicipalityRuntime, cam: Camera, index: in
     return shot
 
 
+async def _admit(center: Backend, caller: Viewer, mid: str, camera_id: str) -> None:
+    await run_in_threadpool(camera_visible, center.db, caller, mid, camera_id)
+
+
+async def _record(
+    center: Backend,
+    caller: Viewer,
+    mid: str,
+    camera_id: str,
+    view: str,
+    unmasked: bool,
+    reason: str | None,
+) -> None:
+    masked = AuditAction.VIDEO_LIVE if view == "live" else AuditAction.VIDEO_SNAPSHOT
+    action = AuditAction.VIDEO_UNMASKED if unmasked else masked
+    detail = {"view": view, "unmasked": unmasked}
+    await run_in_threadpool(
+        partial(audit_view, reason=reason if unmasked else None, detail=detail),
+        center.db,
+        caller,
+        action,
+        mid,
+        camera_id,
+    )
+
+
 @router.get(
     "/snapshot",
     summary="The camera's latest frame, privacy masks applied (JPEG)",
     responses={200: {"content": {"image/jpeg": {}}}, 503: {"description": "camera offline"}},
 )
-async def snapshot(center: Center, rt: Runtime, camera_id: str) -> Response:
+async def snapshot(
+    caller: Viewer,
+    center: Center,
+    rt: Runtime,
+    camera_id: str,
+    unmasked: Unmasked = False,
+    reason: Reason = None,
+) -> Response:
     cam, index = _camera(rt, camera_id)
-    shot = await _grab(center, rt, cam, index)
+    await _admit(center, caller, rt.id, cam.id)
+    clear = unmasked_allowed(caller, rt.id, unmasked, reason)
+    shot = await _grab(center, rt, cam, index, clear)
+    await _record(center, caller, rt.id, cam.id, "snapshot", clear, reason)
     return Response(
         shot.jpeg,
         media_type="image/jpeg",
@@ -78,10 +133,20 @@ async def snapshot(center: Center, rt: Runtime, camera_id: str) -> Response:
     summary="Live view as MJPEG (multipart/x-mixed-replace), privacy masks applied",
 )
 async def live_view(
-    center: Center, rt: Runtime, camera_id: str, request: Request
+    caller: Viewer,
+    center: Center,
+    rt: Runtime,
+    camera_id: str,
+    request: Request,
+    unmasked: Unmasked = False,
+    reason: Reason = None,
 ) -> StreamingResponse:
     cam, index = _camera(rt, camera_id)
-    first = await _grab(center, rt, cam, index)
+    await _admit(center, caller, rt.id, cam.id)
+    clear = unmasked_allowed(caller, rt.id, unmasked, reason)
+    first = await _grab(center, rt, cam, index, clear)
+    await _record(center, caller, rt.id, cam.id, "live", clear, reason)
+    grab = partial(center.snapshots.snapshot, unmasked=clear)
 
     async def frames() -> AsyncIterator[bytes]:
         shot = first
@@ -97,7 +162,7 @@ async def live_view(
             if await request.is_disconnected():
                 return
             try:
-                shot = await run_in_threadpool(center.snapshots.snapshot, cam, index)
+                shot = await run_in_threadpool(grab, cam, index)
             except SourceError:
                 return
 

@@ -51,6 +51,8 @@ class TimelineKind(StrEnum):
     SOP_STEP = "sop_step"
     EVENT_LINKED = "event_linked"
     DISPATCH_SENT = "dispatch_sent"
+    HANDOVER = "handover"
+    """Handed over to a neighbouring municipality (data: from, to), which then sees it."""
 
 
 class IncidentError(Exception):

@@ -18,6 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection
 
 from cityops.domain.access import Membership, Principal, Role
+from cityops.domain.audit import AuditAction
+from cityops.services import audit
 from cityops.store import access_repo as repo
 from cityops.store.access_repo import UserRow
 
@@ -64,6 +66,7 @@ def create_user(
     installation_admin: bool,
     now: datetime,
     sso_subject: str | None = None,
+    created_by: str = "system",
 ) -> int:
     """A new account. ``password`` None: no password login (tokens or single sign-on only);
     ``sso_subject`` ("<provider id>|<sub>"): the account single sign-on finds it by."""
@@ -77,7 +80,7 @@ def create_user(
     if password is not None:
         check_password_rules(password)
         hashed = HASHER.hash(password)
-    return repo.insert_user(
+    user_id = repo.insert_user(
         conn,
         username=username,
         display_name=display_name.strip(),
@@ -86,6 +89,21 @@ def create_user(
         now=now,
         sso_subject=sso_subject,
     )
+    audit.record(
+        conn,
+        actor=created_by,
+        action=AuditAction.USER_CHANGED,
+        municipality=None,
+        target=f"user:{username}",
+        detail={
+            "op": "create",
+            "installation_admin": installation_admin,
+            "password": password is not None,
+            "sso": sso_subject is not None,
+        },
+        at=now,
+    )
+    return user_id
 
 
 def set_password(conn: Connection, user_id: int, password: str) -> None:
@@ -139,10 +157,11 @@ def open_session(
 
 
 def principal_for_session(
-    conn: Connection, cookie: str, *, now: datetime, idle_s: float
+    conn: Connection, cookie: str, *, now: datetime, idle_s: float, touch: bool = True
 ) -> tuple[Principal, str] | None:
     """The session's principal and CSRF token, or None (unknown, idle too long, past its
-    absolute end, or the account disabled). Expired sessions are deleted when met."""
+    absolute end, or the account disabled). Expired sessions are deleted when met. ``touch``
+    False: a check that is not the user's activity (a live feed re-checking its session)."""
     key = digest(cookie)
     s = repo.session_by_digest(conn, key)
     if s is None:
@@ -153,7 +172,7 @@ def principal_for_session(
     user = repo.user_by_id(conn, s.user_id)
     if user is None or user.disabled:
         return None
-    if now - s.last_seen_at >= TOUCH_EVERY:
+    if touch and now - s.last_seen_at >= TOUCH_EVERY:
         repo.touch_session(conn, key, now)
     return principal(conn, user, s.via), s.csrf
 
@@ -162,10 +181,44 @@ def close_session(conn: Connection, cookie: str) -> bool:
     return repo.delete_session(conn, digest(cookie))
 
 
-def create_token(conn: Connection, user_id: int, name: str, now: datetime) -> tuple[int, str]:
-    """A new API token for the account: (its id, the token). The token is shown only now."""
+def create_token(
+    conn: Connection, user_id: int, name: str, *, actor: str, now: datetime
+) -> tuple[int, str]:
+    """A new API token for the account: (its id, the token). The token is shown only now; the
+    database keeps its SHA-256. Audited as ``token.created``."""
+    user = repo.user_by_id(conn, user_id)
+    if user is None:
+        raise AccountError(f"no user {user_id}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return repo.insert_token(conn, user_id, digest(token), name[:100], now), token
+    token_id = repo.insert_token(conn, user_id, digest(token), name[:100], now)
+    audit.record(
+        conn,
+        actor=actor,
+        action=AuditAction.TOKEN_CREATED,
+        municipality=None,
+        target=f"user:{user.username}",
+        detail={"token_id": token_id, "name": name[:100]},
+        at=now,
+    )
+    return token_id, token
+
+
+def revoke_token(conn: Connection, token_id: int, *, actor: str, now: datetime) -> bool:
+    """Revoke a token at once (False: unknown or already revoked). Audited as ``token.revoked``."""
+    row = repo.token_by_id(conn, token_id)
+    if row is None or not repo.revoke_token(conn, token_id, now):
+        return False
+    user = repo.user_by_id(conn, row.user_id)
+    audit.record(
+        conn,
+        actor=actor,
+        action=AuditAction.TOKEN_REVOKED,
+        municipality=None,
+        target=f"user:{user.username if user else row.user_id}",
+        detail={"token_id": token_id, "name": row.name},
+        at=now,
+    )
+    return True
 
 
 def principal_for_token(conn: Connection, token: str, *, now: datetime) -> Principal | None:
@@ -180,19 +233,63 @@ def principal_for_token(conn: Connection, token: str, *, now: datetime) -> Princ
     return principal(conn, user, "token")
 
 
+def _membership_detail(m: Membership | None) -> dict[str, object] | None:
+    if m is None:
+        return None
+    return {
+        "role": m.role.value,
+        "agency": m.agency,
+        "expires_at": m.expires_at.isoformat() if m.expires_at else None,
+        "unmasked_video": m.unmasked_video,
+    }
+
+
 def grant(
     conn: Connection, user_id: int, membership: Membership, *, granted_by: str, now: datetime
-) -> None:
-    """Give (or change) the account's role in a municipality."""
+) -> bool:
+    """Give (or change) the account's role in a municipality; recorded in that municipality's
+    audit as ``role.changed`` when it changes anything. False: it was already so."""
     if membership.role is Role.LIAISON and not membership.agency:
         raise AccountError("a liaison membership names its agency")
     if membership.role is Role.LIAISON and membership.expires_at is None:
         raise AccountError("a liaison membership has an end (expires_at)")
     if membership.expires_at is not None and membership.expires_at <= now:
         raise AccountError("expires_at is in the past")
+    user = repo.user_by_id(conn, user_id)
+    if user is None:
+        raise AccountError(f"no user {user_id}")
+    before = repo.memberships_of(conn, user_id).get(membership.municipality)
+    if before == membership:
+        return False
     repo.put_membership(conn, user_id, membership, granted_by=granted_by, now=now)
+    audit.record(
+        conn,
+        actor=granted_by,
+        action=AuditAction.ROLE_CHANGED,
+        municipality=membership.municipality,
+        target=f"user:{user.username}",
+        detail={"to": _membership_detail(membership), "from": _membership_detail(before)},
+        at=now,
+    )
+    return True
 
 
-def revoke(conn: Connection, user_id: int, municipality: str) -> bool:
-    """Take the account's membership in a municipality away (False: it had none)."""
-    return repo.delete_membership(conn, user_id, municipality)
+def revoke(
+    conn: Connection, user_id: int, municipality: str, *, revoked_by: str, now: datetime
+) -> bool:
+    """Take the account's membership in a municipality away (False: it had none); audited."""
+    user = repo.user_by_id(conn, user_id)
+    before = repo.memberships_of(conn, user_id).get(municipality)
+    if user is None or before is None:
+        return False
+    repo.delete_membership(conn, user_id, municipality)
+    audit.record(
+        conn,
+        actor=revoked_by,
+        action=AuditAction.ROLE_CHANGED,
+        municipality=municipality,
+        target=f"user:{user.username}",
+        detail={"to": None, "from": _membership_detail(before)},
+        at=now,
+    )
+    return True

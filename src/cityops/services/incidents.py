@@ -16,6 +16,7 @@ from cityops.domain.incident import (
 )
 from cityops.domain.rules import Trigger, TriggerKind
 from cityops.services.runtime import MunicipalityRuntime
+from cityops.store import handovers_repo
 from cityops.store import incidents_repo as repo
 from cityops.store.incidents_repo import IncidentRecord
 
@@ -175,5 +176,37 @@ def tick_sop_step(ctx: OperatorContext, *, step_id: str, done: bool) -> Incident
         actor=ctx.actor,
         text=("done: " if done else "undone: ") + step.text,
         data={"step": step_id, "done": "true" if done else "false"},
+    )
+    return ctx.save(incident, incident.add_entry(entry))
+
+
+def hand_over(ctx: OperatorContext, *, to: str, reason: str) -> Incident:
+    """Hand the incident over to the neighbouring municipality ``to``: from now on it sees the
+    incident (list, detail, live feed, notes); the entry is in the one timeline both see."""
+    if to == ctx.rt.id:
+        raise IncidentError("an incident is handed over to another municipality")
+    if not reason.strip():
+        raise IncidentError("a hand-over needs a reason")
+    incident = ctx.load()
+    incident.require(IncidentAction.NOTE)  # not once it is closed or cancelled
+    if to in handovers_repo.handed_to(ctx.conn, ctx.incident_id):
+        raise IncidentError(f"already handed over to {to}")
+    handovers_repo.insert_handover(
+        ctx.conn,
+        handovers_repo.Handover(
+            incident_id=ctx.incident_id,
+            from_municipality=ctx.rt.id,
+            to_municipality=to,
+            reason=reason.strip()[:4000],
+            actor=ctx.actor,
+            at=ctx.now,
+        ),
+    )
+    entry = TimelineEntry(
+        at=ctx.now,
+        kind=TimelineKind.HANDOVER,
+        actor=ctx.actor,
+        text=reason.strip()[:4000],
+        data={"from": ctx.rt.id, "to": to},
     )
     return ctx.save(incident, incident.add_entry(entry))

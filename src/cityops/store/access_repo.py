@@ -110,6 +110,10 @@ def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> Non
     conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
 
 
+def set_display_name(conn: Connection, user_id: int, display_name: str) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(display_name=display_name))
+
+
 def set_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
 

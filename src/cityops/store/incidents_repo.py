@@ -13,6 +13,7 @@ from cityops.domain.entities import LonLat, Sector, Severity
 from cityops.domain.incident import Incident, Status, TimelineEntry, TimelineKind
 from cityops.store import tables as t
 from cityops.store.sql import insert_ignore, upsert
+from cityops.store.tables_access import incident_handovers
 
 _STATUS_TIME_COLUMN = {
     Status.ACKNOWLEDGED: "acknowledged_at",
@@ -36,6 +37,10 @@ class IncidentFilter:
     until: datetime | None = None
     incident_type: str | None = None
     limit: int = 500
+    assigned_to: str | None = None
+    """Only the incidents assigned to this agency (a liaison's view); no hand-overs then."""
+    with_handovers: bool = True
+    """Also the incidents neighbours handed over to this municipality."""
 
 
 @dataclass(slots=True)
@@ -158,7 +163,15 @@ def get_incident(
 
 def list_incidents(conn: Connection, municipality: str, f: IncidentFilter) -> list[IncidentRecord]:
     c = t.incidents.c
-    q = select(t.incidents).where(c.municipality == municipality)
+    here = c.municipality == municipality
+    if f.assigned_to is not None:
+        q = select(t.incidents).where(here, c.assigned_agency == f.assigned_to)
+    elif f.with_handovers:
+        h = incident_handovers.c
+        shared = select(h.incident_id).where(h.to_municipality == municipality)
+        q = select(t.incidents).where(here | c.id.in_(shared))
+    else:
+        q = select(t.incidents).where(here)
     if f.statuses:
         q = q.where(c.status.in_([s.value for s in f.statuses]))
     if f.open_only:

@@ -98,17 +98,19 @@ class SnapshotService:
         except SourceError as err:
             raise CameraOfflineError(str(err)) from err
 
-    def snapshot(self, camera: Camera, index: int = 0) -> Snapshot:
-        """The camera's latest masked frame as JPEG; raises SourceError when it is offline."""
+    def snapshot(self, camera: Camera, index: int = 0, *, unmasked: bool = False) -> Snapshot:
+        """The camera's latest masked frame as JPEG; raises SourceError when it is offline.
+        ``unmasked``: the frame as the camera sent it, never cached; only for a caller that
+        checked the viewer's permission and recorded the view (api/video_access.py)."""
         key = (camera.municipality, camera.id)
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(key)
-            if cached and now - cached[0] < self.max_age_s:
+            if cached and now - cached[0] < self.max_age_s and not unmasked:
                 return cached[1]
         latest = self.analysed(camera) if self.analysed is not None else None
         if latest is not None and now - latest.at < FRESH_S:
-            return self._keep(key, camera, latest.frame, latest.people)
+            return self._keep(key, camera, latest.frame, latest.people, unmasked)
         with self._lock:
             url = self.stream_url(camera, index)
             if url is None:
@@ -125,20 +127,27 @@ class SnapshotService:
             with self._lock:
                 self._failed[key] = (time.monotonic(), str(err))
             raise
-        return self._keep(key, camera, frame, ())
+        return self._keep(key, camera, frame, (), unmasked)
 
     def _keep(
-        self, key: tuple[str, str], camera: Camera, frame: Frame, people: tuple[Box, ...]
+        self,
+        key: tuple[str, str],
+        camera: Camera,
+        frame: Frame,
+        people: tuple[Box, ...],
+        unmasked: bool = False,
     ) -> Snapshot:
+        shown = frame_for_viewer(frame, camera, unmasked=unmasked, people=people, style=self.style)
         shot = Snapshot(
             camera.id,
-            encode_jpeg(frame_for_viewer(frame, camera, people=people, style=self.style)),
+            encode_jpeg(shown),
             datetime.now(UTC),
             hashlib.blake2b(frame.tobytes(), digest_size=16).hexdigest(),
         )
         with self._lock:
             self._failed.pop(key, None)
-            self._cache[key] = (time.monotonic(), shot)
+            if not unmasked:
+                self._cache[key] = (time.monotonic(), shot)
         return shot
 
     def close(self) -> None:
