@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean system-deps lint-js test-js fresh-check
+.PHONY: demo test lint typecheck unit bench clean system-deps lint-js test-js fresh-check audit
 
 # The console's JavaScript: type-checked by tsc (web/tsconfig.json), unit-tested by node --test
 # (explicit file names: Node 18 has no globs). npm ci runs again when the lockfile changes.
@@ -54,6 +54,11 @@ test: $(STAMP) system-deps lint test-js $(OP_STAMP)
 
 bench: $(STAMP) system-deps
 	$(PY) -m bench.ingest
+
+# Known vulnerabilities in the pinned Python and npm dependencies (pip-audit, npm audit). Needs
+# the vulnerability databases online, so it is not part of the offline `make test`.
+audit: $(STAMP)
+	bash scripts/audit.sh "$(VENV)"
 
 # Prove `make demo` and `make test` on a clean Debian 12 root (debootstrap, cached), as root.
 fresh-check:
