@@ -35,6 +35,12 @@ DYNAMIC_FAMILIES: dict[str, tuple[str, ...]] = {
     "action": ("acknowledge", "dispatch", "on_scene", "resolve", "close", "reopen", "cancel"),
     "action.done": ("acknowledge", "dispatch", "on_scene", "resolve", "close", "reopen", "cancel"),
     "action.hint": ("acknowledge", "dispatch", "on_scene", "resolve", "close", "reopen", "cancel"),
+    # tMaybe(`sso_error.${reason}`): every reason services/oidc.py and domain/sso.py give
+    "sso_error": (
+        *("state", "nonce", "no_role", "username", "username_taken", "disabled", "denied"),
+        *("provider", "provider_unreachable", "provider_metadata", "token", "id_token"),
+        *("subject", "account"),
+    ),
 }
 
 # http(s) URLs allowed in vendored code: identifiers and comments, never fetched.

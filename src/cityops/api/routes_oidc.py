@@ -131,13 +131,14 @@ async def callback(
                 now=now,
                 absolute_s=center.settings.session_absolute_s,
             )
-            detail = {"via": "oidc", "provider": provider}
             audit.record(
                 conn,
                 actor=identity.username,
                 action=AuditAction.LOGIN,
                 municipality=None,
-                detail=detail,
+                target=f"user:{identity.username}",
+                detail={"via": "oidc", "provider": provider},
+                at=now,
             )
     except (OidcError, AccountError) as exc:
         reason = exc.reason if isinstance(exc, OidcError) else "account"

@@ -1,12 +1,14 @@
 // @ts-check
-// HTTP client for /api/v1. Every write carries the operator's name in X-CityOps-Operator.
+// HTTP client for /api/v1. The session is the HttpOnly cookie the browser sends; every write
+// carries the session's CSRF token in X-CSRF-Token. A 401 from any request means the session
+// has ended: the session module (session.js) is told, and shows the login screen.
 
 const meta = typeof document === 'undefined' ? null : document.querySelector('meta[name="cityops-api"]');
 export const API_BASE = (meta instanceof HTMLMetaElement && meta.content) || '/api/v1';
 
 export class ApiError extends Error {
   /**
-   * @param {number} status HTTP status; 0: no operator name (the request was not sent)
+   * @param {number} status HTTP status
    * @param {string | null} detail the server's reason
    */
   constructor(status, detail) {
@@ -16,15 +18,20 @@ export class ApiError extends Error {
   }
 }
 
-/** @type {() => Promise<string | null>} */
-let operatorProvider = async () => null;
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+/** @type {() => string | null} */
+let csrfToken = () => null;
+/** @type {() => void} */
+let sessionEnded = () => {};
 
 /**
- * `fn` resolves to the operator's name, asking for it when none is stored yet.
- * @param {() => Promise<string | null>} fn
+ * Who gives the session's CSRF token, and who hears that the session has ended (a 401).
+ * @param {{csrf: () => string | null, ended: () => void}} hooks
  */
-export function setOperatorProvider(fn) {
-  operatorProvider = fn;
+export function setSessionHooks(hooks) {
+  csrfToken = hooks.csrf;
+  sessionEnded = hooks.ended;
 }
 
 /** @typedef {Record<string, string | number | boolean | null | undefined | (string | number)[]>} Params */
@@ -45,8 +52,12 @@ function url(path, params) {
   return u.pathname + u.search;
 }
 
-/** @param {Response} res */
-async function parse(res) {
+/**
+ * @param {Response} res
+ * @param {boolean} [quiet] a 401 is the caller's (the login form), not the end of a session
+ */
+async function parse(res, quiet = false) {
+  if (res.status === 401 && !quiet) sessionEnded();
   if (res.ok) {
     if (res.status === 204) return null;
     return res.json();
@@ -76,25 +87,19 @@ export async function getJSON(path, params, { signal } = {}) {
 }
 
 /**
- * POST JSON. The operator header is percent-encoded UTF-8 (encodeURIComponent), because HTTP
- * header values cannot carry Cyrillic directly: the server decodes it with urllib.parse.unquote.
+ * POST JSON with the session's CSRF token.
  * @param {string} path
  * @param {unknown} body
+ * @param {{quiet?: boolean}} [options] quiet: a 401 does not end the session (the login itself)
  * @returns {Promise<any>}
  */
-export async function postJSON(path, body) {
-  const operator = await operatorProvider();
-  if (!operator) throw new ApiError(0, null);
-  const res = await fetch(url(path), {
-    method: 'POST',
-    headers: {
-      Accept: 'application/json',
-      'Content-Type': 'application/json',
-      'X-CityOps-Operator': encodeURIComponent(operator),
-    },
-    body: JSON.stringify(body ?? {}),
-  });
-  return parse(res);
+export async function postJSON(path, body, { quiet = false } = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  const csrf = csrfToken();
+  if (csrf) headers[CSRF_HEADER] = csrf;
+  const res = await fetch(url(path), { method: 'POST', headers, body: JSON.stringify(body ?? {}), credentials: 'same-origin' });
+  return parse(res, quiet);
 }
 
 /**

@@ -6,6 +6,7 @@
 import { API_BASE, mpath } from './api.js';
 import { refetchLive } from './data.js';
 import { dispatchLive, LIVE_KINDS } from './live-events.js';
+import { probeSession } from './session.js';
 import { emit, setConnection } from './state.js';
 
 const MIN_DELAY = 1000;
@@ -58,6 +59,8 @@ function open() {
     if (source !== es) return;
     es.close();
     source = null;
+    // an EventSource cannot tell a 401: ask whether the session is still there
+    probeSession();
     const delay = Math.min(MAX_DELAY, MIN_DELAY * 2 ** attempt) * (0.6 + Math.random() * 0.4);
     attempt += 1;
     setConnection(attempt > 3 ? 'offline' : 'reconnecting');

@@ -1,24 +1,26 @@
 // @ts-check
 // Console entry point: configuration, language, header, views, keyboard, live feed.
 
-import { setOperatorProvider } from './api.js';
-import { loadConfig, loadMunicipality } from './data.js';
+import { can, viewsFor, visibleMunicipalities } from './access.js';
+import { initAudit, setAuditActive } from './audit.js';
+import { loadConfig, loadMunicipality, refetchLive } from './data.js';
 import { acknowledge, closeDetail, focusDetail, initDetails, isDetailOpen } from './details.js';
 import { byId, byIdAs, isTyping } from './dom.js';
 import { initHealth } from './health-banner.js';
 import { displayName, fmtDate, fmtTime, getLanguage, setLanguage, setTimeZone, storedLanguage, t } from './i18n.js';
-import { connectLive } from './live.js';
+import { connectLive, disconnectLive } from './live.js';
 import { focusMap, initMap, invalidate, sensorOnMap, sensorsOnMap, settleView, showMunicipality } from './map.js';
 import { initOverview, setOverviewActive } from './overview.js';
 import { initQueue, moveSelection, openSelected, select } from './queue.js';
 import { setSound, soundEnabled } from './sound.js';
+import { ensureSession, initSession, loginShown } from './session.js';
 import { emit, on, schedule, setMunicipality, setView, state } from './state.js';
-import { ensureOperator, getOperator, initOperator, askOperator, refreshOperatorLabel, toast } from './ui.js';
+import { toast } from './ui.js';
 import { initWall, setWallActive } from './wall.js';
 
 const MUNI_KEY = 'cityops.municipality';
 /** @type {readonly import('./types').View[]} */
-const VIEWS = ['ops', 'wall', 'overview'];
+const VIEWS = ['ops', 'wall', 'overview', 'audit'];
 
 // --- header
 
@@ -57,7 +59,7 @@ function showMunicipalityName() {
   const muni = state.municipality;
   byId('muni-name').textContent = muni ? displayName(muni) : '';
   const sel = byIdAs('muni-select', HTMLSelectElement);
-  const list = (state.config && state.config.municipalities) || [];
+  const list = visibleMunicipalities(state.me, (state.config && state.config.municipalities) || []);
   sel.hidden = list.length < 2;
   byId('muni-name').hidden = list.length >= 2;
   if (list.length >= 2) {
@@ -79,7 +81,6 @@ async function switchLanguage(code) {
   showConnection(state.connection);
   showSound();
   showMunicipalityName();
-  refreshOperatorLabel();
   tickClock();
   emit('lang', code);
 }
@@ -88,7 +89,7 @@ async function switchLanguage(code) {
 
 /** @param {string | undefined} name */
 function showView(name) {
-  const view = VIEWS.find((v) => v === name);
+  const view = viewsFor(state.me, state.mid).find((v) => v === name);
   if (!view) return;
   setView(view);
   for (const v of VIEWS) {
@@ -99,18 +100,29 @@ function showView(name) {
   }
   setWallActive(view === 'wall');
   setOverviewActive(view === 'overview');
+  setAuditActive(view === 'audit');
   if (view === 'ops') requestAnimationFrame(invalidate);
+}
+
+/** The tabs the account's role in this municipality has; off a view it may not see. */
+function applyAccess() {
+  const views = viewsFor(state.me, state.mid);
+  for (const v of VIEWS) byId(`tab-${v}`).hidden = !views.includes(v);
+  document.body.dataset.role = (state.me && state.me.memberships.find((m) => m.municipality === state.mid)?.role) || '';
+  if (!views.includes(state.view) || byId(`view-${state.view}`).hidden) showView(views[0]);
 }
 
 function initTabs() {
   const tabs = [...document.querySelectorAll('.tab')].filter((el) => el instanceof HTMLElement);
+  const shown = () => tabs.filter((tab) => !tab.hidden);
   for (const tab of tabs) {
     tab.addEventListener('click', () => showView(tab.dataset.view));
     tab.addEventListener('keydown', (ev) => {
       if (ev.key !== 'ArrowRight' && ev.key !== 'ArrowLeft') return;
       ev.preventDefault();
-      const i = tabs.indexOf(tab);
-      const next = tabs[(i + (ev.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+      const visible = shown();
+      const i = visible.indexOf(tab);
+      const next = visible[(i + (ev.key === 'ArrowRight' ? 1 : visible.length - 1)) % visible.length];
       if (!next) return;
       next.focus();
       showView(next.dataset.view);
@@ -127,7 +139,7 @@ function dialogOpen() {
 
 /** @param {KeyboardEvent} ev */
 function onKey(ev) {
-  if (ev.ctrlKey || ev.metaKey || ev.altKey || dialogOpen()) return;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || dialogOpen() || loginShown()) return;
   const target = ev.target;
   if (isTyping(target)) {
     if (ev.key === 'Escape' && target instanceof HTMLElement) target.blur();
@@ -144,6 +156,7 @@ function onKey(ev) {
     case '1':
     case '2':
     case '3':
+    case '4':
       showView(VIEWS[Number(key) - 1]);
       return;
     case 'l':
@@ -198,7 +211,7 @@ function onKey(ev) {
 
 /** @param {string | null} mid */
 async function chooseMunicipality(mid) {
-  const list = (state.config && state.config.municipalities) || [];
+  const list = visibleMunicipalities(state.me, (state.config && state.config.municipalities) || []);
   const muni = list.find((m) => m.id === mid) || list[0];
   if (!muni) {
     toast(t('error.no_municipality'), 'error', 20000);
@@ -210,6 +223,13 @@ async function chooseMunicipality(mid) {
   showMunicipalityName();
   tickClock();
   if (isDetailOpen()) closeDetail();
+  applyAccess();
+  if (!can(state.me, muni.id, 'incidents.read')) {
+    // an auditor: no incidents, sources or live feed here, only the audit view
+    disconnectLive();
+    markReady();
+    return;
+  }
   const loading = loadMunicipality(muni.id).catch((err) => {
     console.error(err);
     toast(t('error.load'), 'error', 10000);
@@ -218,6 +238,15 @@ async function chooseMunicipality(mid) {
   settleView();
   connectLive(muni.id);
   markReady();
+}
+
+/** Signed in again after the session ended: the same place, its data and live feed afresh. */
+function resume() {
+  applyAccess();
+  const mid = state.mid;
+  if (!mid || !can(state.me, mid, 'incidents.read')) return;
+  refetchLive().catch((err) => console.warn('resume', err));
+  connectLive(mid);
 }
 
 // --- for tests and benchmarks
@@ -246,14 +275,14 @@ function markReady() {
 async function start() {
   await setLanguage(storedLanguage() || 'bg', { remember: false });
   showLanguageButtons();
-  initOperator();
-  setOperatorProvider(ensureOperator);
+  initSession({ ended: disconnectLive });
   initTabs();
   initQueue();
   initMap();
   initDetails();
   initWall();
   initOverview();
+  initAudit();
   initHealth();
   showSound();
   showConnection('connecting');
@@ -273,6 +302,7 @@ async function start() {
   document.addEventListener('keydown', onKey);
   tickClock();
   setInterval(tickClock, 1000);
+  await ensureSession();
 
   /** @type {import('./types').ConsoleConfig} */
   let config;
@@ -291,7 +321,9 @@ async function start() {
     localStorage.removeItem('cityops.lang');
   }
   await chooseMunicipality(localStorage.getItem(MUNI_KEY));
-  if (!getOperator()) askOperator();
+  on('session', (me) => {
+    if (me) resume();
+  });
 }
 
 start().catch((err) => {

@@ -33,6 +33,7 @@ const s = {
   view: 'ops',
   connection: 'connecting',
   health: null,
+  me: null,
 };
 
 /** Read the state here; write it only through this module's functions. */
@@ -190,4 +191,13 @@ export function setConnection(value) {
 export function setHealth(health) {
   s.health = health;
   emit('health', health);
+}
+
+/**
+ * The signed-in account (GET /auth/me), or null once the session has ended.
+ * @param {import('./types').Me | null} me
+ */
+export function setMe(me) {
+  s.me = me;
+  emit('session', me);
 }

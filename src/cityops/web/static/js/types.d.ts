@@ -217,7 +217,47 @@ export type LiveEvent =
 
 // --- the console's own state
 
-export type View = 'ops' | 'wall' | 'overview';
+export type View = 'ops' | 'wall' | 'overview' | 'audit';
+
+// --- the signed-in account (GET /auth/me; B's block)
+
+export interface MembershipInfo {
+  municipality: string;
+  role: 'admin' | 'supervisor' | 'operator' | 'liaison' | 'analyst' | 'auditor';
+  agency: string | null;
+  expires_at: string | null;
+  unmasked_video: boolean;
+  permissions: string[];
+}
+
+export interface Me {
+  username: string;
+  display_name: string;
+  installation_admin: boolean;
+  /** session (password), oidc (single sign-on) or token */
+  via: string;
+  /** Sent back in X-CSRF-Token on every write (null for a bearer token). */
+  csrf: string | null;
+  memberships: MembershipInfo[];
+}
+
+/** One record of GET /m/{mid}/audit (C's audit API), newest first. */
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  municipality: string | null;
+  target: string | null;
+  reason: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+/** GET /auth/oidc/providers: a "sign in with" button each. */
+export interface SsoProvider {
+  id: string;
+  title: string | Record<string, string>;
+}
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
 export type DetailKind = 'incident' | 'camera' | 'sensor' | 'key_object';
 
@@ -249,6 +289,7 @@ export interface State {
   view: View;
   connection: Connection;
   health: Health | null;
+  me: Me | null;
 }
 
 /** What the rest of the console may see of the state: reading only; writes go through state.js. */
@@ -267,6 +308,7 @@ export interface ReadonlyState {
   readonly view: View;
   readonly connection: Connection;
   readonly health: Readonly<Health> | null;
+  readonly me: Readonly<Me> | null;
 }
 
 /** Events of the console's bus and what they carry. */
@@ -287,4 +329,5 @@ export interface BusEvents {
   'show-view': View;
   basemap: { ok: boolean };
   lang: string;
+  session: Me | null;
 }

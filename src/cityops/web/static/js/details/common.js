@@ -3,6 +3,7 @@
 // timers, the way back), navigation between panels, and small fragments.
 
 import { ApiError } from '../api.js';
+import { isCsrfRefusal } from '../access.js';
 import { sensorChart } from '../charts.js';
 import { byId, h } from '../dom.js';
 import { distanceM } from '../geo.js';
@@ -107,7 +108,9 @@ function goBack() {
 /** @param {unknown} err */
 export function apiErrorMessage(err) {
   if (err instanceof ApiError) {
-    if (err.status === 0) return t('operator.required');
+    if (isCsrfRefusal(err.status, err.detail)) return t('error.csrf');
+    if (err.status === 401) return t('login.expired');
+    if (err.status === 403) return t('error.forbidden', { detail: err.detail || '' });
     if (err.status === 409) return t('error.conflict', { detail: err.detail || '' });
     if (err.status === 404) return t('error.not_found');
     if (err.detail) return t('error.server_detail', { detail: err.detail });

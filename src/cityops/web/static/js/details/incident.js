@@ -9,6 +9,7 @@ import { fmtAge, fmtDateTime, incidentTitle, t } from '../i18n.js';
 import { agencyLabel, incidentTypeLabel } from '../queue.js';
 import { applyIncident, state } from '../state.js';
 import { toast } from '../ui.js';
+import { incidentRights } from '../access.js';
 import { actionsBlock } from './actions.js';
 import { camerasBlock } from './camera.js';
 import { apiErrorMessage, backButton, body, closeButton, fact, panel, setBody, startCharts, teardown } from './common.js';
@@ -93,7 +94,12 @@ export function renderIncident(detail) {
   cur.token = ++panel.token;
   /** @type {Incident} */
   const inc = { ...(state.incidents.get(detail.id) || {}), ...summaryOf(detail) };
-  const parts = [incidentHead(inc), actionsBlock(inc), sopBlock(inc, detail.sop), camerasBlock(detail)];
+  // what the account's role may not do is not offered (the server refuses it anyway)
+  const rights = incidentRights(state.me, state.mid);
+  /** @type {HTMLElement[]} */
+  const parts = [incidentHead(inc)];
+  if (rights.act) parts.push(actionsBlock(inc));
+  parts.push(sopBlock(inc, detail.sop, rights.act), camerasBlock(detail));
   /** @type {[HTMLElement, import('../types').Sensor][]} */
   let pending = [];
   if (inc.location) {
@@ -102,7 +108,8 @@ export function renderIncident(detail) {
     parts.push(block.el);
     pending = block.pending;
   }
-  parts.push(noteBlock(inc), timelineBlock(detail));
+  if (rights.note) parts.push(noteBlock(inc));
+  parts.push(timelineBlock(detail));
   const events = eventsBlock(detail);
   if (events) parts.push(events);
   setBody(...parts);
@@ -153,7 +160,7 @@ export function incidentPlaceholder(id) {
  */
 export async function acknowledge(id) {
   const inc = state.incidents.get(id);
-  if (!inc) return;
+  if (!inc || !incidentRights(state.me, state.mid).act) return;
   if (!canAcknowledge(inc)) {
     toast(t('action.not_allowed', { action: t('action.acknowledge'), status: t(`status.${inc.status}`) }), 'warn');
     return;

@@ -12,13 +12,14 @@ import { postIncident } from './post.js';
 /**
  * @param {Readonly<import('../types').IncidentSummary>} inc
  * @param {import('../types').Sop | null} sop
+ * @param {boolean} [mayAct] the account may act on incidents (else the steps are shown, not ticked)
  */
-export function sopBlock(inc, sop) {
+export function sopBlock(inc, sop, mayAct = true) {
   if (!sop || !sop.steps || !sop.steps.length) return section('incident.sop', h('p', { class: 'muted' }, t('incident.no_sop')));
   const local = getLanguage() !== 'en';
   const title = local && sop.title_local ? sop.title_local : sop.title;
   const done = sop.steps.filter((s) => s.done).length;
-  const enabled = canTickSop(inc);
+  const enabled = mayAct && canTickSop(inc);
   const list = h('ol', { class: 'sop' });
   for (const step of sop.steps) {
     const id = `sop-${inc.id}-${step.id}`;
