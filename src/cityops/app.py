@@ -18,12 +18,15 @@ from cityops.bus.mqtt import MqttIngest, ingest_client_id
 from cityops.config.loader import load_config, load_config_text
 from cityops.domain.analytics import TamperSpec
 from cityops.domain.catalog import MunicipalityConfig
+from cityops.domain.retention import RetentionPolicy
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.mqtt_url import parse_mqtt_url, with_credentials
 from cityops.services.camera_health import CameraHealthMonitor
+from cityops.services.housekeeping import Housekeeping, Schedule
 from cityops.services.live import LiveBus
+from cityops.services.retention import EvidenceStore
 from cityops.services.runtime import MunicipalityRuntime
 from cityops.settings import Settings
 from cityops.store import catalog_repo
@@ -159,6 +162,7 @@ class ControlCenter:
         """Where the ingest connects, with its credential (in memory for the embedded broker)."""
         self.video_url: str | None = settings.video_mqtt_url
         self.video: VideoWorker | None = None
+        self.housekeeping: Housekeeping | None = None
         self._config_stop: threading.Event | None = None
 
     def start(self, *, with_mqtt: bool = True) -> None:
@@ -173,6 +177,7 @@ class ControlCenter:
             self.watch_config(self.settings.config_poll_s)
         if self.settings.camera_probe_s > 0:
             self.start_camera_health()
+        self.start_housekeeping()
         if with_mqtt:
             if not self.settings.mqtt_url:
                 self.start_embedded_broker()
@@ -206,6 +211,22 @@ class ControlCenter:
             interval_s=self.settings.camera_probe_s,
         )
         self.camera_health.start()
+
+    def start_housekeeping(self) -> None:
+        """Audit anchors and retention on their schedules (docs/PRIVACY.md)."""
+        self.housekeeping = Housekeeping(
+            self.db,
+            lambda: {
+                m: rt.config.retention or RetentionPolicy() for m, rt in self.runtimes.items()
+            },
+            EvidenceStore(self.settings.evidence_root, self.settings.evidence_retention_days),
+            Schedule(
+                retention_s=self.settings.retention_interval_s,
+                anchor_s=self.settings.audit_anchor_interval_s,
+                anchor_export=self.settings.audit_anchor_export,
+            ),
+        )
+        self.housekeeping.start()
 
     def start_embedded_broker(self) -> None:
         """The embedded broker, holding clients to their device credentials (anonymous ones
@@ -295,5 +316,7 @@ class ControlCenter:
             self.mqtt.stop()
         if self.broker is not None:
             self.broker.stop()
+        if self.housekeeping is not None:
+            self.housekeeping.stop()
         self.snapshots.close()
         self.db.dispose()

@@ -35,6 +35,7 @@ from cityops.config.fields import (
 )
 from cityops.config.schema_analytics import AnalyticsModel
 from cityops.config.schema_frigate import FrigateModel
+from cityops.config.schema_retention import RetentionModel
 from cityops.config.schema_rules import RuleModel
 from cityops.domain.catalog import MunicipalityConfig, SopStep, StandardOperatingProcedure
 from cityops.domain.entities import (
@@ -219,6 +220,7 @@ class ConfigFile(Model):
     rules: list[RuleModel] = Field(default_factory=list)
     sops: list[SopModel] = Field(default_factory=list)
     frigate: FrigateModel | None = None
+    retention: RetentionModel | None = None
 
     def to_domain(self) -> MunicipalityConfig:
         mid = self.municipality.id
@@ -232,4 +234,5 @@ class ConfigFile(Model):
             rules=rules,
             sops=tuple(s.to_domain() for s in self.sops),
             frigate=self.frigate.to_domain() if self.frigate else None,
+            retention=self.retention.to_domain() if self.retention else None,
         )

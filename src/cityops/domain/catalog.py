@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cityops.domain.entities import Agency, Camera, KeyObject, Municipality, Sensor
+from cityops.domain.retention import RetentionPolicy
 from cityops.domain.rules import Rule
 
 
@@ -52,6 +53,7 @@ class MunicipalityConfig:
     rules: tuple[Rule, ...] = ()
     sops: tuple[StandardOperatingProcedure, ...] = ()
     frigate: FrigateSource | None = None
+    retention: RetentionPolicy | None = None
 
     def sensor(self, sensor_id: str) -> Sensor | None:
         return next((s for s in self.sensors if s.id == sensor_id), None)
