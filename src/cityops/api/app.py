@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from cityops import __version__
 from cityops.api import (
     hardening,
+    routes_audit,
     routes_auth,
     routes_evidence,
     routes_incidents,
@@ -35,7 +36,7 @@ def create_api(center: Backend) -> FastAPI:
     api.state.center = center
     hardening.install(api, center.settings)  # headers, body and rate limits (docs/SECURITY.md)
     routers = (routes_system, routes_incidents, routes_sources, routes_ingest, routes_live)
-    for module in (*routers, routes_video, routes_evidence, routes_auth):
+    for module in (*routers, routes_video, routes_evidence, routes_auth, routes_audit):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)
     if (STATIC / "index.html").exists():
