@@ -82,6 +82,19 @@ export interface LinkedEvent {
   zone: string | null;
 }
 
+/** GET /m/{mid}/incidents/{id}/evidence: one camera event's snapshot and clip (F). */
+export interface Evidence {
+  event_id: string;
+  camera_id: string;
+  kind: string;
+  ts: string;
+  snapshot_url: string | null;
+  clip_url: string | null;
+  clip_start: string | null;
+  clip_end: string | null;
+  clip_ready: boolean;
+}
+
 export interface IncidentDetail extends IncidentSummary {
   timeline: TimelineItem[];
   cameras: CameraSeeing[];

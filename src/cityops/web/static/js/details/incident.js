@@ -9,9 +9,10 @@ import { fmtAge, fmtDateTime, incidentTitle, t } from '../i18n.js';
 import { agencyLabel, incidentTypeLabel } from '../queue.js';
 import { applyIncident, state } from '../state.js';
 import { toast } from '../ui.js';
-import { incidentRights } from '../access.js';
+import { can, incidentRights } from '../access.js';
 import { actionsBlock } from './actions.js';
 import { camerasBlock } from './camera.js';
+import { evidenceBlock } from './evidence.js';
 import { apiErrorMessage, backButton, body, closeButton, fact, panel, setBody, startCharts, teardown } from './common.js';
 import { onIncidentReply, postIncident, summaryOf } from './post.js';
 import { nearbySensors, sensorsBlock } from './sensor.js';
@@ -100,6 +101,8 @@ export function renderIncident(detail) {
   const parts = [incidentHead(inc)];
   if (rights.act) parts.push(actionsBlock(inc));
   parts.push(sopBlock(inc, detail.sop, rights.act), camerasBlock(detail));
+  const evidence = evidenceBlock(detail, can(state.me, state.mid, 'video.view'));
+  if (evidence) parts.push(evidence);
   /** @type {[HTMLElement, import('../types').Sensor][]} */
   let pending = [];
   if (inc.location) {

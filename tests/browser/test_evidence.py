@@ -1,0 +1,107 @@
+"""The incident view shows its camera events' evidence in headless Chromium: the masked
+snapshot with the event's boxes, and the H.264 clip playing in a <video> (Debian's Chromium
+plays H.264: canPlayType('video/mp4; codecs="avc1.4D401E"') is "probably"), fetched with HTTP
+Range requests and its viewing recorded in the audit once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import select
+
+from cityops.domain.analytics import AnalyticsEventKind, ObjectClass
+from cityops.store.tables_audit import audit_log
+from cityops.video.analytics.types import AnalyticsEvent, Box
+from cityops.video.evidence import EvidenceConfig, EvidenceRecorder
+from cityops.video.synthetic import open_synthetic
+from cityops.video.worker.publish import event_payload
+from tests.harness.live_server import LiveServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
+
+NIGHT = datetime(2026, 11, 20, 21, 10, tzinfo=UTC)
+"""23:10 in Sofia: a person in cam-school's yard opens "Person in the school yard at night"."""
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(target)
+
+
+def worker_evidence(server: LiveServer) -> dict[str, Any]:
+    """cam-school's event at NIGHT as its video worker publishes it, its snapshot and its clip
+    (1 s before to 1 s after, rendered street) written into the server's evidence directory."""
+    assert server.center is not None
+    camera = server.center.runtimes["testtown"].config.camera("cam-school")
+    assert camera is not None
+    scene = open_synthetic("synthetic://street?seed=5")
+    config = EvidenceConfig(server.settings.evidence_root, pre_s=1.0, post_s=1.0)
+    recorder = EvidenceRecorder(camera, 5.0, config)
+    event = AnalyticsEvent(
+        AnalyticsEventKind.PERSON,
+        NIGHT,
+        zone="school-yard",
+        track_id=3,
+        cls=ObjectClass.PERSON,
+        boxes=(Box(0.55, 0.35, 0.7, 0.9),),
+    )
+    doc = event_payload(camera, event)
+    refs: dict[str, str] = {}
+    for k in range(-5, 7):
+        ts = NIGHT + timedelta(seconds=k / 5)
+        picture = recorder.frame(scene.frame_at(ts.timestamp()), ts)
+        if k == 0:
+            refs = dict(recorder.evidence(event, str(doc["id"]), picture))
+    assert recorder.published, "the clip was not finished"
+    doc["attributes"] = {**doc["attributes"], **refs}  # type: ignore[dict-item]
+    return doc
+
+
+def test_the_incident_shows_the_snapshot_and_plays_the_clip(
+    server: LiveServer, page: Page, publish: Any
+) -> None:
+    doc = worker_evidence(server)
+    page.goto(server.url)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    publish("cityops/testtown/cameras/cam-school/events", doc)
+    item = page.get_by_test_id("queue-item").filter(has_text="Person in the school yard at night")
+    expect(item).to_have_count(1, timeout=5000)
+    item.click()
+    evidence = page.get_by_test_id("evidence")
+    figure = evidence.locator(f'figure[data-event="{doc["id"]}"]')
+    expect(figure).to_have_count(1)
+    snapshot = figure.locator("img.evidence-snapshot")
+    expect(snapshot).to_be_visible()
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth === 640", arg=snapshot.element_handle()
+    )
+
+    video = figure.locator("video.evidence-clip")
+    expect(video).to_be_visible()
+    handle = video.element_handle()
+    assert handle is not None
+    page.wait_for_function("(v) => v.readyState >= 1", arg=handle, timeout=10_000)
+    duration = handle.evaluate("(v) => v.duration")
+    assert 1.9 <= duration <= 2.5, duration
+    assert handle.evaluate("(v) => [v.videoWidth, v.videoHeight]") == [640, 360]
+    handle.evaluate("(v) => v.play()")
+    page.wait_for_function("(v) => v.currentTime > 0.8", arg=handle, timeout=10_000)
+    decoded = handle.evaluate("(v) => v.getVideoPlaybackQuality().totalVideoFrames")
+    assert decoded >= 4
+    assert handle.evaluate("(v) => v.error") is None
+    # seeking back works (the server answers byte ranges)
+    handle.evaluate("(v) => { v.pause(); v.currentTime = 0.2; }")
+    page.wait_for_function("(v) => !v.seeking && Math.abs(v.currentTime - 0.2) < 0.15", arg=handle)
+
+    assert server.center is not None
+    with server.center.db.connect() as conn:
+        rows = conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.target))
+        views = {tuple(r) for r in rows if r.action.startswith("video.")}
+    assert ("ivanova", "video.clip", "cam-school") in views
+    assert ("ivanova", "video.snapshot", "cam-school") in views
