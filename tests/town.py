@@ -23,6 +23,7 @@ from cityops.store.db import make_engine, upgrade
 
 TOWN_YAML = Path(__file__).parent / "fixtures" / "testtown.yaml"
 MUNI = "testtown"
+NEIGHBOUR = "nexttown"
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 """A fixed instant for tests with a frozen clock (noon in Sofia)."""
 
@@ -101,14 +102,28 @@ def api_client(center: ControlCenter, token: str | None = None, **who: Any) -> I
         yield client
 
 
-def start_center(data_dir: Path, *, with_mqtt: bool = True, **settings: Any) -> ControlCenter:
-    """A running control center on a fresh SQLite file in ``data_dir`` with the town imported."""
+def neighbour_yaml(directory: Path, municipality: str = NEIGHBOUR) -> Path:
+    """The test town again under another id: a second municipality on the same installation."""
+    path = directory / f"{municipality}.yaml"
+    text = TOWN_YAML.read_text(encoding="utf-8").replace(f"id: {MUNI}\n", f"id: {municipality}\n")
+    path.write_text(text.replace("name: Test Town", "name: Next Town"), encoding="utf-8")
+    return path
+
+
+def start_center(
+    data_dir: Path, *, with_mqtt: bool = True, also: Sequence[Path] = (), **settings: Any
+) -> ControlCenter:
+    """A running control center on a fresh SQLite file in ``data_dir`` with the town imported
+    (and the configurations ``also``)."""
     settings.setdefault("camera_probe_s", 0)  # tests that want the monitor ask for it
     settings.setdefault("video_worker", False)  # and those that want a video worker
     settings.setdefault("mqtt_anonymous", True)  # test publishers are anonymous (D's tests: not)
     settings.setdefault("session_cookie_secure", False)  # the TestClient speaks plain http
     s = Settings(data_dir=data_dir, **settings)
-    town_db(s.db_url).dispose()
+    db = town_db(s.db_url)
+    for path in also:
+        import_config(db, path, actor="test")
+    db.dispose()
     center = ControlCenter(s)
     center.start(with_mqtt=with_mqtt)
     if with_mqtt:

@@ -20,6 +20,7 @@ from cityops.api import (
     routes_oidc,
     routes_sources,
     routes_system,
+    routes_users,
     routes_video,
 )
 from cityops.api.deps import Backend
@@ -36,7 +37,14 @@ def create_api(center: Backend) -> FastAPI:
     api.state.center = center
     hardening.install(api, center.settings)  # headers, body and rate limits (docs/SECURITY.md)
     routers = (routes_system, routes_incidents, routes_sources, routes_ingest, routes_live)
-    for module in (*routers, routes_video, routes_evidence, routes_auth, routes_audit):
+    for module in (
+        *routers,
+        routes_video,
+        routes_evidence,
+        routes_auth,
+        routes_users,
+        routes_audit,
+    ):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)
     if (STATIC / "index.html").exists():
