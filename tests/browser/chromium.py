@@ -3,7 +3,6 @@ screenshots: where it is, how it is launched, and a fresh console page."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,20 +21,17 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 OPERATOR = "Иванова"
-"""A Cyrillic operator name: it travels percent-encoded in X-CityOps-Operator."""
+"""The display name of the test operator's account (Cyrillic): what every timeline entry of its
+actions names."""
 
 
-def new_page(browser: Browser, *, operator: str | None = OPERATOR) -> tuple[Page, list[str]]:
-    """A page in a fresh browser context (own localStorage), with the operator's name already
-    stored (None: the console asks for it), and the list its uncaught JavaScript errors go to."""
+def new_page(browser: Browser) -> tuple[Page, list[str]]:
+    """A page in a fresh browser context (own cookies and localStorage, nobody signed in), and
+    the list its uncaught JavaScript errors go to."""
     context = browser.new_context(
         viewport=VIEWPORT, locale="en-GB", timezone_id="Europe/Sofia", device_scale_factor=1
     )
     context.set_default_timeout(10_000)
-    if operator is not None:
-        context.add_init_script(
-            f"localStorage.setItem('cityops.operator', {json.dumps(operator)});"
-        )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

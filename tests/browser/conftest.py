@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: headless Chromium (Playwright), a real CityOps server on
-Mosquitto with the test town, and a console page with an operator signed in."""
+Mosquitto with the test town, and a console page signed in with a real account (an operator of
+the test town, display name Иванова) through the real login API."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,13 +17,15 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, new_page
+from cityops.domain.access import Role
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, OPERATOR, new_page
 from tests.conftest import REPO_ROOT
 from tests.harness import MosquittoServer
 from tests.harness.live_server import LiveServer
-from tests.town import TOWN_YAML
+from tests.town import TOWN_YAML, account
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
+PASSWORD = "browser-test-password"
 
 if TYPE_CHECKING:  # Playwright is imported lazily, so that a missing package skips cleanly
     from playwright.sync_api import Browser, Page
@@ -76,14 +80,49 @@ def publish(mosquitto: MosquittoServer) -> Iterator[Callable[[str, object], None
     client.disconnect()
 
 
+def sign_in(
+    page: Page,
+    server: LiveServer,
+    username: str = "ivanova",
+    *,
+    display_name: str = OPERATOR,
+    role: Role = Role.OPERATOR,
+    agency: str | None = None,
+    expires_at: datetime | None = None,
+) -> None:
+    """A real account with ``role`` in the test town, signed in through POST /api/v1/auth/login
+    from the page's own browser context: the session cookie (HttpOnly) is the browser's."""
+    assert server.center is not None
+    account(
+        server.center.db,
+        username,
+        display_name=display_name,
+        role=role,
+        agency=agency,
+        expires_at=expires_at,
+        installation_admin=False,
+        password=PASSWORD,
+    )
+    answer = page.request.post(
+        server.api("/auth/login"), data={"username": username, "password": PASSWORD}
+    )
+    assert answer.ok, answer.text()
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A console page (not yet navigated) with operator Иванова signed in; the test fails on
-    any uncaught JavaScript error."""
+def fresh_page(browser: Browser) -> Iterator[Page]:
+    """A console page in a browser nobody has signed in with; fails on uncaught JS errors."""
     p, errors = new_page(browser)
     yield p
     p.context.close()
     assert not errors, f"uncaught JavaScript errors in the console: {errors}"
+
+
+@pytest.fixture
+def page(fresh_page: Page, server: LiveServer) -> Page:
+    """A console page (not yet navigated) signed in as operator Иванова of the test town."""
+    sign_in(fresh_page, server)
+    return fresh_page
 
 
 @pytest.fixture

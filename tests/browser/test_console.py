@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,13 +15,15 @@ import httpx
 import pytest
 
 from cityops.api.app import STATIC
-from tests.browser.chromium import OPERATOR, new_page
+from cityops.domain.access import Role
+from tests.browser.chromium import OPERATOR
+from tests.browser.conftest import PASSWORD
 from tests.harness import MosquittoServer
 from tests.harness.live_server import LiveServer
-from tests.town import TOWN_YAML
+from tests.town import TOWN_YAML, account
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Locator, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
 
@@ -79,15 +81,29 @@ def open_console(page: Page, server: LiveServer) -> None:
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
 
 
+_HEADERS: dict[int, dict[str, str]] = {}
+
+
+def auth(server: LiveServer) -> dict[str, str]:
+    """A bearer token of an admin of the test town (one per server) for the API checks."""
+    if id(server) not in _HEADERS:
+        _HEADERS[id(server)] = server.headers()
+    return _HEADERS[id(server)]
+
+
 def api_incidents(server: LiveServer) -> list[dict[str, Any]]:
-    response = httpx.get(server.api(f"/m/{MUNI}/incidents"), params={"limit": 100}, timeout=5)
+    response = httpx.get(
+        server.api(f"/m/{MUNI}/incidents"), params={"limit": 100}, headers=auth(server), timeout=5
+    )
     response.raise_for_status()
     result: list[dict[str, Any]] = response.json()
     return result
 
 
 def api_incident(server: LiveServer, incident_id: int) -> dict[str, Any]:
-    response = httpx.get(server.api(f"/m/{MUNI}/incidents/{incident_id}"), timeout=5)
+    response = httpx.get(
+        server.api(f"/m/{MUNI}/incidents/{incident_id}"), headers=auth(server), timeout=5
+    )
     response.raise_for_status()
     result: dict[str, Any] = response.json()
     return result
@@ -137,15 +153,6 @@ def sensor_drawn_as(page: Page, sensor: str, state: str, colour: str, timeout: f
 # --- fixtures
 
 
-@pytest.fixture
-def anonymous_page(browser: Browser) -> Iterator[Page]:
-    """A console page in a browser that has never been told the operator's name."""
-    p, errors = new_page(browser, operator=None)
-    yield p
-    p.context.close()
-    assert not errors, f"uncaught JavaScript errors in the console: {errors}"
-
-
 # --- tests
 
 
@@ -190,14 +197,15 @@ def test_mqtt_scenario_appears_live_in_the_queue_and_on_the_map(
     shot(page, "map-and-queue")
 
 
-def sign_in_on_first_visit(page: Page) -> None:
-    """A browser that never saw an operator: the console asks who is on duty."""
-    dialog = page.locator("#dlg-operator")
-    expect(dialog).to_be_visible()
-    page.locator("#operator-input").fill(OPERATOR)
-    dialog.locator("button[type=submit]").click()
-    expect(dialog).to_be_hidden()
-    expect(page.locator("#operator-name")).to_have_text(OPERATOR)
+def sign_in_on_the_login_screen(page: Page, username: str) -> None:
+    """A browser without a session: the console shows its login screen; the operator signs in."""
+    screen = page.get_by_test_id("login-screen")
+    expect(screen).to_be_visible()
+    page.locator("#login-username").fill(username)
+    page.locator("#login-password").fill(PASSWORD)
+    page.locator("#login-submit").click()
+    expect(screen).to_be_hidden()
+    expect(page.locator("#user-name")).to_have_text(OPERATOR)
 
 
 def work_through(page: Page, item: Locator, shot: Callable[[Page, str], Any]) -> None:
@@ -291,13 +299,22 @@ def test_an_incident_opened_from_the_queue_is_revealed_from_its_cluster(
 
 def test_operator_works_an_incident_through_the_ui_and_the_server_stores_it(
     server: LiveServer,
-    anonymous_page: Page,
+    fresh_page: Page,
     publish: Publish,
     shot: Callable[[Page, str], Any],
 ) -> None:
-    page = anonymous_page
+    page = fresh_page
+    assert server.center is not None
+    account(
+        server.center.db,
+        "ivanova",
+        display_name=OPERATOR,
+        role=Role.OPERATOR,
+        installation_admin=False,
+        password=PASSWORD,
+    )
     page.goto(server.url)
-    sign_in_on_first_visit(page)
+    sign_in_on_the_login_screen(page, "ivanova")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
 
     publish_flood(publish, "river-1")
@@ -313,7 +330,7 @@ def test_operator_works_an_incident_through_the_ui_and_the_server_stores_it(
     reason = "Учение: не е истинска катастрофа"
     cancel_with_reason(page, accident, reason)
 
-    # what the server stored, with the operator's name decoded from the percent-encoded header
+    # what the server stored, with the signed-in account's display name as the actor
     stored = api_incident(server, flood_id)
     assert stored["status"] == "resolved"
     assert stored["assigned_agency"] == "civil-protection"
@@ -507,7 +524,7 @@ def test_camera_wall_shows_masked_snapshots_and_live_health(
         assert school["masked"] < 8, f"privacy mask not applied: {school}"
         assert school["rest"] > 30, f"the frame itself is dark: {school}"
         shot(page, "camera-wall-clips")
-        stored = httpx.get(server.api(f"/m/{MUNI}/cameras"), timeout=5).json()
+        stored = httpx.get(server.api(f"/m/{MUNI}/cameras"), headers=auth(server), timeout=5).json()
         assert {c["id"]: c["health"] for c in stored} == {
             "cam-a": "online",
             "cam-b": "online",
@@ -532,6 +549,9 @@ def test_cameras_without_video_are_not_asked_for_snapshots(server: LiveServer, p
     open_console(page, server)
     page.keyboard.press("2")
     expect(page.locator('.wall-tile[data-camera="cam-b"]')).to_have_class(re.compile("missing"))
-    cams = {c["id"]: c["has_video"] for c in httpx.get(server.api(f"/m/{MUNI}/cameras")).json()}
+    cams = {
+        c["id"]: c["has_video"]
+        for c in httpx.get(server.api(f"/m/{MUNI}/cameras"), headers=auth(server)).json()
+    }
     assert cams == {"cam-a": True, "cam-b": False, "cam-school": False}
     assert not [u for u in requested if "/cameras/cam-b/" in u]

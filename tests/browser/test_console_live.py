@@ -96,7 +96,10 @@ def test_resync_refetches_what_the_feed_dropped_without_a_reload(
     assert any("resync" in line for line in console), console
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     # cam-a as stored (the health monitor's word), none of the dropped messages applied
-    stored = {c["id"]: c["health"] for c in httpx.get(server.api(f"/m/{MUNI}/cameras")).json()}
+    stored = {
+        c["id"]: c["health"]
+        for c in httpx.get(server.api(f"/m/{MUNI}/cameras"), headers=server.headers()).json()
+    }
     assert stored["cam-a"] != "tampered"
     page.keyboard.press("2")
     badge = page.locator('.wall-tile[data-camera="cam-a"] .badge')

@@ -50,7 +50,7 @@ function showSound() {
 }
 
 function showLanguageButtons() {
-  for (const b of document.querySelectorAll('.lang-btn')) {
+  for (const b of document.querySelectorAll('.lang-btn, .login-lang-btn')) {
     if (b instanceof HTMLElement) b.setAttribute('aria-pressed', String(b.dataset.lang === getLanguage()));
   }
 }
@@ -289,7 +289,7 @@ async function start() {
   on('connection', showConnection);
   on('select-incident', (id) => select(id));
 
-  for (const b of document.querySelectorAll('.lang-btn')) {
+  for (const b of document.querySelectorAll('.lang-btn, .login-lang-btn')) {
     if (b instanceof HTMLElement) b.addEventListener('click', () => switchLanguage(b.dataset.lang || 'en'));
   }
   byId('btn-sound').addEventListener('click', () => {

@@ -1,0 +1,134 @@
+"""The console by role, in headless Chromium against a real server: a liaison sees only the
+incidents assigned to its agency (the server filters; the console shows what it gets), an
+analyst reads but is offered no action, an auditor sees only the audit view, where a camera
+view is listed with who, when and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from cityops.domain.access import Role
+from cityops.domain.audit import AuditAction
+from cityops.services import audit
+from tests.browser.conftest import sign_in
+from tests.browser.test_console_live import store_incident_quietly
+from tests.harness.live_server import LiveServer
+from tests.town import MUNI
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(target)
+
+
+def assign(server: LiveServer, incident_id: int, agency: str) -> None:
+    response = httpx.post(
+        server.api(f"/m/{MUNI}/incidents/{incident_id}/assign"),
+        json={"agency": agency, "note": None},
+        headers=server.headers(),
+        timeout=5,
+    )
+    response.raise_for_status()
+
+
+def test_liaison_sees_only_its_agencys_incidents(server: LiveServer, fresh_page: Page) -> None:
+    police = store_incident_quietly(server, "Fight outside the stadium")
+    fire = store_incident_quietly(server, "Smoke from the warehouse")
+    store_incident_quietly(server, "Unassigned pothole")
+    assign(server, police, "police")
+    assign(server, fire, "civil-protection")
+
+    page = fresh_page
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    sign_in(
+        page,
+        server,
+        "petrov",
+        display_name="Петров",
+        role=Role.LIAISON,
+        agency="police",
+        expires_at=tomorrow,
+    )
+    page.goto(server.url)
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    items = page.get_by_test_id("queue-item")
+    expect(items).to_have_count(1)
+    expect(items).to_contain_text("Fight outside the stadium")
+    # a liaison may add notes, not act: no action buttons; no overview, no audit
+    items.click()
+    expect(page.get_by_test_id("incident-head")).to_have_attribute("data-incident-id", str(police))
+    expect(page.locator("#details [data-action]")).to_have_count(0)
+    expect(page.locator("#note-text")).to_be_visible()
+    expect(page.locator("#tab-overview")).to_be_hidden()
+    expect(page.locator("#tab-audit")).to_be_hidden()
+
+
+def test_analyst_reads_but_is_offered_no_action(server: LiveServer, fresh_page: Page) -> None:
+    incident_id = store_incident_quietly(server, "Water main burst")
+    page = fresh_page
+    sign_in(page, server, "analyst", display_name="Analyst", role=Role.ANALYST)
+    page.goto(server.url)
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    page.get_by_test_id("queue-item").filter(has_text="Water main burst").click()
+    head = page.get_by_test_id("incident-head")
+    expect(head).to_have_attribute("data-incident-id", str(incident_id))
+    expect(page.locator("#details button[data-action]")).to_have_count(0)
+    expect(page.locator("#assign-agency")).to_have_count(0)
+    expect(page.locator("#note-text")).to_have_count(0)
+    # the keyboard's acknowledge does nothing either
+    page.locator("#queue-list").focus()
+    page.keyboard.press("a")
+    expect(head).to_have_attribute("data-status", "new")
+    expect(page.locator("#tab-overview")).to_be_visible()
+    expect(page.locator("#tab-audit")).to_be_hidden()
+
+
+def test_auditor_sees_who_saw_which_camera_when_and_why(
+    server: LiveServer, fresh_page: Page
+) -> None:
+    assert server.center is not None
+    with server.center.db.begin() as conn:
+        audit.record(
+            conn,
+            actor="Иванова",
+            action=AuditAction.VIDEO_UNMASKED,
+            municipality=MUNI,
+            target="cam-a",
+            reason="Разпознаване на извършител по искане на полицията",
+        )
+        audit.record(
+            conn,
+            actor="Петров",
+            action=AuditAction.VIDEO_SNAPSHOT,
+            municipality=MUNI,
+            target="cam-b",
+        )
+    page = fresh_page
+    sign_in(page, server, "auditor", display_name="Auditor", role=Role.AUDITOR)
+    page.goto(server.url)
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    # only the audit view: no map and queue, no wall, no overview
+    expect(page.locator("#view-audit")).to_be_visible()
+    for tab in ("ops", "wall", "overview"):
+        expect(page.locator(f"#tab-{tab}")).to_be_hidden()
+    rows = page.locator("#audit-rows tr")
+    expect(rows).to_have_count(2)
+    unmasked = rows.filter(has=page.locator("td", has_text="cam-a"))
+    expect(unmasked).to_contain_text("Иванова")
+    expect(unmasked).to_contain_text("saw unmasked video")
+    expect(unmasked).to_contain_text("Разпознаване на извършител по искане на полицията")
+    # filtered to one camera
+    page.locator("#audit-camera").fill("cam-b")
+    page.locator("#audit-form button[type=submit]").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Петров")
