@@ -47,15 +47,19 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_sim",
             "cli_devices",
             "cli_audit",
+            "cli_privacy",
+            "cli_users",
         }
     ),
     "cli_audit": frozenset({"domain", "store", "services", "settings", "cli_support"}),
+    "cli_privacy": frozenset({"domain", "store", "services", "settings", "app", "cli_support"}),
     "cli_devices": frozenset(
         {"domain", "config", "store", "services", "bus", "settings", "cli_support"}
     ),
     "cli_sim": frozenset(
-        {"domain", "config", "store", "sim", "data", "settings", "app", "cli_support"}
+        {"domain", "config", "store", "sim", "data", "settings", "app", "cli_support", "cli_users"}
     ),
+    "cli_users": frozenset({"domain", "store", "services", "settings", "cli_support"}),
 }
 """Layer -> the other layers it may import (its own package, and ``cityops.__version__``,
 always)."""

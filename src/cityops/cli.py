@@ -188,12 +188,24 @@ _register_device_commands()
 
 
 def _register_audit_commands() -> None:
-    from cityops import cli_audit
+    from cityops import cli_audit, cli_privacy
 
     app.add_typer(cli_audit.audit_app, name="audit")
+    app.add_typer(cli_privacy.privacy_app, name="privacy")
+    app.add_typer(cli_privacy.retention_app, name="retention")
 
 
 _register_audit_commands()
+
+
+def _register_user_commands() -> None:
+    from cityops import cli_users
+
+    app.add_typer(cli_users.users_app, name="users")
+    app.add_typer(cli_users.tokens_app, name="tokens")
+
+
+_register_user_commands()
 
 
 def _register_town_commands() -> None:
