@@ -188,11 +188,9 @@ _register_device_commands()
 
 
 def _register_audit_commands() -> None:
-    from cityops import cli_audit, cli_privacy
+    from cityops import cli_audit
 
     app.add_typer(cli_audit.audit_app, name="audit")
-    app.add_typer(cli_privacy.privacy_app, name="privacy")
-    app.add_typer(cli_privacy.retention_app, name="retention")
 
 
 _register_audit_commands()

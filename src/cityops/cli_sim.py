@@ -180,6 +180,7 @@ def demo(
 ) -> None:
     """Server, embedded broker and simulator together on the Kazanlak demo configuration."""
     from cityops.app import import_config
+    from cityops.cli_users import demo_account
     from cityops.data import DEMO_CONFIG
     from cityops.store import catalog_repo
     from cityops.store.db import make_engine, upgrade
@@ -204,7 +205,14 @@ def demo(
         stored = {c.municipality: c.yaml for c in catalog_repo.latest_configs(conn)}
     if stored.get("kazanlak") != DEMO_CONFIG.read_text(encoding="utf-8"):
         import_config(db, DEMO_CONFIG, actor="demo")
+    username, password = demo_account(db, "kazanlak")  # a new password at every start
     db.dispose()
+    settings.session_cookie_secure = False  # the demo is served over plain http on loopback
+    console.print(
+        f"console login: [bold]{username}[/bold] / [bold]{password}[/bold] "
+        "(shown only now; a new one at the next start)",
+        highlight=False,
+    )
     stop = threading.Event()
     url = settings.broker_url
 
