@@ -47,10 +47,12 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_sim",
             "cli_devices",
             "cli_audit",
+            "cli_privacy",
             "cli_users",
         }
     ),
     "cli_audit": frozenset({"domain", "store", "services", "settings", "cli_support"}),
+    "cli_privacy": frozenset({"domain", "store", "services", "settings", "app", "cli_support"}),
     "cli_devices": frozenset(
         {"domain", "config", "store", "services", "bus", "settings", "cli_support"}
     ),

@@ -188,9 +188,11 @@ _register_device_commands()
 
 
 def _register_audit_commands() -> None:
-    from cityops import cli_audit
+    from cityops import cli_audit, cli_privacy
 
     app.add_typer(cli_audit.audit_app, name="audit")
+    app.add_typer(cli_privacy.privacy_app, name="privacy")
+    app.add_typer(cli_privacy.retention_app, name="retention")
 
 
 _register_audit_commands()
