@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from cityops.api import routes_live
 from cityops.services import accounts
 from tests.browser.chromium import OPERATOR
 from tests.browser.conftest import PASSWORD, sign_in
@@ -116,6 +117,26 @@ def test_session_end_shows_login_over_the_console_and_keeps_the_place(
     page.locator("#details button[data-action=acknowledge]").click()
     expect(head).to_have_attribute("data-status", "acknowledged")
     assert incident_status(server, incident_id) == "acknowledged"
+
+
+def test_session_end_seen_by_the_live_feed_alone_shows_the_login(
+    server: LiveServer, page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody clicks: the server ends the live feed of an ended session (it re-reads the
+    session every RECHECK_S), the console asks /auth/me, gets 401, shows the login."""
+    monkeypatch.setattr(routes_live, "RECHECK_S", 1.0)
+    page.goto(server.url)
+    ready(page)
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "cityops_session")
+    assert server.center is not None
+    with server.center.db.begin() as conn:
+        assert accounts.close_session(conn, cookie)
+    screen = page.get_by_test_id("login-screen")
+    expect(screen).to_be_visible(timeout=15_000)
+    expect(page.locator("#login-error")).to_contain_text("session has ended")
+    log_in_on_screen(page, "ivanova", PASSWORD)
+    expect(screen).to_be_hidden()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
 
 
 def test_a_write_without_the_csrf_token_is_refused_and_the_console_says_why(
