@@ -88,6 +88,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/config"): LOGIN,  # lists only the caller's municipalities
     ("GET", "/api/v1/metrics"): SYSTEM | {INSTALL},  # counters only, no content
     ("GET", "/api/v1/dead-letters"): frozenset({INSTALL}),  # raw payloads of no municipality
+    ("GET", "/api/v1/audit"): frozenset({INSTALL}),  # the installation's chain: logins (C)
     ("GET", f"{M}/overview"): SYSTEM,
     ("GET", f"{M}/basemap"): READ,
     # incidents

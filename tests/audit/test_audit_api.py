@@ -119,3 +119,14 @@ def test_admins_see_retention_in_force_and_its_last_run(center: ControlCenter) -
     assert body["last_run"]["ok"] is True
     assert body["last_run"]["removed"] == dict(done.removed)
     assert body["runs"] == [body["last_run"]]
+
+
+def test_the_installation_admin_reads_the_installation_chain(center: ControlCenter) -> None:
+    with center.db.begin() as conn:
+        audit.record(conn, actor="mallory", action=AuditAction.LOGIN_FAILED, municipality=None)
+    with api_client(center, role=None, installation_admin=True) as client:
+        rows = client.get("/api/v1/audit", params={"action": "login.failed"}).json()
+        assert [(r["actor"], r["municipality"]) for r in rows] == [("mallory", None)]
+        assert client.get(f"/api/v1/m/{MUNI}/audit").status_code == 404  # no membership there
+    with api_client(center, role=Role.AUDITOR, installation_admin=False) as client:
+        assert client.get("/api/v1/audit").status_code == 403

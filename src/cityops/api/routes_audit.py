@@ -8,17 +8,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from sqlalchemy import Connection
 
 from cityops.api.auth import allow
 from cityops.api.deps import Center, Conn, QueryTime, Runtime
 from cityops.domain.access import Permission
-from cityops.domain.audit import AuditAction
+from cityops.domain.audit import INSTALLATION_CHAIN, AuditAction
 from cityops.domain.retention import DataKind, RetentionPolicy
 from cityops.services import retention
 from cityops.store import audit_repo
 from cityops.store.audit_repo import AuditFilter
 
-router = APIRouter(prefix="/api/v1/m/{mid}", tags=["audit"])
+router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 VIDEO_ACTIONS = (
     AuditAction.VIDEO_LIVE,
@@ -39,8 +40,20 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any]
 
 
+Actions = Annotated[list[AuditAction] | None, Query(description="Any of these actions")]
+Actor = Annotated[str | None, Query(max_length=200)]
+Target = Annotated[str | None, Query(max_length=300)]
+Camera = Annotated[
+    str | None, Query(max_length=64, description="Views of this camera (video.* actions)")
+]
+Before = Annotated[
+    int | None, Query(ge=1, le=2**31 - 1, description="Only records before this seq (paging)")
+]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
 @router.get(
-    "/audit",
+    "/m/{mid}/audit",
     response_model=list[AuditEntry],
     dependencies=[allow(Permission.AUDIT_READ)],
     summary="The municipality's audit records, newest first",
@@ -48,18 +61,50 @@ class AuditEntry(BaseModel):
 def audit_log(
     rt: Runtime,
     conn: Conn,
-    action: Annotated[list[AuditAction] | None, Query(description="Any of these actions")] = None,
-    actor: Annotated[str | None, Query(max_length=200)] = None,
-    target: Annotated[str | None, Query(max_length=300)] = None,
-    camera: Annotated[
-        str | None, Query(max_length=64, description="Views of this camera (video.* actions)")
-    ] = None,
+    action: Actions = None,
+    actor: Actor = None,
+    target: Target = None,
+    camera: Camera = None,
     since: QueryTime = None,
     until: QueryTime = None,
-    before: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="Only records before this seq (paging)")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    before: Before = None,
+    limit: Limit = 200,
+) -> list[AuditEntry]:
+    return _search(conn, rt.id, action, actor, target, camera, since, until, before, limit)
+
+
+@router.get(
+    "/audit",
+    response_model=list[AuditEntry],
+    dependencies=[allow(Permission.AUDIT_READ)],
+    summary="The installation's own audit records (logins, accounts), newest first",
+)
+def installation_audit_log(
+    conn: Conn,
+    action: Actions = None,
+    actor: Actor = None,
+    target: Target = None,
+    since: QueryTime = None,
+    until: QueryTime = None,
+    before: Before = None,
+    limit: Limit = 200,
+) -> list[AuditEntry]:
+    return _search(
+        conn, INSTALLATION_CHAIN, action, actor, target, None, since, until, before, limit
+    )
+
+
+def _search(
+    conn: Connection,
+    chain: str,
+    action: list[AuditAction] | None,
+    actor: str | None,
+    target: str | None,
+    camera: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    before: int | None,
+    limit: int,
 ) -> list[AuditEntry]:
     actions: list[str] = [str(a) for a in action or ()]
     if camera is not None:
@@ -71,7 +116,7 @@ def audit_log(
     found = audit_repo.search(
         conn,
         AuditFilter(
-            municipality=rt.id,
+            municipality=chain,
             actions=actions,
             actor=actor,
             target=target,
@@ -115,7 +160,7 @@ class RetentionView(BaseModel):
 
 
 @router.get(
-    "/retention",
+    "/m/{mid}/retention",
     response_model=RetentionView,
     dependencies=[allow(Permission.RETENTION_MANAGE)],
     summary="Retention in force and its last runs",
