@@ -65,6 +65,8 @@ def test_login_is_rate_limited_per_address(client: TestClient) -> None:
     assert 1 <= int(r.headers["retry-after"]) <= 10
     assert "too many login attempts" in r.json()["detail"]
     assert client.get("/api/v1/health").status_code == 200, "only the login is limited"
+    sso = client.get("/api/v1/auth/oidc/some-idp/login", follow_redirects=False)
+    assert sso.status_code == 429, "single sign-on shares the login's bucket"
 
 
 @pytest.mark.parametrize("center", [{"ingest_burst": 5, "ingest_rate_per_s": 0.5}], indirect=True)

@@ -11,9 +11,10 @@ answers (the live feed's SSE, MJPEG) pass through untouched:
   reads it (a declared Content-Length at once, a streamed body as soon as it passes the limit);
   HTTP ingest has its own limit, the batch limit ``CITYOPS_MAX_PAYLOAD_BYTES``, enforced by
   its routes (an over-large batch is answered 413 and kept as a ``too_large`` dead letter);
-- ``POST /api/v1/auth/login`` is rate limited per client address (a token bucket:
-  ``CITYOPS_LOGIN_BURST`` attempts, refilled at ``CITYOPS_LOGIN_RATE_PER_MIN``), answered 429
-  with ``Retry-After`` before any password is hashed; ingest is limited per authenticated
+- ``POST /api/v1/auth/login`` (and single sign-on's ``/api/v1/auth/oidc/*/login|callback``) is
+  rate limited per client address (a token bucket: ``CITYOPS_LOGIN_BURST`` attempts, refilled
+  at ``CITYOPS_LOGIN_RATE_PER_MIN``), answered 429 with ``Retry-After`` before any password is
+  hashed; ingest is limited per authenticated
   client by :func:`ingest_quota` (``CITYOPS_INGEST_BURST``, ``CITYOPS_INGEST_RATE_PER_S``).
 """
 
@@ -35,6 +36,8 @@ from cityops.api.ratelimit import TokenBucket
 from cityops.settings import Settings
 
 LOGIN_PATH: Final = "/api/v1/auth/login"
+SSO_LOGIN: Final = re.compile(r"^/api/v1/auth/oidc/[^/]+/(login|callback)$")
+"""Single sign-on's start and return share the login's bucket (each costs the provider work)."""
 SELF_LIMITED: Final = re.compile(r"^/api/v1/m/[^/]+/(readings|cameras/[^/]+/events)$")
 """Paths whose routes enforce their own body limit (HTTP ingest: the batch limit)."""
 API_DOCS: Final = ("/docs", "/redoc")
@@ -172,7 +175,7 @@ class Hardening:
                 message = {**message, "headers": [*message.get("headers", []), *added]}
             await send(message)
 
-        if scope["method"] == "POST" and path == LOGIN_PATH:
+        if (scope["method"] == "POST" and path == LOGIN_PATH) or SSO_LOGIN.match(path):
             wait = self.login.take(client_address(scope))
             if wait > 0:
                 await _refuse(send_hardened, 429, _LOGIN_LIMITED, retry_after=wait)
