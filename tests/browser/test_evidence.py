@@ -105,3 +105,31 @@ def test_the_incident_shows_the_snapshot_and_plays_the_clip(
         views = {tuple(r) for r in rows if r.action.startswith("video.")}
     assert ("ivanova", "video.clip", "cam-school") in views
     assert ("ivanova", "video.snapshot", "cam-school") in views
+
+
+def test_the_camera_wall_shows_what_each_camera_sees_now(
+    server: LiveServer, page: Page, publish: Any
+) -> None:
+    page.goto(server.url)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    page.keyboard.press("2")  # the camera wall
+    tile = page.locator('.wall-tile[data-camera="cam-a"]')
+    expect(tile).to_have_count(1)
+    objects = [
+        {"track": 1, "label": "person", "box": [0.1, 0.2, 0.2, 0.6]},
+        {"track": 2, "label": "vehicle", "box": [0.5, 0.5, 0.9, 0.8]},
+    ]
+    topic = "cityops/testtown/cameras/cam-a/detections"
+    for _ in range(3):  # the worker sends it about once a second
+        publish(topic, {"ts": datetime.now(UTC).isoformat(), "objects": objects})
+        page.wait_for_timeout(300)
+    boxes = tile.locator(".wall-det")
+    expect(boxes).to_have_count(2)
+    expect(tile.get_by_test_id("wall-detections")).to_have_text("2 detected")
+    # the vehicle's box where the picture has it (the tile shows the whole 16:9 picture)
+    place = boxes.nth(1).evaluate("(b) => [b.style.left, b.style.top, b.style.width]")
+    assert place == ["50%", "50%", "40%"]
+    expect(page.locator('.wall-tile[data-camera="cam-b"] .wall-det')).to_have_count(0)
+    # nothing new for 3 s: what the camera saw is no longer shown
+    expect(boxes).to_have_count(0, timeout=6000)
+    expect(tile.get_by_test_id("wall-detections")).to_have_text("")

@@ -6,11 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cityops.domain.analytics import ObjectClass
 from cityops.domain.entities import CameraHealth, Sector, SensorState, Severity
 from cityops.domain.incident import IncidentAction, Status
 from cityops.services.live import (
     PAYLOADS,
     CameraPayload,
+    DetectedObject,
+    DetectionsPayload,
     HelloPayload,
     LiveKind,
     LiveMessage,
@@ -44,6 +47,11 @@ SAMPLES: dict[LiveKind, LivePayload] = {
     LiveKind.SENSOR: SensorPayload(id="river-1", value=None, ts=None, state=SensorState.STALE),
     LiveKind.CAMERA: CameraPayload(id="cam-a", health=CameraHealth.OFFLINE),
     LiveKind.RESYNC: ResyncPayload(reason=ResyncReason.OVERFLOW),
+    LiveKind.DETECTIONS: DetectionsPayload(
+        id="cam-a",
+        ts=AT,
+        objects=[DetectedObject(track=3, label=ObjectClass.PERSON, box=(0.1, 0.2, 0.3, 0.6))],
+    ),
 }
 
 

@@ -34,8 +34,8 @@ beforeEach(() => {
   setCameras([camera()]);
 });
 
-test('the contract lists five kinds, and every one is handled', () => {
-  assert.deepEqual([...LIVE_KINDS].sort(), ['camera', 'hello', 'incident', 'resync', 'sensor']);
+test('the contract lists six kinds, and every one is handled', () => {
+  assert.deepEqual([...LIVE_KINDS].sort(), ['camera', 'detections', 'hello', 'incident', 'resync', 'sensor']);
   const { handlers } = recorder();
   const samples = {
     hello: { municipality: 'testtown', server_time: '2026-12-03T08:00:00Z' },
@@ -43,6 +43,7 @@ test('the contract lists five kinds, and every one is handled', () => {
     sensor: { id: 'river-1', value: 2.5, ts: '2026-12-03T08:01:00Z', state: 'ok' },
     camera: { id: 'cam-a', health: 'online' },
     resync: { reason: 'overflow' },
+    detections: { id: 'cam-a', ts: '2026-12-03T08:01:00Z', objects: [{ track: 3, label: 'person', box: [0.1, 0.2, 0.3, 0.6] }] },
   };
   for (const kind of LIVE_KINDS) assert.equal(send(kind, samples[kind], handlers), true, kind);
 });
@@ -131,4 +132,13 @@ test('parse keeps the sensor update to the contract\'s fields', () => {
   });
   assert.deepEqual(applyLiveEvent({ kind: 'sensor', data: { id: 'river-2', state: 'offline' } }, recorder().handlers), true);
   assert.equal(state.sensors.get('river-2').state, 'offline');
+});
+
+test('detections: handed to the camera wall, malformed ones dropped', () => {
+  const good = { id: 'cam-a', ts: '2026-12-03T08:01:00Z', objects: [{ track: 3, label: 'vehicle', box: [0.1, 0.2, 0.3, 0.6] }] };
+  const got = emitted('detections', () => send('detections', good));
+  assert.deepEqual(got, [good]);
+  for (const bad of [{ ...good, objects: [{ label: 'person', box: [0, 0, 1] }] }, { ...good, objects: null }, { ts: good.ts, objects: [] }]) {
+    assert.deepEqual(emitted('detections', () => send('detections', bad)), []);
+  }
 });

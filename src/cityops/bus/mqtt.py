@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cityops.ingest.detections import DETECTIONS_TOPICS, decode_detections, is_detections
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
 from cityops.mqtt_url import MqttTarget, parse_mqtt_url
 from cityops.services.live import LiveMessage
@@ -198,7 +199,7 @@ class MqttIngest:
             return
         self.frigate_topics = frigate_topics(self.pipeline)
         topics = [*self.subscriptions, *sorted(self.frigate_topics)]
-        client.subscribe([(topic, 1) for topic in topics])
+        client.subscribe([(topic, 1) for topic in topics] + [(DETECTIONS_TOPICS, 0)])
         self.connected.set()
         log.info("MQTT ingest connected to %s:%s", self.address.host, self.address.port)
 
@@ -227,7 +228,15 @@ class MqttIngest:
             if qos > 0:
                 client.ack(mid, qos)
 
-        self.pipeline.submit(inbound(msg, ack))
+        message = inbound(msg, ack)
+        if message.topic_valid and is_detections(message.topic):
+            # what a camera sees now: straight to the live feed, never stored (ingest/detections.py)
+            live = decode_detections(message.topic, message.payload, self.pipeline.runtimes)
+            if live is not None:
+                self.pipeline.live.publish(live)
+            ack(MessageOutcome(0, ()))
+            return
+        self.pipeline.submit(message)
 
     def _on_live(self, messages: Sequence[LiveMessage]) -> None:
         for message in messages:

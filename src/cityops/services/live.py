@@ -8,13 +8,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
+from cityops.domain.analytics import ObjectClass
 from cityops.domain.entities import CameraHealth, SensorState
 from cityops.services.views import IncidentSummary
 
 log = logging.getLogger(__name__)
+
+Fraction01 = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
 class LiveKind(StrEnum):
@@ -25,6 +29,8 @@ class LiveKind(StrEnum):
     SENSOR = "sensor"
     CAMERA = "camera"
     RESYNC = "resync"
+    DETECTIONS = "detections"
+    """What a camera's video analytics sees now (about once a second; the camera wall)."""
 
 
 class HelloPayload(BaseModel):
@@ -48,6 +54,22 @@ class CameraPayload(BaseModel):
     health: CameraHealth
 
 
+class DetectedObject(BaseModel):
+    """One object a camera's analytics tracks: its box in image fractions (x1, y1, x2, y2)."""
+
+    track: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    label: ObjectClass
+    box: tuple[Fraction01, Fraction01, Fraction01, Fraction01]
+
+
+class DetectionsPayload(BaseModel):
+    """The objects a camera's analytics tracks at ``ts`` (empty: nothing in view)."""
+
+    id: str = Field(max_length=64)
+    ts: AwareDatetime
+    objects: list[DetectedObject] = Field(max_length=100)
+
+
 class ResyncReason(StrEnum):
     OVERFLOW = "overflow"
     """The client fell QUEUE_LIMIT messages behind: what was queued for it was dropped."""
@@ -59,7 +81,14 @@ class ResyncPayload(BaseModel):
     reason: ResyncReason
 
 
-LivePayload = HelloPayload | IncidentSummary | SensorPayload | CameraPayload | ResyncPayload
+LivePayload = (
+    HelloPayload
+    | IncidentSummary
+    | SensorPayload
+    | CameraPayload
+    | ResyncPayload
+    | DetectionsPayload
+)
 
 PAYLOADS: dict[LiveKind, type[LivePayload]] = {
     LiveKind.HELLO: HelloPayload,
@@ -67,6 +96,7 @@ PAYLOADS: dict[LiveKind, type[LivePayload]] = {
     LiveKind.SENSOR: SensorPayload,
     LiveKind.CAMERA: CameraPayload,
     LiveKind.RESYNC: ResyncPayload,
+    LiveKind.DETECTIONS: DetectionsPayload,
 }
 """The payload model of each kind: the live contract in one table."""
 

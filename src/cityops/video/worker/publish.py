@@ -101,12 +101,16 @@ def detections_message(camera: Camera, result: FrameResult, ts: datetime) -> Mes
     """What the camera sees now (the camera wall draws it): its tracked objects, retained on
     ``cityops/<m>/cameras/<c>/detections`` (QoS 0: only the newest matters)."""
     objects = [
-        {"track": o.track_id, "class": o.cls.value, "box": [round(v, 4) for v in _coords(o.box)]}
+        {"track": o.track_id, "label": o.cls.value, "box": [_clamp(v) for v in _coords(o.box)]}
         for o in result.objects[:MAX_DETECTIONS]
     ]
     doc = {"ts": iso(ts), "objects": objects}
     topic = f"cityops/{camera.municipality}/cameras/{camera.id}/detections"
     return Message(topic, json.dumps(doc, separators=(",", ":")).encode(), qos=0, retain=True)
+
+
+def _clamp(v: float) -> float:
+    return round(min(1.0, max(0.0, v)), 4)
 
 
 def _coords(box: Box) -> tuple[float, float, float, float]:

@@ -1,14 +1,15 @@
 // @ts-check
-// The live feed's events (contract: hello, incident, sensor, camera, resync) checked and applied
+// The live feed's events (contract: hello, incident, sensor, camera, resync, detections) checked and applied
 // to the state. No EventSource here (live.js owns the connection), so tests drive it directly.
 
+import { emit } from './bus.js';
 import { applyCameraUpdate, applyIncident, applySensorUpdate } from './state.js';
 
 /** @typedef {import('./types').LiveKind} LiveKind */
 /** @typedef {import('./types').LiveEvent} LiveEvent */
 
 /** @type {readonly LiveKind[]} */
-export const LIVE_KINDS = ['hello', 'incident', 'sensor', 'camera', 'resync'];
+export const LIVE_KINDS = ['hello', 'incident', 'sensor', 'camera', 'resync', 'detections'];
 
 /** @param {unknown} v @returns {v is Record<string, unknown>} */
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -54,6 +55,19 @@ export function parseLiveEvent(kind, text) {
       if (!id || !health) return null;
       return { kind, data: { id, health: /** @type {import('./types').CameraHealth} */ (health) } };
     }
+    case 'detections': {
+      const id = str(data.id);
+      const ts = str(data.ts);
+      if (!id || !ts || !Array.isArray(data.objects)) return null;
+      /** @type {import('./types').DetectedObject[]} */
+      const objects = [];
+      for (const o of data.objects) {
+        if (!isObject(o) || !Array.isArray(o.box) || o.box.length !== 4 || !o.box.every((v) => typeof v === 'number')) return null;
+        const box = /** @type {[number, number, number, number]} */ (o.box);
+        objects.push({ track: typeof o.track === 'number' ? o.track : null, label: str(o.label) || 'other', box });
+      }
+      return { kind, data: { id, ts, objects } };
+    }
     default:
       return null;
   }
@@ -85,6 +99,9 @@ export function applyLiveEvent(ev, handlers) {
       return true;
     case 'resync':
       handlers.resync(ev.data.reason);
+      return true;
+    case 'detections': // transient: the camera wall draws it, nothing is kept in the state
+      emit('detections', ev.data);
       return true;
     default:
       return false;

@@ -197,7 +197,7 @@ export interface Health {
 
 // --- live feed (GET /api/v1/m/{mid}/live, Server-Sent Events)
 
-export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync';
+export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync' | 'detections';
 
 export interface HelloData {
   municipality: string;
@@ -226,7 +226,22 @@ export type LiveEvent =
   | { kind: 'incident'; data: IncidentSummary }
   | { kind: 'sensor'; data: SensorUpdate }
   | { kind: 'camera'; data: CameraUpdate }
-  | { kind: 'resync'; data: ResyncData };
+  | { kind: 'resync'; data: ResyncData }
+  | { kind: 'detections'; data: Detections };
+
+/** One object a camera's analytics tracks; `box` is x1, y1, x2, y2 in fractions of the image. */
+export interface DetectedObject {
+  track: number | null;
+  label: string;
+  box: [number, number, number, number];
+}
+
+/** Live `detections`: what a camera's analytics sees now (about once a second). */
+export interface Detections {
+  id: string;
+  ts: string;
+  objects: DetectedObject[];
+}
 
 // --- the console's own state
 
@@ -343,4 +358,5 @@ export interface BusEvents {
   basemap: { ok: boolean };
   lang: string;
   session: Me | null;
+  detections: Detections;
 }

@@ -1,13 +1,15 @@
 // @ts-check
-// Camera wall: a grid of snapshots refreshed every 5 s (only the tiles in view), with health.
+// Camera wall: a grid of snapshots refreshed every 5 s (only the tiles in view), with health,
+// and what each camera's analytics sees now (live `detections`: boxes and a count, ~1/s).
 
 import { snapshotUrl } from './api.js';
 import { byId, byIdAs, h } from './dom.js';
-import { displayName, fmtTime, t } from './i18n.js';
+import { displayName, fmtTime, t, tMaybe } from './i18n.js';
 import { CAMERA_HEALTH, emit, on, schedule, state } from './state.js';
 
 const REFRESH_MS = 5000;
-/** @typedef {{el: HTMLButtonElement, img: HTMLImageElement, badge: HTMLSpanElement, stamp: HTMLSpanElement, name: HTMLSpanElement, text: HTMLSpanElement, visible: boolean}} Tile */
+const DETECTIONS_MAX_AGE_MS = 3000;
+/** @typedef {{el: HTMLButtonElement, img: HTMLImageElement, badge: HTMLSpanElement, stamp: HTMLSpanElement, name: HTMLSpanElement, text: HTMLSpanElement, boxes: HTMLDivElement, count: HTMLSpanElement, expire: number, visible: boolean}} Tile */
 /** @typedef {Readonly<import('./types').Camera>} Camera */
 
 /** @type {Map<string, Tile>} camera id -> tile */
@@ -40,6 +42,56 @@ function refreshTile(id, tile) {
   next.src = snapshotUrl(state.mid || '', id, Date.now());
 }
 
+/**
+ * Where a box of the picture (fractions) lies in the tile, in percent of the tile: the snapshot
+ * is drawn with `object-fit: cover`, so a picture of another shape is scaled and cropped.
+ * @param {HTMLImageElement} img
+ * @param {[number, number, number, number]} box
+ */
+export function boxInTile(img, box) {
+  const W = img.clientWidth || 1;
+  const H = img.clientHeight || 1;
+  const w = img.naturalWidth || W;
+  const hh = img.naturalHeight || H;
+  const scale = Math.max(W / w, H / hh);
+  const dw = w * scale;
+  const dh = hh * scale;
+  const ox = (W - dw) / 2;
+  const oy = (H - dh) / 2;
+  const pct = (/** @type {number} */ v, /** @type {number} */ total) => `${((v / total) * 100).toFixed(2)}%`;
+  return {
+    left: pct(ox + box[0] * dw, W),
+    top: pct(oy + box[1] * dh, H),
+    width: pct((box[2] - box[0]) * dw, W),
+    height: pct((box[3] - box[1]) * dh, H),
+  };
+}
+
+/** @param {Tile} tile */
+function clearDetections(tile) {
+  tile.boxes.replaceChildren();
+  tile.count.textContent = '';
+  tile.el.dataset.detections = '0';
+}
+
+/** @param {import('./types').Detections} d */
+function showDetections(d) {
+  const tile = tiles.get(d.id);
+  if (!active || !tile) return;
+  clearTimeout(tile.expire);
+  tile.boxes.replaceChildren(
+    ...d.objects.map((o) => {
+      const box = h('div', { class: `wall-det det-${o.label}`, title: tMaybe(`object.${o.label}`, o.label) });
+      Object.assign(box.style, boxInTile(tile.img, o.box));
+      return box;
+    }),
+  );
+  tile.count.textContent = d.objects.length ? t('wall.detections', { count: d.objects.length }) : '';
+  tile.el.dataset.detections = String(d.objects.length);
+  // a camera whose analytics stopped (or moved to a worker that is not seen) shows nothing old
+  tile.expire = window.setTimeout(() => clearDetections(tile), DETECTIONS_MAX_AGE_MS);
+}
+
 function refreshVisible() {
   if (!active || document.hidden) return;
   for (const [id, tile] of tiles) if (tile.visible) refreshTile(id, tile);
@@ -64,17 +116,19 @@ function makeTile(cam) {
   const stamp = h('span', { class: 'wall-stamp' });
   const name = h('span', { class: 'wall-name' });
   const text = h('span', { class: 'ph-text' });
+  const boxes = h('div', { class: 'wall-dets', 'aria-hidden': 'true' });
+  const count = h('span', { class: 'wall-count-dets', dataset: { testid: 'wall-detections' } });
   const el = h(
     'button',
     { type: 'button', class: 'wall-tile loading', dataset: { camera: cam.id } },
-    h('div', { class: 'wall-img' }, img, h('div', { class: 'snap-placeholder' }, h('span', { class: 'snap-icon', 'aria-hidden': 'true' }), text)),
-    h('div', { class: 'wall-meta' }, name, badge, stamp),
+    h('div', { class: 'wall-img' }, img, boxes, h('div', { class: 'snap-placeholder' }, h('span', { class: 'snap-icon', 'aria-hidden': 'true' }), text)),
+    h('div', { class: 'wall-meta' }, name, badge, count, stamp),
   );
   el.addEventListener('click', () => {
     emit('show-view', 'ops');
     emit('open-detail', { kind: 'camera', id: cam.id, fly: true });
   });
-  const tile = { el, img, badge, stamp, name, text, visible: false };
+  const tile = { el, img, badge, stamp, name, text, boxes, count, expire: 0, visible: false };
   fillTile(cam, tile);
   return tile;
 }
@@ -179,5 +233,8 @@ export function initWall() {
   on('lang', () => {
     fillHealthFilter();
     if (active) render();
+  });
+  on('detections', (d) => {
+    if (d) showDetections(d);
   });
 }
