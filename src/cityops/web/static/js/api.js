@@ -4,7 +4,7 @@
 // has ended: the session module (session.js) is told, and shows the login screen.
 
 const meta = typeof document === 'undefined' ? null : document.querySelector('meta[name="cityops-api"]');
-export const API_BASE = (meta instanceof HTMLMetaElement && meta.content) || '/api/v1';
+export const API_BASE = (meta && meta instanceof HTMLMetaElement && meta.content) || '/api/v1';
 
 export class ApiError extends Error {
   /**
