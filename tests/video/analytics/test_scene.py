@@ -136,3 +136,27 @@ def test_a_line_without_counters_reports_each_crossing_as_an_event() -> None:
     assert [(e.kind, e.attributes["line"], e.attributes["direction"]) for e in events] == [
         (K.LINE_CROSSING, "fence", "forward")
     ]
+
+
+def test_an_intrusion_zone_reports_one_visit_however_often_the_track_is_lost() -> None:
+    """The intruder's track is lost (track 1 for 100 s, the dark yard swallows them), found
+    again as tracks 2 and 3, and a second person joins: one ``intrusion``, and one
+    ``loitering`` once the visit (not any one track) has lasted loiter_s. Nobody inside for
+    ``visit_gap_s`` (300 s) ends the visit: the next one is a new intrusion."""
+    logic = scene(AnalyticsZone("school", SQUARE, kind=ZoneKind.INTRUSION, loiter_s=60.0))
+    frames = [(t * 0.2, [obj(1, (0.3, 0.5))]) for t in range(50)]  # 0-10 s
+    frames += [(110.0 + t * 0.2, [obj(2, (0.5, 0.5))]) for t in range(25)]  # lost 100 s
+    frames += [(120.0 + t * 0.2, [obj(3, (0.6, 0.5)), obj(4, (0.4, 0.6))]) for t in range(25)]
+    frames += [(125.0 + 299.0, [])]  # just under the gap: the visit goes on
+    frames += [(125.0 + 299.5, [obj(5, (0.5, 0.5))]), (125.0 + 900.0, [obj(6, (0.5, 0.5))])]
+    events = run(logic, frames)
+    kinds = [(e.kind, e.track_id, round((e.ts - T0).total_seconds(), 1)) for e in events]
+    assert kinds == [(K.INTRUSION, 1, 0.0), (K.LOITERING, 2, 110.0), (K.INTRUSION, 6, 1025.0)]
+    assert events[1].attributes["since"] == T0.isoformat()  # the visit's start
+    assert events[2].attributes["since"] == at(1025.0).isoformat()
+
+
+def test_a_short_intrusion_visit_does_not_loiter() -> None:
+    logic = scene(AnalyticsZone("school", SQUARE, kind=ZoneKind.INTRUSION, loiter_s=60.0))
+    frames = [(t * 1.0, [obj(1, (0.5, 0.5))]) for t in range(50)]
+    assert [e.kind for e in run(logic, frames)] == [K.INTRUSION]

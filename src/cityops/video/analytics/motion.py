@@ -102,11 +102,24 @@ class MotionDetector:
         self.config = config or MotionConfig()
         self._background: MatLike | None = None
         self._previous: MatLike | None = None
+        self._changed: MatLike | None = None
         self._size: tuple[int, int] = (0, 0)
         self._frame_size: tuple[int, int] = (0, 0)
 
     def reset(self) -> None:
-        self._background = self._previous = None
+        self._background = self._previous = self._changed = None
+
+    def changed_area(self, box: Box) -> float:
+        """How much of ``box`` differed from the background in the latest frame, as a
+        fraction of the image (0.0 before there is a background, and after a recalibration)."""
+        if self._changed is None:
+            return 0.0
+        h, w = int(self._changed.shape[0]), int(self._changed.shape[1])
+        x1, y1 = max(0, int(box.x1 * w)), max(0, int(box.y1 * h))
+        x2, y2 = min(w, int(np.ceil(box.x2 * w))), min(h, int(np.ceil(box.y2 * h)))
+        if x2 <= x1 or y2 <= y1:
+            return 0.0
+        return float(cv2.countNonZero(self._changed[y1:y2, x1:x2])) / (w * h)
 
     def small_gray(self, frame: MatLike) -> MatLike:
         """The frame shrunk to the analysed size and turned grey (then lightly blurred)."""
@@ -125,13 +138,16 @@ class MotionDetector:
         objects being tracked), so a car that stops stays a region instead of fading away."""
         cfg = self.config
         gray = self.small_gray(frame)
+        self._changed = None
         if self._background is None or self._background.shape != gray.shape:
             self._background, self._previous = gray.astype(np.float32), gray
             return Motion((), 0.0)
         diff = cv2.absdiff(gray, cv2.convertScaleAbs(self._background))
         _, mask = cv2.threshold(diff, cfg.threshold, 255, cv2.THRESH_BINARY)
         changed = cv2.countNonZero(mask) / mask.size
+        self._changed = mask
         if changed > cfg.recalibrate_frac:
+            self._changed = None
             self._background, self._previous = gray.astype(np.float32), gray
             return Motion((), changed, recalibrated=True)
         previous, self._previous = self._previous, gray

@@ -2,9 +2,10 @@
 zones and lines -> ``FrameResult``.
 
 Detection runs only when something moved, and only where (plus, for detectors that can see
-still objects, where tracked objects are, so a car that stopped keeps its track). A frame
-without motion costs the motion stage alone: the tracks stay as they were, and the scene logic
-still advances (dwell times grow, count intervals close).
+still objects, where tracked objects are). A tracked object that stops stays an object while
+its pixels still differ from the background (hold.py), detected or not. A frame without motion
+costs the motion stage and a tracker step without detections (held objects are kept, others
+age out), and the scene logic still advances (dwell times grow, count intervals close).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cv2.typing import MatLike
 from cityops.domain.analytics import AnalyticsEventKind, CameraAnalytics
 from cityops.domain.entities import Camera
 from cityops.video.analytics.detectors import BlobClassifier, Detector, make_detector
+from cityops.video.analytics.hold import HoldConfig, Holder
 from cityops.video.analytics.motion import MotionConfig, MotionDetector
 from cityops.video.analytics.scene import SceneConfig, SceneLogic
 from cityops.video.analytics.tracking import Tracker, TrackerConfig
@@ -34,10 +36,8 @@ class PipelineConfig:
     """A motion event is reported when motion starts after this long without any."""
     track_pad: float = 0.2
     """Tracked objects' boxes, grown by this, are searched again by model detectors."""
-    hold_s: float = 300.0
-    """The background is not learnt under a tracked object that has moved by its own size, for
-    this long after it appeared, so a car that stops (an accident) or a person who lingers stays
-    an object; after that it becomes background (a parked car)."""
+    hold: HoldConfig = field(default_factory=HoldConfig)
+    """Tracked objects that stop stay objects (hold.py)."""
 
 
 class CameraPipeline:
@@ -57,14 +57,16 @@ class CameraPipeline:
         self.tracker = Tracker(self.config.tracker)
         self.scene = SceneLogic(self.analytics, timezone=timezone, config=self.config.scene)
         self._blobs = isinstance(self.detector, BlobClassifier)
+        self.holder = Holder(self.config.hold)
         self._last_motion: float | None = None
-        self._first_seen: dict[int, tuple[float, tuple[float, float], bool]] = {}
 
     def process(self, frame: MatLike, ts: datetime) -> FrameResult:
         """Analyse one frame taken at ``ts`` (aware, UTC)."""
         h, w = frame.shape[:2]
         t = ts.timestamp()
-        motion = self.motion.detect(frame, self._held(t))
+        seen = {o.track_id for o in self.tracker.objects()}
+        held = self.holder.held(self.tracker.alive(), seen, t)
+        motion = self.motion.detect(frame, self.holder.grown(held))
         events: list[AnalyticsEvent] = []
         if motion.regions:
             quiet = self._last_motion is None or t - self._last_motion >= self.config.motion_quiet_s
@@ -79,9 +81,12 @@ class CameraPipeline:
                 )
             self._last_motion = t
             detections = self.detector.detect(frame, self._search_regions(motion.regions))
-            objects = self.tracker.update(detections, t)
         else:
-            objects = self.tracker.objects()
+            detections = []
+        detected = [o.track_id for o in self.tracker.update(detections, t)]
+        for track_id in self.holder.still_there(held, detected, self.motion.changed_area):
+            self.tracker.keep(track_id, t)
+        objects = self.tracker.objects()
         scene_events, counts = self.scene.update(objects, ts, aspect=w / h)
         return FrameResult(
             events=tuple(events + scene_events),
@@ -89,21 +94,6 @@ class CameraPipeline:
             objects=tuple(objects),
             motion=motion.regions,
         )
-
-    def _held(self, t: float) -> list[Box]:
-        """Boxes of the tracked objects that came from elsewhere (a ghost of the first frame, or
-        anything that never moved, is not held) and were first seen less than ``hold_s`` ago."""
-        held, first = [], {}
-        for o in self.tracker.objects():
-            since, start, moved = self._first_seen.get(o.track_id, (t, o.box.center, False))
-            if not moved:
-                (x0, y0), (x, y) = start, o.box.center
-                moved = abs(x - x0) > o.box.x2 - o.box.x1 or abs(y - y0) > o.box.y2 - o.box.y1
-            first[o.track_id] = (since, start, moved)
-            if moved and t - since < self.config.hold_s:
-                held.append(o.box)
-        self._first_seen = first
-        return held
 
     def _search_regions(self, regions: tuple[Box, ...]) -> list[Box]:
         if self._blobs:  # a blob is its own region: a still object has none

@@ -4,7 +4,10 @@ wrong way) and counting lines, each condition reported once per episode.
 An object is in a zone when its foot point (bottom centre of its box) is inside the polygon and
 the zone's schedule is active in the municipality's local time. Its episode in the zone ends when
 it has been outside (or unseen) for ``leave_s``; the conditions of that episode (entry, loitering,
-stopped, wrong way) are each reported at most once. Crowding is an episode of the zone: it starts
+stopped, wrong way) are each reported at most once. An intrusion zone reports per *visit*
+instead of per track: ``intrusion`` when someone is inside after nobody was for ``visit_gap_s``,
+``loitering`` once the visit has lasted ``loiter_s``, so a lost and found track (or a second
+intruder) is no new intrusion. Crowding is an episode of the zone: it starts
 when more than ``crowd_max`` people are inside and ends after ``crowd_clear_s`` at or below it.
 Every event's ``attributes`` carry what makes it unique: ``track_id``, ``zone`` and ``since``
 (when the episode started), so the worker derives a stable event id from them.
@@ -42,6 +45,11 @@ class SceneConfig:
     leave_s: float = 3.0
     """Outside a zone (or unseen) this long ends an object's episode there (a blob lost for a
     second or two, a step across the edge, is still the same visit)."""
+    visit_gap_s: float = 300.0
+    """An intrusion zone's visit ends when nobody has been seen inside for this long: one
+    ``intrusion`` (and at most one ``loitering``) per visit, however often the intruder's track
+    is lost and found again (at night in a dark yard an intruder who stands still may be
+    invisible for minutes: up to 136 s on the rendered yards)."""
     crowd_clear_s: float = 5.0
     """Crowding ends after this long at or below the zone's crowd_max."""
     still_distance: float = 0.02
@@ -64,6 +72,7 @@ class _ZoneState:
     zone: AnalyticsZone
     shape: ZoneShape
     episodes: dict[int, _Episode] = field(default_factory=dict)
+    visit: _Episode | None = None
     crowd_since: datetime | None = None
     crowd_low_since: float | None = None
 
@@ -134,15 +143,13 @@ class SceneLogic:
     ) -> list[AnalyticsEvent]:
         zone, t, out = state.zone, ts.timestamp(), []
         inside = [o for o in objects if o.cls in zone.classes and state.shape.contains(o.box.foot)]
+        if zone.kind is ZoneKind.INTRUSION:
+            out += self._visit(state, inside, ts)
         for obj in inside:
             ep = state.episodes.get(obj.track_id)
             if ep is None:
                 ep = state.episodes[obj.track_id] = _Episode(ts, t)
-                kind = (
-                    AnalyticsEventKind.INTRUSION
-                    if zone.kind is ZoneKind.INTRUSION
-                    else CLASS_EVENTS.get(obj.cls)
-                )
+                kind = CLASS_EVENTS.get(obj.cls) if zone.kind is ZoneKind.PRESENCE else None
                 if kind is not None:
                     out.append(_event(kind, ts, obj, zone.id, ep.since))
             ep.last_inside = t
@@ -157,13 +164,40 @@ class SceneLogic:
         crowd = self._crowding(state, inside, ts)
         return out + ([crowd] if crowd else [])
 
+    def _visit(
+        self, state: _ZoneState, inside: Sequence[TrackedObject], ts: datetime
+    ) -> list[AnalyticsEvent]:
+        """An intrusion zone's visit: ``intrusion`` when someone is inside and nobody was for
+        ``visit_gap_s``, ``loitering`` once the visit has lasted ``loiter_s`` (a person inside)."""
+        zone, t, out = state.zone, ts.timestamp(), []
+        visit = state.visit
+        if visit is not None and t - visit.last_inside > self.config.visit_gap_s:
+            visit = state.visit = None
+        if not inside:
+            return []
+        if visit is None:
+            visit = state.visit = _Episode(ts, t)
+            out.append(_event(AnalyticsEventKind.INTRUSION, ts, inside[0], zone.id, ts))
+        visit.last_inside = t
+        people = [o for o in inside if o.cls is ObjectClass.PERSON]
+        if (
+            zone.loiter_s is not None
+            and people
+            and t - visit.since.timestamp() > zone.loiter_s
+            and AnalyticsEventKind.LOITERING not in visit.reported
+        ):
+            visit.reported.add(AnalyticsEventKind.LOITERING)
+            out.append(_event(AnalyticsEventKind.LOITERING, ts, people[0], zone.id, visit.since))
+        return out
+
     def _conditions(
         self, zone: AnalyticsZone, obj: TrackedObject, ep: _Episode, t: float, aspect: float
     ) -> list[AnalyticsEventKind]:
         cfg, found = self.config, []
         hist = self._history.get(obj.track_id, deque())
         if (
-            zone.loiter_s is not None
+            zone.kind is ZoneKind.PRESENCE  # an intrusion zone's loitering is its visit's
+            and zone.loiter_s is not None
             and obj.cls is ObjectClass.PERSON
             and t - ep.since.timestamp() > zone.loiter_s
         ):

@@ -137,6 +137,21 @@ class Tracker:
         self._tracks = [tr for tr in self._tracks if t - tr.last_t <= self.config.max_age_s]
         return self.objects()
 
+    def alive(self) -> list[TrackedObject]:
+        """Every confirmed track, also those waiting for a detection (at their last box)."""
+        return [
+            TrackedObject(tr.id, tr.cls, tr.box, tr.score)
+            for tr in self._tracks
+            if tr.hits >= self.config.min_hits
+        ]
+
+    def keep(self, track_id: int, t: float) -> None:
+        """The object of ``track_id`` was seen standing where it was at ``t`` by other means
+        than a detection (it still differs from the background): it stays, without velocity."""
+        for tr in self._tracks:
+            if tr.id == track_id and tr.last_t < t:
+                tr.last_t, tr.vx, tr.vy = t, 0.0, 0.0
+
     def objects(self) -> list[TrackedObject]:
         """The confirmed tracks seen in the latest update (those waiting for a detection again
         are kept, but not shown where they no longer are)."""
