@@ -20,8 +20,9 @@ from sqlalchemy import select
 from cityops.api.app import create_api
 from cityops.app import ControlCenter
 from cityops.domain.access import Role
+from cityops.domain.audit import INSTALLATION_CHAIN
 from cityops.services import accounts
-from cityops.store import access_repo
+from cityops.store import access_repo, audit_repo
 from cityops.store.tables_access import users
 from tests.harness.oidc_provider import OidcProvider, unavailable_reason
 from tests.town import MUNI, start_center
@@ -266,3 +267,56 @@ def test_unknown_provider_and_open_redirect(client: TestClient, op: OidcProvider
     state = parse_qs(urlsplit(resp.headers["location"]).query)["state"][0]
     pending = client.app.state.oidc.take(PROVIDER, state, state)  # type: ignore[attr-defined]
     assert pending.next_path == "/"
+
+
+def logins(center: ControlCenter) -> list[tuple[str, str, str | None]]:
+    """(action, actor, reason) of the installation chain's login records, in order."""
+    with center.db.connect() as conn:
+        return [
+            (r.action, r.actor, r.reason)
+            for r in audit_repo.chain_records(conn, INSTALLATION_CHAIN)
+            if r.action in ("login", "login.failed")
+        ]
+
+
+def test_logins_and_refusals_are_audited(
+    client: TestClient, center: ControlCenter, op: OidcProvider
+) -> None:
+    assert sso_error(finish(client, at_provider(op, begin(client), "ivanova"))) is None
+    assert sso_error(finish(client, at_provider(op, begin(client), "ghost"))) == "no_role"
+    assert logins(center) == [
+        ("login", "town.ivanova", None),
+        ("login.failed", f"sso:{PROVIDER}", "no_role"),
+    ]
+
+
+def test_provider_decides_only_its_own_municipalities(
+    center: ControlCenter, op: OidcProvider
+) -> None:
+    """Memberships follow the groups at each login: a group gone at the provider takes the role
+    away; a membership in a municipality the provider has no rule for is left alone."""
+    from cityops.domain.access import Membership
+    from cityops.domain.sso import GroupRule, SsoIdentity
+    from cityops.services.oidc import provision
+    from cityops.services.oidc_config import load_oidc_config
+
+    assert center.settings.oidc_config is not None
+    provider = load_oidc_config(center.settings.oidc_config).providers[0]
+    now = datetime.now(UTC)
+    supervisor = GroupRule("cityops-supervisors", MUNI, Role.SUPERVISOR)
+    with center.db.begin() as conn:
+        uid = provision(
+            conn, provider, SsoIdentity("s-9", "town.dimitrova", "Д", {MUNI: supervisor}), now
+        )
+        accounts.grant(
+            conn,
+            uid,
+            Membership("elsewhere", Role.ANALYST, None, None, False),
+            granted_by="admin",
+            now=now,
+        )
+    with center.db.begin() as conn:
+        again = provision(conn, provider, SsoIdentity("s-9", "town.dimitrova", "Д", {}), now)
+        memberships = access_repo.memberships_of(conn, uid)
+    assert again == uid
+    assert set(memberships) == {"elsewhere"}
