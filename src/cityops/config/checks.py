@@ -16,6 +16,7 @@ from cityops.config.schema import CameraModel, ConfigFile, KeyObjectModel, Senso
 from cityops.config.schema_analytics import LineModel
 from cityops.config.schema_rules import (
     CameraEventModel,
+    CorrelationModel,
     RateOfChangeModel,
     SilenceModel,
     ThresholdModel,
@@ -131,7 +132,7 @@ def _references(cfg: ConfigFile) -> list[Problem]:
             problems.append(
                 Problem(("rules", i, "incident", "agency"), _unknown("agency", agency, agencies))
             )
-        if isinstance(rule, CameraEventModel):
+        if isinstance(rule, CameraEventModel | CorrelationModel):
             problems += _camera_rule(i, rule, cameras)
         elif isinstance(rule, ThresholdModel | RateOfChangeModel | SilenceModel):
             for j, sid in enumerate(rule.sensors):
@@ -158,7 +159,9 @@ def zone_ids(camera: CameraModel) -> set[str]:
     return set(camera.zones) | set(analytics)
 
 
-def _camera_rule(i: int, rule: CameraEventModel, cameras: dict[str, CameraModel]) -> list[Problem]:
+def _camera_rule(
+    i: int, rule: CameraEventModel | CorrelationModel, cameras: dict[str, CameraModel]
+) -> list[Problem]:
     problems = []
     for j, cid in enumerate(rule.cameras):
         if cid not in cameras:

@@ -170,9 +170,11 @@ class CameraEventModel(_RuleBase):
 class CorrelationModel(_RuleBase):
     kind: Literal["correlation"]
     event_kinds: list[EventKind] = Field(min_length=1, max_length=50)
-    min_count: Annotated[int, Strict(), Field(ge=2, le=1000)]
+    min_count: Annotated[int, Strict(), Field(ge=1, le=1000)]
     radius_m: Annotated[float, Strict(), Field(gt=0.0, le=50_000.0)]
     within: PositiveDuration
+    cameras: list[Id] = Field(default_factory=list, max_length=1000)
+    zones: list[Id] = Field(default_factory=list, max_length=50)
 
     def to_domain(self, municipality: str) -> CorrelationRule:
         return CorrelationRule(
@@ -183,6 +185,8 @@ class CorrelationModel(_RuleBase):
             min_count=self.min_count,
             radius_m=self.radius_m,
             window_s=self.within,
+            cameras=tuple(self.cameras),
+            zones=tuple(self.zones),
         )
 
 

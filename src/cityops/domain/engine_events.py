@@ -188,9 +188,22 @@ class CorrelationEval:
             del self.clusters[n]
             dirty.add(f"{self.prefix}{_CLUSTER}{n}")
 
+    def accepts(self, event: Event) -> bool:
+        """Whether the rule's camera and zone filters (if any) let ``event`` in."""
+        rule = self.rule
+        if not rule.cameras and not rule.zones:
+            return True
+        if event.source is not EventSource.CAMERA:
+            return False
+        if rule.cameras and event.source_id not in rule.cameras:
+            return False
+        return not rule.zones or event.zone in rule.zones
+
     def on_event(self, event: Event, ts: float, pos: LonLat, dirty: set[str]) -> Trigger | None:
         rule = self.rule
         if self.horizon is not None and ts < self.horizon:
+            return None
+        if not self.accepts(event):
             return None
         if any(seen.event_id == event.event_id for seen in self.events):
             return None  # delivered again
@@ -222,6 +235,9 @@ class CorrelationEval:
             f"{len(near)} events ({kinds}) within {fmt_num(rule.radius_m)} m "
             f"in {fmt_duration(span)}"
         )
+        if event.source is EventSource.CAMERA:
+            in_zone = f" in zone {event.zone}" if event.zone else ""
+            text += f"; latest: {event.kind} seen by {event.source_id}{in_zone}"
         subject = f"{_CLUSTER}{n}"
         return Trigger(
             rule_id=rule.id,

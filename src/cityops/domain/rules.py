@@ -111,7 +111,13 @@ class CameraEventRule:
 
 @dataclass(frozen=True, slots=True)
 class CorrelationRule:
-    """``min_count`` or more events of ``kinds`` within ``radius_m`` and ``window_s``."""
+    """``min_count`` or more events of ``kinds`` within ``radius_m`` and ``window_s``.
+
+    Optionally only camera events of ``cameras`` and in ``zones`` (empty: any). With
+    ``min_count`` 1 it joins what several cameras see of the same place and time into one
+    incident: each event raises the rule, and events near each other share one cluster, so one
+    incident (two cameras on opposite corners of a crossing reporting the same accident).
+    """
 
     id: str
     municipality: str
@@ -120,6 +126,8 @@ class CorrelationRule:
     min_count: int
     radius_m: float
     window_s: float
+    cameras: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
 
 
 Rule = ThresholdRule | RateOfChangeRule | SilenceRule | CameraEventRule | CorrelationRule

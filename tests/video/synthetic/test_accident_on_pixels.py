@@ -4,14 +4,13 @@ on its ``demo_stream_url``; times from the scene's ground truth. The live demo's
 incidents come only from this (the simulator publishes none).
 
 Measured on 20 script runs per camera (every 7th run of the 20-minute schedule and every 7th
-from the 3rd, day and night, 150 s from the start), with the junction's stopped_s of 20 s:
-``stopped_vehicle`` in ``junction``, once, in 32 of 40 camera runs, mostly 20 s after the cars
-stop (at most 115 s: the track lost and found again as the drivers walk about), and each
-accident by at least one of the two cameras. A camera misses a run when its blob tracker loses
-the cars as they meet and stop and the background then learns them; the north-west camera
-misses the two runs below when it starts 60 s before them (from 30 s before, it sees one of
-them): the other camera sees those. With stopped_s 30 s, 13 of the first 20 camera runs, and 2
-of those 10 accidents by neither camera."""
+from the 3rd, day and night, each camera started 60 s before the script), with the junction's
+stopped_s of 20 s: ``stopped_vehicle`` in ``junction`` within 60 s of the stop in 36 of 40
+camera runs (30 before the held-object changes of hold.py), mostly 20 s after the cars stop,
+and each accident by at least one of the two cameras. A camera misses a run when the cars meet
+and stop as one blob with the passing traffic or (at night) only their headlights' glow is
+tracked, outside the zone. Both cameras' reports of one accident join one incident (the
+junction rule is a correlation of the two cameras, 150 m, 10 min)."""
 
 from __future__ import annotations
 
@@ -90,33 +89,49 @@ def test_the_accident_is_a_stopped_vehicle_in_the_junction_and_nothing_stops_bef
     assert junction.stopped_s <= delay <= junction.stopped_s + 40.0, delay
 
 
-def test_each_camera_that_sees_the_accident_opens_a_road_accident_incident(
+def test_both_cameras_reports_of_the_accident_open_one_road_accident_incident(
     demo: MunicipalityConfig, seen: dict[str, tuple[float, list[AnalyticsEvent]]]
 ) -> None:
     """The events as the worker publishes them, decoded by ingest, through the demo's rules:
-    the junction rule raises a severe road accident per camera; the older correlation rule
-    (three events of the accident's kinds near each other) does not, from these two events."""
+    the junction rule (a correlation of the two crossing cameras' junction zones, 150 m, 10 min,
+    one event enough) raises a severe road accident for each event, all with one dedup key, so
+    one incident; the older correlation rule (three events of the accident's kinds near each
+    other) does not fire on these."""
     events = [(demo_camera(demo, c)[0], e) for c in CAMERAS for e in seen[c][1]]
+    assert {camera.id for camera, _ in events} == set(CAMERAS)  # both saw it
     raised = triggers(demo, events)
+    assert len(raised) == len(events)
     assert {t.rule_id for t in raised} == {"junction-stopped-vehicle"}
     assert {(t.kind, t.outcome.incident_type, t.outcome.severity) for t in raised} == {
         (TriggerKind.RAISED, "road_accident", Severity.SEVERE)
     }
-    subjects = {t.dedup_key for t in raised}
-    assert len(subjects) == 2  # one incident per camera
+    assert len({t.dedup_key for t in raised}) == 1  # one incident for the crossing
 
 
-MISSED_BY_NW = [9_000.0, 17_400.0]
-"""Runs (a night and a day one) whose stopped cars the north-west camera may lose."""
+RUNS = [600.0 + 1200.0 * k for k in range(0, 70, 7)]
+"""Ten runs of the accident script (every 7th of the 20-minute schedule: day and night)."""
 
 
-@pytest.mark.parametrize("start", MISSED_BY_NW)
-def test_the_other_camera_sees_the_accidents_one_camera_misses(
-    demo: MunicipalityConfig, start: float
+def test_the_stopped_cars_are_reported_in_most_runs_and_every_accident_by_a_camera(
+    demo: MunicipalityConfig,
 ) -> None:
-    camera, scene = demo_camera(demo, "cam-rozova-23polk-se")
-    assert scene.script_starts(start - 1.0, start + 1.0) == [start]
-    stop = _stops(scene, start)
-    found = stopped_events(camera, scene, start - 30.0, stop + 60.0)
-    assert [e.zone for e in found] == ["junction"]
-    assert 20.0 <= found[0].ts.timestamp() - stop <= 60.0
+    """Both crossing cameras on ten accidents, each camera started 60 s before the script (its
+    background learnt on the traffic before): ``stopped_vehicle`` in ``junction`` within 60 s
+    of the stop in at least 17 of the 20 camera runs, at most twice per run (once per car),
+    and every accident reported by at least one camera, so the junction rule opens an incident
+    for each. Measured on these 20 runs: 19 (the north-west camera reports the 600 s run after
+    61.8 s); on 40 runs (these and every 7th from the 3rd): 36 within 60 s, every accident by a
+    camera; before the held-object changes of hold.py: 30 of 40."""
+    reported, accidents = 0, set()
+    for camera_id in CAMERAS:
+        camera, scene = demo_camera(demo, camera_id)
+        for start in RUNS:
+            stop = _stops(scene, start)
+            found = stopped_events(camera, scene, start - 60.0, stop + 60.0)
+            assert len(found) <= 2, (camera_id, start, found)
+            assert {e.zone for e in found} <= {"junction"}
+            if found and found[0].ts.timestamp() - stop >= 0.0:
+                reported += 1
+                accidents.add(start)
+    assert reported >= 17
+    assert accidents == set(RUNS)
