@@ -424,6 +424,11 @@ class MosquittoServer(_Server):
 
     ``max_queued_messages`` may be lowered to reproduce the default broker's drops, and
     ``extra_config`` appends raw lines to mosquitto.conf.
+
+    ``secured=True`` makes it a broker as docs/MQTT.md "Authentication and ACLs" sets one up:
+    no anonymous clients, ``password_file`` and ``acl_file`` (``password_path``/``acl_path``,
+    empty at first: fill them with ``cityops mqtt sync``, then ``reload()``) and
+    ``use_username_as_clientid``; its pid is written to ``pid_path`` for the sync's SIGHUP.
     """
 
     name = "mosquitto"
@@ -437,6 +442,7 @@ class MosquittoServer(_Server):
         max_queued_messages: int = 0,
         extra_config: Sequence[str] = (),
         start_timeout: float = 15.0,
+        secured: bool = False,
     ) -> None:
         binary = find_mosquitto()
         if binary is None:
@@ -445,6 +451,7 @@ class MosquittoServer(_Server):
         self.binary = binary
         self.max_queued_messages = max_queued_messages
         self.extra_config = list(extra_config)
+        self.secured = secured
 
     @property
     def url(self) -> str:
@@ -454,6 +461,27 @@ class MosquittoServer(_Server):
     @property
     def config_path(self) -> Path:
         return self.base_dir / "mosquitto.conf"
+
+    @property
+    def password_path(self) -> Path:
+        """The secured broker's password file."""
+        return self.base_dir / "cityops.passwd"
+
+    @property
+    def acl_path(self) -> Path:
+        """The secured broker's ACL file."""
+        return self.base_dir / "cityops.acl"
+
+    @property
+    def pid_path(self) -> Path:
+        """A file holding the broker's pid while it runs (for ``cityops mqtt sync``)."""
+        return self.base_dir / "mosquitto.pid"
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto re-reads its password and ACL files."""
+        if self._proc is None or self._proc.poll() is not None:
+            raise RuntimeError("mosquitto is not running")
+        self._proc.send_signal(signal.SIGHUP)
 
     def _owner(self) -> pwd.struct_passwd | None:
         # As root, run it as `mosquitto` from the start rather than letting it drop privileges
@@ -471,7 +499,7 @@ class MosquittoServer(_Server):
         lines = [
             "# Written by tests/harness/servers.py",
             f"listener {self.port} {self.host}",
-            "allow_anonymous true",
+            f"allow_anonymous {'false' if self.secured else 'true'}",
             "persistence true",
             f"persistence_location {data}/",  # 1.x needs the trailing slash
             f"max_queued_messages {self.max_queued_messages}",
@@ -487,6 +515,14 @@ class MosquittoServer(_Server):
         ]
         if _is_root() and owner is None:
             lines.append("user root")
+        if self.secured:
+            passwd, acl = base / "cityops.passwd", base / "cityops.acl"  # password_path, acl_path
+            lines += [f"password_file {passwd}", f"acl_file {acl}", "use_username_as_clientid true"]
+            for path in (passwd, acl):
+                path.write_text("")
+                path.chmod(0o640)
+                if owner is not None:
+                    os.chown(path, owner.pw_uid, owner.pw_gid)
         lines.extend(self.extra_config)
         config = base / "mosquitto.conf"
         config.write_text("\n".join(lines) + "\n")
@@ -497,11 +533,17 @@ class MosquittoServer(_Server):
         return [self.binary, "-c", str(self.config_path)]
 
     def _ready(self) -> bool:
-        return _mqtt_connects(self.host, self.port, timeout=0.5)  # retried until ready
+        # a secured broker refuses the anonymous probe: any CONNACK shows it is up
+        return _mqtt_connects(self.host, self.port, timeout=0.5, refused_ok=self.secured)
+
+    def _after_start(self) -> None:
+        if self.secured and self.pid is not None:
+            self.pid_path.write_text(f"{self.pid}\n")
 
 
-def _mqtt_connects(host: str, port: int, timeout: float) -> bool:
-    """True when a real MQTT CONNECT to host:port gets a successful CONNACK."""
+def _mqtt_connects(host: str, port: int, timeout: float, *, refused_ok: bool = False) -> bool:
+    """True when a real MQTT CONNECT to host:port gets a successful CONNACK (any CONNACK with
+    ``refused_ok``)."""
     outcome: list[bool] = []
 
     def on_connect(
@@ -511,7 +553,7 @@ def _mqtt_connects(host: str, port: int, timeout: float) -> bool:
         reason_code: ReasonCode,
         properties: Any,
     ) -> None:
-        outcome.append(not reason_code.is_failure)
+        outcome.append(refused_ok or not reason_code.is_failure)
 
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
@@ -527,7 +569,7 @@ def _mqtt_connects(host: str, port: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while not outcome and time.monotonic() < deadline:
             if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                return False
+                break  # closed, possibly right after a refusing CONNACK
         return bool(outcome and outcome[0])
     finally:
         with contextlib.suppress(Exception):

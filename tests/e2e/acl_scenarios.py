@@ -1,0 +1,195 @@
+"""The credential scenarios, run on both brokers by test_mqtt_acl_mosquitto.py and
+test_mqtt_acl_embedded.py: the same rules must hold on each (docs/MQTT.md, "Authentication and
+ACLs"). Every verdict comes from the database the real ingest wrote, or from the broker's own
+CONNACK/SUBACK; a forbidden publish is followed by an allowed one from the same client, so
+"not stored" is judged after the broker has demonstrably handled it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from cityops.app import ControlCenter
+from cityops.config.loader import load_config
+from cityops.data import DEMO_CONFIG
+from cityops.domain.devices import DeviceKind
+from cityops.services import devices
+from tests.e2e.acl_support import Device, issue, reading, scope, stored, wait_for
+
+TT, KZ = "testtown", "kazanlak"
+KZ_SENSOR = load_config(DEMO_CONFIG).sensors[0].id
+
+
+def standard_credentials(db: Engine) -> dict[str, tuple[str, str]]:
+    """The devices every scenario uses: role -> (username, secret)."""
+    made = {
+        "river1": scope("river1", DeviceKind.GATEWAY, TT, "river-1"),
+        "tt_gateway": scope("gw", DeviceKind.GATEWAY, TT),
+        "kz_gateway": scope("gw", DeviceKind.GATEWAY, KZ),
+        "kz_worker": scope("worker", DeviceKind.WORKER, KZ),
+        "doomed": scope("doomed", DeviceKind.GATEWAY, TT, "river-2"),
+    }
+    return {role: issue(db, s) for role, s in made.items()}
+
+
+@dataclass
+class World:
+    center: ControlCenter
+    host: str
+    port: int
+    creds: dict[str, tuple[str, str]]
+    apply: Callable[[], None]
+    """Make the broker act on the database's credentials now (Mosquitto: `cityops mqtt sync`)."""
+    subscribe_refused: bool
+    """The broker refuses a forbidden subscription in its SUBACK (not only its messages)."""
+
+    @property
+    def db(self) -> Engine:
+        return self.center.db
+
+    def device(self, role: str | None, **kw: Any) -> Device:
+        user, secret = self.creds[role] if role is not None else (None, None)
+        return Device(self.host, self.port, user, kw.pop("password", secret), **kw)
+
+    def connected(self, role: str, **kw: Any) -> Device:
+        dev = self.device(role, **kw)
+        assert dev.connect(), f"{role} refused: {dev.connack}"
+        return dev
+
+
+def publishes_only_its_own_topics(w: World) -> None:
+    river1 = w.connected("river1")
+    kz = w.connected("kz_gateway")
+    before = {s: stored(w.db, TT, s) for s in ("river-1", "river-2")}
+    kz_before = stored(w.db, KZ, KZ_SENSOR)
+    try:
+        river1.publish(f"cityops/{TT}/sensors/river-1/readings", reading(1.0, 30))
+        river1.publish(f"cityops/{TT}/sensors/river-2/readings", reading(1.0, 29))  # not its own
+        batch = json.dumps({"readings": [{"sensor": "river-1", "value": 1.5, "ts": time.time()}]})
+        river1.publish(f"cityops/{TT}/readings", batch)  # the batch names any sensor: no
+        river1.publish(f"cityops/{KZ}/sensors/{KZ_SENSOR}/readings", reading(1.0, 28))
+        kz.publish(f"cityops/{TT}/sensors/river-2/readings", reading(2.0, 27))  # other town
+        kz.publish(f"cityops/{KZ}/sensors/{KZ_SENSOR}/readings", reading(1.0, 26))  # its own
+        river1.publish(f"cityops/{TT}/sensors/river-1/readings", reading(1.1, 25))
+        wait_for(lambda: stored(w.db, TT, "river-1") == before["river-1"] + 2, 15, "river-1")
+        wait_for(lambda: stored(w.db, KZ, KZ_SENSOR) == kz_before + 1, 15, "kazanlak's own")
+        time.sleep(0.3)
+        assert stored(w.db, TT, "river-1") == before["river-1"] + 2  # the batch was dropped
+        assert stored(w.db, TT, "river-2") == before["river-2"]
+        assert stored(w.db, KZ, KZ_SENSOR) == kz_before + 1
+    finally:
+        river1.stop()
+        kz.stop()
+
+
+def reads_nothing_of_another_municipality(w: World) -> None:
+    spies = [w.connected("kz_gateway"), w.connected("kz_worker")]
+    river1 = w.connected("river1")
+    try:
+        for spy in spies:
+            for topic in ("#", f"cityops/{TT}/#", "cityops/+/sensors/+/readings"):
+                codes = spy.subscribe(topic)
+                if w.subscribe_refused:
+                    assert codes == [0x80], (spy.username, topic, codes)
+        worker = spies[1]
+        assert worker.subscribe("cityops/_workers/+") == [1]  # what a worker may read
+        own = f"cityops/_workers/{worker.username}"
+        worker.client.publish(own, b'{"id": "w"}', qos=1, retain=True).wait_for_publish(10)
+        before = stored(w.db, TT, "river-1")
+        river1.publish(f"cityops/{TT}/sensors/river-1/readings", reading(3.0, 20))
+        wait_for(lambda: stored(w.db, TT, "river-1") == before + 1, 15, "the reading stored")
+        wait_for(lambda: any(t == own for t, _ in worker.received), 10, "its own presence")
+        time.sleep(0.5)
+        for spy in spies:
+            leaked = [t for t, _ in spy.received if t.startswith(f"cityops/{TT}/")]
+            assert leaked == [], (spy.username, leaked)
+        worker.client.publish(own, b"", qos=1, retain=True).wait_for_publish(10)
+    finally:
+        for dev in (*spies, river1):
+            dev.stop()
+
+
+def anonymous_and_wrong_secrets_are_refused(w: World) -> None:
+    assert not w.device(None).connect()
+    assert not w.device("river1", password="not-the-secret").connect()
+    user = w.creds["river1"][0]
+    assert not Device(w.host, w.port, user + "x", w.creds["river1"][1]).connect()
+
+
+def a_revoked_credential_is_refused(w: World, *, cut_off: bool) -> None:
+    """``cut_off``: the broker also disconnects the revoked client's live session."""
+    doomed = w.connected("doomed")
+    before = stored(w.db, TT, "river-2")
+    doomed.publish(f"cityops/{TT}/sensors/river-2/readings", reading(1.0, 15))
+    wait_for(lambda: stored(w.db, TT, "river-2") == before + 1, 15, "stored before revocation")
+    with w.db.begin() as conn:
+        devices.revoke(conn, w.creds["doomed"][0], actor="test", reason="stolen")
+    w.apply()
+    if cut_off:
+        wait_for(lambda: doomed.disconnects > 0, 10, "the revoked session cut off")
+    else:
+        doomed.publish(f"cityops/{TT}/sensors/river-2/readings", reading(1.0, 14))
+        time.sleep(1.0)
+        assert stored(w.db, TT, "river-2") == before + 1
+    doomed.stop()
+    assert not w.device("doomed").connect()
+    assert stored(w.db, TT, "river-2") == before + 1
+
+
+def the_ingest_session_cannot_be_taken_over(w: World, count: int = 300) -> None:
+    """While a gateway publishes ``count`` readings, attackers connect again and again with the
+    ingest's client id (a valid credential of another town, a wrong secret for the ingest's own
+    username, no credential): the ingest is never disconnected and stores every reading."""
+    mqtt_ingest = w.center.mqtt
+    assert mqtt_ingest is not None
+    ingest_id = mqtt_ingest.client_id
+    kicked: list[object] = []
+    original = mqtt_ingest.client.on_disconnect
+
+    def count_disconnect(*args: Any) -> None:
+        kicked.append(args)
+        if original is not None:
+            original(*args)
+
+    mqtt_ingest.client.on_disconnect = count_disconnect
+    before = stored(w.db, TT, "pm10-1")
+    gateway = w.connected("tt_gateway")
+    done = threading.Event()
+    got_in: list[str] = []
+
+    def attack() -> None:
+        while not done.is_set():
+            intruder = w.device("kz_gateway", client_id=ingest_id, clean=True)
+            if intruder.connect():
+                intruder.publish(f"cityops/{KZ}/sensors/{KZ_SENSOR}/readings", reading(1, 5))
+                intruder.stop()
+            for fake in (
+                Device(w.host, w.port, ingest_id, "guessed", client_id=ingest_id),
+                Device(w.host, w.port, None, None, client_id=ingest_id),
+            ):
+                if fake.connect():
+                    got_in.append(str(fake.username))
+                    fake.stop()
+
+    attacker = threading.Thread(target=attack, daemon=True)
+    attacker.start()
+    try:
+        for i in range(count):
+            gateway.client.publish(
+                f"cityops/{TT}/sensors/pm10-1/readings", reading(10.0 + i % 7, 600 - i), qos=1
+            )
+        wait_for(lambda: stored(w.db, TT, "pm10-1") == before + count, 60, "every reading")
+    finally:
+        done.set()
+        attacker.join(30)
+        gateway.stop()
+        mqtt_ingest.client.on_disconnect = original
+    assert got_in == []
+    assert kicked == []
+    assert mqtt_ingest.connected.is_set()
