@@ -22,6 +22,7 @@ from cityops.config.fields import (
 )
 from cityops.domain.analytics import AnalyticsZone as DomainZone
 from cityops.domain.analytics import (
+    BlobShape,
     CameraAnalytics,
     CountLine,
     DetectorKind,
@@ -101,6 +102,43 @@ class LineModel(Model):
         )
 
 
+AreaFraction = Annotated[float, Strict(), Field(gt=0.0, le=1.0)]
+Aspect = Annotated[float, Strict(), Field(gt=0.0, le=20.0)]
+
+
+class BlobModel(Model):
+    """``detector.blob``: the motion-blob detector's shapes (docs/CONFIG.md)."""
+
+    person_min_aspect: Aspect = 1.3
+    person_max_area: AreaFraction = 0.06
+    vehicle_max_aspect: Aspect = 1.1
+    vehicle_min_area: AreaFraction = 0.002
+    min_area: AreaFraction = 0.0004
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BlobModel:
+        if self.vehicle_max_aspect >= self.person_min_aspect:
+            raise ValueError(
+                f"vehicle_max_aspect ({self.vehicle_max_aspect:g}) must be below "
+                f"person_min_aspect ({self.person_min_aspect:g}): a shape cannot be both"
+            )
+        if self.min_area > min(self.vehicle_min_area, self.person_max_area):
+            raise ValueError(
+                "min_area must not exceed vehicle_min_area nor person_max_area: no blob would "
+                "be of that class"
+            )
+        return self
+
+    def to_domain(self) -> BlobShape:
+        return BlobShape(
+            person_min_aspect=self.person_min_aspect,
+            person_max_area=self.person_max_area,
+            vehicle_max_aspect=self.vehicle_max_aspect,
+            vehicle_min_area=self.vehicle_min_area,
+            min_area=self.min_area,
+        )
+
+
 class DetectorModel(Model):
     kind: DetectorKind = DetectorKind.MOTION_BLOB
     model_path: FilePath | None = None
@@ -108,9 +146,12 @@ class DetectorModel(Model):
     classes: Classes = Field(
         default_factory=lambda: [ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE]
     )
+    blob: BlobModel | None = None
 
     @model_validator(mode="after")
     def _model_file(self) -> DetectorModel:
+        if self.blob is not None and self.kind is not DetectorKind.MOTION_BLOB:
+            raise ValueError(f"blob is only for kind motion_blob, not {self.kind.value}")
         if self.model_path is not None:
             check_line(self.model_path)
         if self.kind is DetectorKind.ONNX and self.model_path is None:
@@ -124,7 +165,11 @@ class DetectorModel(Model):
 
     def to_domain(self) -> DetectorSpec:
         return DetectorSpec(
-            self.kind, self.model_path, self.min_confidence, classes=frozenset(self.classes)
+            self.kind,
+            self.model_path,
+            self.min_confidence,
+            classes=frozenset(self.classes),
+            blob=(self.blob or BlobModel()).to_domain(),
         )
 
 

@@ -139,6 +139,24 @@ class DetectorKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class BlobShape:
+    """How the motion-blob detector tells a person from a vehicle by a blob's box (its height
+    over width in pixels, its area as a fraction of the image); shapes in between are bicycles.
+    They depend on the camera's view: how big a car or a person looks in its picture."""
+
+    person_min_aspect: float = 1.3
+    """A person's box is at least this many times taller than wide ..."""
+    person_max_area: float = 0.06
+    """... and covers at most this fraction of the image."""
+    vehicle_max_aspect: float = 1.1
+    """A vehicle's box is at most this tall for its width ..."""
+    vehicle_min_area: float = 0.002
+    """... and covers at least this fraction of the image."""
+    min_area: float = 0.0004
+    """Blobs smaller than this fraction of the image are noise."""
+
+
+@dataclass(frozen=True, slots=True)
 class DetectorSpec:
     kind: DetectorKind = DetectorKind.MOTION_BLOB
     model_path: str | None = None
@@ -149,6 +167,8 @@ class DetectorSpec:
     )
     """What the camera can see (a motorway camera: vehicles only): detections of other classes
     are dropped, and the motion-blob classifier takes every blob for the only class there is."""
+    blob: BlobShape = field(default_factory=BlobShape)
+    """For the motion-blob detector: the shapes of its classes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,4 +34,4 @@ def make_detector(spec: DetectorSpec) -> Detector:
         return OnnxDetector(
             spec.model_path, min_confidence=spec.min_confidence, classes=spec.classes
         )
-    return BlobClassifier(classes=spec.classes)
+    return BlobClassifier(BlobRules.of(spec.blob), classes=spec.classes)

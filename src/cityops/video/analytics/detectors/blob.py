@@ -3,7 +3,8 @@
 Each motion region is one object; its class follows from its shape and size in the image:
 taller than wide and not too big is a person, wide and large enough is a vehicle, a shape in
 between (a cyclist seen from the side) a bicycle.
-The thresholds depend on the camera's view (how big a car looks) and are configurable.
+The thresholds depend on the camera's view (how big a car looks) and are configurable per camera
+(``detector.blob`` in the YAML, docs/CONFIG.md).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from cv2.typing import MatLike
 
-from cityops.domain.analytics import ObjectClass
+from cityops.domain.analytics import BlobShape, ObjectClass
 from cityops.video.analytics.types import Box, Detection
 
 
@@ -31,6 +32,17 @@ class BlobRules:
     """Blobs smaller than this are noise."""
     score: float = 0.6
     """The confidence given to a classified blob (shape alone is weak evidence)."""
+
+    @classmethod
+    def of(cls, shape: BlobShape) -> BlobRules:
+        """The rules a camera's ``detector.blob`` (YAML) gives."""
+        return cls(
+            person_min_aspect=shape.person_min_aspect,
+            person_max_area=shape.person_max_area,
+            vehicle_max_aspect=shape.vehicle_max_aspect,
+            vehicle_min_area=shape.vehicle_min_area,
+            min_area=shape.min_area,
+        )
 
 
 ALL = frozenset({ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE})
