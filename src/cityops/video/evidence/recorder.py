@@ -92,7 +92,7 @@ class EvidenceRecorder:
         self.ring.push(picture, ts)
         with self._lock:
             for rec in self._open:
-                if ts > rec.last:
+                if rec.last < ts <= rec.end:
                     rec.writer.add(picture, ts)
                     rec.last = ts
             self._close(lambda rec: ts >= rec.end)
