@@ -19,6 +19,7 @@ Every refusal is an :class:`OidcError` with a short reason code (docs/SECURITY.m
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -92,9 +93,13 @@ class OidcService:
         return p
 
     def _client(self, p: ProviderConfig, redirect_uri: str) -> AsyncOAuth2Client:
+        try:
+            secret = p.secret()
+        except ValueError as exc:  # its environment variable went away since the start
+            raise OidcError("provider_metadata", str(exc)) from exc
         return AsyncOAuth2Client(
             client_id=p.client_id,
-            client_secret=p.secret(),
+            client_secret=secret,
             scope=" ".join(p.scopes),
             redirect_uri=redirect_uri,
             code_challenge_method="S256",
@@ -167,7 +172,7 @@ class OidcService:
     def take(self, provider_id: str, state: str | None, bound_state: str | None) -> Pending:
         """The login this callback ends (single use): its state must be this browser's."""
         self._forget_stale()
-        if not state or not bound_state or state != bound_state:
+        if not state or not bound_state or not hmac.compare_digest(state, bound_state):
             raise OidcError("state", "the login's state does not match this browser's")
         pending = self._pending.pop(state, None)
         if pending is None or pending.provider != provider_id:
