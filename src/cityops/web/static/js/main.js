@@ -1,5 +1,5 @@
 // @ts-check
-// Console entry point: configuration, language, header, views, keyboard, live feed.
+// Console entry point: session, configuration, views, keyboard, live feed (the header: header.js).
 
 import { can, viewsFor, visibleMunicipalities } from './access.js';
 import { initAudit, setAuditActive } from './audit.js';
@@ -7,83 +7,21 @@ import { loadConfig, loadMunicipality, refetchLive } from './data.js';
 import { acknowledge, closeDetail, focusDetail, initDetails, isDetailOpen } from './details.js';
 import { byId, byIdAs, isTyping } from './dom.js';
 import { initHealth } from './health-banner.js';
-import { displayName, fmtDate, fmtTime, getLanguage, setLanguage, setTimeZone, storedLanguage, t } from './i18n.js';
+import { showConnection, showLanguageButtons, showMunicipalityName, showSound, switchLanguage, tickClock } from './header.js';
+import { getLanguage, setLanguage, setTimeZone, storedLanguage, t } from './i18n.js';
 import { connectLive, disconnectLive } from './live.js';
 import { focusMap, initMap, invalidate, sensorOnMap, sensorsOnMap, settleView, showMunicipality } from './map.js';
 import { initOverview, setOverviewActive } from './overview.js';
 import { initQueue, moveSelection, openSelected, select } from './queue.js';
 import { setSound, soundEnabled } from './sound.js';
 import { ensureSession, initSession, loginShown } from './session.js';
-import { emit, on, schedule, setMunicipality, setView, state } from './state.js';
+import { on, schedule, setMunicipality, setView, state } from './state.js';
 import { toast } from './ui.js';
 import { initWall, setWallActive } from './wall.js';
 
 const MUNI_KEY = 'cityops.municipality';
 /** @type {readonly import('./types').View[]} */
 const VIEWS = ['ops', 'wall', 'overview', 'audit'];
-
-// --- header
-
-function tickClock() {
-  const now = new Date();
-  byId('clock-time').textContent = fmtTime(now);
-  byId('clock-date').textContent = fmtDate(now);
-}
-
-/** @param {import('./types').Connection} value */
-function showConnection(value) {
-  const el = byId('conn');
-  el.dataset.state = value;
-  const text = byId('conn-text');
-  text.dataset.i18n = `conn.${value}`;
-  text.textContent = t(`conn.${value}`);
-}
-
-function showSound() {
-  const btn = byId('btn-sound');
-  const onNow = soundEnabled();
-  btn.setAttribute('aria-pressed', String(onNow));
-  const label = byId('sound-label');
-  const key = onNow ? 'sound.on' : 'sound.off';
-  label.dataset.i18n = key;
-  label.textContent = t(key);
-}
-
-function showLanguageButtons() {
-  for (const b of document.querySelectorAll('.lang-btn, .login-lang-btn')) {
-    if (b instanceof HTMLElement) b.setAttribute('aria-pressed', String(b.dataset.lang === getLanguage()));
-  }
-}
-
-function showMunicipalityName() {
-  const muni = state.municipality;
-  byId('muni-name').textContent = muni ? displayName(muni) : '';
-  const sel = byIdAs('muni-select', HTMLSelectElement);
-  const list = visibleMunicipalities(state.me, (state.config && state.config.municipalities) || []);
-  sel.hidden = list.length < 2;
-  byId('muni-name').hidden = list.length >= 2;
-  if (list.length >= 2) {
-    sel.replaceChildren(...list.map((m) => {
-      const o = document.createElement('option');
-      o.value = m.id;
-      o.textContent = displayName(m);
-      o.selected = m.id === state.mid;
-      return o;
-    }));
-  }
-  document.title = muni ? `${displayName(muni)} · ${t('app.title')}` : t('app.title');
-}
-
-/** @param {string} code */
-async function switchLanguage(code) {
-  await setLanguage(code);
-  showLanguageButtons();
-  showConnection(state.connection);
-  showSound();
-  showMunicipalityName();
-  tickClock();
-  emit('lang', code);
-}
 
 // --- views
 
