@@ -34,6 +34,7 @@ json_values = st.recursive(
 )
 
 
+@settings(deadline=None)  # a loaded machine must not fail a correct example
 @given(st.dictionaries(st.text(), json_values, max_size=6), st.text(), st.text())
 def test_normalised_detail_is_a_fixed_point_and_hashes_alike(
     detail: dict[str, object], actor: str, target: str
@@ -99,7 +100,9 @@ def test_tricky_details_hash_the_same_after_the_database(db_url: str) -> None:
     db.dispose()
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150, deadline=None
+)
 @given(st.lists(st.text(), max_size=5) | st.lists(st.from_type(type(None)).map(str)))
 def test_an_anchor_file_decodes_or_says_which_line(tmp_path: Path, lines: list[str]) -> None:
     path = tmp_path / "anchors.jsonl"
@@ -115,6 +118,7 @@ def test_an_anchor_file_decodes_or_says_which_line(tmp_path: Path, lines: list[s
         assert all(a.at.tzinfo is not None for a in found)
 
 
+@settings(deadline=None)  # a loaded machine must not fail a correct example
 @given(
     st.fixed_dictionaries(
         {"chain": json_values, "seq": json_values, "hash": json_values, "at": json_values}

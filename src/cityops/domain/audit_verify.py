@@ -187,3 +187,37 @@ def _check_ends(
             f"records up to seq {beyond.seq} (anchor of {when})",
             f"last record seq {last_seq}",
         )
+
+
+def intact(
+    records: Iterable[AuditRecord],
+    *,
+    base: ChainBase,
+    head_seq: int | None,
+    anchors: Iterable[Anchor] = (),
+) -> tuple[bool, int, int | None, int | None]:
+    """The common case in one streaming pass, without holding the chain in memory: does every
+    record hash correctly, follow its predecessor by seq and hash, end at the head, and agree
+    with every anchor? Returns (intact, count, first seq, last seq); only a chain that is not
+    intact needs :func:`verify_chain` (which holds it all) to say what happened."""
+    anchored: dict[int, set[str]] = {}
+    for a in anchors:
+        anchored.setdefault(a.seq, set()).add(a.hash)
+    ok = all(h == {base.hash} for seq, h in anchored.items() if seq == base.seq)
+    prev_hash, expected_seq = base.hash, base.seq + 1
+    count, first = 0, None
+    for rec in records:
+        count += 1
+        first = rec.seq if first is None else first
+        if rec.seq != expected_seq or rec.prev_hash != prev_hash or record_hash(rec) != rec.hash:
+            ok = False
+        if rec.seq in anchored and anchored[rec.seq] != {rec.hash}:
+            ok = False
+        prev_hash, expected_seq = rec.hash, rec.seq + 1
+    last = expected_seq - 1 if count else None
+    end = expected_seq - 1
+    if head_seq is not None and head_seq != end:
+        ok = False
+    if any(seq > end for seq in anchored):
+        ok = False
+    return ok, count, first, last

@@ -30,7 +30,7 @@ from cityops.domain.audit import (
     normalise_detail,
     utc_text,
 )
-from cityops.domain.audit_verify import verify_chain
+from cityops.domain.audit_verify import intact, verify_chain
 from cityops.store import audit_repo
 
 __all__ = [
@@ -110,18 +110,17 @@ def verify(
     reports: list[ChainReport] = []
     for name in names:
         current = audit_repo.head(conn, name)
-        records = list(audit_repo.chain_records(conn, name))
         known = audit_repo.anchors(conn, name) + outside.get(name, [])
         base = current.base if current is not None else ChainBase()
-        reports.append(
-            verify_chain(
-                name,
-                records,
-                base=base,
-                head_seq=current.seq if current is not None else None,
-                anchors=known,
-            )
+        head_seq = current.seq if current is not None else None
+        ok, count, first, last = intact(
+            audit_repo.chain_records(conn, name), base=base, head_seq=head_seq, anchors=known
         )
+        if ok:
+            reports.append(ChainReport(name, count, first, last))
+            continue
+        records = list(audit_repo.chain_records(conn, name))
+        reports.append(verify_chain(name, records, base=base, head_seq=head_seq, anchors=known))
     return reports
 
 
