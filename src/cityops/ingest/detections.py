@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -20,6 +21,8 @@ DETECTIONS_TOPICS = "cityops/+/cameras/+/detections"
 _ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
 _TOPIC = re.compile(rf"^cityops/(?P<m>{_ID})/cameras/(?P<camera>{_ID})/detections$")
 MAX_BYTES = 32768
+MAX_AGE = timedelta(seconds=30)
+"""Detections further from now than this (either way: a clock off by more) are not shown."""
 
 
 def is_detections(topic: str) -> bool:
@@ -27,9 +30,13 @@ def is_detections(topic: str) -> bool:
 
 
 def decode_detections(
-    topic: str, payload: bytes, runtimes: Mapping[str, MunicipalityRuntime]
+    topic: str,
+    payload: bytes,
+    runtimes: Mapping[str, MunicipalityRuntime],
+    now: datetime | None = None,
 ) -> LiveMessage | None:
-    """The live message of a camera's detections, or None when anything about it is wrong."""
+    """The live message of a camera's detections, or None when anything about it is wrong or
+    it is older than MAX_AGE (the retained message of a worker that died)."""
     m = _TOPIC.match(topic)
     if m is None or len(payload) > MAX_BYTES:
         return None
@@ -42,5 +49,7 @@ def decode_detections(
             return None
         detections = DetectionsPayload.model_validate({**doc, "id": m["camera"]})
     except (ValueError, RecursionError, ValidationError):
+        return None
+    if abs((now or datetime.now(UTC)) - detections.ts) > MAX_AGE:
         return None
     return LiveMessage(rt.id, LiveKind.DETECTIONS, detections)

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -32,6 +32,7 @@ from tests.town import MUNI, start_center, town_db
 from tests.video.worker.worker_support import camera
 
 TOPIC = f"cityops/{MUNI}/cameras/cam-a/detections"
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_the_workers_detections_become_a_live_message(runtimes: dict[str, object
     assert message.topic == TOPIC
     assert message.retain
     assert message.qos == 0
-    live = decode_detections(message.topic, message.payload, runtimes)  # type: ignore[arg-type]
+    live = decode_detections(message.topic, message.payload, runtimes, now=ts)  # type: ignore[arg-type]
     assert live is not None
     assert live.kind is LiveKind.DETECTIONS
     payload = live.payload
@@ -105,7 +106,18 @@ def test_the_workers_detections_become_a_live_message(runtimes: dict[str, object
 def test_malformed_detections_are_dropped(
     runtimes: dict[str, object], topic: str, doc: object
 ) -> None:
-    assert decode_detections(topic, json.dumps(doc).encode(), runtimes) is None  # type: ignore[arg-type]
+    payload = json.dumps(doc).encode()
+    assert decode_detections(topic, payload, runtimes, now=NOW) is None  # type: ignore[arg-type]
+
+
+def test_old_detections_are_not_shown(runtimes: dict[str, object]) -> None:
+    """A worker that died leaves its retained message: 30 s on, it is not what the camera sees."""
+    doc = {"ts": "2026-11-20T10:00:00Z", "objects": []}
+    payload = json.dumps(doc).encode()
+    for seconds, shown in ((0, True), (29, True), (31, False), (-31, False)):
+        now = NOW + timedelta(seconds=seconds)
+        got = decode_detections(TOPIC, payload, runtimes, now=now)  # type: ignore[arg-type]
+        assert (got is not None) is shown, seconds
 
 
 @given(
@@ -129,7 +141,7 @@ def test_malformed_detections_are_dropped(
 def test_the_decoder_never_raises_and_keeps_boxes_in_the_image(
     runtimes: dict[str, object], payload: bytes
 ) -> None:
-    live = decode_detections(TOPIC, payload, runtimes)  # type: ignore[arg-type]
+    live = decode_detections(TOPIC, payload, runtimes, now=NOW)  # type: ignore[arg-type]
     if live is not None:
         assert isinstance(live.payload, DetectionsPayload)
         for o in live.payload.objects:
@@ -155,8 +167,9 @@ def test_the_control_center_relays_detections_to_its_live_feed(
     client.connect(mosquitto.host, mosquitto.port)
     client.loop_start()
     try:
+        sent_at = datetime.now(UTC).replace(microsecond=0)
         doc = {
-            "ts": "2026-11-20T10:00:00Z",
+            "ts": sent_at.isoformat().replace("+00:00", "Z"),
             "objects": [{"track": 4, "label": "vehicle", "box": [0.1, 0.2, 0.3, 0.4]}],
         }
         client.publish(TOPIC, json.dumps(doc), qos=0, retain=False).wait_for_publish(5)
@@ -164,7 +177,7 @@ def test_the_control_center_relays_detections_to_its_live_feed(
         (message,) = got
         assert message.municipality == MUNI
         assert message.data_json() == (
-            '{"id":"cam-a","ts":"2026-11-20T10:00:00Z","objects":'
+            f'{{"id":"cam-a","ts":"{doc["ts"]}","objects":'
             '[{"track":4,"label":"vehicle","box":[0.1,0.2,0.3,0.4]}]}'
         )
         with center.db.connect() as conn:  # nothing stored, nothing dead-lettered

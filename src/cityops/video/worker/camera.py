@@ -25,6 +25,7 @@ from cityops.video.sources import FrameSource, SourceError, stream_for
 from cityops.video.tamper import TamperDetector
 from cityops.video.worker.publish import (
     Message,
+    cleared_detections,
     detections_message,
     event_id,
     events_message,
@@ -145,6 +146,8 @@ class CameraRunner:
             self._thread.join(timeout)
         if self.evidence is not None:
             self.evidence.close()  # the clips being recorded are published as they are
+        if self.analyzer is not None:  # what it saw is no longer what it sees: clear it
+            self.emit(cleared_detections(self.job.camera))
 
     def tick(self, now: datetime) -> None:
         with self._lock:

@@ -109,6 +109,12 @@ def detections_message(camera: Camera, result: FrameResult, ts: datetime) -> Mes
     return Message(topic, json.dumps(doc, separators=(",", ":")).encode(), qos=0, retain=True)
 
 
+def cleared_detections(camera: Camera) -> Message:
+    """Removes the camera's retained detections (it stopped running here)."""
+    topic = f"cityops/{camera.municipality}/cameras/{camera.id}/detections"
+    return Message(topic, b"", qos=0, retain=True)
+
+
 def _clamp(v: float) -> float:
     return round(min(1.0, max(0.0, v)), 4)
 
