@@ -124,7 +124,8 @@ def list_cmd(
     finally:
         db.dispose()
     table = Table(title="MQTT credentials")
-    for column in ("username", "kind", "devices", "created", "by", "revoked"):
+    table.add_column("username", no_wrap=True)
+    for column in ("kind", "devices", "created", "by", "revoked"):
         table.add_column(column)
     for row in rows:
         scope = row.scope
@@ -194,8 +195,5 @@ def sync(
     else:
         console.print("reload Mosquitto now: systemctl reload mosquitto (or SIGHUP)")
     if print_config:
-        console.print(
-            mosquitto.config_snippet(password_file.resolve(), acl_file.resolve()),
-            markup=False,
-            highlight=False,
-        )
+        # plain, unwrapped: meant to be copied into mosquitto.conf
+        typer.echo(mosquitto.config_snippet(password_file.resolve(), acl_file.resolve()), nl=False)
