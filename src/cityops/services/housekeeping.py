@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class Schedule:
     retention_s: float = 3600.0
     anchor_s: float = 3600.0
-    first_delay_s: float = 60.0
+    first_delay_s: float = 300.0
     anchor_export: Path | None = None
     installation_audit_years: float = RetentionPolicy().audit_years
 
