@@ -22,7 +22,7 @@ from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, OPERATOR, new_page
 from tests.conftest import REPO_ROOT
 from tests.harness import MosquittoServer
 from tests.harness.live_server import LiveServer
-from tests.town import TOWN_YAML, account
+from tests.town import MUNI, TOWN_YAML, account
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "browser-test-password"
@@ -89,15 +89,18 @@ def sign_in(
     role: Role = Role.OPERATOR,
     agency: str | None = None,
     expires_at: datetime | None = None,
+    municipality: str | list[str] = MUNI,
 ) -> None:
-    """A real account with ``role`` in the test town, signed in through POST /api/v1/auth/login
-    from the page's own browser context: the session cookie (HttpOnly) is the browser's."""
+    """A real account with ``role`` in the test town (or ``municipality``), signed in through
+    POST /api/v1/auth/login from the page's own browser context: the session cookie (HttpOnly)
+    is the browser's."""
     assert server.center is not None
     account(
         server.center.db,
         username,
         display_name=display_name,
         role=role,
+        municipality=municipality,
         agency=agency,
         expires_at=expires_at,
         installation_admin=False,

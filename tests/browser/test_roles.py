@@ -5,7 +5,9 @@ view is listed with who, when and why."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -14,13 +16,15 @@ import pytest
 from cityops.domain.access import Role
 from cityops.domain.audit import AuditAction
 from cityops.services import audit
+from tests.browser.chromium import new_page
 from tests.browser.conftest import sign_in
 from tests.browser.test_console_live import store_incident_quietly
+from tests.harness import MosquittoServer
 from tests.harness.live_server import LiveServer
-from tests.town import MUNI
+from tests.town import MUNI, NEIGHBOUR, TOWN_YAML, neighbour_yaml
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
 
@@ -132,3 +136,52 @@ def test_auditor_sees_who_saw_which_camera_when_and_why(
     page.locator("#audit-form button[type=submit]").click()
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Петров")
+
+
+@pytest.fixture
+def two_towns(tmp_path: Path, mosquitto: MosquittoServer) -> Iterator[LiveServer]:
+    """The test town and its neighbour on one installation."""
+    with LiveServer(tmp_path, mosquitto.url, [TOWN_YAML, neighbour_yaml(tmp_path)]) as running:
+        yield running
+
+
+def test_switcher_lists_only_own_municipalities_and_a_handover_is_notes_only(
+    two_towns: LiveServer, fresh_page: Page, browser: Browser
+) -> None:
+    server = two_towns
+    incident_id = store_incident_quietly(server, "Chemical spill on the boundary road")
+    response = httpx.post(
+        server.api(f"/m/{MUNI}/incidents/{incident_id}/handover"),
+        json={"to": NEIGHBOUR, "reason": "the spill runs towards Next Town"},
+        headers=server.headers(),
+        timeout=5,
+    )
+    response.raise_for_status()
+
+    # an operator of the neighbour only: no switcher, the handed-over incident, notes only
+    page = fresh_page
+    sign_in(page, server, "neighbour", display_name="Съсед", municipality=NEIGHBOUR)
+    page.goto(server.url)
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#muni-select")).to_be_hidden()
+    expect(page.locator("#muni-name")).to_have_text("Next Town")
+    item = page.get_by_test_id("queue-item").filter(has_text="Chemical spill on the boundary road")
+    item.click()
+    expect(page.get_by_test_id("handed-over")).to_contain_text(MUNI)
+    expect(page.locator("#details button[data-action]")).to_have_count(0)
+    expect(page.locator("#note-text")).to_be_visible()
+
+    # an operator of both: the switcher offers exactly the two
+    other, errors = new_page(browser)
+    try:
+        sign_in(other, server, "both", display_name="Двете", municipality=[MUNI, NEIGHBOUR])
+        other.goto(server.url)
+        expect(other.locator("html")).to_have_attribute("data-ready", "true")
+        options = other.locator("#muni-select option")
+        expect(options).to_have_count(2)
+        assert sorted(options.evaluate_all("os => os.map(o => o.value)")) == sorted(
+            [MUNI, NEIGHBOUR]
+        )
+    finally:
+        other.context.close()
+    assert not errors

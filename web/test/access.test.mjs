@@ -23,8 +23,11 @@ test('permissions come from the membership in that municipality only', () => {
   assert.equal(can(m, 'shipka', 'incidents.read', NOW), true);
   assert.equal(can(m, 'elsewhere', 'incidents.read', NOW), false);
   assert.equal(can(null, 'kazanlak', 'incidents.read', NOW), false);
-  assert.deepEqual(incidentRights(m, 'shipka', NOW), { act: false, note: false });
-  assert.deepEqual(incidentRights(m, 'kazanlak', NOW), { act: true, note: true });
+  assert.deepEqual(incidentRights(m, 'shipka', NOW), { act: false, note: false, foreign: false });
+  assert.deepEqual(incidentRights(m, 'kazanlak', NOW), { act: true, note: true, foreign: false });
+  // handed over from shipka to kazanlak: kazanlak may add notes, shipka acts on it
+  assert.deepEqual(incidentRights(m, 'kazanlak', NOW, 'shipka'), { act: false, note: true, foreign: true });
+  assert.deepEqual(incidentRights(m, 'kazanlak', NOW, 'kazanlak'), { act: true, note: true, foreign: false });
 });
 
 test('an expired membership counts for nothing, also in the switcher', () => {

@@ -65,13 +65,16 @@ export function viewsFor(me, mid, now = new Date()) {
 
 /**
  * What the incident panel may offer: acting on the incident (lifecycle, assignment, SOP) and
- * adding notes.
+ * adding notes. An incident handed over from a neighbour (`home` is another municipality) is
+ * acted on by its home municipality only; the neighbour may add notes.
  * @param {Readonly<Me> | null} me
  * @param {string | null} mid
  * @param {Date} [now]
+ * @param {string | null} [home] the incident's own municipality
  */
-export function incidentRights(me, mid, now = new Date()) {
-  return { act: can(me, mid, 'incidents.act', now), note: can(me, mid, 'incidents.note', now) };
+export function incidentRights(me, mid, now = new Date(), home = null) {
+  const foreign = Boolean(home && mid && home !== mid);
+  return { act: !foreign && can(me, mid, 'incidents.act', now), note: can(me, mid, 'incidents.note', now), foreign };
 }
 
 /**

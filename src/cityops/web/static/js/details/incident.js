@@ -96,9 +96,13 @@ export function renderIncident(detail) {
   /** @type {Incident} */
   const inc = { ...(state.incidents.get(detail.id) || {}), ...summaryOf(detail) };
   // what the account's role may not do is not offered (the server refuses it anyway)
-  const rights = incidentRights(state.me, state.mid);
+  const rights = incidentRights(state.me, state.mid, new Date(), inc.municipality);
   /** @type {HTMLElement[]} */
   const parts = [incidentHead(inc)];
+  if (rights.foreign) {
+    const home = inc.municipality;
+    parts.push(h('p', { class: 'muted', dataset: { testid: 'handed-over' } }, t('incident.handed_over', { municipality: home })));
+  }
   if (rights.act) parts.push(actionsBlock(inc));
   parts.push(sopBlock(inc, detail.sop, rights.act), camerasBlock(detail));
   const evidence = evidenceBlock(detail, can(state.me, state.mid, 'video.view'));
@@ -163,7 +167,7 @@ export function incidentPlaceholder(id) {
  */
 export async function acknowledge(id) {
   const inc = state.incidents.get(id);
-  if (!inc || !incidentRights(state.me, state.mid).act) return;
+  if (!inc || !incidentRights(state.me, state.mid, new Date(), inc.municipality).act) return;
   if (!canAcknowledge(inc)) {
     toast(t('action.not_allowed', { action: t('action.acknowledge'), status: t(`status.${inc.status}`) }), 'warn');
     return;
