@@ -74,7 +74,7 @@ def test_demo_rules_say_what_the_scenarios_need(demo: MunicipalityConfig) -> Non
 
     accident = rules["traffic-accident"]
     assert isinstance(accident, CorrelationRule)
-    assert accident.kinds == ("collision", "stopped_vehicle", "crowd", "person")
+    assert accident.kinds == ("collision", "crowd", "person")
     assert (accident.min_count, accident.radius_m, accident.window_s) == (3, 300.0, 300.0)
     assert accident.outcome.sector is Sector.TRANSPORT
     assert accident.outcome.severity is Severity.SEVERE
