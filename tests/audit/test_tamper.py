@@ -191,3 +191,20 @@ def _with(rec: AuditRecord, **changes: object) -> AuditRecord:
     from dataclasses import replace
 
     return replace(rec, hash="", **changes)  # type: ignore[arg-type]
+
+
+def test_a_deleted_head_row_is_named(db_url: str) -> None:
+    db = _written(db_url)
+    with db.begin() as conn:
+        tamper(conn, "DELETE FROM audit_heads")
+    assert _kinds(_report(db)) == [(10, "head")]
+
+
+def test_a_chain_wiped_with_its_head_is_found_by_its_anchor(db_url: str) -> None:
+    db = _written(db_url)
+    with db.begin() as conn:
+        tamper(conn, "DELETE FROM audit_log")
+        tamper(conn, "DELETE FROM audit_heads")
+    report = _report(db)
+    assert _kinds(report) == [(1, "truncated")]
+    assert report.records == 0

@@ -90,7 +90,9 @@ class ChainBase:
     hash: str = GENESIS_HASH
 
 
-ProblemKind = Literal["altered", "moved", "inserted", "deleted", "link", "truncated", "anchor"]
+ProblemKind = Literal[
+    "altered", "moved", "inserted", "deleted", "link", "truncated", "anchor", "head"
+]
 
 
 @dataclass(frozen=True)

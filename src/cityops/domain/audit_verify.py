@@ -10,7 +10,8 @@ What is found, with the sequence number where it shows:
 - ``deleted``: sequence numbers missing;
 - ``link``: a record's previous hash matches no record (its predecessor was replaced);
 - ``truncated``: the chain ends before its head row or an anchor says it reached;
-- ``anchor``: an anchored record's hash differs from the anchor's.
+- ``anchor``: an anchored record's hash differs from the anchor's;
+- ``head``: the chain's head row is gone while records remain.
 
 Without a secret, someone able to rewrite the database can recompute every hash after the last
 anchor: anchors exported outside the database bound what can be rewritten unseen."""
@@ -140,6 +141,8 @@ def _check_ends(
 ) -> None:
     """The chain's length against its head row and its anchors."""
     last_seq = records[-1].seq if records else base.seq
+    if head_seq is None and records:
+        add(last_seq, "head", "the chain's head row", "none (deleted)")
     if head_seq is not None and head_seq > last_seq:
         add(
             last_seq + 1,
@@ -216,7 +219,7 @@ def intact(
         prev_hash, expected_seq = rec.hash, rec.seq + 1
     last = expected_seq - 1 if count else None
     end = expected_seq - 1
-    if head_seq is not None and head_seq != end:
+    if (head_seq is None and count) or (head_seq is not None and head_seq != end):
         ok = False
     if any(seq > end for seq in anchored):
         ok = False

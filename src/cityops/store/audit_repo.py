@@ -116,10 +116,11 @@ def chain_records(conn: Connection, chain: str) -> Iterator[AuditRecord]:
 
 
 def chains(conn: Connection) -> list[str]:
-    """Every chain that has a head or a record."""
+    """Every chain that has a head, a record or an anchor."""
     heads = conn.execute(select(audit_heads.c.chain)).scalars().all()
     logged = conn.execute(select(audit_log.c.chain).distinct()).scalars().all()
-    return sorted(set(heads) | set(logged))
+    anchored = conn.execute(select(audit_anchors.c.chain).distinct()).scalars().all()
+    return sorted(set(heads) | set(logged) | set(anchored))
 
 
 def head(conn: Connection, chain: str) -> Head | None:
