@@ -52,7 +52,6 @@ class AuditAction(StrEnum):
     PRIVACY_FIND = "privacy.find"
     PRIVACY_ERASE = "privacy.erase"
     RETENTION_RUN = "retention.run"
-    AUDIT_ANCHOR = "audit.anchor"
 
 
 @dataclass(frozen=True)
