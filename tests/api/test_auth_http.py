@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from cityops.api.app import create_api
@@ -166,15 +169,22 @@ def test_logout_ends_the_session_for_good(browser: TestClient, center: ControlCe
 
 
 def test_an_idle_session_ends(tmp_path: Path) -> None:
-    center = make_center(tmp_path, session_idle_s=1.0)
+    center = make_center(tmp_path, session_idle_s=2.0)
     try:
         with TestClient(create_api(center)) as c:
             login(c)
             assert c.get(ME).status_code == 200
-            time.sleep(1.2)
+            time.sleep(2.2)
             r = c.get(ME)
             assert r.status_code == 401
             assert "log in again" in r.json()["detail"]
+        with TestClient(create_api(center)) as left, TestClient(create_api(center)) as later:
+            login(left)  # walks away without logging out
+            time.sleep(2.2)
+            login(later)  # a login sweeps the sessions that ended meanwhile
+            with center.db.connect() as conn:
+                assert len(conn.execute(select(console_sessions)).all()) == 1
+            assert later.get(ME).status_code == 200
     finally:
         center.stop()
 
@@ -183,13 +193,14 @@ def test_a_session_ends_at_its_absolute_end_however_busy(tmp_path: Path) -> None
     center = make_center(tmp_path, session_absolute_s=3.0, session_idle_s=3600)
     try:
         with TestClient(create_api(center)) as c:
-            started = time.monotonic()
-            login(c)
-            deadline = started + 2.5
-            while time.monotonic() < deadline:  # busy all along
+            before = datetime.now(UTC)
+            r = c.post(LOGIN, json={"username": "petrova", "password": PASSWORD})
+            ends = datetime.fromisoformat(r.json()["expires_at"])
+            assert before + timedelta(seconds=3) <= ends <= datetime.now(UTC) + timedelta(seconds=3)
+            while datetime.now(UTC) < ends - timedelta(seconds=0.5):  # busy all along
                 assert c.get(ME).status_code == 200
                 time.sleep(0.2)
-            time.sleep(max(0.0, started + 3.1 - time.monotonic()))
+            time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.05)
             assert c.get(ME).status_code == 401
     finally:
         center.stop()
@@ -221,3 +232,28 @@ def test_a_revoked_token_is_refused_at_once(center: ControlCenter) -> None:
         assert (
             api.get(INCIDENTS, headers={"Authorization": "Bearer cot_made-up"}).status_code == 401
         )
+
+
+@given(
+    authorization=st.one_of(
+        st.text(max_size=200),
+        st.text(max_size=120).map(lambda t: "Bearer " + t),
+        st.text(max_size=60).map(lambda t: "Bearer cot_" + t),
+    ),
+    cookie=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=120),
+    csrf=st.text(max_size=80),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_credentials_from_outside_get_401_never_a_server_error(
+    browser: TestClient, authorization: str, cookie: str, csrf: str
+) -> None:
+    headers: dict[str, bytes] = {}
+    for name, value in (("X-CSRF-Token", csrf), ("Authorization", authorization)):
+        if not set(value) & {"\r", "\n", "\0"}:  # what HTTP can carry, as UTF-8 bytes
+            headers[name] = value.encode()
+    browser.cookies.clear()
+    if cookie and ";" not in cookie and "," not in cookie and '"' not in cookie:
+        browser.cookies.set("cityops_session", cookie)
+    for method, url in (("GET", ME), ("POST", f"{INCIDENTS}/1/notes")):
+        r = browser.request(method, url, headers=headers, json={"text": "x"})
+        assert r.status_code == 401, (method, r.status_code, r.text)

@@ -63,14 +63,19 @@ class Me(BaseModel):
 
 @router.post("/login", response_model=LoginAnswer, summary="Log in: a session cookie + CSRF token")
 def login(body: LoginBody, center: Center, request: Request, response: Response) -> LoginAnswer:
-    now = now_utc()
     client = request.client.host if request.client else None
     session: accounts.NewSession | None = None
     with center.db.begin() as conn:
         user = accounts.verify_login(conn, body.username, body.password)
+        now = now_utc()  # after the (deliberately slow) password check
         if user is not None:
             session = accounts.open_session(
-                conn, user.id, via="session", now=now, absolute_s=center.settings.session_absolute_s
+                conn,
+                user.id,
+                via="session",
+                now=now,
+                absolute_s=center.settings.session_absolute_s,
+                idle_s=center.settings.session_idle_s,
             )
         audit.record(
             conn,

@@ -139,8 +139,18 @@ def principal(conn: Connection, user: UserRow, via: str) -> Principal:
 
 
 def open_session(
-    conn: Connection, user_id: int, *, via: str, now: datetime, absolute_s: float
+    conn: Connection,
+    user_id: int,
+    *,
+    via: str,
+    now: datetime,
+    absolute_s: float,
+    idle_s: float | None = None,
 ) -> NewSession:
+    """A new console session; with ``idle_s``, the sessions that ended meanwhile (idle or past
+    their end, never logged out) are swept away at the same time."""
+    if idle_s is not None:
+        repo.delete_expired_sessions(conn, now - timedelta(seconds=idle_s), now)
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=absolute_s)
