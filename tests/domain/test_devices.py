@@ -135,6 +135,7 @@ def test_a_worker_writes_its_cameras_counters_and_own_presence() -> None:
     scope = DeviceScope("w1", DeviceKind.WORKER, "tt", ("cam-a", "count-1"))
     got = grants(scope)
     assert may_publish(got, "cityops/tt/cameras/cam-a/events")
+    assert may_publish(got, "cityops/tt/cameras/cam-a/detections")
     assert may_publish(got, "cityops/tt/sensors/count-1/readings")
     assert may_publish(got, "cityops/_workers/tt.w1")
     assert not may_publish(got, "cityops/_workers/tt.w2")  # another worker's presence
@@ -151,6 +152,7 @@ def test_an_ingest_reads_the_inbound_topics_and_writes_incidents() -> None:
         "cityops/+/sensors/+/readings",
         "cityops/+/readings",
         "cityops/+/cameras/+/events",
+        "cityops/+/cameras/+/detections",
         "cityops/+/events/+",
         "frigate/events",
     ):

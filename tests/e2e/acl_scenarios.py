@@ -11,19 +11,27 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from cityops.app import ControlCenter
 from cityops.config.loader import load_config
 from cityops.data import DEMO_CONFIG
 from cityops.domain.devices import DeviceKind
+from cityops.domain.observations import Reading
+from cityops.mqtt_url import with_credentials
 from cityops.services import devices
+from cityops.sim.publisher import MqttPublisher
+from cityops.store import tables as t
+from cityops.video.worker.link import WorkerLink
+from cityops.video.worker.publish import Message
 from tests.e2e.acl_support import Device, issue, reading, scope, stored, wait_for
 
 TT, KZ = "testtown", "kazanlak"
 KZ_SENSOR = load_config(DEMO_CONFIG).sensors[0].id
+KZ_CAMERA = load_config(DEMO_CONFIG).cameras[0].id
 
 
 def standard_credentials(db: Engine) -> dict[str, tuple[str, str]]:
@@ -33,6 +41,8 @@ def standard_credentials(db: Engine) -> dict[str, tuple[str, str]]:
         "tt_gateway": scope("gw", DeviceKind.GATEWAY, TT),
         "kz_gateway": scope("gw", DeviceKind.GATEWAY, KZ),
         "kz_worker": scope("worker", DeviceKind.WORKER, KZ),
+        "kz_worker2": scope("worker2", DeviceKind.WORKER, KZ),
+        "kz_sim": scope("sim", DeviceKind.INTEGRATION, KZ),
         "doomed": scope("doomed", DeviceKind.GATEWAY, TT, "river-2"),
     }
     return {role: issue(db, s) for role, s in made.items()}
@@ -56,6 +66,9 @@ class World:
     def device(self, role: str | None, **kw: Any) -> Device:
         user, secret = self.creds[role] if role is not None else (None, None)
         return Device(self.host, self.port, user, kw.pop("password", secret), **kw)
+
+    def url(self, role: str) -> str:
+        return with_credentials(f"mqtt://{self.host}:{self.port}", *self.creds[role])
 
     def connected(self, role: str, **kw: Any) -> Device:
         dev = self.device(role, **kw)
@@ -193,3 +206,38 @@ def the_ingest_session_cannot_be_taken_over(w: World, count: int = 300) -> None:
     assert got_in == []
     assert kicked == []
     assert mqtt_ingest.connected.is_set()
+
+
+def event_stored(db: Engine, municipality: str, event_id: str) -> bool:
+    with db.connect() as conn:
+        query = select(t.events.c.event_id).where(
+            t.events.c.municipality == municipality, t.events.c.event_id == event_id
+        )
+        return conn.execute(query).first() is not None
+
+
+def workers_and_simulators_use_their_credentials(w: World) -> None:
+    """Two video workers of Kazanlak (each its own credential, its id = its username) see each
+    other's presence and publish camera events; the simulator publishes with an integration
+    credential; both are stored."""
+    one, two = (w.creds[r][0] for r in ("kz_worker", "kz_worker2"))
+    links = [WorkerLink(w.url("kz_worker"), one), WorkerLink(w.url("kz_worker2"), two)]
+    for link in links:
+        link.start()
+    try:
+        for link in links:
+            assert link.connected.wait(10), link.worker_id
+            link.presence([f"{KZ}/{KZ_CAMERA}"], {})
+        wait_for(lambda: links[0].peers() == links[1].peers() == {one, two}, 10, "presence")
+        event = {"id": f"acl-{one}", "kind": "person", "ts": time.time()}
+        topic = f"cityops/{KZ}/cameras/{KZ_CAMERA}/events"
+        links[0].publish(Message(topic, json.dumps(event).encode()))
+        wait_for(lambda: event_stored(w.db, KZ, f"acl-{one}"), 15, "the worker's event")
+    finally:
+        for link in links:
+            link.stop()
+    before = stored(w.db, KZ, KZ_SENSOR)
+    now = datetime.now(UTC)
+    with MqttPublisher(w.url("kz_sim")) as sim:
+        sim.publish_readings(KZ, [Reading(KZ, KZ_SENSOR, now - timedelta(seconds=3), 1.0)])
+    wait_for(lambda: stored(w.db, KZ, KZ_SENSOR) == before + 1, 15, "the simulator's reading")

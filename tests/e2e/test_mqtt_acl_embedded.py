@@ -63,6 +63,10 @@ def test_the_ingest_session_cannot_be_taken_over(world: scenario.World) -> None:
     scenario.the_ingest_session_cannot_be_taken_over(world)
 
 
+def test_workers_and_simulators_use_their_credentials(world: scenario.World) -> None:
+    scenario.workers_and_simulators_use_their_credentials(world)
+
+
 def test_a_will_on_a_forbidden_topic_is_refused(world: scenario.World) -> None:
     """A Last Will is a publish too: a gateway cannot leave one in another town's topics."""
     dev = world.device("kz_gateway")

@@ -65,7 +65,7 @@ def world(
     ingest = issue(engine, scope("ingest", DeviceKind.INGEST, None))
     creds = scenario.standard_credentials(engine)
     engine.dispose()
-    assert "6 credentials written" in sync(broker, env)
+    assert "8 credentials written" in sync(broker, env)
     # SIGHUP is handled asynchronously: wait until the ingest's credential is known
     wait_for(lambda: logs_in(broker, *ingest), 10, "the reload")
     settings = Settings(
@@ -118,3 +118,7 @@ def test_a_revoked_credential_is_refused_after_sync(world: scenario.World) -> No
 
 def test_the_ingest_session_cannot_be_taken_over(world: scenario.World) -> None:
     scenario.the_ingest_session_cannot_be_taken_over(world)
+
+
+def test_workers_and_simulators_use_their_credentials(world: scenario.World) -> None:
+    scenario.workers_and_simulators_use_their_credentials(world)

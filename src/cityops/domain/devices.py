@@ -32,7 +32,8 @@ class DeviceKind(StrEnum):
     SYSTEM = "system"
     """An outside system's events, ``cityops/<m>/events/<source>``."""
     WORKER = "worker"
-    """A video worker: its cameras' events, its counter sensors' readings, its presence."""
+    """A video worker: its cameras' events and detections, its counter sensors' readings, its
+    presence."""
     FRIGATE = "frigate"
     """A Frigate: everything under its own topic prefix."""
     INTEGRATION = "integration"
@@ -122,6 +123,7 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
     readings = [Grant(w, f"{m}/sensors/{d}/readings") for d in ids]
     batch = [] if scope.devices else [Grant(w, f"{m}/readings")]
     cameras = [Grant(w, f"{m}/cameras/{d}/events") for d in ids]
+    detections = [Grant(w, f"{m}/cameras/{d}/detections") for d in ids]
     systems = [Grant(w, f"{m}/events/{d}") for d in ids]
     match scope.kind:
         case DeviceKind.GATEWAY:
@@ -135,13 +137,19 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
                 Grant(w, f"{WORKERS_TOPIC}/{scope.username}"),
                 Grant(r, f"{WORKERS_TOPIC}/+"),
             ]
-            out = cameras + readings + presence
+            out = cameras + detections + readings + presence
         case DeviceKind.FRIGATE:
             out = [Grant(r, f"{scope.prefix}/#"), Grant(w, f"{scope.prefix}/#")]
         case DeviceKind.INTEGRATION:
             out = readings + batch + cameras + systems
         case DeviceKind.INGEST:
-            inbound = ("sensors/+/readings", "readings", "cameras/+/events", "events/+")
+            inbound = (
+                "sensors/+/readings",
+                "readings",
+                "cameras/+/events",
+                "cameras/+/detections",
+                "events/+",
+            )
             out = [Grant(r, f"{m}/{t}") for t in inbound]
             out += [Grant(r, f"{p}/events") for p in sorted(set(frigate_prefixes))]
             out.append(Grant(w, f"{m}/incidents/+"))
