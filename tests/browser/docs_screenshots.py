@@ -1,11 +1,12 @@
 """Screenshots of the operator console for docs/screenshots/, taken from the Kazanlak demo.
 
     python -m tests.browser.docs_screenshots                  # starts `cityops demo` itself
-    python -m tests.browser.docs_screenshots --url http://127.0.0.1:8000/   # a running demo
+    python -m tests.browser.docs_screenshots --url http://127.0.0.1:8000/ --login demo:PASSWORD
 
 Without --url it runs `cityops demo` with a temporary data directory and free HTTP and MQTT
 ports, waits until the simulator's catch-up has opened at least --min-incidents incidents
-(about three minutes), takes the screenshots with headless Chromium and stops the demo.
+(about three minutes), signs in with the demo account it prints, takes the screenshots with
+headless Chromium and stops the demo.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, OPERATOR
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import REPO_ROOT
 from tests.harness import free_port
 
@@ -36,8 +38,9 @@ WHEEL_STEPS = (200, 60)  # mouse-wheel pixels: about +2 and +1 zoom levels
 
 
 @contextlib.contextmanager
-def demo(min_incidents: int, timeout: float) -> Iterator[str]:
-    """Run `cityops demo` until ``min_incidents`` incidents are open; yield its URL."""
+def demo(min_incidents: int, timeout: float) -> Iterator[tuple[str, tuple[str, str]]]:
+    """Run `cityops demo` until ``min_incidents`` incidents are open; yield its URL and the demo
+    account (username, password) it printed."""
     with tempfile.TemporaryDirectory(prefix="cityops-docs-") as tmp:
         http_port, mqtt_port = free_port(), free_port()
         env = os.environ | {
@@ -58,13 +61,22 @@ def demo(min_incidents: int, timeout: float) -> Iterator[str]:
         url = f"http://127.0.0.1:{http_port}"
         try:
             deadline = time.monotonic() + timeout
-            while open_incidents(url) < min_incidents:
+            login = None
+            while login is None:
+                found = DEMO_LOGIN.search(log.read_text(encoding="utf-8", errors="replace"))
+                login = (found.group(1), found.group(2)) if found else None
+                if proc.poll() is not None:
+                    raise RuntimeError(f"cityops demo exited:\n{log.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("cityops demo printed no console login")
+                time.sleep(0.5)
+            while open_incidents(url, login) < min_incidents:
                 if proc.poll() is not None:
                     raise RuntimeError(f"cityops demo exited:\n{log.read_text()[-3000:]}")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"fewer than {min_incidents} incidents after {timeout}s")
                 time.sleep(2)
-            yield url
+            yield url, login
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
@@ -75,9 +87,23 @@ def demo(min_incidents: int, timeout: float) -> Iterator[str]:
                     proc.wait(10)
 
 
-def open_incidents(url: str) -> int:
+DEMO_LOGIN = re.compile(r"console login: (\S+) / (\S+)")
+_SESSIONS: dict[str, httpx.Client] = {}
+
+
+def open_incidents(url: str, login: tuple[str, str]) -> int:
+    """Open incidents of the demo, read by the demo account (signed in once)."""
     try:
-        response = httpx.get(f"{url}/api/v1/m/{MUNI}/incidents", params={"open": "true"})
+        client = _SESSIONS.get(url)
+        if client is None:
+            client = httpx.Client(base_url=url)
+            answer = client.post(
+                "/api/v1/auth/login", json=dict(zip(("username", "password"), login, strict=True))
+            )
+            if answer.status_code != 200:
+                return 0
+            _SESSIONS[url] = client
+        response = client.get(f"/api/v1/m/{MUNI}/incidents", params={"open": "true"})
         return len(response.json()) if response.status_code == 200 else 0
     except (httpx.HTTPError, ValueError):
         return 0
@@ -170,7 +196,7 @@ def zoom_to_town(page: Page) -> None:
     settle(page)
 
 
-def take_all(url: str, out: Path, width: int, height: int) -> None:
+def take_all(url: str, login: tuple[str, str], out: Path, width: int, height: int) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -180,11 +206,11 @@ def take_all(url: str, out: Path, width: int, height: int) -> None:
             locale="en-GB",
             timezone_id="Europe/Sofia",
         )
-        context.add_init_script(
-            "localStorage.setItem('cityops.operator', 'Иванова');"
-            "localStorage.setItem('cityops.lang', 'en');"
+        context.add_init_script("localStorage.setItem('cityops.lang', 'en');")
+        answer = context.request.post(
+            f"{url}/api/v1/auth/login", data={"username": login[0], "password": login[1]}
         )
-        assert OPERATOR == "Иванова"
+        assert answer.ok, f"the demo account was refused: {answer.status}"
         page = context.new_page()
         page.goto(url)
         expect(page.locator("html")).to_have_attribute("data-ready", "true", timeout=30_000)
@@ -231,6 +257,7 @@ def take_all(url: str, out: Path, width: int, height: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url", help="a running Kazanlak demo (default: start one)")
+    ap.add_argument("--login", help="with --url: the account it printed, USERNAME:PASSWORD")
     ap.add_argument("--min-incidents", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=420.0, help="seconds to wait for the demo")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for the PNGs")
@@ -238,10 +265,13 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=1080)
     args = ap.parse_args()
     if args.url:
-        take_all(args.url.rstrip("/"), args.out, args.width, args.height)
+        if not args.login or ":" not in args.login:
+            ap.error("--url needs --login USERNAME:PASSWORD (printed by `cityops demo`)")
+        username, password = args.login.split(":", 1)
+        take_all(args.url.rstrip("/"), (username, password), args.out, args.width, args.height)
         return
-    with demo(args.min_incidents, args.timeout) as url:
-        take_all(url, args.out, args.width, args.height)
+    with demo(args.min_incidents, args.timeout) as (url, login):
+        take_all(url, login, args.out, args.width, args.height)
 
 
 if __name__ == "__main__":
