@@ -105,6 +105,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_reading_and_keeps_rule_state(
         "CITYOPS_MQTT_CLIENT_ID": f"cityops-kill-{uuid.uuid4().hex[:8]}",
         "CITYOPS_HTTP_PORT": str(port),
         "CITYOPS_LOG_LEVEL": "WARNING",
+        "CITYOPS_ENV": "development",  # the session's Mosquitto is anonymous (no secret to check)
     }
     log = tmp_path / "server.log"
 
