@@ -15,7 +15,8 @@ import pytest
 
 from cityops.domain.access import Role
 from cityops.domain.audit import AuditAction
-from cityops.services import audit
+from cityops.domain.retention import RetentionPolicy
+from cityops.services import audit, retention
 from tests.browser.chromium import new_page
 from tests.browser.conftest import sign_in
 from tests.browser.test_console_live import store_incident_quietly
@@ -182,6 +183,38 @@ def test_switcher_lists_only_own_municipalities_and_a_handover_is_notes_only(
         assert sorted(options.evaluate_all("os => os.map(o => o.value)")) == sorted(
             [MUNI, NEIGHBOUR]
         )
+    finally:
+        other.context.close()
+    assert not errors
+
+
+def test_admin_sees_the_retention_jobs_last_run_an_operator_does_not(
+    server: LiveServer, fresh_page: Page, browser: Browser
+) -> None:
+    assert server.center is not None
+    settings = server.center.settings
+    store = retention.EvidenceStore(settings.evidence_root, settings.evidence_retention_days)
+    run = retention.run(server.center.db, MUNI, RetentionPolicy(), store, actor="test")
+    assert run.ok
+
+    page = fresh_page
+    sign_in(page, server, "admin", display_name="Admin", role=Role.ADMIN)
+    page.goto(server.url)
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    page.locator("#tab-overview").click()
+    card = page.get_by_test_id("retention-card")
+    expect(card).to_be_visible()
+    expect(card.get_by_test_id("retention-last")).to_contain_text("done")
+    expect(card).to_contain_text("Snapshots and clips")
+
+    other, errors = new_page(browser)
+    try:
+        sign_in(other, server, "operator-2", display_name="Operator", role=Role.OPERATOR)
+        other.goto(server.url)
+        expect(other.locator("html")).to_have_attribute("data-ready", "true")
+        other.locator("#tab-overview").click()
+        expect(other.locator(".ov-card").first).to_be_visible()
+        expect(other.get_by_test_id("retention-card")).to_have_count(0)
     finally:
         other.context.close()
     assert not errors

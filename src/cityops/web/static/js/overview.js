@@ -1,9 +1,12 @@
 // @ts-check
-// Overview: incidents by sector and status, open incidents by age, sensors and cameras offline.
+// Overview: incidents by sector and status, open incidents by age, sensors and cameras offline;
+// for admins, retention in force and the retention job's last run.
 
+import { can } from './access.js';
 import { getJSON, mpath } from './api.js';
 import { byId, h } from './dom.js';
 import { fmtNumber, fmtTime, t } from './i18n.js';
+import { loadRetention, retentionCard } from './retention.js';
 import { on, SECTORS, STATUSES, state } from './state.js';
 
 const REFRESH_MS = 30000;
@@ -14,6 +17,8 @@ let timer = 0;
 let debounce = 0;
 /** @type {import('./types').Overview | null} */
 let last = null;
+/** @type {import('./types').RetentionView | null} */
+let retention = null;
 
 /**
  * @param {string} titleKey
@@ -87,14 +92,18 @@ function render(data) {
     gauge('overview.sensors', data.sensors_offline || 0, data.sensors_total || 0, 'overview.sensors_offline'),
     gauge('overview.cameras', data.cameras_offline || 0, data.cameras_total || 0, 'overview.cameras_offline'),
   );
+  if (retention) root.append(retentionCard(retention));
 }
 
 async function load() {
   if (!active || !state.mid) return;
   try {
-    /** @type {import('./types').Overview} */
-    const data = await getJSON(mpath(state.mid, '/overview'));
+    const mid = state.mid;
+    const admin = can(state.me, mid, 'retention.manage');
+    /** @type {[import('./types').Overview, import('./types').RetentionView | null]} */
+    const [data, kept] = await Promise.all([getJSON(mpath(mid, '/overview')), admin ? loadRetention(mid).catch(() => null) : null]);
     last = data;
+    retention = kept;
     render(data);
   } catch {
     byId('overview-body').replaceChildren(h('p', { class: 'error' }, t('error.load')));

@@ -281,6 +281,24 @@ export interface AuditRecord {
   detail: Record<string, unknown> | null;
 }
 
+/** GET /m/{mid}/retention (C's API, admins). */
+export interface RetentionRun {
+  started_at: string;
+  finished_at: string;
+  actor: string;
+  ok: boolean;
+  removed: Record<string, number>;
+  cutoffs: Record<string, string | null>;
+  error: string | null;
+}
+
+export interface RetentionView {
+  days: Record<string, number | null>;
+  interval_s: number;
+  last_run: RetentionRun | null;
+  runs: RetentionRun[];
+}
+
 /** GET /auth/oidc/providers: a "sign in with" button each. */
 export interface SsoProvider {
   id: string;
