@@ -1,7 +1,7 @@
 // @ts-check
-// Evidence of an incident's camera events: each event's snapshot (privacy masks applied, its
-// boxes drawn by the video worker) and its clip in a <video controls> (H.264 MP4; the server
-// answers Range requests, so the browser seeks). The block survives the panel's live re-renders
+// Evidence of an incident's camera events, newest first: each event's snapshot (privacy masks
+// applied, its boxes drawn by the video worker) and its clip in a <video controls> (H.264 MP4;
+// the server answers Range requests, so the browser seeks; fetched only when played). The block survives the panel's live re-renders
 // (a playing clip keeps playing); a clip still being recorded is looked for again every 5 s.
 
 import { API_BASE, getJSON, mpath } from '../api.js';
@@ -11,6 +11,7 @@ import { state } from '../state.js';
 import { panel, section } from './common.js';
 
 const RETRY_MS = 5000;
+const MAX_SHOWN = 12;
 
 /** @typedef {import('../types').Evidence} Evidence */
 
@@ -44,7 +45,9 @@ function item(mid, ev) {
         class: 'evidence-clip',
         src: evidenceUrl(mid, ev.event_id, 'clip.mp4'),
         controls: true,
-        preload: 'metadata',
+        // nothing is fetched (nor audited as viewed) until the operator plays it
+        preload: 'none',
+        poster: ev.snapshot_url ? evidenceUrl(mid, ev.event_id, 'snapshot.jpg') : false,
         playsInline: true,
         muted: true,
         title: t('evidence.clip_title', { what: caption }),
@@ -72,8 +75,9 @@ async function load(incidentId) {
   }
   const cur = shown;
   if (!cur || cur.incident !== incidentId) return;
+  const newest = found.slice().sort((a, b) => Date.parse(b.ts) - Date.parse(a.ts));
   cur.list.replaceChildren(
-    ...found.map((ev) => {
+    ...newest.slice(0, MAX_SHOWN).map((ev) => {
       const old = cur.items.get(ev.event_id);
       if (old && (old.dataset.ready === 'true' || !ev.clip_ready)) return old;
       const el = item(mid, ev);
@@ -82,6 +86,7 @@ async function load(incidentId) {
     }),
   );
   if (!found.length) cur.list.append(h('p', { class: 'muted' }, t('evidence.none')));
+  if (found.length > MAX_SHOWN) cur.list.append(h('p', { class: 'muted' }, t('evidence.more', { count: found.length - MAX_SHOWN })));
   clearTimeout(cur.timer);
   if (found.some((ev) => ev.clip_url && !ev.clip_ready)) {
     cur.timer = window.setTimeout(() => {
