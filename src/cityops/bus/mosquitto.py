@@ -50,7 +50,6 @@ def config_snippet(password_path: Path, acl_path: Path) -> str:
     /etc/mosquitto/conf.d/cityops.conf)."""
     return (
         "# CityOps device credentials (docs/MQTT.md, Authentication and ACLs)\n"
-        "per_listener_settings false\n"
         "allow_anonymous false\n"
         f"password_file {password_path}\n"
         f"acl_file {acl_path}\n"
