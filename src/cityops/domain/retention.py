@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -65,3 +67,26 @@ class RetentionPolicy:
 
 def hour_floor(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyAggregate:
+    """What one sensor's readings of one UTC hour gave."""
+
+    sensor_id: str
+    hour: datetime
+    count: int
+    min: float
+    max: float
+    mean: float
+
+
+def hourly(readings: Iterable[tuple[str, datetime, float]]) -> list[HourlyAggregate]:
+    """Per sensor and UTC hour, count/min/max/mean of ``(sensor, ts, value)`` readings."""
+    groups: dict[tuple[str, datetime], list[float]] = {}
+    for sensor, ts, value in readings:
+        groups.setdefault((sensor, hour_floor(ts)), []).append(value)
+    return [
+        HourlyAggregate(sensor, hour, len(v), min(v), max(v), math.fsum(v) / len(v))
+        for (sensor, hour), v in sorted(groups.items())
+    ]

@@ -11,19 +11,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
 from cityops.domain.audit import utc_text
-from cityops.domain.retention import DataKind, RetentionPolicy
+from cityops.domain.retention import DataKind, RetentionPolicy, hour_floor, hourly
 from cityops.services import audit, evidence
 from cityops.store import audit_repo
 from cityops.store import retention_repo as repo
 from cityops.store.retention_repo import RunRecord
 
 log = logging.getLogger(__name__)
+
+CHUNK = timedelta(days=1)
+"""Raw readings are summed up and removed a day at a time."""
 
 ACTOR = "retention"
 AGGREGATED = "readings_hourly_written"
@@ -111,16 +114,22 @@ def _evidence(db: Engine, municipality: str, root: Path, before: datetime) -> di
 
 
 def _readings(db: Engine, municipality: str, before: datetime) -> dict[str, int]:
-    """Aggregate the whole hours before ``before``, then remove their raw readings."""
-    with db.begin() as conn:
-        repo.lock_for_retention(conn, municipality)
-        written = repo.merge_hourly(
-            conn, municipality, repo.hourly_from_raw(conn, municipality, before)
-        )
-        return {
-            DataKind.READINGS: repo.delete_readings(conn, municipality, before),
-            AGGREGATED: written,
-        }
+    """Move the whole hours before ``before`` from raw readings into hourly aggregates, a day
+    at a time (bounded memory, short transactions); each chunk deletes its readings and writes
+    their aggregates in one transaction."""
+    with db.connect() as conn:
+        oldest = repo.oldest_reading(conn, municipality)
+    removed = written = 0
+    start = hour_floor(oldest) if oldest is not None else before
+    while start < before:
+        end = min(start + CHUNK, before)
+        with db.begin() as conn:
+            repo.lock_for_retention(conn, municipality)
+            taken = repo.take_readings(conn, municipality, start, end)
+            written += repo.merge_hourly(conn, municipality, hourly(taken))
+            removed += len(taken)
+        start = end
+    return {DataKind.READINGS: removed, AGGREGATED: written}
 
 
 def _simple(

@@ -8,32 +8,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     RowMapping,
     and_,
     delete,
     func,
-    literal_column,
     select,
     text,
 )
 
+from cityops.domain.retention import HourlyAggregate
 from cityops.store import tables as t
 from cityops.store.sql import upsert
 from cityops.store.tables_audit import reading_hourly, retention_runs
 
 CLOSED_STATUSES = ("resolved", "closed", "cancelled")
-
-
-@dataclass(frozen=True, slots=True)
-class HourlyAggregate:
-    sensor_id: str
-    hour: datetime
-    count: int
-    min: float
-    max: float
-    mean: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,47 +37,31 @@ class RunRecord:
     error: str | None = None
 
 
-def _hour_of(conn: Connection) -> ColumnElement[Any]:
-    """The reading's UTC hour, as each backend spells it."""
-    ts = t.readings.c.ts
-    if conn.dialect.name == "postgresql":
-        utc = ts.op("AT TIME ZONE")(literal_column("'UTC'"))
-        return func.date_trunc(literal_column("'hour'"), utc)
-    return func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), ts)
-
-
 def _as_utc(value: object) -> datetime:
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def hourly_from_raw(conn: Connection, municipality: str, before: datetime) -> list[HourlyAggregate]:
-    """Per sensor and UTC hour, count/min/max/mean of the raw readings before ``before``."""
+def oldest_reading(conn: Connection, municipality: str) -> datetime | None:
     c = t.readings.c
-    hour = _hour_of(conn).label("hour")
-    rows = conn.execute(
-        select(
-            c.sensor_id,
-            hour,
-            func.count().label("n"),
-            func.min(c.value).label("lo"),
-            func.max(c.value).label("hi"),
-            func.avg(c.value).label("mean"),
-        )
-        .where(c.municipality == municipality, c.ts < before)
-        .group_by(c.sensor_id, hour)
-    ).mappings()
-    return [
-        HourlyAggregate(
-            r["sensor_id"],
-            _as_utc(r["hour"]),
-            int(r["n"]),
-            float(r["lo"]),
-            float(r["hi"]),
-            float(r["mean"]),
-        )
-        for r in rows
-    ]
+    oldest = conn.execute(
+        select(func.min(c.ts)).where(c.municipality == municipality)
+    ).scalar_one_or_none()
+    return None if oldest is None else _as_utc(oldest)
+
+
+def take_readings(
+    conn: Connection, municipality: str, start: datetime, end: datetime
+) -> list[tuple[str, datetime, float]]:
+    """Delete the raw readings in [start, end) and return them: what is summed up is exactly
+    what was deleted, whatever ingest commits meanwhile."""
+    c = t.readings.c
+    stmt = (
+        delete(t.readings)
+        .where(c.municipality == municipality, c.ts >= start, c.ts < end)
+        .returning(c.sensor_id, c.ts, c.value)
+    )
+    return [(r[0], r[1], float(r[2])) for r in conn.execute(stmt)]
 
 
 def merge_hourly(conn: Connection, municipality: str, fresh: list[HourlyAggregate]) -> int:
@@ -128,12 +101,6 @@ def _merged(municipality: str, a: HourlyAggregate, old: RowMapping | None) -> di
         "max": hi,
         "mean": mean,
     }
-
-
-def delete_readings(conn: Connection, municipality: str, before: datetime) -> int:
-    c = t.readings.c
-    stmt = delete(t.readings).where(c.municipality == municipality, c.ts < before)
-    return int(conn.execute(stmt).rowcount or 0)
 
 
 def delete_hourly(conn: Connection, municipality: str, before: datetime) -> int:
