@@ -208,3 +208,20 @@ def test_a_chain_wiped_with_its_head_is_found_by_its_anchor(db_url: str) -> None
     report = _report(db)
     assert _kinds(report) == [(1, "truncated")]
     assert report.records == 0
+
+
+def test_the_guard_survives_a_downgrade_and_upgrade(pg_url: str) -> None:
+    import pytest
+    from alembic import command
+    from sqlalchemy.exc import DBAPIError
+
+    from cityops.store.db import alembic_config, upgrade
+
+    db = _written(pg_url)
+    db.dispose()
+    command.downgrade(alembic_config(pg_url), "0003")
+    upgrade(pg_url)
+    db = _written(pg_url)
+    with pytest.raises(DBAPIError, match="append-only"), db.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log"))
+    db.dispose()
