@@ -164,9 +164,11 @@ class Settings(BaseSettings):
         default=65536, ge=1024, description="Largest request body outside ingest (413 beyond)"
     )
     login_rate_per_min: float = Field(
-        default=6.0, ge=0, description="Login attempts per minute per client address (0: off)"
+        default=10.0, ge=0, description="Login attempts per minute per client address (0: off)"
     )
-    login_burst: int = Field(default=10, ge=1, description="Login attempts allowed at once")
+    login_burst: int = Field(
+        default=30, ge=1, description="Login attempts at once (a control room behind one address)"
+    )
     ingest_rate_per_s: float = Field(
         default=20.0, ge=0, description="HTTP ingest requests per second per client (0: off)"
     )
