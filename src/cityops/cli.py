@@ -169,6 +169,8 @@ def video_worker_cmd(
         f"{len(worker.jobs)} cameras to share; takeover of a dead worker's within "
         f"{worker.takeover_s:.0f} s"
     )
+    if worker.evidence is not None:  # shared with the server when it runs on another host
+        console.print(f"evidence (snapshots, clips) into {worker.evidence.root}", highlight=False)
     try:
         stop.wait()
     except KeyboardInterrupt:
