@@ -284,6 +284,13 @@ def test_logins_and_refusals_are_audited(
 ) -> None:
     assert sso_error(finish(client, at_provider(op, begin(client), "ivanova"))) is None
     assert sso_error(finish(client, at_provider(op, begin(client), "ghost"))) == "no_role"
+    # a callback that no login of this browser began is noise anyone can send: logged, not audited
+    resp = client.get(
+        f"/api/v1/auth/oidc/{PROVIDER}/callback",
+        params={"code": "x", "state": "y"},
+        follow_redirects=False,
+    )
+    assert sso_error(resp) == "state"
     assert logins(center) == [
         ("login", "town.ivanova", None),
         ("login.failed", f"sso:{PROVIDER}", "no_role"),

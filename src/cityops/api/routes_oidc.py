@@ -37,6 +37,11 @@ redirect back is a cross-site navigation)."""
 _STATE_PATH = "/api/v1/auth/oidc"
 _NEXT = re.compile(r"^/(?![/\\])[^\s]{0,500}$")
 
+UNAUDITED = frozenset({"state", "provider"})
+"""Refusals before any login began (a callback without this browser's pending state, an unknown
+provider): anyone can send those without limit, so they are logged, not written to the audit
+chain. Every refusal of a login that went through the provider is audited."""
+
 ProviderId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 
 
@@ -143,6 +148,8 @@ async def callback(
     except (OidcError, AccountError) as exc:
         reason = exc.reason if isinstance(exc, OidcError) else "account"
         log.warning("single sign-on with %s refused (%s): %s", provider, reason, exc)
+        if reason in UNAUDITED:
+            return _back(reason)
         with center.db.begin() as conn:
             audit.record(
                 conn,

@@ -40,7 +40,9 @@ function setConsoleInert(on) {
 function showMessage(key, params) {
   const el = byId('login-error');
   el.hidden = !key;
-  el.dataset.i18n = key;
+  // re-translated on a language switch only without parameters (the switch knows no params)
+  if (!key || params) delete el.dataset.i18n;
+  else el.dataset.i18n = key;
   el.textContent = key ? t(key, params) : '';
 }
 
