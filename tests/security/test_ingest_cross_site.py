@@ -8,6 +8,8 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cityops.domain.access import Role
 from tests.security.conftest import MakeToken
@@ -82,3 +84,38 @@ def test_a_client_of_another_municipality_gets_404(
     token = make_token("neighbour", Role.ADMIN, municipality="elsewhere")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     assert client.post(READINGS, content=FIRE, headers=headers).status_code == 404
+
+
+SAFELISTED = st.sampled_from(
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""]
+)
+"""What a page of another origin may send without a preflight (the CORS-safelisted types)."""
+
+
+@st.composite
+def cross_site_type(draw: st.DrawFn) -> str:
+    base = draw(SAFELISTED)
+    cased = "".join(c.upper() if draw(st.booleans()) else c for c in base)
+    params = draw(
+        st.sampled_from(
+            ["", ";charset=UTF-8", "; boundary=x", ";application/json", "; type=application/json"]
+        )
+    )
+    return draw(st.sampled_from(["", " "])) + cased + params
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(content_type=cross_site_type(), body=st.binary(max_size=200) | st.just(FIRE))
+def test_no_spelling_of_a_cross_site_type_gets_in(
+    client: TestClient, gateway: dict[str, str], content_type: str, body: bytes
+) -> None:
+    headers = {"Authorization": gateway["Authorization"]}
+    if content_type:
+        headers["Content-Type"] = content_type
+    assert client.post(READINGS, content=body, headers=headers).status_code == 415
+    assert client.post(EVENTS, content=body, headers=headers).status_code == 415
+    assert stored(client, gateway) == []
