@@ -44,6 +44,10 @@ def visible_cameras(
     return set() if agency is None else handovers_repo.agency_cameras(conn, mid, agency)
 
 
+_PER_CAMERA = frozenset({LiveKind.CAMERA, LiveKind.DETECTIONS})
+_ALWAYS = frozenset({LiveKind.HELLO, LiveKind.RESYNC})
+
+
 @dataclass
 class LiveScope:
     """Which live messages of the bus one SSE connection of one principal may receive."""
@@ -80,7 +84,8 @@ class LiveScope:
                 self.shared.add(payload.id)  # a hand-over to us, told to our feed
             if self.limited:
                 return (
-                    payload.municipality == self.municipality
+                    message.municipality == self.municipality
+                    and payload.municipality == self.municipality
                     and self.agency is not None
                     and payload.assigned_agency == self.agency
                 )
@@ -89,9 +94,8 @@ class LiveScope:
             )
         if message.municipality != self.municipality:
             return False
-        if message.kind is LiveKind.SENSOR:
-            return not self.limited
-        if message.kind is LiveKind.CAMERA and self.cameras is not None:
-            payload_id = getattr(message.payload, "id", None)
-            return payload_id in self.cameras
-        return True
+        if not self.limited:
+            return True
+        if message.kind in _PER_CAMERA:  # a liaison: only its incidents' cameras
+            return self.cameras is not None and getattr(message.payload, "id", None) in self.cameras
+        return message.kind in _ALWAYS  # no sensors, nor any kind added later unless listed here
