@@ -268,3 +268,18 @@ def test_any_credentials_from_outside_get_401_never_a_server_error(
     for method, url in (("GET", ME), ("POST", f"{INCIDENTS}/1/notes")):
         r = browser.request(method, url, headers=headers, json={"text": "x"})
         assert r.status_code == 401, (method, r.status_code, r.text)
+
+
+def test_a_new_login_ends_the_session_the_browser_held(
+    browser: TestClient, center: ControlCenter
+) -> None:
+    login(browser)
+    first = browser.cookies["cityops_session"]
+    login(browser)
+    assert browser.cookies["cityops_session"] != first
+    assert browser.get(ME).status_code == 200
+    with TestClient(create_api(center)) as replay:
+        replay.cookies.set("cityops_session", first)
+        assert replay.get(ME).status_code == 401
+    with center.db.connect() as conn:
+        assert len(conn.execute(select(console_sessions)).all()) == 1

@@ -65,7 +65,10 @@ class Me(BaseModel):
 def login(body: LoginBody, center: Center, request: Request, response: Response) -> LoginAnswer:
     client = request.client.host if request.client else None
     session: accounts.NewSession | None = None
+    previous = request.cookies.get(SESSION_COOKIE)
     with center.db.begin() as conn:
+        if previous:  # a login never carries on a session the browser held before
+            accounts.close_session(conn, previous)
         user = accounts.verify_login(conn, body.username, body.password)
         now = now_utc()  # after the (deliberately slow) password check
         if user is not None:
