@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from cityops.api.app import create_api
-from cityops.api.hardening import content_security_policy
+from cityops.api.hardening import Hardening, content_security_policy, security_headers
+from cityops.api.ratelimit import TokenBucket
 from cityops.app import ControlCenter
 from cityops.settings import Settings
 
@@ -53,10 +55,19 @@ def test_hsts_when_served_over_https(center: ControlCenter) -> None:
     assert r.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
 
-def test_a_header_a_route_sets_itself_is_kept(client: TestClient) -> None:
-    """The middleware adds what is missing and never duplicates a header."""
-    r = client.get("/api/v1/health")
-    assert r.headers.get_list("content-security-policy").__len__() == 1
+def test_a_header_a_route_sets_itself_is_kept_and_never_doubled() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-type", b"text/plain")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    hardened = Hardening(
+        app, headers=security_headers(Settings()), max_body=10, login=TokenBucket(1, 1)
+    )
+    r = TestClient(hardened).get("/")
+    assert r.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+    assert len(r.headers.get_list("content-security-policy")) == 1
+    assert r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_api_docs_get_their_own_wider_policy_still_unframeable(client: TestClient) -> None:
