@@ -1,5 +1,6 @@
-"""Security headers on every answer: the console, the API, errors, the live feed, and HSTS
-only over https."""
+"""Security headers on every answer: the console's files, the API, errors and the middleware's
+own refusals (it adds them at the start of every response, so streamed ones too), HSTS only
+over https, and the API docs' own policy."""
 
 from __future__ import annotations
 
