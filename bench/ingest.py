@@ -4,9 +4,12 @@
     python -m bench.ingest --mode mosquitto    # Mosquitto + PostgreSQL (started by the harness)
 
 An outside MQTT client (paho, this process) publishes to the broker; `cityops serve` runs in its
-own process (broker -> ingest -> rules -> stored). Throughput counts readings committed to the
-database; loss is published minus stored. Latency is measured from the publish of a reading that
-crosses a threshold to the incident arriving on the live feed (SSE), while background load runs.
+own process (broker -> ingest -> rules -> stored). Authentication is on, as in production: the
+publisher is a gateway with its own MQTT credential, the server's ingest logs in with one (on
+Mosquitto, through the files of `cityops mqtt sync`), the live feed is read with an API token.
+Throughput counts readings committed to the database; loss is published minus stored. Latency
+is measured from the publish of a reading that crosses a threshold to the incident arriving on
+the live feed (SSE), while background load runs.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 from tests.harness import MosquittoServer, PostgresServer, free_port
 
+from cityops.bus import mosquitto
+from cityops.domain.devices import DeviceKind, DeviceScope
+from cityops.mqtt_url import parse_mqtt_url, with_credentials
+from cityops.services import devices
 from cityops.store import tables as t
 from cityops.store.db import make_engine, upgrade
 
@@ -64,29 +71,46 @@ def bench_town_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
+def credential(db: Engine, scope: DeviceScope) -> tuple[str, str]:
+    with db.begin() as conn:
+        made = devices.create(conn, scope, actor="bench")
+    return made.row.username, made.secret
+
+
 @contextlib.contextmanager
-def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int]]:
-    """Yields (database URL, broker URL, HTTP port) with `cityops serve` running."""
+def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int, str]]:
+    """Yields (database URL, the gateway's broker URL, HTTP port, API token) with `cityops serve`
+    running."""
+    from tests.town import account
+
     with contextlib.ExitStack() as stack:
         env = dict(os.environ, CITYOPS_LOG_LEVEL="WARNING")
         if mode == "mosquitto":
-            broker = stack.enter_context(MosquittoServer())
+            broker = stack.enter_context(
+                MosquittoServer(secured=True, max_queued_messages=1_000_000)
+            )
             pg = stack.enter_context(PostgresServer())
             db_url = pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")
             mqtt_url = broker.url
-            env["CITYOPS_MQTT_URL"] = mqtt_url
         else:
             db_url = f"sqlite:///{workdir / 'cityops.db'}"
             mqtt_port = free_port()
             mqtt_url = f"mqtt://127.0.0.1:{mqtt_port}"
             env["CITYOPS_MQTT_PORT"] = str(mqtt_port)
         http_port = free_port()
-        env |= {
-            "CITYOPS_DATABASE_URL": db_url,
-            "CITYOPS_HTTP_PORT": str(http_port),
-            "CITYOPS_MQTT_CLIENT_ID": f"bench-{uuid.uuid4().hex[:6]}",
-        }
+        env |= {"CITYOPS_DATABASE_URL": db_url, "CITYOPS_HTTP_PORT": str(http_port)}
         upgrade(db_url)
+        db = make_engine(db_url)
+        gateway = credential(db, DeviceScope("bench-gw", DeviceKind.GATEWAY, "benchtown"))
+        if mode == "mosquitto":
+            ingest = credential(db, DeviceScope("bench-ingest", DeviceKind.INGEST, None))
+            worker = credential(db, DeviceScope("bench-worker", DeviceKind.WORKER, None))
+            env["CITYOPS_VIDEO_MQTT_URL"] = with_credentials(mqtt_url, *worker)
+            with db.connect() as conn:
+                rows = devices.listed(conn)
+            mosquitto.sync(rows, broker.password_path, broker.acl_path, broker.pid_path)
+            time.sleep(1.0)  # SIGHUP is handled asynchronously
+            env["CITYOPS_MQTT_URL"] = with_credentials(mqtt_url, *ingest)
         cfg = workdir / "benchtown.yaml"
         cfg.write_text(bench_town_yaml())
         subprocess.run(
@@ -95,6 +119,8 @@ def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int]]:
             check=True,
             capture_output=True,
         )
+        token = account(db, municipality="benchtown")
+        db.dispose()
         log = (workdir / "server.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "cityops.cli", "serve"], env=env, stdout=log, stderr=log
@@ -109,17 +135,18 @@ def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int]]:
                 time.sleep(0.2)
             else:
                 raise RuntimeError(f"server did not start; see {workdir / 'server.log'}")
-            yield db_url, mqtt_url, http_port
+            yield db_url, with_credentials(mqtt_url, *gateway), http_port, token
         finally:
             proc.terminate()
             proc.wait(20)
 
 
 def client(mqtt_url: str) -> mqtt.Client:
-    host, port = mqtt_url.removeprefix("mqtt://").split(":")
+    target = parse_mqtt_url(mqtt_url)
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
     c.max_inflight_messages_set(1000)
-    c.connect(host, int(port))
+    c.username_pw_set(target.username, target.password)
+    c.connect(target.host, target.port)
     c.loop_start()
     return c
 
@@ -176,7 +203,7 @@ def throughput(
     }
 
 
-def latency(mqtt_url: str, http_port: int, samples: int, rate: int) -> dict[str, float]:
+def latency(mqtt_url: str, http_port: int, token: str, samples: int, rate: int) -> dict[str, float]:
     """p50/p99 from publishing a threshold-crossing reading to its incident on the SSE feed,
     with background load of ``rate`` readings/s of ordinary values."""
     sent: dict[str, float] = {}
@@ -184,9 +211,14 @@ def latency(mqtt_url: str, http_port: int, samples: int, rate: int) -> dict[str,
     ready = threading.Event()
     stop = threading.Event()
 
+    auth = {"Authorization": f"Bearer {token}"}
+
     def listen() -> None:
         with httpx.stream(
-            "GET", f"http://127.0.0.1:{http_port}/api/v1/m/benchtown/live", timeout=None
+            "GET",
+            f"http://127.0.0.1:{http_port}/api/v1/m/benchtown/live",
+            timeout=None,
+            headers=auth,
         ) as r:
             event = ""
             for line in r.iter_lines():
@@ -234,7 +266,8 @@ def latency(mqtt_url: str, http_port: int, samples: int, rate: int) -> dict[str,
     stop.set()
     pub.loop_stop()
     lat = sorted((got[s] - sent[s]) * 1000 for s in sent if s in got)
-    server_lag = httpx.get(f"http://127.0.0.1:{http_port}/api/v1/metrics").json()["lag_ms"]
+    metrics = httpx.get(f"http://127.0.0.1:{http_port}/api/v1/metrics", headers=auth)
+    server_lag = metrics.json()["lag_ms"]
     return {
         "server_receive_to_commit_ms": server_lag,
         "samples": samples,
@@ -254,10 +287,10 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--rate", type=int, default=1000, help="background readings/s for latency")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, server(args.mode, Path(tmp)) as (db, mq, port):
+    with tempfile.TemporaryDirectory() as tmp, server(args.mode, Path(tmp)) as (db, mq, port, tok):
         result = {
             "mode": args.mode,
-            "latency": latency(mq, port, args.samples, args.rate),
+            "latency": latency(mq, port, tok, args.samples, args.rate),
             "throughput": throughput(db, mq, args.readings, args.batch, days_back=10),
             "throughput_single": throughput(db, mq, min(args.readings, 20_000), 1, days_back=20),
         }
