@@ -85,8 +85,10 @@ def test_login_wrong_password_then_right_then_logout(server: LiveServer, fresh_p
 
 
 def test_session_end_shows_login_over_the_console_and_keeps_the_place(
-    server: LiveServer, page: Page
+    server: LiveServer, page: Page, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the request's 401 is what this test is about: the live feed must not notice first
+    monkeypatch.setattr(routes_live, "RECHECK_S", 3600.0)
     incident_id = store_incident_quietly(server, "River over the bank")
     page.goto(server.url)
     ready(page)
