@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import sys
@@ -17,12 +18,14 @@ from cityops.bus.broker_auth import BrokerAuthority
 from cityops.bus.mqtt import MqttIngest, ingest_client_id
 from cityops.config.loader import load_config, load_config_text
 from cityops.domain.analytics import TamperSpec
+from cityops.domain.audit import AuditAction
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.retention import RetentionPolicy
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.mqtt_url import parse_mqtt_url, with_credentials
+from cityops.services import audit
 from cityops.services.camera_health import CameraHealthMonitor
 from cityops.services.housekeeping import Housekeeping, Schedule
 from cityops.services.live import LiveBus
@@ -46,14 +49,18 @@ def import_config(db: Engine, path: Path, *, actor: str = "cli") -> Municipality
     its Frigate topic prefix is another municipality's)."""
     others = [rt.config for rt in load_runtimes(db).values()]
     config = load_config(path, taken_prefixes=frigate_prefixes(others))
+    text = path.read_text(encoding="utf-8")
     with db.begin() as conn:
         catalog_repo.save_config(
+            conn, config, yaml_text=text, source_name=path.name, actor=actor, now=datetime.now(UTC)
+        )
+        audit.record(
             conn,
-            config,
-            yaml_text=path.read_text(encoding="utf-8"),
-            source_name=path.name,
             actor=actor,
-            now=datetime.now(UTC),
+            action=AuditAction.CONFIG_CHANGED,
+            municipality=config.municipality.id,
+            target=path.name,
+            detail={"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
         )
     return MunicipalityRuntime.build(config)
 

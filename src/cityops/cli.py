@@ -32,6 +32,8 @@ def import_config_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Validate a municipality's YAML configuration and make it the active one."""
+    import getpass
+
     from cityops.app import import_config
     from cityops.config.errors import ConfigError
     from cityops.store.db import make_engine, upgrade
@@ -40,7 +42,7 @@ def import_config_cmd(
     upgrade(settings.db_url)
     db = make_engine(settings.db_url)
     try:
-        rt = import_config(db, file)
+        rt = import_config(db, file, actor=f"cli:{getpass.getuser()}")
     except ConfigError as err:
         console.print(f"[red]configuration rejected[/red] ({len(err.issues)} problems):")
         console.print(str(err), markup=False, highlight=False)

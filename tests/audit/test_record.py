@@ -47,3 +47,17 @@ def test_installation_records_have_their_own_chain(db_url: str) -> None:
     assert all(r.ok for r in reports)
     assert len(reports) == 2
     db.dispose()
+
+
+def test_a_configuration_import_is_audited(db_url: str) -> None:
+    import hashlib
+
+    from tests.town import MUNI as TOWN
+    from tests.town import TOWN_YAML, town_db
+
+    db = town_db(db_url)
+    with db.connect() as conn:
+        (rec,) = list(audit_repo.chain_records(conn, TOWN))
+    assert (rec.actor, rec.action, rec.target) == ("test", "config.changed", TOWN_YAML.name)
+    assert rec.detail["sha256"] == hashlib.sha256(TOWN_YAML.read_bytes()).hexdigest()
+    db.dispose()

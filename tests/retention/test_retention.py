@@ -21,7 +21,8 @@ from cityops.store import audit_repo, evidence_repo, observations_repo
 from cityops.store import tables as t
 from cityops.store.observations_repo import DeadLetter
 from cityops.store.tables_audit import reading_hourly
-from tests.town import MUNI, T0, town_db
+from tests.audit.support import migrated
+from tests.town import MUNI, T0
 
 NOW = T0 + timedelta(days=10)
 POLICY = RetentionPolicy(
@@ -119,7 +120,7 @@ def _count(db: Engine, table: Table, *where: ColumnElement[bool]) -> int:
 def test_a_run_removes_what_is_past_its_age_and_nothing_younger(
     db_url: str, tmp_path: Path
 ) -> None:
-    db = town_db(db_url)
+    db = migrated(db_url)  # no configuration import: its audit record would be the newest
     root = tmp_path / "evidence"
     readings = _fill(db, root)
     cut = POLICY.cutoffs(NOW, 30.0)
@@ -176,7 +177,7 @@ def test_a_run_removes_what_is_past_its_age_and_nothing_younger(
 
 
 def test_runs_are_stored_and_a_second_run_removes_nothing_more(db_url: str, tmp_path: Path) -> None:
-    db = town_db(db_url)
+    db = migrated(db_url)  # no configuration import: its audit record would be the newest
     root = tmp_path / "evidence"
     _fill(db, root)
     store = EvidenceStore(root, 30.0)
@@ -192,7 +193,7 @@ def test_runs_are_stored_and_a_second_run_removes_nothing_more(db_url: str, tmp_
 
 
 def test_a_late_reading_of_an_aggregated_hour_is_merged(db_url: str, tmp_path: Path) -> None:
-    db = town_db(db_url)
+    db = migrated(db_url)  # no configuration import: its audit record would be the newest
     hour = T0 + timedelta(hours=2)
     policy = RetentionPolicy(
         readings_days=1, readings_hourly_days=0, events_days=0, dead_letters_days=0, audit_years=0
@@ -220,7 +221,7 @@ def test_a_late_reading_of_an_aggregated_hour_is_merged(db_url: str, tmp_path: P
 
 
 def test_keeping_for_ever_removes_nothing(db_url: str, tmp_path: Path) -> None:
-    db = town_db(db_url)
+    db = migrated(db_url)  # no configuration import: its audit record would be the newest
     root = tmp_path / "evidence"
     readings = _fill(db, root)
     forever = RetentionPolicy(
