@@ -39,6 +39,11 @@ class Blind(BlobClassifier):
 
 
 def test_a_stopped_car_keeps_its_track_while_undetected_and_loses_it_when_gone() -> None:
+    """A car drives in and stops; after it has stood still_s the detector goes blind for 30 s
+    (a merged blob, say): the car stays tracked, with its id, because its box still differs
+    from the background; it drives on and away, and no track is left where it stood. Blind at
+    once after stopping (before still_s), the track would end: a moving car that misses its
+    detection is left to the tracker's prediction."""
     detector = Blind()
     camera = Camera("c", "m", "C", LonLat(25.4, 42.6), 0.0, 60.0, 80.0, analytics=CameraAnalytics())
     pipeline = CameraPipeline(camera, timezone="UTC", detector=detector)
@@ -52,8 +57,9 @@ def test_a_stopped_car_keeps_its_track_while_undetected_and_loses_it_when_gone()
     step(BACKGROUND)
     for x in range(10, 160, 10):  # drives in, 10 px a frame
         step(car_at(x))
-    assert step(car_at(150)) == [1]
-    detector.blind = True  # 30 s without a detection: longer than the tracker's max_age_s
+    stood = [step(car_at(150)) for _ in range(55)]  # it stands 11 s (still_s: 10 s) ...
+    assert all(ids == [1] for ids in stood)
+    detector.blind = True  # ... then 30 s without a detection: longer than max_age_s
     seen = [step(car_at(150)) for _ in range(150)]
     assert all(ids == [1] for ids in seen)  # kept: its box still differs from the background
     detector.blind = False
@@ -91,3 +97,22 @@ def test_a_new_track_where_a_held_one_lost_its_detection_is_held() -> None:
     holder.held([obj(1, 0.25), obj(2, 0.28)], {1, 2}, 1.2)
     held = holder.held([obj(1, 0.25), obj(2, 0.28), obj(3, 0.7), obj(4, 0.3, 0.55)], {1, 2}, 1.4)
     assert sorted(o.track_id for o in held) == [1, 2]
+
+
+def test_a_car_undetected_before_it_has_stood_still_s_is_not_kept() -> None:
+    """The control: blind as soon as it stops, the car's track ends after the tracker's
+    max_age_s (1.5 s), so what keeps it above is the background check after still_s."""
+    detector = Blind()
+    camera = Camera("c", "m", "C", LonLat(25.4, 42.6), 0.0, 60.0, 80.0, analytics=CameraAnalytics())
+    pipeline = CameraPipeline(camera, timezone="UTC", detector=detector)
+    frames = [BACKGROUND] + [car_at(x) for x in range(10, 160, 10)] + [car_at(150)] * 2
+    for i, frame in enumerate(frames):
+        ids = [o.track_id for o in pipeline.process(frame, T0 + timedelta(seconds=i * 0.2)).objects]
+    assert ids == [1]
+    detector.blind = True
+    for i in range(len(frames), len(frames) + 10):  # 2 s
+        ids = [
+            o.track_id
+            for o in pipeline.process(car_at(150), T0 + timedelta(seconds=i * 0.2)).objects
+        ]
+    assert ids == []

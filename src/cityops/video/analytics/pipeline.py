@@ -84,7 +84,7 @@ class CameraPipeline:
         else:
             detections = []
         detected = [o.track_id for o in self.tracker.update(detections, t)]
-        for track_id in self.holder.still_there(held, detected, self.motion.changed_area):
+        for track_id in self.holder.still_there(held, detected, self.motion.changed_area, t):
             self.tracker.keep(track_id, t)
         objects = self.tracker.objects()
         scene_events, counts = self.scene.update(objects, ts, aspect=w / h)
