@@ -95,7 +95,7 @@ def test_pets_walkway_people_and_crossings(shared_data: Path) -> None:
     frame 8 was on the line at the start. 11 leftward (forward), 7 rightward (backward) + 1
     uncounted. The groups at 300-345 pass each other: the blob detector sees one blob there.
     Measured: 9 forward, 5 backward, 28 person events (10, 6, 27 before the held-object
-    changes of 2026-12: a track kept on a standing person costs a crossing in a group).
+    changes of 2026-12).
     """
     line = CountLine(
         "walkway",
