@@ -49,6 +49,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_audit",
             "cli_privacy",
             "cli_users",
+            "cli_tokens",
         }
     ),
     "cli_audit": frozenset({"domain", "store", "services", "settings", "cli_support"}),
@@ -60,6 +61,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"domain", "config", "store", "sim", "data", "settings", "app", "cli_support", "cli_users"}
     ),
     "cli_users": frozenset({"domain", "store", "services", "settings", "cli_support"}),
+    "cli_tokens": frozenset({"store", "services", "settings", "cli_support", "cli_users"}),
 }
 """Layer -> the other layers it may import (its own package, and ``cityops.__version__``,
 always)."""

@@ -203,10 +203,10 @@ _register_audit_commands()
 
 
 def _register_user_commands() -> None:
-    from cityops import cli_users
+    from cityops import cli_tokens, cli_users
 
     app.add_typer(cli_users.users_app, name="users")
-    app.add_typer(cli_users.tokens_app, name="tokens")
+    app.add_typer(cli_tokens.tokens_app, name="tokens")
 
 
 _register_user_commands()

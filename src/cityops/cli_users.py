@@ -1,9 +1,8 @@
-"""``cityops users create|list|grant|revoke|password`` and ``cityops tokens create|list|revoke``:
-accounts, their roles per municipality, and API tokens (docs/SECURITY.md, "Accounts").
+"""``cityops users create|list|grant|revoke|password``: accounts and their roles per
+municipality (docs/SECURITY.md, "Accounts"); API tokens are cli_tokens.py's.
 
 Nothing here has a default password: a password is typed at a hidden prompt (twice) or read
-from ``--password-file``; an account may also have none (API tokens or single sign-on only).
-A token is printed once, when it is made; the database keeps only its SHA-256."""
+from ``--password-file``; an account may also have none (API tokens or single sign-on only)."""
 
 from __future__ import annotations
 
@@ -55,16 +54,15 @@ def demo_account(db: Engine, municipality: str) -> tuple[str, str]:
 
 
 users_app = typer.Typer(help="Accounts and their roles per municipality.", no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens (Authorization: Bearer).", no_args_is_help=True)
 
 ROLES = "admin, supervisor, operator, liaison, analyst, auditor"
 
 
-def _actor() -> str:
+def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _engine() -> Engine:
+def open_db() -> Engine:
     from cityops.store.db import make_engine, upgrade
 
     settings = load_settings()
@@ -72,7 +70,7 @@ def _engine() -> Engine:
     return make_engine(settings.db_url)
 
 
-def _user(conn: Connection, username: str) -> UserRow:
+def find_user(conn: Connection, username: str) -> UserRow:
     from cityops.store import access_repo
 
     user = access_repo.user_by_name(conn, username)
@@ -134,7 +132,7 @@ def _grant(
         console.print(f"[red]unknown role {role!r}[/red] ({ROLES})")
         raise typer.Exit(2) from None
     try:
-        accounts.grant(conn, user.id, membership, granted_by=_actor(), now=datetime.now(UTC))
+        accounts.grant(conn, user.id, membership, granted_by=cli_actor(), now=datetime.now(UTC))
     except accounts.AccountError as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None
@@ -164,7 +162,7 @@ def users_create(
         console.print("[red]--municipality and --role go together[/red]")
         raise typer.Exit(2)
     password = None if no_password else _password(password_file)
-    db = _engine()
+    db = open_db()
     try:
         with db.begin() as conn:
             try:
@@ -175,13 +173,13 @@ def users_create(
                     password=password,
                     installation_admin=installation_admin,
                     now=datetime.now(UTC),
-                    created_by=_actor(),
+                    created_by=cli_actor(),
                 )
             except accounts.AccountError as err:
                 console.print(f"[red]{err}[/red]")
                 raise typer.Exit(2) from None
             if municipality is not None and role is not None:
-                user = _user(conn, username)
+                user = find_user(conn, username)
                 _grant(conn, user, municipality, role, agency, expires, unmasked_video)
     finally:
         db.dispose()
@@ -194,7 +192,7 @@ def users_list() -> None:
     """Every account with its memberships."""
     from cityops.store import access_repo
 
-    db = _engine()
+    db = open_db()
     table = Table(title="accounts")
     for column in ("username", "name", "installation admin", "memberships", "login"):
         table.add_column(column)
@@ -228,10 +226,12 @@ def users_grant(
     unmasked_video: Unmasked = False,
 ) -> None:
     """Give an account a role in a municipality (or change it)."""
-    db = _engine()
+    db = open_db()
     try:
         with db.begin() as conn:
-            _grant(conn, _user(conn, username), municipality, role, agency, expires, unmasked_video)
+            _grant(
+                conn, find_user(conn, username), municipality, role, agency, expires, unmasked_video
+            )
     finally:
         db.dispose()
     console.print(f"[green]{username} is {role} of {municipality}[/green]")
@@ -242,12 +242,12 @@ def users_revoke(username: str, municipality: str) -> None:
     """Take an account's role in a municipality away."""
     from cityops.services import accounts
 
-    db = _engine()
+    db = open_db()
     try:
         with db.begin() as conn:
-            user = _user(conn, username)
+            user = find_user(conn, username)
             done = accounts.revoke(
-                conn, user.id, municipality, revoked_by=_actor(), now=datetime.now(UTC)
+                conn, user.id, municipality, revoked_by=cli_actor(), now=datetime.now(UTC)
             )
     finally:
         db.dispose()
@@ -263,71 +263,14 @@ def users_password(username: str, password_file: PasswordFile = None) -> None:
     from cityops.services import accounts
 
     password = _password(password_file)
-    db = _engine()
+    db = open_db()
     try:
         with db.begin() as conn:
             try:
-                accounts.set_password(conn, _user(conn, username).id, password)
+                accounts.set_password(conn, find_user(conn, username).id, password)
             except accounts.AccountError as err:
                 console.print(f"[red]{err}[/red]")
                 raise typer.Exit(2) from None
     finally:
         db.dispose()
     console.print(f"[green]password of {username} changed[/green]")
-
-
-@tokens_app.command("create")
-def tokens_create(
-    username: str, name: Annotated[str, typer.Option(help="what the token is for")] = "api"
-) -> None:
-    """Make an API token for the account and print it (only now: it is not stored)."""
-    from cityops.services import accounts
-
-    db = _engine()
-    try:
-        with db.begin() as conn:
-            user = _user(conn, username)
-            token_id, token = accounts.create_token(
-                conn, user.id, name, actor=_actor(), now=datetime.now(UTC)
-            )
-    finally:
-        db.dispose()
-    console.print(f"token {token_id} for {username} (shown once; send as Authorization: Bearer):")
-    typer.echo(token)
-
-
-@tokens_app.command("list")
-def tokens_list(username: str) -> None:
-    """The account's tokens (never the tokens themselves)."""
-    from cityops.store import access_repo
-
-    db = _engine()
-    table = Table(title=f"tokens of {username}")
-    for column in ("id", "name", "created", "last used", "revoked"):
-        table.add_column(column)
-    try:
-        with db.connect() as conn:
-            for t in access_repo.tokens_of(conn, _user(conn, username).id):
-                used = t.last_used_at.isoformat() if t.last_used_at else "-"
-                revoked = t.revoked_at.isoformat() if t.revoked_at else ""
-                table.add_row(str(t.id), t.name, t.created_at.isoformat(), used, revoked)
-    finally:
-        db.dispose()
-    console.print(table)
-
-
-@tokens_app.command("revoke")
-def tokens_revoke(token_id: int) -> None:
-    """Revoke a token at once."""
-    from cityops.services import accounts
-
-    db = _engine()
-    try:
-        with db.begin() as conn:
-            done = accounts.revoke_token(conn, token_id, actor=_actor(), now=datetime.now(UTC))
-    finally:
-        db.dispose()
-    if not done:
-        console.print(f"[yellow]no live token {token_id}[/yellow]")
-        raise typer.Exit(1)
-    console.print(f"[green]token {token_id} revoked[/green]")

@@ -119,3 +119,23 @@ def test_grant_revoke_and_list_are_audited(runner: CliRunner, tmp_path: Path) ->
     db.dispose()
     assert ("user.changed", None, "user:liaison1") in actions
     assert actions.count(("role.changed", "testtown", "user:liaison1")) == 2  # grant, revoke
+
+
+def test_the_demo_account_gets_a_new_random_password_at_every_start(tmp_path: Path) -> None:
+    from cityops.cli_users import demo_account
+    from cityops.store.db import upgrade
+
+    url = f"sqlite:///{(tmp_path / 'demo.db').as_posix()}"
+    upgrade(url)
+    db = make_engine(url)
+    first = demo_account(db, "kazanlak")
+    second = demo_account(db, "kazanlak")
+    assert first[0] == second[0] == "demo"
+    assert first[1] != second[1]
+    assert len(second[1]) >= accounts.MIN_PASSWORD
+    with db.begin() as conn:
+        assert accounts.verify_login(conn, "demo", first[1]) is None  # the old one is gone
+        user = accounts.verify_login(conn, "demo", second[1])
+        assert user is not None
+        assert access_repo.memberships_of(conn, user.id)["kazanlak"].role is Role.ADMIN
+    db.dispose()
