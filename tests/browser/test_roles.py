@@ -69,6 +69,7 @@ def test_liaison_sees_only_its_agencys_incidents(server: LiveServer, fresh_page:
     items = page.get_by_test_id("queue-item")
     expect(items).to_have_count(1)
     expect(items).to_contain_text("Fight outside the stadium")
+    expect(page.locator("#user-role")).to_have_text("Agency liaison")
     # a liaison may add notes, not act: no action buttons; no overview, no audit
     items.click()
     expect(page.get_by_test_id("incident-head")).to_have_attribute("data-incident-id", str(police))

@@ -12,6 +12,7 @@ import pytest
 
 import cityops
 from cityops.api.routes_system import HealthReason
+from cityops.domain.access import Role
 from cityops.domain.entities import CameraHealth, Sector, SensorState, Severity
 from cityops.domain.incident import Status
 
@@ -35,6 +36,7 @@ DYNAMIC_FAMILIES: dict[str, tuple[str, ...]] = {
     "action": ("acknowledge", "dispatch", "on_scene", "resolve", "close", "reopen", "cancel"),
     "action.done": ("acknowledge", "dispatch", "on_scene", "resolve", "close", "reopen", "cancel"),
     "action.hint": ("acknowledge", "dispatch", "on_scene", "resolve", "close", "reopen", "cancel"),
+    "role": tuple(Role),
     # tMaybe(`sso_error.${reason}`): every reason services/oidc.py and domain/sso.py give
     "sso_error": (
         *("state", "nonce", "no_role", "username", "username_taken", "disabled", "denied"),

@@ -14,7 +14,7 @@ import { focusMap, initMap, invalidate, sensorOnMap, sensorsOnMap, settleView, s
 import { initOverview, setOverviewActive } from './overview.js';
 import { initQueue, moveSelection, openSelected, select } from './queue.js';
 import { setSound, soundEnabled } from './sound.js';
-import { ensureSession, initSession, loginShown } from './session.js';
+import { ensureSession, initSession, loginShown, showUser } from './session.js';
 import { on, schedule, setMunicipality, setView, state } from './state.js';
 import { toast } from './ui.js';
 import { initWall, setWallActive } from './wall.js';
@@ -44,6 +44,7 @@ function showView(name) {
 
 /** The tabs the account's role in this municipality has; off a view it may not see. */
 function applyAccess() {
+  showUser();
   const views = viewsFor(state.me, state.mid);
   for (const v of VIEWS) byId(`tab-${v}`).hidden = !views.includes(v);
   document.body.dataset.role = (state.me && state.me.memberships.find((m) => m.municipality === state.mid)?.role) || '';

@@ -5,7 +5,7 @@
 // on where they were (same view, same incident). Another account signing in starts afresh.
 
 import { API_BASE, ApiError, getJSON, postJSON, setSessionHooks } from './api.js';
-import { ssoErrorOf } from './access.js';
+import { membershipIn, ssoErrorOf } from './access.js';
 import { byId, byIdAs, h } from './dom.js';
 import { getLanguage, t, tMaybe } from './i18n.js';
 import { setMe, state } from './state.js';
@@ -124,9 +124,12 @@ async function submit(ev) {
   }
 }
 
-function showUser() {
+/** The account's name, and its role in the municipality shown (the header's user box). */
+export function showUser() {
   const me = state.me;
   byId('user-name').textContent = me ? me.display_name : '';
+  const m = membershipIn(me, state.mid);
+  byId('user-role').textContent = m ? t(`role.${m.role}`) : '';
   byId('btn-logout').hidden = !me;
 }
 
