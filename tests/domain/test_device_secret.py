@@ -41,6 +41,13 @@ def test_the_stored_form_round_trips(secret: str, salt: bytes, iterations: int) 
     assert verify(secret, stored)
 
 
+@given(st.text(alphabet=st.characters(), max_size=30))
+def test_any_password_is_checked_without_error(password: str) -> None:
+    """Surrogates included: a login attempt is answered, never raises."""
+    assert verify(password, hash_secret(password, iterations=1))
+    assert not verify(password + "\udcff", hash_secret(password, iterations=1))
+
+
 @given(st.text(max_size=300))
 def test_anything_else_is_refused_by_the_parser(text: str) -> None:
     try:

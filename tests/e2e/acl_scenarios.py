@@ -133,6 +133,11 @@ def anonymous_and_wrong_secrets_are_refused(w: World) -> None:
     assert not w.device("river1", password="not-the-secret").connect()
     user = w.creds["river1"][0]
     assert not Device(w.host, w.port, user + "x", w.creds["river1"][1]).connect()
+    assert w.center.mqtt is not None
+    ingest = w.center.mqtt.client_id  # the ingest's username, too
+    for guess in ("", "пароль-🔑", "x" * 300):
+        assert not Device(w.host, w.port, ingest, guess).connect()
+    assert w.center.mqtt.connected.is_set()
 
 
 def a_revoked_credential_is_refused(w: World, *, cut_off: bool) -> None:

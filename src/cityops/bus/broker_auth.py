@@ -19,6 +19,7 @@ revoked credential can no longer publish nor receive within that time, and canno
 from __future__ import annotations
 
 import asyncio
+import hmac
 import threading
 import time
 from typing import Any
@@ -67,7 +68,8 @@ class BrokerAuthority:
         with self._lock:
             internal = self._internal.get(username)
         if internal is not None:
-            return password == internal
+            given = (password or "").encode("utf-8", "surrogatepass")
+            return password is not None and hmac.compare_digest(given, internal.encode())
         if self.db is None or password is None:
             return False
         with self.db.connect() as conn:

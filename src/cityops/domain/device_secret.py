@@ -45,7 +45,8 @@ def new_secret() -> str:
 
 
 def _derive(secret: str, salt: bytes, iterations: int) -> bytes:
-    return hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, iterations, HASH_BYTES)
+    data = secret.encode("utf-8", "surrogatepass")  # any str a client could send
+    return hashlib.pbkdf2_hmac("sha512", data, salt, iterations, HASH_BYTES)
 
 
 def hash_secret(secret: str, *, iterations: int = ITERATIONS, salt: bytes | None = None) -> str:
