@@ -96,6 +96,11 @@ def get_incident(
     return found
 
 
+class HandoverBody(BaseModel):
+    to: str = Field(min_length=1, max_length=64, description="The neighbouring municipality")
+    reason: str = Field(min_length=1, max_length=4000)
+
+
 def _write(
     center: Center,
     rt: Runtime,
@@ -105,10 +110,12 @@ def _write(
     change: Callable[[svc.OperatorContext], Incident],
     *,
     neighbour_may: bool = False,
+    handover: HandoverBody | None = None,
 ) -> IncidentDetail:
     """Run one operator action (a typed call of services/incidents.py) in its own transaction,
     audited there, then answer with the incident and tell the live feed. The timeline names the
-    logged-in account. A neighbour an incident was handed over to may only add notes."""
+    logged-in account. A neighbour an incident was handed over to may only add notes. A
+    hand-over is audited in both municipalities' chains, in the same transaction."""
     now = now_utc()
     try:
         with center.db.begin() as conn:
@@ -117,15 +124,20 @@ def _write(
                 raise IncidentError(f"handed over from {home}: only {home} moves it; add a note")
             home_rt = center.runtimes[home]
             change(svc.OperatorContext(conn, home_rt, incident_id, caller.display_name, now))
-            audit.record(
-                conn,
-                actor=caller.username,
-                action=AuditAction.INCIDENT_ACTION,
-                municipality=home,
-                target=f"incident:{incident_id}",
-                detail={"action": what, "from": rt.id},
-                at=now,
-            )
+            for chain in (home, handover.to) if handover else (home,):
+                audit.record(
+                    conn,
+                    actor=caller.username,
+                    action=AuditAction.INCIDENT_HANDOVER
+                    if handover
+                    else AuditAction.INCIDENT_ACTION,
+                    municipality=chain,
+                    target=f"incident:{incident_id}",
+                    reason=handover.reason if handover else None,
+                    detail={"action": what, "from": rt.id}
+                    | ({"to": handover.to} if handover else {}),
+                    at=now,
+                )
     except svc.NotFoundError as err:
         raise HTTPException(404, str(err)) from None
     except IncidentError as err:
@@ -198,11 +210,6 @@ def add_note(
     return _write(center, rt, incident_id, caller, "note", change, neighbour_may=True)
 
 
-class HandoverBody(BaseModel):
-    to: str = Field(min_length=1, max_length=64, description="The neighbouring municipality")
-    reason: str = Field(min_length=1, max_length=4000)
-
-
 @router.post(
     "/{incident_id}/handover",
     response_model=IncidentDetail,
@@ -220,17 +227,9 @@ def hand_over(
         caller,
         "handover",
         lambda ctx: svc.hand_over(ctx, to=body.to, reason=body.reason),
+        handover=body,
     )
-    with center.db.begin() as conn:  # the neighbour's audit shows what it was given, and why
-        audit.record(
-            conn,
-            actor=caller.username,
-            action=AuditAction.INCIDENT_HANDOVER,
-            municipality=body.to,
-            target=f"incident:{incident_id}",
-            reason=body.reason,
-            detail={"from": rt.id, "to": body.to},
-        )
+    with center.db.connect() as conn:
         brief = load_summary(conn, rt.id, incident_id)
     assert brief is not None
     center.live.publish(LiveMessage(body.to, LiveKind.INCIDENT, brief))
