@@ -18,6 +18,7 @@ from sqlalchemy import select
 from cityops.app import ControlCenter
 from cityops.domain.access import Role
 from cityops.ingest.worker import InboundMessage
+from cityops.services import evidence
 from cityops.store.tables_audit import audit_log
 from cityops.video.evidence import EvidenceConfig, EvidenceRecorder
 from cityops.video.synthetic import open_synthetic
@@ -123,6 +124,25 @@ def test_an_incident_shows_its_events_snapshot_and_seekable_clip(center: Control
     assert len(audited(center, "video.snapshot")) == 1
 
 
+def test_a_snapshot_not_in_the_directory_is_not_offered(center: ControlCenter) -> None:
+    """A remote worker's directory that is not shared, or a file removed: no snapshot_url."""
+    scene = Scene(center)
+    scene.feed_until(0.0)
+    event_id = ingest(center, scene)
+    scene.feed_until(1.2)
+    with center.db.connect() as conn:
+        rec = evidence.get(conn, MUNI, event_id)
+    assert rec is not None
+    assert rec.snapshot is not None
+    (center.settings.evidence_root / rec.snapshot).unlink()
+    with api_client(center) as c:
+        (incident,) = c.get(f"{BASE}/incidents").json()
+        (ev,) = c.get(f"{BASE}/incidents/{incident['id']}/evidence").json()
+        assert ev["snapshot_url"] is None
+        assert ev["clip_ready"] is True
+        assert c.get(f"{BASE}/evidence/{event_id}/snapshot.jpg").status_code == 404
+
+
 def test_who_may_see_evidence(center: ControlCenter) -> None:
     scene = Scene(center)
     scene.feed_until(0.0)
@@ -130,7 +150,9 @@ def test_who_may_see_evidence(center: ControlCenter) -> None:
     scene.feed_until(1.2)
     with api_client(center) as admin:
         (incident,) = admin.get(f"{BASE}/incidents").json()
-        assigned = admin.post(f"{BASE}/incidents/{incident['id']}/assign", json={"agency": "police"})
+        assigned = admin.post(
+            f"{BASE}/incidents/{incident['id']}/assign", json={"agency": "police"}
+        )
         assert assigned.status_code == 200
         listing = f"{BASE}/incidents/{incident['id']}/evidence"
         (ev,) = admin.get(listing).json()

@@ -32,8 +32,9 @@ RECORDING_GRACE_S = 30.0
 
 
 class EvidenceView(BaseModel):
-    """One camera event's evidence. ``clip_ready`` false with a ``clip_url``: still recording
-    (or lost); the clip covers ``clip_start``..``clip_end`` around the event's ``ts``."""
+    """One camera event's evidence. ``snapshot_url`` null: no snapshot here (not shared, or
+    removed); ``clip_ready`` false with a ``clip_url``: still recording (or lost); the clip covers
+    ``clip_start``..``clip_end`` around the event's ``ts``."""
 
     event_id: str
     camera_id: str
@@ -53,12 +54,15 @@ def _url(mid: str, rec: EvidenceRecord, what: str) -> str:
 def _view(center: Backend, mid: str, rec: EvidenceRecord) -> EvidenceView:
     root = center.settings.evidence_root
     ready = rec.clip is not None and evidence.file_path(root, rec.clip).is_file()
+    # the worker writes the snapshot before it publishes the event: one not here is not coming
+    # (a remote worker's directory not shared, or the file was removed)
+    snapshot = rec.snapshot is not None and evidence.file_path(root, rec.snapshot).is_file()
     return EvidenceView(
         event_id=rec.event_id,
         camera_id=rec.camera_id,
         kind=rec.kind,
         ts=rec.ts,
-        snapshot_url=_url(mid, rec, "snapshot.jpg") if rec.snapshot else None,
+        snapshot_url=_url(mid, rec, "snapshot.jpg") if snapshot else None,
         clip_url=_url(mid, rec, "clip.mp4") if rec.clip else None,
         clip_start=rec.clip_start,
         clip_end=rec.clip_end,
