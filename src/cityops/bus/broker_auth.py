@@ -52,7 +52,8 @@ class BrokerAuthority:
         self.refresh_s = refresh_s
         self._internal: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, tuple[Grant, ...] | bool]] = {}
+        self._cache: dict[str, tuple[float, tuple[Grant, ...]]] = {}
+        """username -> (valid until, monotonic; its grants)"""
 
     def add_internal(self, username: str) -> str:
         """A credential for one of CityOps's own clients; its secret (kept in memory only)."""
@@ -96,7 +97,7 @@ class BrokerAuthority:
             entry = self._cache.get(username)
         if entry is None or entry[0] < time.monotonic():
             return False, ()
-        return True, entry[1] if isinstance(entry[1], tuple) else ()
+        return True, entry[1]
 
     def load_grants(self, username: str) -> tuple[Grant, ...]:
         """The grants of ``username`` from the database (none when revoked); cached."""
