@@ -173,15 +173,20 @@ export function initSession(hooks) {
  * @returns {Promise<Me>}
  */
 export async function ensureSession() {
-  try {
-    /** @type {Me} */
-    const me = await getJSON('/auth/me');
-    setMe(me);
-    hideLogin();
-    showUser();
-    return me;
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      /** @type {Me} */
+      const me = await getJSON('/auth/me');
+      setMe(me);
+      hideLogin();
+      showUser();
+      return me;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) break;
+      // the server is not reachable (yet): try again, as the configuration load does
+      console.warn('session', err);
+      await new Promise((r) => setTimeout(r, Math.min(30000, 1000 * 2 ** attempt)));
+    }
   }
   return new Promise((resolve) => {
     waiting = resolve;
