@@ -98,9 +98,13 @@ async def _file(
 
     rec = await run_in_threadpool(find)
     rel = None if rec is None else rec.snapshot if kind is EvidenceKind.SNAPSHOT else rec.clip
+    missing = HTTPException(404, f"no {kind} for event {event_id!r}")
     if rec is None or rel is None:
-        raise HTTPException(404, f"no {kind} for event {event_id!r}")
-    await run_in_threadpool(camera_visible, center.db, caller, mid, rec.camera_id)
+        raise missing
+    try:  # a camera the caller may not see: the same answer as no evidence at all
+        await run_in_threadpool(camera_visible, center.db, caller, mid, rec.camera_id)
+    except HTTPException:
+        raise missing from None
     path = evidence.file_path(center.settings.evidence_root, rel)
     if not path.is_file():
         # The recording ends (clip_end - ts) after the event, which was received at recorded_at
