@@ -28,6 +28,7 @@ from cityops.store import tables as t
 from cityops.video.worker.link import WorkerLink
 from cityops.video.worker.publish import Message
 from tests.e2e.acl_support import Device, issue, reading, scope, stored, wait_for
+from tests.ingest.test_frigate import frigate_object, message
 
 TT, KZ = "testtown", "kazanlak"
 KZ_SENSOR = load_config(DEMO_CONFIG).sensors[0].id
@@ -43,6 +44,7 @@ def standard_credentials(db: Engine) -> dict[str, tuple[str, str]]:
         "kz_worker": scope("worker", DeviceKind.WORKER, KZ),
         "kz_worker2": scope("worker2", DeviceKind.WORKER, KZ),
         "kz_sim": scope("sim", DeviceKind.INTEGRATION, KZ),
+        "tt_frigate": scope("nvr", DeviceKind.FRIGATE, TT, prefix="frigate"),
         "doomed": scope("doomed", DeviceKind.GATEWAY, TT, "river-2"),
     }
     return {role: issue(db, s) for role, s in made.items()}
@@ -246,3 +248,22 @@ def workers_and_simulators_use_their_credentials(w: World) -> None:
     with MqttPublisher(w.url("kz_sim")) as sim:
         sim.publish_readings(KZ, [Reading(KZ, KZ_SENSOR, now - timedelta(seconds=3), 1.0)])
     wait_for(lambda: stored(w.db, KZ, KZ_SENSOR) == before + 1, 15, "the simulator's reading")
+
+
+def a_frigate_publishes_under_its_prefix_only(w: World) -> None:
+    """The town's Frigate publishes its events (stored as camera events, the ingest reading
+    ``frigate/events`` by its own grant); another town's gateway cannot publish there."""
+    start = (datetime.now(UTC) - timedelta(seconds=3)).timestamp()
+    nvr, kz = w.connected("tt_frigate"), w.connected("kz_gateway")
+    try:
+        forged = message("new", frigate_object(id=f"{start:.6f}-forged", start_time=start))
+        kz.publish("frigate/events", json.dumps(forged))
+        own = message("new", frigate_object(id=f"{start:.6f}-acl", start_time=start))
+        nvr.publish("frigate/events", json.dumps(own))
+        nvr.publish("frigate/available", "online")  # its other topics are its own too
+        wait_for(lambda: event_stored(w.db, TT, f"frigate:{start:.6f}-acl"), 15, "the event")
+        time.sleep(0.3)
+        assert not event_stored(w.db, TT, f"frigate:{start:.6f}-forged")
+    finally:
+        nvr.stop()
+        kz.stop()

@@ -40,12 +40,19 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+FRIGATE = "frigate: {cameras: {school_gate: cam-school}, min_score: 0.5}\n"
+"""The test town's Frigate (topic prefix ``frigate``) in the credential worlds."""
+
+
 def two_towns(data_dir: Path) -> str:
-    """A migrated SQLite database with the test town and Kazanlak imported; its URL."""
+    """A migrated SQLite database with the test town (with a Frigate) and Kazanlak imported;
+    its URL."""
     url = f"sqlite:///{(data_dir / 'cityops.db').as_posix()}"
     upgrade(url)
     db = make_engine(url)
-    for path in (TOWN_YAML, DEMO_CONFIG):
+    town = data_dir / "testtown.yaml"
+    town.write_text(TOWN_YAML.read_text(encoding="utf-8") + FRIGATE, encoding="utf-8")
+    for path in (town, DEMO_CONFIG):
         import_config(db, path, actor="test")
     db.dispose()
     return url

@@ -67,6 +67,10 @@ def test_workers_and_simulators_use_their_credentials(world: scenario.World) -> 
     scenario.workers_and_simulators_use_their_credentials(world)
 
 
+def test_a_frigate_publishes_under_its_prefix_only(world: scenario.World) -> None:
+    scenario.a_frigate_publishes_under_its_prefix_only(world)
+
+
 def test_a_will_on_a_forbidden_topic_is_refused(world: scenario.World) -> None:
     """A Last Will is a publish too: a gateway cannot leave one in another town's topics."""
     dev = world.device("kz_gateway")

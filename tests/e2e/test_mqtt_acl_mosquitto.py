@@ -65,7 +65,7 @@ def world(
     ingest = issue(engine, scope("ingest", DeviceKind.INGEST, None))
     creds = scenario.standard_credentials(engine)
     engine.dispose()
-    assert "8 credentials written" in sync(broker, env)
+    assert "9 credentials written" in sync(broker, env)
     # SIGHUP is handled asynchronously: wait until the ingest's credential is known
     wait_for(lambda: logs_in(broker, *ingest), 10, "the reload")
     settings = Settings(
@@ -122,3 +122,7 @@ def test_the_ingest_session_cannot_be_taken_over(world: scenario.World) -> None:
 
 def test_workers_and_simulators_use_their_credentials(world: scenario.World) -> None:
     scenario.workers_and_simulators_use_their_credentials(world)
+
+
+def test_a_frigate_publishes_under_its_prefix_only(world: scenario.World) -> None:
+    scenario.a_frigate_publishes_under_its_prefix_only(world)
