@@ -46,6 +46,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_support",
             "cli_sim",
             "cli_devices",
+            "mqtt_url",
             "cli_audit",
             "cli_privacy",
             "cli_users",

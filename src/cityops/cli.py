@@ -152,6 +152,7 @@ def video_worker_cmd(
     from cityops.config.errors import ConfigError
     from cityops.config.loader import load_config
     from cityops.data import DEMO_CONFIG
+    from cityops.mqtt_url import redacted
 
     settings = load_settings()
     settings.video_worker_id = worker_id or settings.video_worker_id
@@ -167,7 +168,8 @@ def video_worker_cmd(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker.start()
     console.print(
-        f"video worker [bold]{worker.worker_id}[/bold] on {settings.broker_url}: "
+        f"video worker [bold]{worker.worker_id}[/bold] on "
+        f"{redacted(settings.video_mqtt_url or settings.broker_url)}: "
         f"{len(worker.jobs)} cameras to share; takeover of a dead worker's within "
         f"{worker.takeover_s:.0f} s"
     )

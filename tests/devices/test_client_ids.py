@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cityops.bus.mqtt import CLIENT_ID_FILE, ingest_client_id
-from cityops.mqtt_url import parse_mqtt_url, with_credentials
+from cityops.mqtt_url import parse_mqtt_url, redacted, with_credentials
 
 
 def test_without_a_username_the_id_is_random_once_per_installation(tmp_path: Path) -> None:
@@ -40,3 +40,16 @@ def test_credentials_survive_the_url(user: str, secret: str, url: str) -> None:
     before = parse_mqtt_url(url)
     assert (target.username, target.password) == (user, secret)
     assert (target.host, target.port, target.tls) == (before.host, before.port, before.tls)
+
+
+@given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=60))
+def test_a_printed_url_hides_the_secret(user: str, secret: str) -> None:
+    url = with_credentials("mqtt://broker:1884", user, secret)
+    shown = parse_mqtt_url(redacted(url))
+    assert (shown.username, shown.password, shown.host, shown.port) == (
+        user,
+        "***",
+        "broker",
+        1884,
+    )
+    assert redacted("mqtt://broker:1884") == "mqtt://broker:1884"
