@@ -17,8 +17,9 @@ from cityops.video.analytics.detectors import (
     HogPeopleDetector,
     make_detector,
 )
+from cityops.video.analytics.detectors.blob import unclaimed_people
 from cityops.video.analytics.motion import MotionDetector
-from cityops.video.analytics.types import Box
+from cityops.video.analytics.types import Box, Detection
 
 P, V, B = ObjectClass.PERSON, ObjectClass.VEHICLE, ObjectClass.BICYCLE
 
@@ -113,3 +114,15 @@ def test_hog_finds_the_people_of_a_real_frame_in_its_motion_regions(shared_data:
     # nothing where only grass moved, and no work at all without motion
     assert HogPeopleDetector().detect(frame, [Box(0.05, 0.65, 0.3, 0.95)]) == []
     assert HogPeopleDetector().detect(frame, []) == []
+
+
+def test_people_blobs_fill_in_only_where_the_people_detector_found_nobody() -> None:
+    """With HOG, a person-shaped motion region no HOG detection overlaps is a person too (the
+    frames where HOG blinks); a region HOG claimed, and a car-shaped one, are not."""
+    frame = np.zeros((300, 400, 3), np.uint8)  # 4:3
+    walker = Box(0.1, 0.2, 0.15, 0.5)  # 20 x 90 px: a person's shape
+    claimed = Box(0.5, 0.2, 0.55, 0.5)
+    car = Box(0.6, 0.6, 0.9, 0.8)  # 120 x 60 px
+    hog = [Detection(Box(0.51, 0.22, 0.56, 0.52), ObjectClass.PERSON, 0.9)]
+    found = unclaimed_people(BlobClassifier(), frame, [walker, claimed, car], hog)
+    assert found == [Detection(walker, ObjectClass.PERSON, BlobRules().score)]

@@ -23,7 +23,7 @@ from cityops.domain.analytics import (
 from cityops.domain.entities import Camera, LonLat
 from cityops.video.analytics.detectors import BlobClassifier
 from cityops.video.analytics.pipeline import CameraPipeline
-from cityops.video.analytics.types import Box, Detection
+from cityops.video.analytics.types import AnalyticsEvent, Box, Detection
 from cityops.video.synthetic import open_synthetic
 
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
@@ -66,7 +66,7 @@ def test_no_motion_no_detection_and_events_carry_their_boxes() -> None:
         assert result.motion == ()
         assert result.events == ()
     assert spy.calls == []  # nothing moved: the detector never ran
-    events = []
+    events: list[AnalyticsEvent] = []
     for i in range(20):
         result = pipeline.process(walker(60 + i * 10), T0 + timedelta(seconds=1 + i * 0.2))
         events += result.events

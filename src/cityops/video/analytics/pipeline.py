@@ -17,7 +17,14 @@ from cv2.typing import MatLike
 
 from cityops.domain.analytics import AnalyticsEventKind, CameraAnalytics
 from cityops.domain.entities import Camera
-from cityops.video.analytics.detectors import BlobClassifier, Detector, make_detector
+from cityops.video.analytics.detectors import (
+    BlobClassifier,
+    BlobRules,
+    Detector,
+    HogPeopleDetector,
+    make_detector,
+)
+from cityops.video.analytics.detectors.blob import unclaimed_people
 from cityops.video.analytics.hold import HoldConfig, Holder
 from cityops.video.analytics.motion import MotionConfig, MotionDetector
 from cityops.video.analytics.scene import SceneConfig, SceneLogic
@@ -57,6 +64,12 @@ class CameraPipeline:
         self.tracker = Tracker(self.config.tracker)
         self.scene = SceneLogic(self.analytics, timezone=timezone, config=self.config.scene)
         self._blobs = isinstance(self.detector, BlobClassifier)
+        self._people_blobs = (
+            BlobClassifier(BlobRules.of(self.analytics.detector.blob))
+            if isinstance(self.detector, HogPeopleDetector)
+            else None
+        )
+        """With HOG: person-shaped motion blobs where HOG found nobody are people too."""
         self.holder = Holder(self.config.hold)
         self._last_motion: float | None = None
 
@@ -81,6 +94,10 @@ class CameraPipeline:
                 )
             self._last_motion = t
             detections = self.detector.detect(frame, self._search_regions(motion.regions))
+            if self._people_blobs is not None:
+                detections += unclaimed_people(
+                    self._people_blobs, frame, motion.regions, detections
+                )
         else:
             detections = []
         detected = [o.track_id for o in self.tracker.update(detections, t)]

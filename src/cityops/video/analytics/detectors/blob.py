@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cv2.typing import MatLike
 
 from cityops.domain.analytics import BlobShape, ObjectClass
+from cityops.video.analytics.detectors.base import overlaps
 from cityops.video.analytics.types import Box, Detection
 
 
@@ -90,3 +91,20 @@ class BlobClassifier:
             if cls is not None:
                 out.append(Detection(box, cls, self.rules.score))
         return out
+
+
+def unclaimed_people(
+    classifier: BlobClassifier, frame: MatLike, regions: Sequence[Box], found: Sequence[Detection]
+) -> list[Detection]:
+    """The motion ``regions`` that no detection in ``found`` overlaps and whose blob has a
+    person's shape (by ``classifier``'s rules, whatever its classes): what a people detector
+    (HOG) missed in this frame, so a walker's track does not break where the model blinks."""
+    height, width = frame.shape[:2]
+    people = BlobClassifier(classifier.rules)  # all classes: only a person's shape counts
+    out = []
+    for box in regions:
+        if overlaps(box, [d.box for d in found]):
+            continue
+        if people.classify(box, width / height) is ObjectClass.PERSON:
+            out.append(Detection(box, ObjectClass.PERSON, classifier.rules.score))
+    return out
