@@ -1,4 +1,4 @@
-"""``cityops users create|list|grant|revoke|password``: accounts and their roles per
+"""``cityops users create|list|grant|revoke|password|disable``: accounts and their roles per
 municipality (docs/SECURITY.md, "Accounts"); API tokens are cli_tokens.py's.
 
 Nothing here has a default password: a password is typed at a hidden prompt (twice) or read
@@ -274,3 +274,23 @@ def users_password(username: str, password_file: PasswordFile = None) -> None:
     finally:
         db.dispose()
     console.print(f"[green]password of {username} changed[/green]")
+
+
+@users_app.command("disable")
+def users_disable(
+    username: str,
+    enable: Annotated[bool, typer.Option("--enable", help="enable it again instead")] = False,
+) -> None:
+    """Disable an account at once (its sessions end, its tokens stop working), or --enable it."""
+    from cityops.services import accounts
+
+    db = open_db()
+    try:
+        with db.begin() as conn:
+            user = find_user(conn, username)
+            accounts.set_disabled(
+                conn, user.id, not enable, actor=cli_actor(), now=datetime.now(UTC)
+            )
+    finally:
+        db.dispose()
+    console.print(f"[green]{username} {'enabled' if enable else 'disabled'}[/green]")

@@ -139,3 +139,38 @@ def test_the_demo_account_gets_a_new_random_password_at_every_start(tmp_path: Pa
         assert user is not None
         assert access_repo.memberships_of(conn, user.id)["kazanlak"].role is Role.ADMIN
     db.dispose()
+
+
+def test_a_disabled_account_loses_its_tokens_and_sessions_until_enabled(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    good = tmp_path / "pw.txt"
+    good.write_text(PASSWORD + "\n", encoding="utf-8")
+    invoke(
+        runner,
+        "users",
+        "create",
+        "leaver",
+        "--display-name",
+        "Leaver",
+        "--password-file",
+        str(good),
+    )
+    token = invoke(runner, "tokens", "create", "leaver").strip().splitlines()[-1]
+    db = engine(tmp_path)
+    now = datetime.now(UTC)
+    with db.begin() as conn:
+        user = access_repo.user_by_name(conn, "leaver")
+        assert user is not None
+        session = accounts.open_session(conn, user.id, via="session", now=now, absolute_s=60)
+    invoke(runner, "users", "disable", "leaver")
+    with db.begin() as conn:
+        assert accounts.principal_for_token(conn, token, now=now) is None
+        assert accounts.principal_for_session(conn, session.cookie, now=now, idle_s=60) is None
+        assert accounts.verify_login(conn, "leaver", PASSWORD) is None
+    invoke(runner, "users", "disable", "leaver", "--enable")
+    with db.begin() as conn:
+        assert accounts.principal_for_token(conn, token, now=now) is not None
+        assert accounts.verify_login(conn, "leaver", PASSWORD) is not None
+        assert access_repo.session_by_digest(conn, accounts.digest(session.cookie)) is None
+    db.dispose()

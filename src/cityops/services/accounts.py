@@ -112,6 +112,28 @@ def set_password(conn: Connection, user_id: int, password: str) -> None:
     repo.delete_sessions_of(conn, user_id)  # a changed password ends every console session
 
 
+def set_disabled(
+    conn: Connection, user_id: int, disabled: bool, *, actor: str, now: datetime
+) -> None:
+    """Disable (or enable again) an account: a disabled one can neither log in nor use its
+    sessions or tokens; its sessions are ended. Audited as ``user.changed``."""
+    user = repo.user_by_id(conn, user_id)
+    if user is None:
+        raise AccountError(f"no user {user_id}")
+    repo.set_disabled(conn, user_id, disabled)
+    if disabled:
+        repo.delete_sessions_of(conn, user_id)
+    audit.record(
+        conn,
+        actor=actor,
+        action=AuditAction.USER_CHANGED,
+        municipality=None,
+        target=f"user:{user.username}",
+        detail={"op": "disable" if disabled else "enable"},
+        at=now,
+    )
+
+
 def verify_login(conn: Connection, username: str, password: str) -> UserRow | None:
     """The account if the password is right and the account usable; None otherwise."""
     user = repo.user_by_name(conn, username)
