@@ -15,7 +15,7 @@ import threading
 import warnings
 from typing import Any
 
-from cityops.bus.broker_auth import PLUGINS, BrokerAuthority, GuardedBroker, install
+from cityops.bus.broker_auth import BrokerAuthority, GuardedBroker
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,13 @@ class EmbeddedBroker:
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "sys_interval": 0,
-            "plugins": PLUGINS,
+            "plugins": {},  # none: GuardedBroker checks logins and topics itself
         }
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 self._broker = GuardedBroker(config, loop=loop)
-            install(self._broker, self.authority)
+            self._broker.authority = self.authority
             loop.run_until_complete(self._broker.start())
         except BaseException as err:
             self._error = err

@@ -10,7 +10,9 @@ ingest, the in-process video worker) log in with credentials made in memory at s
 amqtt 0.12 looks a CONNECT's client id up, deletes a clean session's namesake and takes over a
 connected one *before* it asks the authentication plugins, so an unauthenticated client could
 still drop the ingest's session and its queue. :class:`GuardedBroker` therefore checks the
-credential first, and refuses the CONNECT before any session is touched.
+credential first, and refuses the CONNECT before any session is touched. It also checks logins
+and topics itself rather than through amqtt plugins: a plugin call is an asyncio task per
+plugin, and the topic check runs for every publish and every delivery.
 
 Revocation: a credential's grants are re-read from the database every ``refresh_s`` (5 s), so a
 revoked credential can no longer publish nor receive within that time, and cannot log in again.
@@ -29,7 +31,6 @@ from amqtt.contexts import Action
 from amqtt.errors import MQTTError
 from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
-from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 from amqtt.utils import gen_client_id
 from sqlalchemy import Engine
@@ -128,57 +129,6 @@ class BrokerAuthority:
         return may_receive(granted, topic)
 
 
-def _authority(plugin: CredentialAuthPlugin | GrantTopicPlugin) -> BrokerAuthority:
-    if plugin.authority is None:
-        raise RuntimeError("the embedded broker was started without its authority")
-    return plugin.authority
-
-
-class CredentialAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt is untyped
-    """amqtt authentication: :meth:`BrokerAuthority.login`."""
-
-    authority: BrokerAuthority | None = None
-
-    async def authenticate(self, *, session: Session) -> bool | None:
-        authority = _authority(self)
-        return await asyncio.to_thread(
-            authority.login, session.username, session.password, session.client_id or ""
-        )
-
-
-class GrantTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
-    """amqtt topic filtering: publish, subscribe and receive by the credential's grants."""
-
-    authority: BrokerAuthority | None = None
-
-    async def topic_filtering(
-        self,
-        *,
-        session: Session | None = None,
-        topic: str | None = None,
-        action: Action | None = None,
-    ) -> bool | None:
-        if session is None or topic is None or action is None:
-            return False
-        return await _authority(self).allowed(session, topic, action)
-
-
-PLUGINS: dict[str, dict[str, object]] = {
-    f"{__name__}.CredentialAuthPlugin": {},
-    f"{__name__}.GrantTopicPlugin": {},
-}
-
-
-def install(broker: GuardedBroker, authority: BrokerAuthority) -> None:
-    """Hand ``authority`` to the broker and its two plugins (before it starts)."""
-    broker.authority = authority
-    for name in ("CredentialAuthPlugin", "GrantTopicPlugin"):
-        plugin = broker.plugins_manager.get_plugin(name)
-        if plugin is None:
-            raise RuntimeError(f"amqtt did not load {name}")
-        plugin.authority = authority
-
-
 class GuardedBroker(Broker):  # type: ignore[misc]
     """amqtt's broker, checking the credential before a CONNECT can touch any session.
 
@@ -187,6 +137,17 @@ class GuardedBroker(Broker):  # type: ignore[misc]
     take-over it prevents)."""
 
     authority: BrokerAuthority
+
+    async def _authenticate(self, session: Session, _listener: object) -> bool:
+        """amqtt asks this at CONNECT (after :meth:`_admit` here): the same check again."""
+        return await asyncio.to_thread(
+            self.authority.login, session.username, session.password, session.client_id or ""
+        )
+
+    async def _topic_filtering(self, session: Session, topic: str, action: Action) -> bool:
+        """Every publish, subscription and delivery: the credential's grants (called directly,
+        not through amqtt's plugin tasks: this is the hot path)."""
+        return await self.authority.allowed(session, topic, action)
 
     async def _initialize_client_session(
         self, reader: Any, writer: Any, remote_address: str, remote_port: int
@@ -230,4 +191,4 @@ class GuardedBroker(Broker):  # type: ignore[misc]
         return True
 
 
-__all__ = ["PLUGINS", "BrokerAuthority", "GuardedBroker", "install"]
+__all__ = ["BrokerAuthority", "GuardedBroker"]
