@@ -86,7 +86,7 @@ def sign_in(
     username: str = "ivanova",
     *,
     display_name: str = OPERATOR,
-    role: Role = Role.OPERATOR,
+    role: Role | None = Role.OPERATOR,
     agency: str | None = None,
     expires_at: datetime | None = None,
     municipality: str | list[str] = MUNI,

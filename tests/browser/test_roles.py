@@ -219,3 +219,15 @@ def test_admin_sees_the_retention_jobs_last_run_an_operator_does_not(
     finally:
         other.context.close()
     assert not errors
+
+
+def test_an_account_without_a_membership_is_told_and_sees_nothing(
+    server: LiveServer, fresh_page: Page
+) -> None:
+    page = fresh_page
+    sign_in(page, server, "nobody", display_name="Nobody", role=None)
+    page.goto(server.url)
+    expect(page.locator(".toast-error")).to_contain_text("no role in any municipality")
+    for tab in ("ops", "wall", "overview", "audit"):
+        expect(page.locator(f"#tab-{tab}")).to_be_hidden()
+    expect(page.get_by_test_id("queue-item")).to_have_count(0)

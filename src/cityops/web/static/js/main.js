@@ -153,7 +153,10 @@ async function chooseMunicipality(mid) {
   const list = visibleMunicipalities(state.me, (state.config && state.config.municipalities) || []);
   const muni = list.find((m) => m.id === mid) || list[0];
   if (!muni) {
-    toast(t('error.no_municipality'), 'error', 20000);
+    // an account without an active membership sees nothing (an installation admin included)
+    const member = state.me && state.me.memberships.length > 0;
+    toast(t(member ? 'error.no_municipality' : 'error.no_membership'), 'error', 20000);
+    applyAccess();
     return;
   }
   setMunicipality(muni);
