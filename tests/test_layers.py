@@ -22,6 +22,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "video": frozenset({"domain", "mqtt_url"}),
     "sim": frozenset({"domain", "mqtt_url"}),
     "mapdata": frozenset(),
+    "planner": frozenset({"domain"}),
     "data": frozenset(),
     "api": frozenset(
         {"domain", "store", "services", "ingest", "bus", "video", "settings", "safexml"}
