@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from starlette.types import Message, Receive, Scope, Send
 
+from cityops.api.hardening import Hardening
 from cityops.api.ratelimit import TokenBucket
 from tests.security.conftest import MakeToken
 from tests.town import MUNI
@@ -130,3 +133,48 @@ def test_a_bucket_refills_and_forgets_the_oldest_clients() -> None:
     bucket.take("c")  # "a" is forgotten: it starts again full
     assert bucket.take("a") == 0.0
     assert TokenBucket(0, 1).take("x") == 0.0, "rate 0: no limit"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    content_length=st.binary(max_size=30)
+    | st.from_regex(rb"\A\s?[0-9]{0,6000}\s?\Z")
+    | st.sampled_from([b"\xb2", b"\xb9\xb2", "١٢".encode(), b"-1", b"+5", b"1e9"]),
+    body=st.binary(max_size=40),
+)
+@example(content_length=b"9" * 5000, body=b"")
+@example(content_length=b"0" * 5000 + b"7", body=b"")
+def test_any_content_length_header_is_answered_never_crashes(
+    content_length: bytes, body: bytes
+) -> None:
+    """The body limit reads a header the client wrote: whatever it holds, the answer is the
+    route's or a 413, never an exception."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    hardened = Hardening(app, headers={}, max_body=20, login=TokenBucket(1, 1))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/m/testtown/incidents/1/notes",
+        "scheme": "http",
+        "headers": [(b"content-length", content_length)],
+    }
+    asyncio.run(hardened(scope, receive, send))
+    status = sent[0]["status"]
+    digits = content_length.strip()
+    significant = digits.lstrip(b"0")
+    if digits.isdigit() and (len(significant) > 2 or (significant and int(significant) > 20)):
+        assert status == 413
+    else:
+        assert status == 204

@@ -191,7 +191,7 @@ class Hardening:
             f"request body over {self.max_body} bytes (CITYOPS_MAX_REQUEST_BYTES); "
             "readings and events have their own limit (CITYOPS_MAX_PAYLOAD_BYTES)"
         )
-        if declared.isdigit() and int(declared) > self.max_body:
+        if _declares_more(declared, self.max_body):
             await _refuse(send, 413, too_large)
             return
         received = 0
@@ -209,6 +209,16 @@ class Hardening:
 
 
 _LOGIN_LIMITED: Final = "too many login attempts from this address; try again later"
+
+
+def _declares_more(content_length: str, limit: int) -> bool:
+    """Whether a Content-Length header declares more than ``limit`` (ASCII digits only: "²"
+    is a digit to ``str.isdigit`` and not to ``int``; any number of digits)."""
+    digits = content_length.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        return False  # not a length: the server (h11) refuses or ignores it
+    digits = digits.lstrip("0")
+    return len(digits) > len(str(limit)) or (digits != "" and int(digits) > limit)
 
 
 async def _refuse(send: Send, status: int, detail: str, *, retry_after: float = 0) -> None:
