@@ -205,9 +205,10 @@ def test_state_not_this_browsers_is_refused(
     parts = urlsplit(callback)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
 
-    # a state changed on the way back
-    forged = urlunsplit(parts._replace(query=urlencode({**query, "state": "forged-state"})))
-    assert sso_error(finish(client, forged)) == "state"
+    # a state changed on the way back (also one no ASCII comparison can take)
+    for wrong in ("forged-state", "състояние"):
+        forged = urlunsplit(parts._replace(query=urlencode({**query, "state": wrong})))
+        assert sso_error(finish(client, forged)) == "state"
 
     # the right callback, but in another browser (no binding cookie): login CSRF
     with TestClient(create_api(center)) as other:

@@ -172,7 +172,11 @@ class OidcService:
     def take(self, provider_id: str, state: str | None, bound_state: str | None) -> Pending:
         """The login this callback ends (single use): its state must be this browser's."""
         self._forget_stale()
-        if not state or not bound_state or not hmac.compare_digest(state, bound_state):
+        if (
+            not state
+            or not bound_state
+            or not hmac.compare_digest(state.encode(), bound_state.encode())
+        ):
             raise OidcError("state", "the login's state does not match this browser's")
         pending = self._pending.pop(state, None)
         if pending is None or pending.provider != provider_id:
