@@ -229,6 +229,44 @@ def test_stop_leaves_no_process_and_no_files(own_broker: MosquittoServer) -> Non
     own_broker.stop()  # idempotent
 
 
+def _connack(broker: MosquittoServer, username: str | None, password: str | None) -> bool:
+    """True when the broker accepts a CONNECT with these credentials."""
+    got: list[bool] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}")
+    if username is not None:
+        client.username_pw_set(username, password)
+    client.on_connect = lambda _c, _u, _f, rc, _p: got.append(not rc.is_failure)
+    client.connect(broker.host, broker.port)
+    deadline = time.monotonic() + 5
+    while not got and time.monotonic() < deadline:
+        if client.loop(0.05) != mqtt.MQTT_ERR_SUCCESS:
+            break
+    client.disconnect()
+    return bool(got and got[0])
+
+
+def test_a_secured_broker_takes_users_from_its_files_on_reload() -> None:
+    """secured=True: anonymous refused; a user written to password_path and acl_path is let in
+    after reload(); pid_path names the broker (what `cityops mqtt sync --pid-file` signals)."""
+    if reason := mosquitto_unavailable_reason():
+        pytest.skip(reason)
+    from cityops.domain.device_secret import hash_secret
+
+    with MosquittoServer(secured=True, max_queued_messages=1000) as broker:
+        assert broker.pid_path.read_text().strip() == str(broker.pid)
+        assert not _connack(broker, None, None)
+        assert not _connack(broker, "gw", "s3cret")
+        broker.password_path.write_text(f"gw:{hash_secret('s3cret')}\n")
+        broker.acl_path.write_text("user gw\ntopic write a/b\n")
+        broker.reload()
+        deadline = time.monotonic() + 5
+        while not _connack(broker, "gw", "s3cret") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _connack(broker, "gw", "s3cret")
+        assert not _connack(broker, "gw", "wrong")
+        assert "use_username_as_clientid true" in broker.config_path.read_text()
+
+
 def test_start_retries_when_its_port_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     if reason := mosquitto_unavailable_reason():
         pytest.skip(reason)
