@@ -34,7 +34,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "app": frozenset(
         {"domain", "config", "store", "services", "ingest", "bus", "video", "settings", "mqtt_url"}
     ),
-    "cli_support": frozenset({"settings", "logs", "app", "api", "domain", "store"}),
+    "cli_support": frozenset({"settings", "logs", "app", "api", "domain", "store", "mqtt_url"}),
     "cli": frozenset(
         {
             "domain",

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from cityops.domain.access import Role
 from cityops.logs import configure_logging, uvicorn_log_level
+from cityops.mqtt_url import redacted
 from cityops.settings import Settings
 from cityops.store import access_repo
 
@@ -48,9 +49,8 @@ def serve(settings: Settings) -> None:
     # full passes, which walk every object and held ingest up for ~200 ms at a time
     # (p99 trigger-to-console 150-180 -> 79 ms, docs/BENCHMARKS.md).
     gc.freeze()
-    url = f"http://{settings.http_host}:{settings.http_port}/"
-    console.print(f"[bold green]CityOps console:[/bold green] {url}")
-    console.print(f"MQTT broker: {settings.broker_url}   database: {settings.db_url}")
+    for line in banner(settings):
+        console.print(line)
     try:
         uvicorn.run(
             create_api(center),
@@ -61,6 +61,17 @@ def serve(settings: Settings) -> None:
         )
     finally:
         center.stop()
+
+
+def banner(settings: Settings) -> list[str]:
+    """What ``serve`` prints once started: where the console, broker and database are (never
+    a password: the ingest's MQTT URL carries its credential)."""
+    url = f"http://{settings.http_host}:{settings.http_port}/"
+    broker, database = redacted(settings.broker_url), redacted(settings.db_url)
+    return [
+        f"[bold green]CityOps console:[/bold green] {url}",
+        f"MQTT broker: {broker}   database: {database}",
+    ]
 
 
 def is_loopback(host: str) -> bool:

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from cityops.cli_support import administrators, bind_problems, is_loopback, settings_problems
+from cityops.cli_support import (
+    administrators,
+    banner,
+    bind_problems,
+    is_loopback,
+    settings_problems,
+)
 from cityops.domain.access import Membership, Role
 from cityops.services import accounts
 from cityops.settings import Settings
@@ -166,3 +172,14 @@ def test_an_administrator_or_single_sign_on_opens_the_network(db: Engine, tmp_pa
         )
     assert administrators(db) == 1
     assert bind_problems(public, db) == []
+
+
+def test_the_banner_never_prints_a_password() -> None:
+    s = Settings(
+        mqtt_url=f"mqtts://_all.ingest:{STRONG}@broker:8883",
+        database_url=f"postgresql+psycopg://cityops:{STRONG}@db/cityops",
+    )
+    text = "\n".join(banner(s))
+    assert STRONG not in text
+    assert "mqtts://_all.ingest:***@broker:8883" in text
+    assert "postgresql+psycopg://cityops:***@db/cityops" in text
