@@ -63,6 +63,13 @@ def worker_evidence(server: LiveServer) -> dict[str, Any]:
     return doc
 
 
+CSP_WATCH = (
+    "window.__csp = [];"
+    " document.addEventListener('securitypolicyviolation',"
+    " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+)
+
+
 def clip_views(server: LiveServer) -> list[tuple[str, str, str]]:
     assert server.center is not None
     with server.center.db.connect() as conn:
@@ -75,6 +82,7 @@ def test_the_incident_shows_the_snapshot_and_plays_the_clip(
     server: LiveServer, page: Page, publish: Any
 ) -> None:
     doc = worker_evidence(server)
+    page.add_init_script(CSP_WATCH)
     page.goto(server.url)
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     publish("cityops/testtown/cameras/cam-school/events", doc)
@@ -110,6 +118,7 @@ def test_the_incident_shows_the_snapshot_and_plays_the_clip(
     handle.evaluate("(v) => { v.pause(); v.currentTime = 0.2; }")
     page.wait_for_function("(v) => !v.seeking && Math.abs(v.currentTime - 0.2) < 0.15", arg=handle)
 
+    assert page.evaluate("window.__csp") == []  # the security policy let all of it through
     assert clip_views(server) == [("ivanova", "video.clip", "cam-school")]  # once, many ranges
     assert server.center is not None
     with server.center.db.connect() as conn:
@@ -120,6 +129,7 @@ def test_the_incident_shows_the_snapshot_and_plays_the_clip(
 def test_the_camera_wall_shows_what_each_camera_sees_now(
     server: LiveServer, page: Page, publish: Any
 ) -> None:
+    page.add_init_script(CSP_WATCH)
     page.goto(server.url)
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     page.keyboard.press("2")  # the camera wall
@@ -140,6 +150,7 @@ def test_the_camera_wall_shows_what_each_camera_sees_now(
     place = boxes.nth(1).evaluate("(b) => [b.style.left, b.style.top, b.style.width]")
     assert place == ["50%", "50%", "40%"]
     expect(page.locator('.wall-tile[data-camera="cam-b"] .wall-det')).to_have_count(0)
+    assert page.evaluate("window.__csp") == []
     # nothing new for 3 s: what the camera saw is no longer shown
     expect(boxes).to_have_count(0, timeout=6000)
     expect(tile.get_by_test_id("wall-detections")).to_have_text("")
