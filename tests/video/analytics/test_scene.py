@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import time
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cityops.domain.analytics import (
     AnalyticsEventKind,
     AnalyticsZone,
@@ -160,3 +163,30 @@ def test_a_short_intrusion_visit_does_not_loiter() -> None:
     logic = scene(AnalyticsZone("school", SQUARE, kind=ZoneKind.INTRUSION, loiter_s=60.0))
     frames = [(t * 1.0, [obj(1, (0.5, 0.5))]) for t in range(50)]
     assert [e.kind for e in run(logic, frames)] == [K.INTRUSION]
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0.2, 700.0), st.integers(1, 5), st.booleans()),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_intrusions_are_exactly_the_visits(steps: list[tuple[float, int, bool]]) -> None:
+    """Any sequence of frames (gaps of 0.2 s to over 11 min, one of five track ids, someone
+    inside or not): one ``intrusion`` at the first sighting and at each sighting after more
+    than ``visit_gap_s`` (300 s) without one, nothing else; each carries its visit's start."""
+    logic = scene(AnalyticsZone("school", SQUARE, kind=ZoneKind.INTRUSION))
+    t, last, expected, got = 0.0, None, [], []
+    for gap, track, inside in steps:
+        t += gap
+        objects = [obj(track, (0.5, 0.5) if inside else (0.9, 0.9))]
+        now = at(t).timestamp()  # what the logic sees (microseconds)
+        if inside:
+            if last is None or now - last > 300.0:
+                expected.append(now)
+            last = now
+        got += logic.update(objects, at(t))[0]
+    assert [e.kind for e in got] == [K.INTRUSION] * len(expected)
+    assert [e.ts.timestamp() for e in got] == expected
+    assert all(e.attributes["since"] == e.ts.isoformat() for e in got)
