@@ -165,7 +165,26 @@ def test_an_ingest_reads_the_inbound_topics_and_writes_incidents() -> None:
     assert not may_receive(one, "cityops/other/readings")
 
 
+PREFIX_LEVELS = st.sampled_from(["cityops", "Cityops", "frigate", "+", "#", "", "a.b", "x y"])
+
+
+@given(st.one_of(st.text(max_size=80), st.lists(PREFIX_LEVELS, min_size=1).map("/".join)))
+def test_an_accepted_frigate_prefix_stays_out_of_cityops(prefix: str) -> None:
+    scope = DeviceScope("nvr", DeviceKind.FRIGATE, "tt", prefix=prefix)
+    try:
+        check_scope(scope)
+    except ScopeError:
+        return
+    for grant in grants(scope):
+        assert not filter_covers(grant.topic, "cityops/tt/readings")
+        assert not filter_covers(grant.topic, "cityops/_workers/x")
+        assert "\n" not in grant.topic
+        assert "+" not in grant.topic
+
+
 def test_a_frigate_owns_its_prefix_only() -> None:
+    multi = grants(DeviceScope("nvr", DeviceKind.FRIGATE, "tt", prefix="site-a/frigate"))
+    assert may_publish(multi, "site-a/frigate/events")
     got = grants(DeviceScope("nvr", DeviceKind.FRIGATE, "tt", prefix="frigate-tt"))
     assert may_publish(got, "frigate-tt/events")
     assert may_subscribe(got, "frigate-tt/+/set")
@@ -184,6 +203,10 @@ def test_a_frigate_owns_its_prefix_only() -> None:
         (DeviceScope("w", DeviceKind.WORKER, None, ("cam",)), "installation-wide"),
         (DeviceScope("f", DeviceKind.FRIGATE, "tt"), "prefix"),
         (DeviceScope("f", DeviceKind.FRIGATE, "tt", prefix="a/#"), "prefix"),
+        (DeviceScope("f", DeviceKind.FRIGATE, "tt", prefix="cityops"), "under cityops"),
+        (DeviceScope("f", DeviceKind.FRIGATE, "tt", prefix="cityops/tt"), "under cityops"),
+        (DeviceScope("f", DeviceKind.FRIGATE, "tt", prefix="a//b"), "prefix"),
+        (DeviceScope("f", DeviceKind.FRIGATE, "tt", prefix="+"), "prefix"),
         (DeviceScope("g", DeviceKind.GATEWAY, "tt", prefix="x"), "only a Frigate"),
         (DeviceScope("g", DeviceKind.GATEWAY, "a.b"), "not an id"),
     ],

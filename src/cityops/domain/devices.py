@@ -21,7 +21,7 @@ ALL_MUNICIPALITIES = "_all"
 WORKERS_TOPIC = "cityops/_workers"
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PREFIX_LEVEL = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 class DeviceKind(StrEnum):
@@ -107,11 +107,25 @@ def check_scope(scope: DeviceScope) -> DeviceScope:
     if scope.municipality is None and scope.devices:
         raise ScopeError("an installation-wide credential cannot be narrowed to devices")
     if scope.kind is DeviceKind.FRIGATE:
-        if scope.prefix is None or not _PREFIX.fullmatch(scope.prefix):
-            raise ScopeError("a Frigate credential needs its topic prefix (letters, digits, -_)")
+        check_prefix(scope.prefix)
     elif scope.prefix is not None:
         raise ScopeError("only a Frigate credential has a topic prefix")
     return scope
+
+
+def check_prefix(prefix: str | None) -> str:
+    """A Frigate's topic prefix as its configuration allows one (``frigate``,
+    ``site-a/frigate``), never under ``cityops/``: the credential owns everything below it."""
+    if prefix is None or len(prefix) > 200:
+        raise ScopeError("a Frigate credential needs its topic prefix (at most 200 characters)")
+    levels = prefix.split("/")
+    if not all(_PREFIX_LEVEL.fullmatch(level) for level in levels):
+        raise ScopeError(
+            f"prefix {prefix!r}: topic levels of letters, digits, '_', '.' or '-', no wildcards"
+        )
+    if levels[0] == "cityops":
+        raise ScopeError("a Frigate prefix cannot be under cityops/ (CityOps's own topics)")
+    return prefix
 
 
 def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Grant, ...]:

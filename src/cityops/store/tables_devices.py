@@ -25,7 +25,7 @@ device_credentials = Table(
     # None: installation-wide (ingest, video workers)
     Column("municipality", String(64)),
     Column("devices", JSON, nullable=False),  # list of sensor/camera ids; [] = all
-    Column("prefix", String(64)),  # a Frigate's topic prefix
+    Column("prefix", String(200)),  # a Frigate's topic prefix
     Column("secret_hash", String(200), nullable=False),
     Column("created_by", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),

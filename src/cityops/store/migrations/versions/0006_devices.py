@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("municipality", sa.String(64)),
         sa.Column("devices", sa.JSON(), nullable=False),
-        sa.Column("prefix", sa.String(64)),
+        sa.Column("prefix", sa.String(200)),
         sa.Column("secret_hash", sa.String(200), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
