@@ -35,13 +35,24 @@ def _engine() -> Engine:
     return make_engine(settings.db_url)
 
 
-def _config(conn: Connection, municipality: str) -> MunicipalityConfig | None:
+def _configs(conn: Connection) -> dict[str, MunicipalityConfig]:
     from cityops.config.loader import load_config_text
     from cityops.store import catalog_repo
 
-    for stored in catalog_repo.latest_configs(conn):
-        if stored.municipality == municipality:
-            return load_config_text(stored.yaml, f"<{municipality}>")
+    return {
+        stored.municipality: load_config_text(stored.yaml, f"<{stored.municipality}>")
+        for stored in catalog_repo.latest_configs(conn)
+    }
+
+
+def _foreign_frigate(conn: Connection, municipality: str | None, prefix: str) -> str | None:
+    """Another municipality whose configured Frigate prefix shares topics with ``prefix``."""
+    from cityops.domain.devices import prefixes_overlap
+
+    for other, config in _configs(conn).items():
+        theirs = config.frigate.topic_prefix if config.frigate else None
+        if other != municipality and theirs and prefixes_overlap(theirs, prefix):
+            return other
     return None
 
 
@@ -51,7 +62,7 @@ def _checked_config(
     """The municipality's configuration; exits on a device it does not have."""
     if municipality is None:
         return None
-    config = _config(conn, municipality)
+    config = _configs(conn).get(municipality)
     if config is None:
         console.print(f"[yellow]{municipality} has no configuration yet: ids not checked[/yellow]")
         return None
@@ -95,6 +106,8 @@ def create(
             if kind_ is DeviceKind.FRIGATE and prefix is None and config and config.frigate:
                 prefix = config.frigate.topic_prefix
             scope = DeviceScope(name, kind_, municipality, tuple(device or ()), prefix)
+            if prefix is not None and (other := _foreign_frigate(conn, municipality, prefix)):
+                raise service.CredentialError(f"prefix {prefix!r} is {other}'s Frigate's")
             issued = service.create(conn, scope, actor=_actor())
     except (ScopeError, service.CredentialError) as err:
         console.print(f"[red]refused:[/red] {err}")

@@ -62,6 +62,26 @@ def test_refusals(db_url: str) -> None:
     assert code == 1
 
 
+def test_a_frigate_prefix_of_another_town_is_refused(db_url: str, tmp_path: Path) -> None:
+    from cityops.app import import_config
+    from tests.e2e.acl_support import FRIGATE
+    from tests.town import TOWN_YAML
+
+    town = tmp_path / "testtown.yaml"
+    town.write_text(TOWN_YAML.read_text(encoding="utf-8") + FRIGATE, encoding="utf-8")
+    db = make_engine(db_url)
+    import_config(db, town, actor="test")
+    db.dispose()
+    code, out = run("devices", "create", "nvr", "--kind", "frigate", "-m", "other",
+                    "--prefix", "frigate")  # fmt: skip
+    assert code == 2
+    assert "is testtown's Frigate's" in out
+    code, out = run("devices", "create", "nvr", "--kind", "frigate", "-m", "testtown")
+    assert code == 0, out  # its own configured prefix, taken from the configuration
+    code, listed = run("devices", "list")
+    assert "frigate/#" in listed
+
+
 def test_revoke_then_sync_signals_the_broker(db_url: str, tmp_path: Path) -> None:
     assert run("devices", "create", "cam", "--kind", "camera", "-m", "testtown")[0] == 0
     assert run("devices", "create", "w", "--kind", "worker")[0] == 0

@@ -72,6 +72,15 @@ def test_a_revoked_credential_no_longer_logs_in_and_its_name_is_not_reused(db: E
         make(db, RIVER)
 
 
+def test_a_frigate_prefix_is_one_municipalitys(db: Engine) -> None:
+    make(db, DeviceScope("nvr", DeviceKind.FRIGATE, "tt", prefix="site-a/frigate"))
+    make(db, DeviceScope("nvr2", DeviceKind.FRIGATE, "tt", prefix="site-a/frigate"))  # its own
+    for theirs in ("site-a/frigate", "site-a", "site-a/frigate/cam"):
+        with pytest.raises(devices.CredentialError, match="overlaps"):
+            make(db, DeviceScope("nvr", DeviceKind.FRIGATE, "kz", prefix=theirs))
+    make(db, DeviceScope("nvr", DeviceKind.FRIGATE, "kz", prefix="site-a/frigate2"))
+
+
 def test_a_bad_scope_is_refused_and_nothing_is_stored(db: Engine) -> None:
     with pytest.raises(ScopeError):
         make(db, DeviceScope("x", DeviceKind.CAMERA, None))

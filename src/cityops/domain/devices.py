@@ -128,6 +128,11 @@ def check_prefix(prefix: str | None) -> str:
     return prefix
 
 
+def prefixes_overlap(a: str, b: str) -> bool:
+    """Whether two Frigate prefixes share topics (one is the other or lies under it)."""
+    return filter_covers(f"{a}/#", b) or filter_covers(f"{b}/#", a)
+
+
 def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Grant, ...]:
     """What the credential may read and write. ``frigate_prefixes``: the Frigate prefixes of
     the municipalities an ingest credential serves (it reads their ``<prefix>/events``)."""

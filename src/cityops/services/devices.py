@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 
 from cityops.domain.device_secret import hash_secret, new_secret, verify
-from cityops.domain.devices import DeviceKind, DeviceScope, Grant, check_scope, grants
+from cityops.domain.devices import (
+    DeviceKind,
+    DeviceScope,
+    Grant,
+    check_scope,
+    grants,
+    prefixes_overlap,
+)
 from cityops.services import audit
 from cityops.store import devices_repo
 from cityops.store.devices_repo import CredentialRow
@@ -41,6 +48,17 @@ def create(
     when = now or datetime.now(UTC)
     if devices_repo.username_taken(conn, scope.username):
         raise CredentialError(f"{scope.username} exists (or existed): choose another name")
+    if scope.prefix is not None:
+        for other in devices_repo.listed(conn):
+            theirs = other.scope.prefix
+            if (
+                theirs is not None
+                and other.scope.municipality != scope.municipality
+                and prefixes_overlap(theirs, scope.prefix)
+            ):
+                raise CredentialError(
+                    f"prefix {scope.prefix!r} overlaps {theirs!r} of {other.scope.municipality}"
+                )
     secret = new_secret()
     digest = hash_secret(secret)
     ident = devices_repo.insert_credential(
