@@ -328,3 +328,39 @@ def test_provider_decides_only_its_own_municipalities(
         memberships = access_repo.memberships_of(conn, uid)
     assert again == uid
     assert set(memberships) == {"elsewhere"}
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("providers: [{id: x}]", "issuer"),
+        (CONFIG.format(provider="Bad Id", issuer="https://idp.example", muni=MUNI), "id"),
+        (
+            CONFIG.format(provider=PROVIDER, issuer="https://idp.example", muni=MUNI),
+            "CITYOPS_TEST_OIDC_SECRET",
+        ),
+        ("providers: [", "while parsing"),
+    ],
+)
+def test_a_bad_configuration_stops_the_start_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, says: str
+) -> None:
+    from cityops.services.oidc_config import load_oidc_config
+
+    monkeypatch.delenv("CITYOPS_TEST_OIDC_SECRET", raising=False)
+    path = tmp_path / "oidc.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=says) as refused:
+        load_oidc_config(path)
+    assert str(path) in str(refused.value)
+
+
+def test_a_liaison_rule_needs_its_agency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cityops.services.oidc_config import load_oidc_config
+
+    monkeypatch.setenv("CITYOPS_TEST_OIDC_SECRET", SECRET)
+    text = CONFIG.format(provider=PROVIDER, issuer="https://idp.example", muni=MUNI)
+    path = tmp_path / "oidc.yaml"
+    path.write_text(text.replace(", agency: police", ""), encoding="utf-8")
+    with pytest.raises(ValueError, match="a liaison rule names its agency"):
+        load_oidc_config(path)
