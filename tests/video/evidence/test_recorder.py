@@ -4,6 +4,10 @@ the event, both written atomically under <root>/<municipality>/<camera>/<day>/."
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -176,3 +180,52 @@ def test_the_ring_is_bounded_by_its_seconds(tmp_path: Path) -> None:
     feed.until(30.0)
     assert len(feed.recorder.ring) == 11  # 28.0 .. 30.0 s
     assert feed.recorder.ring.nbytes < 11 * 120_000
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB file system (tmpfs), for a full disk; skipped where mounting is not allowed."""
+    where = tmp_path / "small"
+    where.mkdir()
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (a full disk cannot be made otherwise)")
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace')}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=False)
+
+
+def fill(disk: Path, name: str, leave: int = 0) -> Path:
+    """Take the free space of ``disk`` but ``leave`` bytes."""
+    st = os.statvfs(disk)
+    filler = disk / name
+    filler.write_bytes(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+    return filler
+
+
+def test_a_full_disk_costs_the_evidence_not_the_camera(small_disk: Path) -> None:
+    cam = masked_camera(style_masks=False)
+    feed = Feed(small_disk, cam, pre_s=1.0, post_s=2.0)
+    feed.until(2.0)
+    first = fill(small_disk, "filler-1")
+    assert feed.recorder.evidence(event(2.0), "ev-0", feed.picture) == {}  # no snapshot: none named
+    first.unlink()
+    refs = feed.recorder.evidence(event(2.0), "ev-1", feed.picture)
+    assert (small_disk / refs["snapshot"]).is_file()
+    second = fill(small_disk, "filler-2")  # the clip being recorded runs out of space
+    feed.until(5.0)  # its window ends: nothing is published, the camera's frames go on
+    assert not (small_disk / refs["clip"]).exists()
+    assert not list(small_disk.rglob(".part-*"))
+    assert len(feed.recorder.ring) == 6
+    second.unlink()
+    after = feed.recorder.evidence(event(5.0), "ev-2", feed.picture)
+    feed.until(7.4)
+    assert (small_disk / after["snapshot"]).is_file()
+    assert len(decode(small_disk / after["clip"])[0]) == 16  # 4.0 .. 7.0 s

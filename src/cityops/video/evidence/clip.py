@@ -81,7 +81,10 @@ class ClipWriter:
             raise
 
     def abort(self) -> None:
+        """Give the clip up: nothing is published, the temporary file goes."""
         try:
             self._out.close()
+        except Exception:  # a broken encoder or a full disk: the file goes anyway
+            pass
         finally:
             self.temp.unlink(missing_ok=True)

@@ -91,9 +91,15 @@ class EvidenceRecorder:
         )
         self.ring.push(picture, ts)
         with self._lock:
-            for rec in self._open:
+            for rec in list(self._open):
                 if rec.last < ts <= rec.end:
-                    rec.writer.add(picture, ts)
+                    try:
+                        rec.writer.add(picture, ts)
+                    except Exception:  # e.g. the disk is full: this clip is lost, not the rest
+                        log.exception("camera %s: clip %s abandoned", self.camera.id, rec.path)
+                        self._open.remove(rec)
+                        rec.writer.abort()
+                        continue
                     rec.last = ts
             self._close(lambda rec: ts >= rec.end)
         return picture
