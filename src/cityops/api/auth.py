@@ -126,7 +126,7 @@ def allow(permission: Permission, *, any_membership: bool = False) -> params.Dep
     installation-wide route (no ``{mid}``) it takes an installation admin, or, with
     ``any_membership``, a member who holds the permission in some municipality."""
 
-    def check(request: Request, caller: Caller) -> Principal:
+    async def check(request: Request, caller: Caller) -> Principal:  # no I/O: no thread hop
         now = now_utc()
         mid = request.path_params.get("mid")
         if mid is None:
