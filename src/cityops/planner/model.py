@@ -134,7 +134,8 @@ class Plan:
     upper_bound: float
     """Proven: no plan within the budget covers more (LP relaxation or the MIP's dual bound)."""
     gap: float
-    """(upper_bound - objective) / upper_bound; 0 when proven optimal."""
+    """Of what the new cameras add: (bound - added) / bound, where added = objective - baseline
+    and bound = upper_bound - baseline; 0 when proven optimal (within 1e-6)."""
     cost: float
     budget: float
     method: str
@@ -153,7 +154,7 @@ class Plan:
 
     @property
     def proven_optimal(self) -> bool:
-        return self.gap <= 1e-9
+        return self.gap == 0.0
 
 
 @dataclass(frozen=True, slots=True)
