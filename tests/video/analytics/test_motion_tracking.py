@@ -140,3 +140,21 @@ def test_a_held_object_that_stops_stays_a_region() -> None:
     assert faded == ()
     assert len(kept) == 1
     assert kept[0].x1 == pytest.approx(box.x1, abs=0.03)
+
+
+def test_a_standing_object_keeps_the_class_it_had_while_moving() -> None:
+    """A car drives in (vehicle-shaped detections) and stops; standing, its blob takes a
+    person's shape for 20 frames (two stopped cars merged into one tall blob): it stays a
+    vehicle, since only detections that moved vote. A walker's class still follows the
+    majority of its moving detections."""
+    tracker = Tracker()
+    for i in range(4):
+        objects = tracker.update([det(0.1 + 0.04 * i, 0.5)], i * 0.2)
+    for i in range(4, 24):
+        objects = tracker.update([det(0.22, 0.5, ObjectClass.PERSON)], i * 0.2)
+    assert [o.cls for o in objects] == [ObjectClass.VEHICLE]
+    walker = Tracker()
+    classes = [ObjectClass.BICYCLE] + [ObjectClass.PERSON] * 3
+    for i, cls in enumerate(classes):
+        objects = walker.update([det(0.5 + 0.02 * i, 0.5, cls)], i * 0.2)
+    assert [o.cls for o in objects] == [ObjectClass.PERSON]

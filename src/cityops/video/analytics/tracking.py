@@ -24,6 +24,9 @@ from cityops.video.analytics.types import Box, Detection, TrackedObject
 _NO_MATCH = 1e6
 SIZE_SMOOTHING = 0.3
 """Weight of a new detection's size in the track's box size."""
+STANDING = 0.1
+"""A detection whose centre is within this (in box sizes) of the track's is standing: it does
+not vote for the track's class."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,9 @@ class _Track:
         return Box(b.x1 + dx, b.y1 + dy, b.x2 + dx, b.y2 + dy)
 
     def update(self, det: Detection, t: float) -> None:
+        # a standing object's shape tells nothing new about its class (two stopped cars merged
+        # into one tall blob are no person): only a detection that moved votes
+        moved = centre_distance(self.box, det.box) > STANDING
         dt = t - self.last_t
         if dt > 0:
             (ox, oy), (nx, ny) = self.box.center, det.box.center
@@ -76,7 +82,8 @@ class _Track:
         self.box = Box(cx - hw, cy - hh, cx + hw, cy + hh)
         self.score, self.last_t = det.score, t
         self.hits += 1
-        self.votes[det.cls] += 1
+        if moved:
+            self.votes[det.cls] += 1
 
 
 def iou(a: Box, b: Box) -> float:
