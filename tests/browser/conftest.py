@@ -38,9 +38,11 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium driven by Playwright, shared by the session."""
+    """Headless Debian Chromium driven by Playwright, shared by a test module. Per module, not
+    per session: Playwright's sync API cannot run twice at once, and other directories (e.g.
+    tests/security) start their own after this one is closed."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} not found: apt-get install chromium (or run `make test`)")
     try:
