@@ -87,7 +87,7 @@ def test_a_liaison_sees_only_its_agencys_incidents_and_their_cameras(
     with liaison(center) as client:
         listed = {i["id"] for i in client.get(f"{base()}/incidents").json()}
         assert listed == {ours, closed}
-        assert client.get(f"{base()}/incidents/{ours}").status_code == 200
+        assert client.get(f"{base()}/incidents/{ours}").json()["actions"] == ["note"]
         assert client.get(f"{base()}/incidents/{theirs}").status_code == 404
         assert [c["id"] for c in client.get(f"{base()}/cameras").json()] == ["cam-a"]
         assert client.get(f"{base()}/sensors").json() == []
@@ -158,6 +158,9 @@ def test_a_hand_over_shows_the_incident_to_the_neighbour_in_one_timeline(
         assert (listed["id"], listed["municipality"]) == (fire, MUNI)
         seen = neighbour.get(there).json()
         assert seen["timeline"] == r.json()["timeline"]  # the same timeline, both sides
+        assert seen["actions"] == ["note"]  # what the neighbour may do with it
+        assert listed["actions"] == ["note"]
+        assert "resolve" in home.get(url).json()["actions"]
         noted = neighbour.post(f"{there}/notes", json={"text": "our brigade is on its way"})
         assert noted.status_code == 200
         assert neighbour.post(f"{there}/resolve").status_code == 409  # moves stay at home
@@ -183,6 +186,7 @@ def test_an_operator_cannot_hand_over_and_an_analyst_cannot_act(center: ControlC
         r = operator.post(f"{url}/handover", json={"to": NEIGHBOUR, "reason": "x"})
         assert r.status_code == 403
     with api_client(center, role=Role.ANALYST, installation_admin=False) as analyst:
-        assert analyst.get(url).status_code == 200
+        assert analyst.get(url).json()["actions"] == []  # read-only
+        assert [i["actions"] for i in analyst.get(f"{base()}/incidents").json()] == [[]]
         assert analyst.post(f"{url}/notes", json={"text": "x"}).status_code == 403
         assert analyst.post(f"{url}/resolve").status_code == 403

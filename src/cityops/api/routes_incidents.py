@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
@@ -74,7 +74,20 @@ def list_incidents(
     )
     if caller.limited(rt.id, now_utc()):  # a liaison: its agency's incidents only
         f = replace(f, assigned_to=caller.agency_scope(rt.id, now_utc()) or "")
-    return [summary(r) for r in repo.list_incidents(conn, rt.id, f)]
+    return [_for(caller, rt.id, summary(r)) for r in repo.list_incidents(conn, rt.id, f)]
+
+
+S = TypeVar("S", bound=IncidentSummary)
+
+
+def _for(caller: Principal, mid: str, shown: S) -> S:
+    """``actions`` as the caller may use them from ``mid``: none without incidents.act but a
+    note with incidents.note, and only notes on an incident handed over from a neighbour."""
+    now = now_utc()
+    may_act = shown.municipality == mid and caller.can(mid, Permission.INCIDENTS_ACT, now)
+    may_note = caller.can(mid, Permission.INCIDENTS_NOTE, now)
+    shown.actions = [a for a in shown.actions if may_act or (may_note and a is IncidentAction.NOTE)]
+    return shown
 
 
 def _home(center: Center, conn: Connection, caller: Principal, mid: str, incident_id: int) -> str:
@@ -93,7 +106,7 @@ def get_incident(
     found = detail(conn, center.runtimes[home], incident_id)
     if found is None:
         raise HTTPException(404, f"incident {incident_id} not found")
-    return found
+    return _for(caller, rt.id, found)
 
 
 class HandoverBody(BaseModel):
@@ -148,7 +161,7 @@ def _write(
     assert found is not None
     assert brief is not None
     center.live.publish(LiveMessage(home, LiveKind.INCIDENT, brief))
-    return found
+    return _for(caller, rt.id, found)
 
 
 class NoteBody(BaseModel):
