@@ -113,7 +113,7 @@ def test_anonymous_and_wrong_secrets_are_refused(world: scenario.World) -> None:
 
 
 def test_a_revoked_credential_is_refused_after_sync(world: scenario.World) -> None:
-    scenario.a_revoked_credential_is_refused(world, cut_off=True)
+    scenario.a_revoked_credential_is_refused(world)
 
 
 def test_the_ingest_session_cannot_be_taken_over(world: scenario.World) -> None:

@@ -15,13 +15,15 @@ and topics itself rather than through amqtt plugins: a plugin call is an asyncio
 plugin, and the topic check runs for every publish and every delivery.
 
 Revocation: a credential's grants are re-read from the database every ``refresh_s`` (5 s), so a
-revoked credential can no longer publish nor receive within that time, and cannot log in again.
+revoked credential cannot log in again, and a client still connected with it is disconnected at
+its next publish or delivery after that refresh.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import threading
 import time
 from typing import Any
@@ -39,6 +41,8 @@ from cityops.domain.device_secret import new_secret
 from cityops.domain.devices import Grant, may_publish, may_receive, may_subscribe
 from cityops.services import devices
 
+log = logging.getLogger(__name__)
+
 EVERYTHING = None
 """The grants of an internal client, and of anonymous clients where they are allowed."""
 Grants = tuple[Grant, ...] | None
@@ -55,6 +59,8 @@ class BrokerAuthority:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, tuple[Grant, ...]]] = {}
         """username -> (valid until, monotonic; its grants)"""
+        self._revoked: set[str] = set()
+        """Usernames last found revoked (or gone) in the database."""
 
     def add_internal(self, username: str) -> str:
         """A credential for one of CityOps's own clients; its secret (kept in memory only)."""
@@ -103,6 +109,7 @@ class BrokerAuthority:
     def load_grants(self, username: str) -> tuple[Grant, ...]:
         """The grants of ``username`` from the database (none when revoked); cached."""
         granted: tuple[Grant, ...] = ()
+        row = None
         if self.db is not None:
             with self.db.connect() as conn:
                 row = devices.find_active(conn, username)
@@ -110,7 +117,16 @@ class BrokerAuthority:
                     granted = devices.grants_of(row, devices.listed(conn))
         with self._lock:
             self._cache[username] = (time.monotonic() + self.refresh_s, granted)
+            if row is None:
+                self._revoked.add(username)
+            else:
+                self._revoked.discard(username)
         return granted
+
+    def revoked(self, username: str | None) -> bool:
+        """The database said, at the last refresh, that this credential is no more."""
+        with self._lock:
+            return username in self._revoked
 
     async def grants(self, username: str | None) -> Grants:
         known, granted = self.cached_grants(username)
@@ -137,6 +153,11 @@ class GuardedBroker(Broker):  # type: ignore[misc]
     take-over it prevents)."""
 
     authority: BrokerAuthority
+    _closing: set[asyncio.Task[None]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._closing = set()
 
     async def _authenticate(self, session: Session, _listener: object) -> bool:
         """amqtt asks this at CONNECT (after :meth:`_admit` here): the same check again."""
@@ -146,8 +167,30 @@ class GuardedBroker(Broker):  # type: ignore[misc]
 
     async def _topic_filtering(self, session: Session, topic: str, action: Action) -> bool:
         """Every publish, subscription and delivery: the credential's grants (called directly,
-        not through amqtt's plugin tasks: this is the hot path)."""
-        return await self.authority.allowed(session, topic, action)
+        not through amqtt's plugin tasks: this is the hot path). A client whose credential was
+        revoked is disconnected at its next publish or delivery, as Mosquitto does on reload."""
+        if await self.authority.allowed(session, topic, action):
+            return True
+        if session.username is not None and self.authority.revoked(session.username):
+            self._cut_off(session)
+        return False
+
+    def _cut_off(self, session: Session) -> None:
+        found = self._sessions.get(session.client_id)
+        if found is None or found[0] is not session or not session.transitions.is_connected():
+            return
+        handler = found[1]
+
+        async def close() -> None:
+            try:
+                await handler.handle_connection_closed()
+                await handler.stop()
+            except Exception:  # the connection may be going away by itself
+                log.debug("closing %s", session.client_id, exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _initialize_client_session(
         self, reader: Any, writer: Any, remote_address: str, remote_port: int
