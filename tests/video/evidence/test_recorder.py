@@ -198,8 +198,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace')}")
     try:
         yield where
-    finally:
-        subprocess.run(["umount", str(where)], check=False)
+    finally:  # a file left open would keep it busy: detach it then, and say so
+        if subprocess.run(["umount", str(where)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(where)], check=False)
+            pytest.fail("the small file system was still busy: a file was left open")
 
 
 def fill(disk: Path, name: str, leave: int = 0) -> Path:

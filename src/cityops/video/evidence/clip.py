@@ -8,6 +8,8 @@ it was seen. Written under a temporary name and renamed when complete (files.py)
 
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +18,7 @@ import av
 import numpy as np
 from av.video.stream import VideoStream
 
-from cityops.video.evidence.files import publish_file, temp_path
+from cityops.video.evidence.files import temp_path
 from cityops.video.masking import Frame
 
 TIME_BASE = Fraction(1, 1000)
@@ -33,7 +35,10 @@ class ClipWriter:
         self.fps = fps
         target.parent.mkdir(parents=True, exist_ok=True)
         self.temp = temp_path(target)
-        self._out = av.open(str(self.temp), "w", format="mp4", options={"movflags": "+faststart"})
+        # The file is ours, not FFmpeg's: whatever fails, it is closed (a failed close of the
+        # container must not keep the file, and a full file system, busy).
+        self._file = self.temp.open("w+b")
+        self._out = av.open(self._file, "w", format="mp4", options={"movflags": "+faststart"})
         self._stream: VideoStream | None = None
         self._t0: datetime | None = None
         self._last_pts = -1
@@ -71,13 +76,16 @@ class ClipWriter:
                 for packet in self._stream.encode(None):
                     self._out.mux(packet)
             self._out.close()
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
             if self.frames == 0:
                 self.temp.unlink(missing_ok=True)
                 return False
-            publish_file(self.temp, self.target)
+            os.replace(self.temp, self.target)
             return True
         except BaseException:
-            self.temp.unlink(missing_ok=True)
+            self.abort()
             raise
 
     def abort(self) -> None:
@@ -87,4 +95,6 @@ class ClipWriter:
         except Exception:  # a broken encoder or a full disk: the file goes anyway
             pass
         finally:
+            with contextlib.suppress(OSError):  # what it could not flush is given up with it
+                self._file.close()
             self.temp.unlink(missing_ok=True)

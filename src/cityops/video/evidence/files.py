@@ -16,13 +16,6 @@ def temp_path(target: Path) -> Path:
     return target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{target.name}")
 
 
-def publish_file(temp: Path, target: Path) -> None:
-    """Make the finished ``temp`` visible as ``target`` in one step."""
-    with temp.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(temp, target)
-
-
 def write_atomic(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path(target)
