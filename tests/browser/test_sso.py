@@ -90,3 +90,8 @@ def test_a_person_without_a_role_comes_back_to_the_login_told_why(
     expect(page.get_by_test_id("login-screen")).to_be_visible()
     expect(page.locator("#login-error")).to_contain_text("акаунтът ви няма роля в CityOps")
     assert page.request.get(sso_server.api("/auth/me")).status == 401
+    # the login screen in English: the provider's button follows
+    page.locator(".login-lang-btn[data-lang=en]").click()
+    expect(page.locator(f"#sso-list a[data-provider={PROVIDER}]")).to_have_text(
+        "Sign in with Test town"
+    )

@@ -8,7 +8,7 @@ import { API_BASE, ApiError, getJSON, postJSON, setSessionHooks } from './api.js
 import { membershipIn, ssoErrorOf } from './access.js';
 import { byId, byIdAs, h } from './dom.js';
 import { getLanguage, t, tMaybe } from './i18n.js';
-import { setMe, state } from './state.js';
+import { on, setMe, state } from './state.js';
 
 /** @typedef {import('./types').Me} Me */
 
@@ -159,6 +159,10 @@ export function initSession(hooks) {
   setSessionHooks({ csrf: () => (state.me ? state.me.csrf : null), ended });
   byIdAs('login-form', HTMLFormElement).addEventListener('submit', submit);
   byId('btn-logout').addEventListener('click', () => logout());
+  on('lang', () => {
+    if (loginShown()) loadProviders(); // the buttons' words
+    showUser(); // the role's name
+  });
   const reason = ssoErrorOf(location.hash);
   if (reason) {
     history.replaceState(null, '', location.pathname + location.search);
