@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from cityops.api import routes_live
 from cityops.domain.access import Role
 from cityops.domain.audit import AuditAction
 from cityops.domain.retention import RetentionPolicy
@@ -231,3 +232,32 @@ def test_an_account_without_a_membership_is_told_and_sees_nothing(
     for tab in ("ops", "wall", "overview", "audit"):
         expect(page.locator(f"#tab-{tab}")).to_be_hidden()
     expect(page.get_by_test_id("queue-item")).to_have_count(0)
+
+
+def test_a_liaisons_console_empties_when_its_time_is_up(
+    server: LiveServer, fresh_page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The membership ends while the console is open: the server ends the live feed, the
+    console finds the membership gone and starts afresh, showing nothing of the incidents."""
+    monkeypatch.setattr(routes_live, "RECHECK_S", 1.0)
+    police = store_incident_quietly(server, "Burglary at the pharmacy")
+    assign(server, police, "police")
+    page = fresh_page
+    soon = datetime.now(UTC) + timedelta(seconds=6)
+    sign_in(
+        page,
+        server,
+        "brief",
+        display_name="Кратък",
+        role=Role.LIAISON,
+        agency="police",
+        expires_at=soon,
+    )
+    page.goto(server.url)
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    expect(page.get_by_test_id("queue-item")).to_have_count(1)
+    expect(page.locator(".toast-error")).to_contain_text(
+        "no role in any municipality", timeout=20_000
+    )
+    expect(page.get_by_test_id("queue-item")).to_have_count(0)
+    expect(page.locator("#tab-ops")).to_be_hidden()

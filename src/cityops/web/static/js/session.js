@@ -5,7 +5,7 @@
 // on where they were (same view, same incident). Another account signing in starts afresh.
 
 import { API_BASE, ApiError, getJSON, postJSON, setSessionHooks } from './api.js';
-import { membershipIn, ssoErrorOf } from './access.js';
+import { can, membershipIn, ssoErrorOf } from './access.js';
 import { byId, byIdAs, h } from './dom.js';
 import { getLanguage, t, tMaybe } from './i18n.js';
 import { on, setMe, state } from './state.js';
@@ -199,14 +199,19 @@ export async function ensureSession() {
 }
 
 /**
- * After the live feed failed: a 401 here means the session ended (the feed cannot tell).
+ * After the live feed failed (it cannot tell why): a 401 here means the session ended; a
+ * session whose membership in the municipality shown has ended (a liaison's time is up) or was
+ * taken away starts the console afresh, so nothing it may no longer see stays on the screen.
  * @returns {Promise<void>}
  */
 export async function probeSession() {
   if (!state.me || loginShown()) return;
+  /** @type {Me} */
+  let fresh;
   try {
-    await getJSON('/auth/me');
+    fresh = await getJSON('/auth/me');
   } catch {
-    // a 401 was handled by the hook; anything else is the network, which the feed retries
+    return; // a 401 was handled by the hook; anything else is the network, which the feed retries
   }
+  if (state.mid && !can(fresh, state.mid, 'incidents.read')) location.reload();
 }
