@@ -284,4 +284,5 @@ from cityops.store import (  # noqa: E402, F401  (after metadata exists)
     tables_audit,
     tables_devices,
     tables_evidence,
+    tables_planner,
 )
