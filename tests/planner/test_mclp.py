@@ -37,7 +37,9 @@ SETTINGS = [
     ("SJC/SJC324.txt", 150, 10, 4848.0, "recount"),
     ("SJC/SJC324.txt", 150, 20, 7302.0, "recount"),
     ("SJC/SJC324.txt", 250, 10, 8020.0, "recount"),
+    ("SJC/SJC402.txt", 200, 20, 11761.0, "recount"),
     ("SJC/SJC500.txt", 200, 20, 12518.0, "recount"),
+    ("SJC/SJC708.txt", 250, 30, 19974.0, "recount"),
     ("SJC/SJC818.txt", 200, 40, 21919.0, "recount"),
     ("SJC/SJC818.txt", 300, 20, 21820.0, "recount"),
 ]

@@ -162,13 +162,15 @@ def heuristic(
     lp_x: FloatArray | None = None,
     bound: float | None = None,
     time_limit_s: float = 5.0,
-    polish_s: float = 0.25,
+    polish_rounds: int = 20,
+    polish_s: float = 2.0,
     seed: int = 0,
 ) -> IntArray:
     """Lazy greedy (by ratio and plain), and rounding of the LP relaxation's ``lp_x`` when
     given, each improved by swaps; the best is then perturbed (a few cameras dropped, the
-    budget refilled, swaps again) for up to ``polish_s`` seconds, stopping early once it meets
-    ``bound``."""
+    budget refilled, swaps again) ``polish_rounds`` times (at most ``polish_s`` seconds), stopping
+    early once it meets ``bound``. Seeded: the same instance gives the same plan unless the time
+    limit cuts it short."""
     deadline = time.perf_counter() + time_limit_s
     starts = [lazy_greedy(inst, by_ratio=True), lazy_greedy(inst, by_ratio=False)]
     if lp_x is not None and len(lp_x) == inst.covers.shape[1]:
@@ -183,7 +185,9 @@ def heuristic(
             best, best_value = c, v
     rng = np.random.default_rng(seed)
     stop = min(deadline, time.perf_counter() + polish_s)
-    while len(best) and time.perf_counter() < stop:
+    for _ in range(polish_rounds):
+        if not len(best) or time.perf_counter() >= stop:
+            break
         if bound is not None and best_value >= bound * (1 - OPTIMAL_GAP):
             break
         drop = rng.choice(len(best), size=min(len(best), int(rng.integers(1, 3))), replace=False)

@@ -131,7 +131,7 @@ def solve(
         lp_x=lp_x,
         bound=bound,
         time_limit_s=max(0.5, time_limit_s / 4),
-        polish_s=0.0 if method == "exact" else 0.25,
+        polish_rounds=0 if method == "exact" else 20,
     )
     found = covered_value(inst, chosen)
     used = "heuristic"
