@@ -5,6 +5,7 @@ injected inline script is refused (and seen as a violation)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,8 +42,13 @@ def expect(target: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Headless Chromium for this module (module-scoped like tests/browser's: Playwright's sync
+    API cannot run twice at once); skipped without it, failed under CI=true."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium (or run `make test`)")
+        reason = f"{CHROMIUM} not found: apt-get install chromium (or run `make test`)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true: not skipping)", pytrace=False)
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
