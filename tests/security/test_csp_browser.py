@@ -1,7 +1,7 @@
 """The console works under its Content-Security-Policy in headless Chromium: the login
 screen, signing in on it, the map (Leaflet, marker clusters), a live incident, its details with
-the chart (uPlot), the camera wall and the overview raise no CSP violation. And the policy is
-really enforced: an injected inline script is refused (and seen as a violation)."""
+the chart (uPlot), the camera wall, the overview and the audit view raise no CSP violation. And
+the policy is really enforced: an injected inline script is refused (and seen as a violation)."""
 
 from __future__ import annotations
 
@@ -149,6 +149,8 @@ def test_the_console_runs_under_its_policy(page: Page, server: LiveServer) -> No
     expect(page.locator("#view-wall")).to_be_visible()
     page.keyboard.press("3")
     expect(page.locator("#view-overview")).to_be_visible()
+    page.keyboard.press("4")  # an admin reads the audit: the auditor's view
+    expect(page.locator("#view-audit")).to_be_visible()
     page.keyboard.press("1")
     page.wait_for_timeout(500)  # late image and chart loads report their violations too
     assert violations(page) == []
