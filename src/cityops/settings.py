@@ -208,6 +208,8 @@ class Settings(BaseSettings):
         found = []
         if self.mqtt_url is not None:
             found += _weak_secret("CITYOPS_MQTT_URL", self.mqtt_url, required=True)
+        if self.video_mqtt_url is not None:
+            found += _weak_secret("CITYOPS_VIDEO_MQTT_URL", self.video_mqtt_url, required=True)
         if self.database_url is not None:
             found += _weak_secret("CITYOPS_DATABASE_URL", self.database_url, required=False)
         if not self.session_cookie_secure:
