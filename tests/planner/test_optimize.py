@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
+from cityops.planner.lagrange import lagrangian_bound
 from cityops.planner.model import SECTORS, Candidate, CoverageMatrix, DemandPoint
 from cityops.planner.optimize import coverage_curve, solve
+from cityops.planner.reduction import reduce
 
 PRIORITY = {"safety": 1.0, "transport": 0.5, "disasters": 2.0}
 
@@ -173,3 +175,32 @@ def test_exact_matches_enumeration_and_bounds_hold(
         sites = [c.candidate.site_id for c in plan.chosen]
         if one_per_site:
             assert len(set(sites)) == len(sites)
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances(), st.integers(1, 300))
+def test_lagrangian_bound_is_an_upper_bound(
+    case: tuple[CoverageMatrix, float, bool], steps: int
+) -> None:
+    """Whatever the number of subgradient steps, the bound is never below the optimum."""
+    m, budget, one_per_site = case
+    best = brute(m, budget, one_per_site)
+    red = reduce(m, PRIORITY, budget, one_per_site)
+    baseline = float(red.point_weight[m.already_covered].sum())
+    bound, _ = lagrangian_bound(red.inst, lower=0.0, max_steps=steps)
+    assert baseline + bound >= best - 1e-9
+
+
+def test_lagrangian_path_used_when_the_lp_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cityops.planner import optimize
+
+    m = matrix([[0, 1, 2], [2, 3], [4], [5, 6], [0, 6]], [(1, 1, 1)] * 7, [1.0] * 5, list("ABCDE"))
+    monkeypatch.setattr(optimize, "LP_NNZ", 0)
+    plan = solve(m, PRIORITY, 2.0, method="heuristic")
+    assert any("Lagrangian" in n for n in plan.notes)
+    assert plan.objective == pytest.approx(5 * 3.5)
+    assert plan.upper_bound >= plan.objective
+    assert plan.gap == pytest.approx(1 - plan.objective / plan.upper_bound, abs=1e-6)
+    curve = coverage_curve(m, PRIORITY, [1.0, 2.0, 3.0], method="heuristic")
+    assert [p.objective for p in curve] == pytest.approx([3 * 3.5, 5 * 3.5, 6 * 3.5])
+    assert all(p.upper_bound >= p.objective for p in curve)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import numpy.typing as npt
+from highspy import _core
 from scipy import sparse
 
 FloatArray = npt.NDArray[np.float64]
@@ -90,8 +91,10 @@ def _model(inst: Covering, integer: bool) -> highspy.HighsLp:
     return lp
 
 
-def _highs(time_limit_s: float, threads: int) -> highspy.Highs:
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
+def _highs(time_limit_s: float, threads: int) -> _core._Highs:
+    # The core class: highspy.Highs() prints HiGHS's banner on stdout before any option can
+    # silence it (it would corrupt `cityops plan mclp`'s JSON); its extras are not needed here.
+    h = _core._Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.01, float(time_limit_s)))
     h.setOptionValue("threads", threads)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 from scipy import sparse
@@ -27,74 +27,16 @@ from cityops.planner.bounds import (
     solve_mip,
 )
 from cityops.planner.heuristic import covered_value, heuristic
+from cityops.planner.lagrange import lagrangian_bound
 from cityops.planner.model import ChosenCamera, CoverageMatrix, CurvePoint, Plan
+from cityops.planner.reduction import Reduced, priorities, reduce
 
 METHODS = ("auto", "exact", "heuristic")
+LP_NNZ = 600_000
+"""Above this many non-zeros the bound is the Lagrangian one (lagrange.py), not the LP."""
 EXACT_NNZ = 300_000
 """``auto`` tries branch and bound when the reduced instance has at most this many non-zeros,
 or when the heuristic's gap is above ``gap_target``."""
-
-
-@dataclass(frozen=True)
-class Reduced:
-    inst: Covering
-    columns: IntArray
-    """Reduced candidate -> the matrix's candidate index."""
-    point_weight: FloatArray
-    """Each original point's weight under the sector priorities."""
-
-
-def priorities(matrix: CoverageMatrix, sector_weights: Mapping[str, float]) -> FloatArray:
-    unknown = set(sector_weights) - set(matrix.sectors)
-    if unknown:
-        raise ValueError(f"unknown sectors {sorted(unknown)}; known: {list(matrix.sectors)}")
-    vec = np.array([float(sector_weights.get(s, 0.0)) for s in matrix.sectors])
-    if not np.isfinite(vec).all() or (vec < 0).any():
-        raise ValueError("sector priorities must be finite and >= 0")
-    return np.asarray(matrix.weights @ vec, dtype=np.float64)
-
-
-def reduce(
-    matrix: CoverageMatrix, sector_weights: Mapping[str, float], budget: float, one_per_site: bool
-) -> Reduced:
-    w = priorities(matrix, sector_weights)
-    costs = matrix.costs
-    rows = np.flatnonzero(~matrix.already_covered & (w > 0))
-    cols = np.flatnonzero(costs <= budget + 1e-9)
-    sub = sparse.csr_array(matrix.covers[rows][:, cols])
-    merged: dict[bytes, int] = {}
-    keep_rows: list[int] = []
-    agg: list[float] = []
-    for k in range(sub.shape[0]):
-        key = sub.indices[sub.indptr[k] : sub.indptr[k + 1]].tobytes()
-        if not key:
-            continue
-        at = merged.setdefault(key, len(keep_rows))
-        if at == len(keep_rows):
-            keep_rows.append(k)
-            agg.append(0.0)
-        agg[at] += float(w[rows[k]])
-    cov = sparse.csc_array(sub[keep_rows]) if keep_rows else sparse.csc_array((0, len(cols)))
-    site_ids = [matrix.candidates[j].site_id for j in cols]
-    _, site_no = np.unique(np.array(site_ids, dtype=object), return_inverse=True)
-    seen: set[tuple[int, float, bytes]] = set()
-    keep_cols: list[int] = []
-    for k in range(cov.shape[1]):
-        pts = cov.indices[cov.indptr[k] : cov.indptr[k + 1]]
-        key = (int(site_no[k]) if one_per_site else -1 - k, float(costs[cols[k]]), pts.tobytes())
-        if len(pts) and key not in seen:
-            seen.add(key)
-            keep_cols.append(k)
-    kc = np.array(keep_cols, dtype=np.intp)
-    site = site_no[kc].astype(np.intp) if one_per_site else np.full(len(kc), -1, dtype=np.intp)
-    inst = Covering(
-        covers=sparse.csc_array(cov[:, kc]),
-        weight=np.array(agg, dtype=np.float64),
-        cost=costs[cols[kc]],
-        site=site,
-        budget=float(budget),
-    )
-    return Reduced(inst, cols[kc], w)
 
 
 def solve(
@@ -119,21 +61,44 @@ def solve(
     if budget < cheapest:
         raise ValueError(f"budget {budget:g} is below the cheapest camera ({cheapest:g})")
     red = reduce(matrix, sector_weights, budget, one_per_site)
-    inst = red.inst
+    chosen, bound, used, notes, _ = solve_reduced(
+        red.inst, method=method, time_limit_s=time_limit_s, gap_target=gap_target
+    )
+    return _plan(matrix, red, chosen, bound, budget, used, started, notes)
+
+
+def solve_reduced(
+    inst: Covering,
+    *,
+    method: str = "auto",
+    time_limit_s: float = 20.0,
+    gap_target: float = 0.01,
+    warm: FloatArray | None = None,
+) -> tuple[IntArray, float, str, list[str], FloatArray | None]:
+    """Chosen candidates, proven bound, method used, notes, and the Lagrangian multipliers when
+    that bound was used (``warm`` starts it)."""
+    started = time.perf_counter()
     notes: list[str] = []
-    relaxed = lp_relaxation(inst, time_limit_s=max(1.0, time_limit_s / 2))
-    lp_x = relaxed[1] if relaxed is not None else None
-    bound = relaxed[0] if relaxed is not None else float(inst.weight.sum())
-    if relaxed is None:
-        notes.append("LP relaxation not solved in time: bound = all uncovered demand")
+    relaxed = None
+    if inst.covers.nnz <= LP_NNZ or method == "exact":
+        relaxed = lp_relaxation(inst, time_limit_s=max(1.0, time_limit_s / 2))
     chosen = heuristic(
         inst,
-        lp_x=lp_x,
-        bound=bound,
+        lp_x=relaxed[1] if relaxed is not None else None,
+        bound=relaxed[0] if relaxed is not None else None,
         time_limit_s=max(0.5, time_limit_s / 4),
         polish_rounds=0 if method == "exact" else 20,
     )
     found = covered_value(inst, chosen)
+    lam = None
+    if relaxed is not None:
+        bound = relaxed[0]
+    else:
+        left = time_limit_s - (time.perf_counter() - started)
+        bound, lam = lagrangian_bound(
+            inst, lower=found, time_limit_s=max(0.5, left / 3), start=warm
+        )
+        notes.append("upper bound: Lagrangian relaxation (the LP is too large for the time)")
     used = "heuristic"
     bound = max(bound, found)
     gap = _gap(found, bound)
@@ -152,10 +117,9 @@ def solve(
         elif method == "exact":
             used = "exact"
         bound = max(found, min(bound, mip.bound))
-        gap = _gap(found, bound)
         if mip.status.lower() != "optimal":
             notes.append(f"HiGHS branch and bound: {mip.status}")
-    return _plan(matrix, red, chosen, bound, budget, used, started, notes)
+    return chosen, bound, used, notes, lam
 
 
 def _gap(found: float, bound: float) -> float:
@@ -234,24 +198,25 @@ def coverage_curve(
     gap_target: float = 0.01,
 ) -> list[CurvePoint]:
     """Coverage against budget: one plan per budget, in increasing order (a budget below the
-    cheapest camera gives the existing cameras' coverage and no camera)."""
+    cheapest camera gives the existing cameras' coverage and no camera). The instance is reduced
+    once; each budget's Lagrangian bound, when used, starts from the previous one's multipliers."""
     cheapest = float(matrix.costs.min()) if matrix.candidates else float("inf")
+    base = float(priorities(matrix, sector_weights)[matrix.already_covered].sum())
+    ordered = sorted(float(b) for b in budgets)
+    affordable = [b for b in ordered if b >= cheapest]
+    red = reduce(matrix, sector_weights, max(affordable), one_per_site) if affordable else None
     out: list[CurvePoint] = []
-    for b in sorted(budgets):
-        if b < cheapest:
-            base = float(priorities(matrix, sector_weights)[matrix.already_covered].sum())
-            out.append(CurvePoint(float(b), base, base, 0.0, 0))
+    warm: FloatArray | None = None
+    for b in ordered:
+        if red is None or b < cheapest:
+            out.append(CurvePoint(b, base, base, 0.0, 0))
             continue
-        plan = solve(
-            matrix,
-            sector_weights,
-            b,
-            one_per_site=one_per_site,
-            method=method,
-            time_limit_s=time_limit_s,
-            gap_target=gap_target,
+        started = time.perf_counter()
+        inst = replace(red.inst, budget=b)
+        chosen, bound, used, notes, lam = solve_reduced(
+            inst, method=method, time_limit_s=time_limit_s, gap_target=gap_target, warm=warm
         )
-        out.append(
-            CurvePoint(float(b), plan.objective, plan.upper_bound, plan.cost, len(plan.chosen))
-        )
+        warm = lam if lam is not None else warm
+        plan = _plan(matrix, red, chosen, bound, b, used, started, notes)
+        out.append(CurvePoint(b, plan.objective, plan.upper_bound, plan.cost, len(plan.chosen)))
     return out
