@@ -22,7 +22,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "video": frozenset({"domain", "mqtt_url"}),
     "sim": frozenset({"domain", "mqtt_url"}),
     "mapdata": frozenset(),
-    "planner": frozenset({"domain"}),
+    "planner": frozenset({"domain", "mapdata"}),
     "data": frozenset(),
     "api": frozenset(
         {"domain", "store", "services", "ingest", "bus", "video", "settings", "safexml"}
@@ -52,8 +52,10 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_privacy",
             "cli_users",
             "cli_tokens",
+            "cli_plan",
         }
     ),
+    "cli_plan": frozenset({"planner", "store", "settings", "cli_support"}),
     "cli_audit": frozenset({"domain", "store", "services", "settings", "cli_support"}),
     "cli_privacy": frozenset({"domain", "store", "services", "settings", "app", "cli_support"}),
     "cli_devices": frozenset(

@@ -224,5 +224,14 @@ def _register_town_commands() -> None:
 
 _register_town_commands()
 
+
+def _register_planner_commands() -> None:
+    from cityops import cli_plan
+
+    app.add_typer(cli_plan.plan_app, name="plan")
+
+
+_register_planner_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -121,6 +121,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # audit and retention (C)
     ("GET", f"{M}/audit"): AUDIT,
     ("GET", f"{M}/retention"): ADMIN_ONLY,
+    # camera network plans (I)
+    ("GET", f"{M}/plans"): READ,
+    ("GET", f"{M}/plans/{{plan_id}}"): READ,
 }
 """The matrix. Add your route's row here (one line) when you add a route."""
 
@@ -192,6 +195,7 @@ def concrete(path: str, mid: str, incident_id: int) -> str:
         "event_id": "no-such-event",
         "provider": "no-such-provider",
         "username": TARGET_USER,
+        "plan_id": "1",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 

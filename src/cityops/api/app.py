@@ -18,6 +18,7 @@ from cityops.api import (
     routes_ingest,
     routes_live,
     routes_oidc,
+    routes_planner,
     routes_sources,
     routes_system,
     routes_users,
@@ -44,6 +45,7 @@ def create_api(center: Backend) -> FastAPI:
         routes_auth,
         routes_users,
         routes_audit,
+        routes_planner,
     ):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)
