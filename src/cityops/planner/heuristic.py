@@ -31,10 +31,14 @@ def lazy_greedy(inst: Covering, *, by_ratio: bool) -> IntArray:
     spent = 0.0
 
     def score(j: int) -> float:
-        g = float(w[idx[ptr[j] : ptr[j + 1]]][~covered[idx[ptr[j] : ptr[j + 1]]]].sum())
-        return g / inst.cost[j] if by_ratio and inst.cost[j] > 0 else g
+        r = idx[ptr[j] : ptr[j + 1]]
+        g = float(w[r[~covered[r]]].sum())
+        return g / float(inst.cost[j]) if by_ratio and inst.cost[j] > 0 else g
 
-    heap = [(-score(j), j) for j in range(inst.covers.shape[1])]
+    first = sparse.csr_array(inst.covers.T, dtype=np.float64) @ w
+    if by_ratio:
+        first = first / np.where(inst.cost > 0, inst.cost, 1.0)
+    heap = [(-float(v), j) for j, v in enumerate(first.tolist()) if v > 0]
     heapq.heapify(heap)
     chosen: list[int] = []
     while heap:

@@ -24,50 +24,48 @@ from scipy import sparse
 from cityops.planner.bounds import BOUND_SLACK, Covering, FloatArray, IntArray
 
 
-def _groups(inst: Covering) -> tuple[IntArray, IntArray]:
-    """Candidates sorted by (site, cost) group, and each group's start in that order; a
-    candidate free of the one-per-site rule is a group of its own."""
-    n = inst.covers.shape[1]
-    site = np.where(inst.site >= 0, inst.site, -1 - np.arange(n))
-    order = np.lexsort((inst.cost, site))
-    key_site, key_cost = site[order], inst.cost[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = (key_site[1:] != key_site[:-1]) | (key_cost[1:] != key_cost[:-1])
-    return order, np.flatnonzero(new)
+class _Groups:
+    """Candidates sorted by (site, cost) group; a candidate free of the one-per-site rule is a
+    group of its own."""
+
+    def __init__(self, inst: Covering) -> None:
+        n = inst.covers.shape[1]
+        site = np.where(inst.site >= 0, inst.site, -1 - np.arange(n))
+        self.order: IntArray = np.lexsort((inst.cost, site))
+        key_site, key_cost = site[self.order], inst.cost[self.order]
+        new = np.ones(n, dtype=bool)
+        new[1:] = (key_site[1:] != key_site[:-1]) | (key_cost[1:] != key_cost[:-1])
+        self.starts: IntArray = np.flatnonzero(new)
+        self.group_of: IntArray = np.cumsum(new) - 1
+        self.cost: FloatArray = key_cost[self.starts]
 
 
-def _inner(
-    g: FloatArray, inst: Covering, order: IntArray, starts: IntArray
-) -> tuple[float, FloatArray]:
+def _inner(g: FloatArray, inst: Covering, groups: _Groups) -> tuple[float, FloatArray]:
     """The fractional knapsack over the groups' best candidates: its value and an x."""
-    best_val = np.maximum.reduceat(g[order], starts)
-    # The first candidate reaching the group's maximum represents the group.
-    group_of = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(order))))
-    is_best = g[order] >= best_val[group_of]
-    first = np.full(len(starts), -1)
-    idx = np.flatnonzero(is_best)
-    first_pos = np.unique(group_of[idx], return_index=True)[1]
-    first[group_of[idx[first_pos]]] = order[idx[first_pos]]
-    cost = inst.cost[first]
-    useful = best_val > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(cost > 0, best_val / np.maximum(cost, 1e-300), np.inf)
-    pick = np.flatnonzero(useful)
-    pick = pick[np.argsort(-ratio[pick], kind="stable")]
+    sorted_g = g[groups.order]
+    best_val = np.maximum.reduceat(sorted_g, groups.starts)
+    # The first candidate reaching its group's maximum represents the group.
+    idx = np.flatnonzero(sorted_g >= best_val[groups.group_of])
+    gidx = groups.group_of[idx]
+    firsts = np.ones(len(idx), dtype=bool)
+    firsts[1:] = gidx[1:] != gidx[:-1]
+    rep = np.empty(len(groups.starts), dtype=np.intp)
+    rep[gidx[firsts]] = groups.order[idx[firsts]]
+    cost = groups.cost
+    pick = np.flatnonzero(best_val > 0)
+    ratio = best_val[pick] / np.where(cost[pick] > 0, cost[pick], 1e-300)
+    pick = pick[np.argsort(-ratio, kind="stable")]
     x = np.zeros(inst.covers.shape[1])
-    left = inst.budget
-    value = 0.0
-    for k in pick:
-        c = float(cost[k])
-        if c <= left:
-            x[first[k]] = 1.0
-            value += float(best_val[k])
-            left -= c
-        else:
-            frac = left / c if c > 0 else 1.0
-            x[first[k]] = frac
-            value += frac * float(best_val[k])
-            break
+    csum = np.cumsum(cost[pick])
+    full = int(np.searchsorted(csum, inst.budget + 1e-9, side="right"))
+    x[rep[pick[:full]]] = 1.0
+    value = float(best_val[pick[:full]].sum())
+    if full < len(pick):
+        k = pick[full]
+        left = inst.budget - (float(csum[full - 1]) if full else 0.0)
+        frac = max(0.0, left) / float(cost[k]) if cost[k] > 0 else 1.0
+        x[rep[k]] = frac
+        value += frac * float(best_val[k])
     return value, x
 
 
@@ -78,22 +76,31 @@ def lagrangian_bound(
     time_limit_s: float = 5.0,
     max_steps: int = 400,
     start: FloatArray | None = None,
+    plan: IntArray | None = None,
 ) -> tuple[float, FloatArray]:
     """The best (lowest) bound found within the steps or time, and its multipliers (to start
     a related instance from, e.g. the next budget of a coverage curve). ``lower``: the value of
-    a known plan (for the step size)."""
+    a known plan (for the step size). Without ``start``, the multipliers start from ``plan``
+    (chosen candidates) as the LP's duals would be: a point left uncovered is priced at its
+    weight, a point covered twice or more at 0, a point covered once at half its weight."""
     deadline = time.perf_counter() + time_limit_s
     w = inst.weight
     if inst.covers.shape[1] == 0 or len(w) == 0:
         return 0.0, np.zeros(len(w))
     cov = sparse.csr_array(inst.covers, dtype=np.float64)
     cov_t = sparse.csr_array(cov.T)
-    order, starts = _groups(inst)
-    lam = np.clip(start, 0.0, w) if start is not None and len(start) == len(w) else w * 0.5
+    groups = _Groups(inst)
+    if start is not None and len(start) == len(w):
+        lam = np.clip(start, 0.0, w)
+    elif plan is not None:
+        count = np.asarray(inst.covers[:, plan].sum(axis=1)).ravel() if len(plan) else 0
+        lam = np.where(count == 0, w, np.where(count == 1, w * 0.5, 0.0))
+    else:
+        lam = w * 0.5
     best, best_lam = float("inf"), lam.copy()
     theta, stall = 1.0, 0
     for _ in range(max_steps):
-        inner, x = _inner(cov_t @ lam, inst, order, starts)
+        inner, x = _inner(cov_t @ lam, inst, groups)
         value = float((w - lam).sum()) + inner
         if not np.isfinite(best) or value < best - 1e-12 * best:
             best, best_lam, stall = value, lam.copy(), 0

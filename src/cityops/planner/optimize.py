@@ -26,7 +26,7 @@ from cityops.planner.bounds import (
     lp_relaxation,
     solve_mip,
 )
-from cityops.planner.heuristic import covered_value, heuristic
+from cityops.planner.heuristic import covered_value, heuristic, in_order, local_search
 from cityops.planner.lagrange import lagrangian_bound
 from cityops.planner.model import ChosenCamera, CoverageMatrix, CurvePoint, Plan
 from cityops.planner.reduction import Reduced, priorities, reduce
@@ -96,9 +96,16 @@ def solve_reduced(
     else:
         left = time_limit_s - (time.perf_counter() - started)
         bound, lam = lagrangian_bound(
-            inst, lower=found, time_limit_s=max(0.5, left / 3), start=warm
+            inst, lower=found, time_limit_s=max(0.5, left / 2), start=warm, plan=chosen
         )
         notes.append("upper bound: Lagrangian relaxation (the LP is too large for the time)")
+        # The multipliers price the points: round by each candidate's price per cost, swap.
+        price = sparse.csr_array(inst.covers.T, dtype=np.float64) @ lam
+        order = np.argsort(-price / np.where(inst.cost > 0, inst.cost, 1.0), kind="stable")
+        left = time_limit_s - (time.perf_counter() - started)
+        other = local_search(inst, in_order(inst, order), time_limit_s=max(0.2, left / 4))
+        if covered_value(inst, other) > found:
+            chosen, found = other, covered_value(inst, other)
     used = "heuristic"
     bound = max(bound, found)
     gap = _gap(found, bound)
