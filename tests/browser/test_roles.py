@@ -140,6 +140,32 @@ def test_auditor_sees_who_saw_which_camera_when_and_why(
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Петров")
 
+    # a long log comes page by page (100 at a time), newest first
+    with server.center.db.begin() as conn:
+        for i in range(120):
+            audit.record(
+                conn,
+                actor=f"viewer-{i:03d}",
+                action=AuditAction.VIDEO_LIVE,
+                municipality=MUNI,
+                target="cam-c",
+            )
+    page.locator("#audit-camera").fill("")
+    page.locator("#audit-form button[type=submit]").click()
+    expect(rows).to_have_count(100)
+    expect(rows.first).to_contain_text("viewer-119")
+    more = page.locator("#audit-more")
+    expect(more).to_be_visible()
+    more.click()
+    expect(rows).to_have_count(122)
+    expect(rows.last).to_contain_text("Иванова")
+    expect(more).to_be_hidden()
+    # every recorded action, not only camera views: the grant of the auditor's own role too
+    page.locator("#audit-kind").select_option("all")
+    expect(rows).to_have_count(100)
+    more.click()
+    expect(rows.filter(has_text="role.changed")).not_to_have_count(0)
+
 
 @pytest.fixture
 def two_towns(tmp_path: Path, mosquitto: MosquittoServer) -> Iterator[LiveServer]:
