@@ -55,7 +55,10 @@ async function load(more) {
   }
   if (token !== loading) return;
   const body = byId('audit-rows');
-  if (!more) body.replaceChildren();
+  if (!more) {
+    body.replaceChildren();
+    oldest = null;
+  }
   body.append(...records.map(row));
   if (records.length) oldest = Math.min(...records.map((r) => r.seq));
   byId('audit-empty').hidden = body.childElementCount > 0;
