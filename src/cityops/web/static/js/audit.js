@@ -5,7 +5,7 @@
 
 import { getJSON, mpath } from './api.js';
 import { byId, byIdAs, h } from './dom.js';
-import { fmtDateTime, t, tMaybe } from './i18n.js';
+import { fmtDate, fmtTime, t, tMaybe } from './i18n.js';
 import { on, state } from './state.js';
 import { toast } from './ui.js';
 
@@ -25,7 +25,7 @@ function row(r) {
   return h(
     'tr',
     { dataset: { seq: String(r.seq), action: r.action } },
-    h('td', { class: 'mono' }, fmtDateTime(r.at)),
+    h('td', { class: 'mono' }, `${fmtDate(r.at)} ${fmtTime(r.at)}`),
     h('td', {}, r.actor),
     h('td', {}, tMaybe(`audit_action.${r.action}`, r.action)),
     h('td', { class: 'mono' }, r.target || ''),
