@@ -23,6 +23,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "sim": frozenset({"domain", "mqtt_url"}),
     "mapdata": frozenset(),
     "planner": frozenset({"domain", "mapdata"}),
+    "cap": frozenset({"domain", "safexml"}),
     "data": frozenset(),
     "api": frozenset(
         {"domain", "store", "services", "ingest", "bus", "video", "settings", "safexml"}
@@ -53,8 +54,10 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_users",
             "cli_tokens",
             "cli_plan",
+            "cli_cap",
         }
     ),
+    "cli_cap": frozenset({"cap", "cli_support"}),
     "cli_plan": frozenset({"planner", "store", "settings", "cli_support"}),
     "cli_audit": frozenset({"domain", "store", "services", "settings", "cli_support"}),
     "cli_privacy": frozenset({"domain", "store", "services", "settings", "app", "cli_support"}),

@@ -158,3 +158,19 @@ def test_a_standing_object_keeps_the_class_it_had_while_moving() -> None:
     for i, cls in enumerate(classes):
         objects = walker.update([det(0.5 + 0.02 * i, 0.5, cls)], i * 0.2)
     assert [o.cls for o in objects] == [ObjectClass.PERSON]
+
+
+def test_a_vehicle_track_is_not_handed_to_the_one_behind_it() -> None:
+    """A car drives right and is lost (it left the picture, or merged with another blob); in
+    the same frame the car behind it is detected within reach of its prediction, but back
+    along its way: that is another vehicle (nothing reverses between two analysed frames), so
+    it gets a new id and the line logic does not see the first car cross backwards. People are
+    not held to it (their blobs jump back and forth in groups)."""
+    for cls, same in [(ObjectClass.VEHICLE, False), (ObjectClass.PERSON, True)]:
+        tracker = Tracker()
+        for i in range(4):
+            objects = tracker.update([det(0.1 + 0.05 * i, 0.5, cls)], i * 0.2)
+        (ahead,) = objects
+        tracker.update([det(0.22, 0.5, cls)], 0.8)  # 0.03 behind where it last was
+        behind = tracker.update([det(0.25, 0.5, cls)], 1.0)
+        assert ([o.track_id for o in behind] == [ahead.track_id]) is same, cls

@@ -94,8 +94,8 @@ def test_pets_walkway_people_and_crossings(shared_data: Path) -> None:
     300 L, 305 R, 322 R, 336 R, 341 R, 371 L, 450 R, 497 L, 535 L, 575 L, 588 R; the person at
     frame 8 was on the line at the start. 11 leftward (forward), 7 rightward (backward) + 1
     uncounted. The groups at 300-345 pass each other: the blob detector sees one blob there.
-    Measured: 9 forward, 5 backward, 28 person events (10, 6, 27 before the held-object
-    changes of 2026-12).
+    Measured: 10 forward, 6 backward, 29 person events (10, 6, 27 before the tracking changes
+    of 2026-12).
     """
     line = CountLine(
         "walkway",
@@ -157,8 +157,8 @@ def test_motorway_both_directions(shared_data: Path) -> None:
     By hand on the scan of row 108: forward 19 (two of them only half in the picture at the
     clip's start and end, and the outer lane is cut by the frame's left edge), backward 23
     (a white van, a lorry and the cars around it at frames 425-490 included; one car already on
-    the line in frame 0 not counted). Measured: forward 13, backward 21 (20 before the
-    held-object changes of 2026-12).
+    the line in frame 0 not counted). Measured: forward 15, backward 23 (13 and 20 before the
+    tracking changes of 2026-12: a vehicle's track is no longer handed to the one behind it).
     """
     line = CountLine("road", (0.0, 0.45), (0.88, 0.45), sensors={FWD: "down", BACK: "up"})
     counts, _ = run_clip(
@@ -178,7 +178,8 @@ def test_motorway_one_direction_only(shared_data: Path) -> None:
 
     By hand on the scan of row 120: 28 vehicles (frames 135, 250 x2, 340, 410, 655, 765, 800,
     810, 840, 845, 880, 895, 985, 1040, 1070, 1100, 1170, 1200, 1335, 1390, 1455, 1485, 1510,
-    1610, 1635, 1665, 1690), none the other way. Measured: forward 22, backward 2.
+    1610, 1635, 1665, 1690), none the other way. Measured: forward 24, backward 0 (22 and 2
+    before the tracking changes of 2026-12).
     """
     line = CountLine("lanes", (0.3, 0.5), (0.85, 0.5), sensors={FWD: "in"})
     counts, _ = run_clip(

@@ -104,6 +104,17 @@ def centre_distance(a: Box, b: Box) -> float:
     return float(np.hypot((ax - bx) / w, (ay - by) / h))
 
 
+def _backwards(track: _Track, box: Box) -> bool:
+    """Whether ``box`` lies back along a moving vehicle's way, by more than half its size: a
+    vehicle does not reverse between two analysed frames, so that is the one behind it. (Not
+    for people: in a group their blobs merge and split, and the boxes jump back and forth.)"""
+    if track.cls is not ObjectClass.VEHICLE or track.hits < 3:
+        return False
+    (x0, y0), (x, y) = track.box.center, box.center
+    along = (x - x0) * track.vx + (y - y0) * track.vy
+    return along < 0.0 and centre_distance(track.box, box) > 0.5
+
+
 class Tracker:
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
@@ -118,7 +129,7 @@ class Tracker:
             pred = track.predicted(t)
             for j, det in enumerate(detections):
                 dist = centre_distance(pred, det.box)
-                if dist <= cfg.max_distance:
+                if dist <= cfg.max_distance and not _backwards(track, det.box):
                     penalty = cfg.class_penalty if det.cls is not track.cls else 0.0
                     cost[i, j] = 1.0 - iou(pred, det.box) + dist / 2 + penalty
         return cost
