@@ -16,9 +16,9 @@ ORIGIN = (25.39, 42.62)
 M_PER_DEG_LAT = 111_132.0
 
 
-def lonlat(x: float, y: float) -> tuple[float, float]:
-    lon = ORIGIN[0] + x / (M_PER_DEG_LAT * math.cos(math.radians(ORIGIN[1])))
-    return round(lon, 7), round(ORIGIN[1] + y / M_PER_DEG_LAT, 7)
+def lonlat(x: float, y: float, origin: tuple[float, float] = ORIGIN) -> tuple[float, float]:
+    lon = origin[0] + x / (M_PER_DEG_LAT * math.cos(math.radians(origin[1])))
+    return round(lon, 7), round(origin[1] + y / M_PER_DEG_LAT, 7)
 
 
 Rect = tuple[float, float, float, float]
@@ -41,7 +41,8 @@ STREETS: dict[str, tuple[str, list[tuple[float, float]]]] = {
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, origin: tuple[float, float]) -> None:
+        self.origin = origin
         self.nodes: dict[tuple[float, float], int] = {}
         self.node_tags: dict[int, dict[str, str]] = {}
         self.ways: list[tuple[int, list[int], dict[str, str]]] = []
@@ -65,7 +66,7 @@ class _Writer:
     def xml(self) -> str:
         out = ["<?xml version='1.0' encoding='UTF-8'?>", "<osm version='0.6' generator='test'>"]
         for (x, y), nid in self.nodes.items():
-            lon, lat = lonlat(x, y)
+            lon, lat = lonlat(x, y, self.origin)
             tags = self.node_tags.get(nid, {})
             body = "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items())
             out.append(f"<node id='{nid}' version='1' lat='{lat}' lon='{lon}'>{body}</node>")
@@ -77,8 +78,9 @@ class _Writer:
         return "\n".join(out)
 
 
-def write_small_town(path: Path) -> Path:
-    w = _Writer()
+def write_small_town(path: Path, origin: tuple[float, float] = ORIGIN) -> Path:
+    """The town with its crossing at ``origin`` (lon, lat)."""
+    w = _Writer(origin)
     w.node(0.0, 0.0, {"highway": "traffic_signals"})
     w.node(-40.0, 5.0, {"highway": "street_lamp"})
     for name, (cls, pts) in STREETS.items():
