@@ -60,8 +60,9 @@ def lazy_greedy(inst: Covering, *, by_ratio: bool) -> IntArray:
 
 
 def local_search(inst: Covering, start: IntArray, *, time_limit_s: float = 5.0) -> IntArray:
-    """Improve by 1-for-1 swaps (best swap for each chosen camera, first improving one taken),
-    then fill any budget left greedily; until no swap improves or time runs out."""
+    """Improve by 1-for-1 swaps (each chosen camera in turn replaced by the best candidate when
+    that improves), then fill any budget left greedily; until a pass improves nothing or time
+    runs out."""
     deadline = time.perf_counter() + time_limit_s
     cov = inst.covers
     rows = sparse.csr_array(cov)
@@ -77,11 +78,14 @@ def local_search(inst: Covering, start: IntArray, *, time_limit_s: float = 5.0) 
         spent = float(inst.cost[chosen].sum()) if chosen else 0.0
         gain_all = cov_t @ (inst.weight * (count == 0))
         site_used = _site_use(inst, chosen)
-        for pos, j in enumerate(chosen):
+        for pos in range(len(chosen)):
+            if time.perf_counter() >= deadline:
+                break
+            j = chosen[pos]
             r = cov.indices[cov.indptr[j] : cov.indptr[j + 1]]
             only = r[count[r] == 1]
             loss = float(inst.weight[only].sum())
-            extra = rows[only].T @ inst.weight[only] if len(only) else 0.0
+            extra = _spread(rows, only, inst.weight[only], len(inst.cost))
             value = gain_all + extra - loss
             ok = inst.cost <= inst.budget - spent + inst.cost[j] + 1e-9
             ok &= (inst.site < 0) | (site_used[np.maximum(inst.site, 0)] == 0)
@@ -99,10 +103,24 @@ def local_search(inst: Covering, start: IntArray, *, time_limit_s: float = 5.0) 
                 count[cov.indices[cov.indptr[k] : cov.indptr[k + 1]]] += 1
                 chosen[pos] = k
                 improved = True
-                break
+                spent += float(inst.cost[k] - inst.cost[j])
+                gain_all = cov_t @ (inst.weight * (count == 0))
+                site_used = _site_use(inst, chosen)
         filled = _fill(inst, chosen, count)
         improved = improved or filled
     return np.array(chosen, dtype=np.intp)
+
+
+def _spread(rows: sparse.csr_array, which: IntArray, values: FloatArray, n: int) -> FloatArray:
+    """``rows[which].T @ values`` without building a sliced matrix (this runs once per chosen
+    camera per pass)."""
+    if len(which) == 0:
+        return np.zeros(n)
+    starts, ends = rows.indptr[which], rows.indptr[which + 1]
+    lens = ends - starts
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    cols = rows.indices[np.arange(int(lens.sum())) + offsets]
+    return np.bincount(cols, weights=np.repeat(values, lens), minlength=n).astype(np.float64)
 
 
 def _site_use(inst: Covering, chosen: list[int]) -> IntArray:
