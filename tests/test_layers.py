@@ -26,14 +26,26 @@ ALLOWED: dict[str, frozenset[str]] = {
     "cap": frozenset({"domain", "safexml"}),
     "data": frozenset(),
     "api": frozenset(
-        {"domain", "store", "services", "ingest", "bus", "video", "settings", "safexml"}
+        {"domain", "store", "services", "ingest", "bus", "video", "settings", "safexml", "dispatch"}
     ),
+    "dispatch": frozenset({"domain", "store"}),
     "settings": frozenset(),
     "mqtt_url": frozenset(),
     "safexml": frozenset(),
     "logs": frozenset(),
     "app": frozenset(
-        {"domain", "config", "store", "services", "ingest", "bus", "video", "settings", "mqtt_url"}
+        {
+            "domain",
+            "config",
+            "store",
+            "services",
+            "ingest",
+            "bus",
+            "video",
+            "settings",
+            "mqtt_url",
+            "dispatch",
+        }
     ),
     "cli_support": frozenset({"settings", "logs", "app", "api", "domain", "store", "mqtt_url"}),
     "cli": frozenset(

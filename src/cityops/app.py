@@ -17,9 +17,12 @@ from cityops.bus.broker import EmbeddedBroker
 from cityops.bus.broker_auth import BrokerAuthority
 from cityops.bus.mqtt import MqttIngest, ingest_client_id
 from cityops.config.loader import load_config, load_config_text
+from cityops.dispatch.senders import SmtpConfig
+from cityops.dispatch.worker import DispatchConfig, DispatchWorker
 from cityops.domain.analytics import TamperSpec
 from cityops.domain.audit import AuditAction
 from cityops.domain.catalog import MunicipalityConfig
+from cityops.domain.dispatch import RetryPolicy
 from cityops.domain.retention import RetentionPolicy
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.ingest.payloads import TimeWindow
@@ -28,9 +31,10 @@ from cityops.mqtt_url import parse_mqtt_url, with_credentials
 from cityops.services import audit
 from cityops.services.camera_health import CameraHealthMonitor
 from cityops.services.housekeeping import Housekeeping, Schedule
-from cityops.services.live import LiveBus
+from cityops.services.live import LiveBus, LiveKind, LiveMessage
 from cityops.services.retention import EvidenceStore
 from cityops.services.runtime import MunicipalityRuntime
+from cityops.services.views import load_summary
 from cityops.settings import Settings
 from cityops.store import catalog_repo
 from cityops.store.db import make_engine, upgrade
@@ -170,6 +174,7 @@ class ControlCenter:
         self.video_url: str | None = settings.video_mqtt_url
         self.video: VideoWorker | None = None
         self.housekeeping: Housekeeping | None = None
+        self.dispatch: DispatchWorker | None = None
         self._config_stop: threading.Event | None = None
 
     def start(self, *, with_mqtt: bool = True) -> None:
@@ -185,6 +190,8 @@ class ControlCenter:
         if self.settings.camera_probe_s > 0:
             self.start_camera_health()
         self.start_housekeeping()
+        if self.settings.dispatch_poll_s > 0:
+            self.start_dispatch()
         if with_mqtt:
             if not self.settings.mqtt_url:
                 self.start_embedded_broker()
@@ -234,6 +241,22 @@ class ControlCenter:
             ),
         )
         self.housekeeping.start()
+
+    def start_dispatch(self) -> None:
+        """The outbox worker: dispatched incidents to agencies' webhooks and e-mail."""
+        self.dispatch = DispatchWorker(
+            self.db,
+            dispatch_config(self.settings),
+            lambda: {m: rt.config for m, rt in self.runtimes.items()},
+            self._incident_changed,
+        )
+        self.dispatch.start()
+
+    def _incident_changed(self, municipality: str, incident_id: int) -> None:
+        with self.db.connect() as conn:
+            brief = load_summary(conn, municipality, incident_id)
+        if brief is not None:
+            self.live.publish(LiveMessage(municipality, LiveKind.INCIDENT, brief))
 
     def start_embedded_broker(self) -> None:
         """The embedded broker, holding clients to their device credentials (anonymous ones
@@ -325,5 +348,31 @@ class ControlCenter:
             self.broker.stop()
         if self.housekeeping is not None:
             self.housekeeping.stop()
+        if self.dispatch is not None:
+            self.dispatch.stop()
         self.snapshots.close()
         self.db.dispose()
+
+
+def dispatch_config(settings: Settings) -> DispatchConfig:
+    smtp = None
+    if settings.smtp_host:
+        smtp = SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            sender=settings.smtp_from,
+            cafile=settings.smtp_cafile,
+        )
+    return DispatchConfig(
+        public_url=settings.public_url,
+        smtp=smtp,
+        retry=RetryPolicy(
+            max_attempts=settings.dispatch_max_attempts,
+            base_s=settings.dispatch_backoff_s,
+            cap_s=settings.dispatch_backoff_cap_s,
+        ),
+        poll_s=settings.dispatch_poll_s,
+    )

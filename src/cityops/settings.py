@@ -187,6 +187,28 @@ class Settings(BaseSettings):
         "database's users cannot rewrite it (another host, write-once storage)",
     )
 
+    # dispatch out (K, issue 9): docs/DISPATCH.md
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="This CityOps's address as agencies reach it (links, acknowledgments)",
+    )
+    dispatch_poll_s: float = Field(
+        default=1.0, ge=0, description="How often the outbox is worked (0: no dispatch worker)"
+    )
+    dispatch_max_attempts: int = Field(default=8, ge=1, le=100, description="Tries, then failed")
+    dispatch_backoff_s: float = Field(default=5.0, gt=0, description="First retry's wait")
+    dispatch_backoff_cap_s: float = Field(default=900.0, gt=0, description="Longest retry wait")
+    dispatch_ack_tolerance_s: float = Field(
+        default=300.0, gt=0, description="Largest clock difference a signed callback may have"
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for dispatch e-mail")
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_cafile: Path | None = None
+    smtp_from: str = "cityops@localhost"
+
     @property
     def broker_url(self) -> str:
         """The broker in use: ``mqtt_url``, else the embedded broker's address."""

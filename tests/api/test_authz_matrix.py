@@ -40,6 +40,9 @@ from tests.api.test_incidents_api import raise_flood
 from tests.town import MUNI, NEIGHBOUR, account, neighbour_yaml, start_center
 
 PUBLIC = "public"
+SIGNED = "signed"
+"""No login: the request's own signature or one-time token decides; without it every caller,
+logged in or not, in any municipality, gets 401 (tests/dispatch check the signed path)."""
 LOGIN = "login"
 INSTALL = "installation_admin"
 
@@ -124,6 +127,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # camera network plans (I)
     ("GET", f"{M}/plans"): READ,
     ("GET", f"{M}/plans/{{plan_id}}"): READ,
+    # dispatch out (K): agencies answer with a signature or a reply link's token, never a login
+    ("POST", f"{M}/dispatch/{{delivery_id}}/ack"): SIGNED,
+    ("GET", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
+    ("POST", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
 }
 """The matrix. Add your route's row here (one line) when you add a route."""
 
@@ -196,6 +203,7 @@ def concrete(path: str, mid: str, incident_id: int) -> str:
         "provider": "no-such-provider",
         "username": TARGET_USER,
         "plan_id": "1",
+        "delivery_id": "1",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
@@ -246,7 +254,9 @@ def test_route(town: Town, method: str, path: str) -> None:
         want["anonymous"] = "allowed" if rule == PUBLIC else "401"
         for who, token in town.tokens.items():
             got[who] = outcome(call(client, method, own, token))
-            if rule in (PUBLIC, LOGIN):
+            if rule == SIGNED:
+                want[who] = "401"
+            elif rule in (PUBLIC, LOGIN):
                 want[who] = "allowed"
             elif scoped and who == INSTALL:
                 want[who] = "404"  # no membership: the municipality does not exist for it
@@ -255,5 +265,7 @@ def test_route(town: Town, method: str, path: str) -> None:
             if scoped:
                 other = concrete(path, NEIGHBOUR, town.incident_id)
                 got[f"{who}@{NEIGHBOUR}"] = outcome(call(client, method, other, token))
-                want[f"{who}@{NEIGHBOUR}"] = "allowed" if rule in (PUBLIC, LOGIN) else "404"
+                want[f"{who}@{NEIGHBOUR}"] = (
+                    "401" if rule == SIGNED else "allowed" if rule in (PUBLIC, LOGIN) else "404"
+                )
     assert got == want

@@ -13,6 +13,7 @@ from cityops.api import (
     hardening,
     routes_audit,
     routes_auth,
+    routes_dispatch,
     routes_evidence,
     routes_incidents,
     routes_ingest,
@@ -46,6 +47,7 @@ def create_api(center: Backend) -> FastAPI:
         routes_users,
         routes_audit,
         routes_planner,
+        routes_dispatch,
     ):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)

@@ -34,6 +34,7 @@ from cityops.config.fields import (
     WebhookUrl,
 )
 from cityops.config.schema_analytics import AnalyticsModel
+from cityops.config.schema_dispatch import AgencyDispatchModel
 from cityops.config.schema_frigate import FrigateModel
 from cityops.config.schema_retention import RetentionModel
 from cityops.config.schema_rules import RuleModel
@@ -87,6 +88,8 @@ class AgencyModel(Model):
     phone: Phone | None = None
     email: Email | None = None
     webhook_url: WebhookUrl | None = None
+    dispatch: AgencyDispatchModel | None = None
+    """Where a dispatched incident goes (config/schema_dispatch.py, docs/DISPATCH.md)."""
 
     def to_domain(self, municipality: str) -> Agency:
         return Agency(
@@ -235,4 +238,5 @@ class ConfigFile(Model):
             sops=tuple(s.to_domain() for s in self.sops),
             frigate=self.frigate.to_domain() if self.frigate else None,
             retention=self.retention.to_domain() if self.retention else None,
+            dispatch=tuple(a.dispatch.to_domain(a.id) for a in self.agencies if a.dispatch),
         )

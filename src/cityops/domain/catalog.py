@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cityops.domain.dispatch import AgencyChannels
 from cityops.domain.entities import Agency, Camera, KeyObject, Municipality, Sensor
 from cityops.domain.retention import RetentionPolicy
 from cityops.domain.rules import Rule
@@ -54,12 +55,17 @@ class MunicipalityConfig:
     sops: tuple[StandardOperatingProcedure, ...] = ()
     frigate: FrigateSource | None = None
     retention: RetentionPolicy | None = None
+    dispatch: tuple[AgencyChannels, ...] = ()
+    """Agencies' dispatch channels (issue 9), one entry per agency that has any."""
 
     def sensor(self, sensor_id: str) -> Sensor | None:
         return next((s for s in self.sensors if s.id == sensor_id), None)
 
     def camera(self, camera_id: str) -> Camera | None:
         return next((c for c in self.cameras if c.id == camera_id), None)
+
+    def channels_of(self, agency: str) -> AgencyChannels | None:
+        return next((c for c in self.dispatch if c.agency == agency), None)
 
     def sop_for(self, incident_type: str) -> StandardOperatingProcedure | None:
         return next((s for s in self.sops if s.incident_type == incident_type), None)

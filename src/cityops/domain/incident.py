@@ -53,6 +53,11 @@ class TimelineKind(StrEnum):
     DISPATCH_SENT = "dispatch_sent"
     HANDOVER = "handover"
     """Handed over to a neighbouring municipality (data: from, to), which then sees it."""
+    DISPATCH = "dispatch"
+    """A delivery to an agency's channel changed (data: delivery, channel, target, status:
+    sent, retrying or failed, attempts); docs/DISPATCH.md."""
+    DISPATCH_ACK = "dispatch_ack"
+    """The agency acknowledged a delivery (data: delivery, agency, via, reference)."""
 
 
 class IncidentError(Exception):

@@ -11,12 +11,13 @@ from cityops.domain.incident import (
     Incident,
     IncidentAction,
     IncidentError,
+    Status,
     TimelineEntry,
     TimelineKind,
 )
 from cityops.domain.rules import Trigger, TriggerKind
 from cityops.services.runtime import MunicipalityRuntime
-from cityops.store import handovers_repo
+from cityops.store import dispatch_repo, handovers_repo
 from cityops.store import incidents_repo as repo
 from cityops.store.incidents_repo import IncidentRecord
 
@@ -139,14 +140,25 @@ def act(ctx: OperatorContext, *, action: IncidentAction, note: str | None = None
     """Move an incident along its lifecycle; raises IncidentError when the move is not allowed
     now (domain.incident.allowed_actions)."""
     incident = ctx.load()
-    return ctx.save(incident, incident.move(action, actor=ctx.actor, at=ctx.now, note=note))
+    saved = ctx.save(incident, incident.move(action, actor=ctx.actor, at=ctx.now, note=note))
+    if action is IncidentAction.DISPATCH and saved.assigned_agency:
+        # the agency's channels receive it: outbox rows in this transaction (docs/DISPATCH.md)
+        dispatch_repo.enqueue_dispatch(
+            ctx.conn, ctx.rt.config, saved, saved.assigned_agency, ctx.now
+        )
+    return saved
 
 
 def assign(ctx: OperatorContext, *, agency: str, note: str | None = None) -> Incident:
     if agency not in {a.id for a in ctx.rt.config.agencies}:
         raise IncidentError(f"unknown agency {agency!r}")
     incident = ctx.load()
-    return ctx.save(incident, incident.assign(agency, actor=ctx.actor, at=ctx.now, note=note))
+    previous = incident.assigned_agency
+    saved = ctx.save(incident, incident.assign(agency, actor=ctx.actor, at=ctx.now, note=note))
+    if saved.status is Status.DISPATCHED and agency != previous:
+        # re-assigned while dispatched: the new agency is dispatched to (docs/DISPATCH.md)
+        dispatch_repo.enqueue_dispatch(ctx.conn, ctx.rt.config, saved, agency, ctx.now)
+    return saved
 
 
 def add_note(ctx: OperatorContext, *, text: str) -> Incident:

@@ -283,6 +283,7 @@ from cityops.store import (  # noqa: E402, F401  (after metadata exists)
     tables_access,
     tables_audit,
     tables_devices,
+    tables_dispatch,
     tables_evidence,
     tables_planner,
 )
