@@ -233,5 +233,14 @@ def _register_planner_commands() -> None:
 
 _register_planner_commands()
 
+
+def _register_cap_commands() -> None:
+    from cityops import cli_cap
+
+    app.add_typer(cli_cap.cap_app, name="cap")
+
+
+_register_cap_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

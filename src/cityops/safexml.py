@@ -83,3 +83,173 @@ def _check_depth(root: Element, max_depth: int) -> None:
         if depth > max_depth:
             raise RefusedXmlError(f"elements nested deeper than {max_depth} levels")
         stack.extend((child, depth + 1) for child in element)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema validation and XML signatures (added by engineer J for CAP, issue 9).
+#
+# The same rule holds: a document reaches lxml, xmlschema or signxml only after :func:`parse`
+# accepted it (so it has no DTD, no entity, and is bounded), and lxml is told once more not to
+# resolve entities, not to load a DTD and not to touch the network. A schema is read only from a
+# file CityOps ships, with xmlschema's ``allow="sandbox"`` (nothing outside the schema's folder)
+# and ``defuse="always"``; a document's ``xsi:schemaLocation`` hints are never followed.
+# ---------------------------------------------------------------------------------------------
+
+# Imported here, not at the top, to keep the section self-contained for its readers.
+import base64  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime  # noqa: E402
+from functools import cache  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Literal  # noqa: E402
+
+import xmlschema  # noqa: E402
+from cryptography import x509  # noqa: E402
+from lxml import etree as _lxml  # noqa: E402
+from signxml.exceptions import (  # noqa: E402
+    InvalidCertificate,
+    InvalidDigest,
+    InvalidInput,
+    InvalidSignature,
+    SignXMLException,
+)
+from signxml.signer import XMLSigner  # noqa: E402
+from signxml.verifier import SignatureConfiguration, XMLVerifier  # noqa: E402
+
+__all__ += ["SignatureCheck", "schema_errors", "sign_enveloped", "verify_signature"]
+
+DSIG_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
+SignatureStatus = Literal["valid", "invalid", "absent"]
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """The verdict on a document's XML signature. ``detail`` says why (or who signed) and
+    ``trusted`` whether the signer's certificate chains to a configured trust anchor (without
+    one, a valid signature proves only that the document is unchanged since it was signed)."""
+
+    status: SignatureStatus
+    detail: str
+    trusted: bool = False
+    signer: str | None = None
+
+
+@cache
+def _schema(path: Path) -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(path.read_text(encoding="utf-8"), allow="none", defuse="always")
+
+
+def schema_errors(root: Element, xsd: Path, *, limit: int = 5) -> list[str]:
+    """Up to ``limit`` reasons why ``root`` (from :func:`parse`) does not validate against the
+    schema file ``xsd``; ``[]`` when it does."""
+    schema = _schema(xsd.resolve())
+    errors: list[str] = []
+    for err in schema.iter_errors(root, use_location_hints=False):
+        where = err.path or "/"
+        errors.append(f"{where}: {err.reason or err.message}".strip())
+        if len(errors) >= limit:
+            break
+    return errors
+
+
+def _lxml_tree(raw: bytes, max_bytes: int) -> _lxml._Element:
+    parse(raw, max_bytes=max_bytes)  # refuses DTDs, entities, size and depth first
+    parser = _lxml.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        return _lxml.fromstring(raw, parser)
+    except (_lxml.LxmlError, ValueError) as err:  # expat and libxml2 disagree at the edges
+        raise MalformedXmlError(_short(f"not well-formed XML (libxml2): {err}")) from None
+
+
+def verify_signature(
+    data: bytes,
+    *,
+    at: datetime,
+    trusted_ca: Path | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> SignatureCheck:
+    """Check the enveloped XML signature of ``data`` as of ``at`` (e.g. when the alert was
+    sent, so an old alert's since-expired certificate still verifies). Without
+    ``trusted_ca`` (a PEM file of anchors) the certificate in the signature's KeyInfo is used
+    (integrity only); with it, the chain must lead to one of those anchors. SHA-1 is refused. Raises
+    :class:`XmlError` only for a document :func:`parse` refuses."""
+    root = _lxml_tree(data, max_bytes)
+    signatures = root.findall(f".//{{{DSIG_NS}}}Signature")
+    if not signatures:
+        return SignatureCheck("absent", "no XML signature")
+    if len(signatures) > 1:
+        return SignatureCheck("invalid", "more than one XML signature")
+    weak = [
+        alg
+        for m in signatures[0].iter(f"{{{DSIG_NS}}}SignatureMethod", f"{{{DSIG_NS}}}DigestMethod")
+        if "sha1" in (alg := m.get("Algorithm", "")).lower()
+    ]
+    if weak:
+        return SignatureCheck("invalid", f"SHA-1 is not accepted ({weak[0]})")
+    uris = [r.get("URI") for r in signatures[0].iter(f"{{{DSIG_NS}}}Reference")]
+    if uris != [""]:
+        # an enveloped signature must cover the whole document, not one element of it
+        return SignatureCheck("invalid", "the signature does not cover the whole document")
+    certs = signatures[0].findall(f".//{{{DSIG_NS}}}X509Certificate")
+    note = ""
+    try:
+        if trusted_ca is not None:
+            verified = XMLVerifier().verify(
+                root,
+                ca_pem_file=str(trusted_ca),
+                expect_config=SignatureConfiguration(verification_time=at),
+            )
+        else:
+            cert = _certificate(certs[0].text if len(certs) == 1 else None)
+            if cert is None:
+                return SignatureCheck("invalid", "the signature carries no single certificate")
+            start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+            if not start <= at <= end:
+                note = (
+                    f"; the certificate was not valid then (only {start:%Y-%m-%d}..{end:%Y-%m-%d})"
+                )
+            when = min(max(at, start), end)  # integrity is checked within the certificate's life
+            verified = XMLVerifier().verify(
+                root, x509_cert=cert, expect_config=SignatureConfiguration(verification_time=when)
+            )
+    except InvalidDigest as err:
+        return SignatureCheck("invalid", _short(f"digest mismatch: {err}"))
+    except InvalidCertificate as err:
+        return SignatureCheck("invalid", _short(f"certificate: {err}"))
+    except (InvalidSignature, InvalidInput) as err:
+        return SignatureCheck("invalid", _short(str(err) or type(err).__name__))
+    except (SignXMLException, _lxml.LxmlError, ValueError, TypeError) as err:
+        return SignatureCheck("invalid", _short(f"{type(err).__name__}: {err}"))
+    items = verified if isinstance(verified, list) else [verified]
+    if not items or items[0].signed_xml is None:
+        return SignatureCheck("invalid", "nothing signed")
+    found = _certificate(certs[0].text if certs else None)
+    signer = found.subject.rfc4514_string() if found is not None else None
+    trusted = trusted_ca is not None
+    return SignatureCheck("valid", f"signed by {signer}{note}", trusted=trusted, signer=signer)
+
+
+def sign_enveloped(data: bytes, *, key_pem: bytes, cert_pem: bytes) -> bytes:
+    """``data`` (accepted by :func:`parse`) with an enveloped RSA/ECDSA-SHA256 XML signature
+    over the whole document, the certificate in its KeyInfo."""
+    root = _lxml_tree(data, MAX_BYTES)
+    signed = XMLSigner().sign(root, key=key_pem, cert=cert_pem.decode("ascii"))
+    out: bytes = _lxml.tostring(signed, xml_declaration=True, encoding="UTF-8")
+    return out
+
+
+def _certificate(b64: str | None) -> x509.Certificate | None:
+    if not b64:
+        return None
+    try:
+        return x509.load_der_x509_certificate(base64.b64decode("".join(b64.split()), validate=True))
+    except ValueError:
+        return None
+
+
+def _short(message: str, limit: int = 160) -> str:
+    """One line, bounded: a hostile document must not flood a log or a terminal."""
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
