@@ -13,6 +13,7 @@ import { ctx } from './map/context.js';
 import { focusOn, setHighlight } from './map/focus.js';
 import { incidentGroup, SEVERITY_COLOURS, syncAllIncidents, syncIncident } from './map/incidents.js';
 import { rebuildKeyObjects } from './map/keyobjects.js';
+import { initPlanner, resetPlan } from './map/planner.js';
 import { clearLabels, rebuildSensors, restyleSensors, SENSOR_COLOURS, sensorOnMap, sensorsOnMap, updateLabels } from './map/sensors.js';
 
 export { focusOn, HEALTH_COLOURS, SENSOR_COLOURS, SEVERITY_COLOURS, sensorOnMap, sensorsOnMap, showMunicipality };
@@ -87,9 +88,11 @@ export function initMap() {
     labels: L.layerGroup(),
     keyObjects: L.layerGroup(),
     incidents: incidentGroup(),
+    planner: L.layerGroup(),
   };
   ctx.groups = groups;
   addOfflineBase();
+  initPlanner();
   for (const g of [groups.cameras, groups.sensors, groups.labels, groups.keyObjects, groups.incidents]) g.addTo(map);
   map.on('zoomend moveend overlayadd overlayremove', () => schedule('map-labels', updateLabels));
   map.on('overlayremove', (ev) => {
@@ -120,6 +123,7 @@ export function initMap() {
   });
   on('filters', () => schedule('map-incidents-all', syncAllIncidents));
   on('reference', () => rebuildKeyObjects());
+  on('basemap', () => resetPlan()); // a municipality was (re)shown
   on('lang', () => {
     translateControls();
     updateLabels();

@@ -17,6 +17,7 @@ import { emit } from '../state.js';
  * @property {L.LayerGroup} labels
  * @property {L.LayerGroup} keyObjects
  * @property {LMarkerClusterGroup} incidents
+ * @property {L.LayerGroup} planner  the stored camera network plan (map/planner.js), off by default
  */
 /** @typedef {{base: L.Canvas, cameras: L.Canvas, sensors: L.Canvas}} Renderers */
 
