@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import Polygon, box
+from shapely.geometry import Point, Polygon, box
 
 from cityops.planner.coverage import coverage_matrix
 from cityops.planner.model import CameraModel, Candidate, DemandPoint, ExistingCamera, Site
@@ -136,3 +136,35 @@ def test_a_wall_between_always_hides(px: float, py: float, t: float, half: float
         assert free.visible.tolist() == [True]
         walled = sightlines(origin, pts, 100.0, Obstacles([wall]), method=method)
         assert walled.visible.tolist() == [False], method
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    heading=st.sampled_from([0.0, 30.0, 90.0, 200.0, 330.0]),
+    blocks=st.lists(
+        st.tuples(st.floats(-40, 30), st.floats(-40, 30), st.floats(2, 12), st.floats(2, 12)),
+        max_size=4,
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_view_polygon_agrees_with_the_coverage_matrix(
+    heading: float, blocks: list[tuple[float, float, float, float]], seed: int
+) -> None:
+    """What the map shows as seen is what the optimiser counts as covered (away from edges)."""
+    houses = [box(x, y, x + w, y + h) for x, y, w, h in blocks]
+    houses = [b for b in houses if not b.contains(Point(0, 0)) and b.distance(Point(0, 0)) > 0.5]
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-45, 45, size=(60, 2))
+    pts = [point(f"p{k}", float(x), float(y)) for k, (x, y) in enumerate(xy)]
+    site = Site("s", 0.0, 0.0, "user", 0.0, 0.0)
+    model = CameraModel("m", 90.0, 40.0, 1.0, False)
+    m = coverage_matrix(
+        pts, [site], [model], houses, candidates=[Candidate("s", "m", heading, 1.0)]
+    )
+    covered = m.covers.toarray()[:, 0]
+    area = view_polygon(0.0, 0.0, heading, 90.0, 40.0, houses)
+    for k, (x, y) in enumerate(xy):
+        p = Point(x, y)
+        if area.boundary.distance(p) < 0.3 or np.hypot(x, y) < 1.0:
+            continue  # on an edge: either answer is right
+        assert bool(covered[k]) == area.contains(p), (x, y)
