@@ -17,8 +17,16 @@ def alert_xml(
     references: str | None = None,
     polygon: str = "42.60,25.38 42.64,25.38 42.64,25.42 42.60,25.42 42.60,25.38",
     expires: str = "2026-12-03T18:00:00+02:00",
+    circle: str | None = "42.62,25.40 1.5",
+    emma_id: str | None = "BG004",
 ) -> bytes:
     refs = f"<references>{references}</references>" if references is not None else ""
+    circ = f"<circle>{circle}</circle>" if circle is not None else ""
+    geo = (
+        f"<geocode><valueName>EMMA_ID</valueName><value>{emma_id}</value></geocode>"
+        if emma_id is not None
+        else ""
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>{identifier}</identifier>
@@ -40,8 +48,8 @@ def alert_xml(
     <area>
       <areaDesc>Казанлък, център</areaDesc>
       <polygon>{polygon}</polygon>
-      <circle>42.62,25.40 1.5</circle>
-      <geocode><valueName>EMMA_ID</valueName><value>BG004</value></geocode>
+      {circ}
+      {geo}
     </area>
   </info>
 </alert>
