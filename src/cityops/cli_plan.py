@@ -36,6 +36,10 @@ def _from_store(municipality: str, history_days: int) -> tuple[list, list]:  # t
     db = make_engine(settings.db_url)
     try:
         with db.connect() as conn:
+            if not plans_repo.municipality_known(conn, municipality):
+                raise PlannerInputError(
+                    f"municipality {municipality!r} is not configured here (cityops import-config)"
+                )
             since = datetime.now(UTC) - timedelta(days=history_days)
             return plans_repo.camera_views(conn, municipality), plans_repo.incident_places(
                 conn, municipality, since

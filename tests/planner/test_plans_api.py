@@ -78,6 +78,11 @@ def test_a_stored_plan_counts_the_towns_cameras_and_incidents_and_is_served(
         "--time-limit",
         "3",
     ]
+    unknown = [("nowhere" if a == MUNI else a) for a in args]
+    refused = CliRunner().invoke(app, unknown)
+    assert refused.exit_code == 2
+    assert "'nowhere' is not configured here" in " ".join(refused.output.split())
+    assert not out.exists()
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "stored as plan" in result.output

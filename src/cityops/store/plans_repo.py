@@ -78,6 +78,12 @@ def get_geojson(conn: Connection, municipality: str, plan_id: int) -> str | None
     return None if value is None else str(value)
 
 
+def municipality_known(conn: Connection, municipality: str) -> bool:
+    """Whether a configuration of ``municipality`` was ever imported."""
+    m = t.municipalities
+    return conn.execute(select(m.c.id).where(m.c.id == municipality)).first() is not None
+
+
 def camera_views(
     conn: Connection, municipality: str
 ) -> list[tuple[float, float, float, float, float]]:
