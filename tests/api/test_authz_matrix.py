@@ -6,9 +6,10 @@ municipality x anonymous, each allowed or refused as :data:`EXPECTED` says.
 taken from the application's own route table, so a route without an entry here fails the suite
 (``test_every_route_has_an_entry``): whoever adds a route adds its row.
 
-Rows: ``PUBLIC`` (anyone, without a login), ``LOGIN`` (any logged-in account), or the set of who
-may: role names (a member of the test town with that role) and ``INSTALL`` (an installation
-admin without any membership). On a route under ``/m/{mid}``:
+Rows: ``PUBLIC`` (anyone, without a login), ``LOGIN`` (any logged-in account), ``SIGNED`` (no
+login counts: the request's own signature or one-time token; without it 401 for everyone), or the
+set of who may: role names (a member of the test town with that role) and ``INSTALL`` (an
+installation admin without any membership). On a route under ``/m/{mid}``:
 
 - anonymous -> 401;
 - a member whose role is listed -> allowed (past authorization: any answer but 401/403 and the
