@@ -168,3 +168,11 @@ def test_view_polygon_agrees_with_the_coverage_matrix(
         if area.boundary.distance(p) < 0.3 or np.hypot(x, y) < 1.0:
             continue  # on an edge: either answer is right
         assert bool(covered[k]) == area.contains(p), (x, y)
+
+
+def test_a_self_intersecting_outline_still_blocks() -> None:
+    # A bow-tie (as found in map data): its two triangles still hide what is behind them.
+    bowtie = Polygon([(-5, 10), (5, 20), (5, 10), (-5, 20)])
+    assert not bowtie.is_valid
+    # (2, 30) lies behind the right triangle; (0, 30) is seen through the waist (0, 15).
+    assert seen([bowtie], [(2.0, 30.0), (0.0, 5.0)], "vector") == [False, True]

@@ -64,7 +64,8 @@ class Obstacles:
 
     def __init__(self, polygons: Sequence[BaseGeometry], *, cell_m: float = 0.5) -> None:
         geoms = np.asarray([p for p in polygons if p is not None and not p.is_empty], dtype=object)
-        shrunk = shapely.buffer(geoms, -EDGE_M) if len(geoms) else geoms
+        # Map data holds self-intersecting outlines: made valid first (a bow-tie's two halves).
+        shrunk = shapely.buffer(shapely.make_valid(geoms), -EDGE_M) if len(geoms) else geoms
         self.polygons: npt.NDArray[np.object_] = (
             shrunk[~shapely.is_empty(shrunk)] if len(shrunk) else shrunk
         )
