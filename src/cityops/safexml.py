@@ -253,3 +253,15 @@ def _short(message: str, limit: int = 160) -> str:
     """One line, bounded: a hostile document must not flood a log or a terminal."""
     line = " ".join(message.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# Writing XML (CAP out): ElementTree builds and serialises; nothing is parsed here.
+from xml.etree.ElementTree import SubElement, tostring  # noqa: E402
+
+__all__ += ["SubElement", "to_bytes"]
+
+
+def to_bytes(root: Element) -> bytes:
+    """``root`` as a UTF-8 document with an XML declaration (text and attributes escaped)."""
+    out: bytes = tostring(root, encoding="UTF-8", xml_declaration=True)
+    return out
