@@ -76,6 +76,8 @@ def test_email_is_bilingual_with_position_link_and_a_one_time_reply_link(env: Se
     assert env.client.post(path.split("?")[0], data=form).status_code == 401  # one-time
     assert env.client.get(path).status_code == 401
     assert env.client.get(path.replace(token, token[:-2] + "xx")).status_code == 401
+    many = "&".join(f"f{i}=x" for i in range(10))
+    assert env.client.post(path.split("?")[0], content=many).status_code == 422
 
 
 def _delivery() -> Delivery:

@@ -10,6 +10,7 @@ import time
 from cityops.dispatch import signing
 from cityops.dispatch.callback import REFUSALS
 from cityops.domain.dispatch import DeliveryStatus
+from cityops.store import audit_repo
 from tests.dispatch.conftest import Setup
 from tests.dispatch.support import (
     BASE,
@@ -22,6 +23,7 @@ from tests.dispatch.support import (
     timeline,
     wait_for,
 )
+from tests.town import MUNI
 
 
 def test_a_failing_receiver_gets_retries_until_it_takes_the_signed_message(env: Setup) -> None:
@@ -137,6 +139,13 @@ def test_signed_acknowledgment_lands_in_the_timeline_and_bad_ones_are_refused(
         "reference": "CP-2026-118",
     }
     assert "CP-2026-118" in acks[0]["text"]
+    with env.center.db.connect() as conn:  # audited in the municipality's chain
+        records = [
+            r
+            for r in audit_repo.chain_records(conn, MUNI)
+            if r.target == f"incident:{incident_id}" and r.actor.startswith("agency:")
+        ]
+    assert [(r.actor, r.detail["via"]) for r in records] == [("agency:civil-protection", "webhook")]
     assert "crew on the way" in acks[0]["text"]
     # a malformed body with a good signature: 422, nothing stored
     assert _post_ack(env, delivery, b"[1, 2]", now) == 422

@@ -22,7 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from cityops.api.deps import Backend, Center
 from cityops.dispatch import signing
 from cityops.dispatch.callback import REFUSALS, Ack, AckRejectedError, decode_ack
+from cityops.domain.audit import AuditAction
 from cityops.domain.incident import TimelineEntry, TimelineKind
+from cityops.services import audit
 from cityops.services.live import LiveKind, LiveMessage
 from cityops.services.views import load_summary
 from cityops.store import dispatch_repo, incidents_repo
@@ -77,6 +79,15 @@ def _acknowledge(
             )
             incidents_repo.add_timeline(conn, record.incident, entry)
             incidents_repo.touch(conn, delivery.incident_id, now)
+        audit.record(
+            conn,
+            actor=f"agency:{delivery.agency}",
+            action=AuditAction.INCIDENT_ACTION,
+            municipality=delivery.municipality,
+            target=f"incident:{delivery.incident_id}",
+            detail={"action": "dispatch_ack", "delivery": delivery.id, "via": via},
+            at=now,
+        )
     with center.db.connect() as conn:
         brief = load_summary(conn, delivery.municipality, delivery.incident_id)
     if brief is not None:
@@ -162,7 +173,10 @@ def reply_page(
 
 
 def _reply(center: Backend, mid: str, delivery_id: int, body: bytes) -> HTMLResponse:
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=5)
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=5)
+    except ValueError:  # more fields than the form has
+        raise HTTPException(422, "not the reply form") from None
     token = (fields.get("token") or [""])[0][:100]
     delivery, digest = _by_token(center, mid, delivery_id, token)
     reference = (fields.get("reference") or [""])[0][:200].strip() or None
