@@ -23,7 +23,11 @@ plan_app = typer.Typer(
     invoke_without_command=True,
 )
 STEPS = 7
-FileArg = Annotated[Path | None, typer.Option(dir_okay=False)]
+
+
+def _file(text: str) -> typer.models.OptionInfo:
+    option: typer.models.OptionInfo = typer.Option(dir_okay=False, help=text)
+    return option
 
 
 def _from_store(municipality: str, history_days: int) -> tuple[list, list]:  # type: ignore[type-arg]
@@ -87,15 +91,20 @@ def _run(inputs: PlanInputs) -> PlanResult:
 @plan_app.callback()
 def plan_cmd(
     ctx: typer.Context,
-    osm: FileArg = None,
+    osm: Annotated[Path | None, _file("OpenStreetMap extract: .osm, .osm.bz2, .osm.pbf")] = None,
     budget: Annotated[float | None, typer.Option(help="money available")] = None,
-    survey: FileArg = None,
-    models: FileArg = None,
-    categories: FileArg = None,
-    sites: Annotated[Path | None, typer.Option(dir_okay=False, help="sites to add")] = None,
-    municipality: Annotated[str | None, typer.Option("--municipality", "-m")] = None,
-    history_days: Annotated[int, typer.Option(min=1)] = 365,
-    out: Annotated[Path, typer.Option(file_okay=False)] = Path("plan"),
+    survey: Annotated[Path | None, _file("weights per category and sector (YAML)")] = None,
+    models: Annotated[Path | None, _file("camera models: fov, range, cost, PTZ (YAML)")] = None,
+    categories: Annotated[Path | None, _file("OSM tags -> key-object categories (YAML)")] = None,
+    sites: Annotated[Path | None, _file("mounting sites to add: {id, lon, lat} (YAML)")] = None,
+    municipality: Annotated[
+        str | None,
+        typer.Option(
+            "--municipality", "-m", help="count its cameras and incidents; store the plan"
+        ),
+    ] = None,
+    history_days: Annotated[int, typer.Option(min=1, help="incidents of these last days")] = 365,
+    out: Annotated[Path, typer.Option(file_okay=False, help="output directory")] = Path("plan"),
     time_limit: Annotated[float, typer.Option(min=1.0, help="seconds per solve")] = 20.0,
 ) -> None:
     """Plan new cameras for an OpenStreetMap extract: writes OUT/plan.geojson and
