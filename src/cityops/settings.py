@@ -236,6 +236,8 @@ class Settings(BaseSettings):
             found += _weak_secret("CITYOPS_DATABASE_URL", self.database_url, required=False)
         if not self.session_cookie_secure:
             found.append("CITYOPS_SESSION_COOKIE_SECURE=false sends the session over plain http")
+        if self.smtp_password is not None and _weak(self.smtp_password):
+            found.append(f"CITYOPS_SMTP_PASSWORD is a default or short password{_AT_LEAST}")
         if self.mqtt_anonymous:
             found.append("CITYOPS_MQTT_ANONYMOUS=true admits MQTT clients without credentials")
         return found
@@ -256,7 +258,13 @@ def _weak_secret(name: str, url: str, *, required: bool) -> list[str]:
         return [f"{name} is not a valid URL"]
     if password is None:
         return [f"{name} has no password (user:password@host)"] if required else []
-    secret = unquote(password)
-    if secret.lower() in DEFAULT_SECRETS or len(secret) < MIN_SECRET_LENGTH:
-        return [f"{name} has a default or short password (at least {MIN_SECRET_LENGTH} chars)"]
+    if _weak(unquote(password)):
+        return [f"{name} has a default or short password{_AT_LEAST}"]
     return []
+
+
+_AT_LEAST = f" (at least {MIN_SECRET_LENGTH} chars)"
+
+
+def _weak(secret: str) -> bool:
+    return secret.lower() in DEFAULT_SECRETS or len(secret) < MIN_SECRET_LENGTH

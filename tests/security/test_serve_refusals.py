@@ -115,6 +115,10 @@ def test_development_refuses_nothing_and_production_a_clean_setup_nothing() -> N
     assert short.insecure() == [
         "CITYOPS_MQTT_URL has a default or short password (at least 12 chars)"
     ]
+    assert Settings(env="production", smtp_password="changeme").insecure() == [
+        "CITYOPS_SMTP_PASSWORD is a default or short password (at least 12 chars)"
+    ]
+    assert Settings(env="production", smtp_password=STRONG).insecure() == []
     worker = Settings(env="production", video_mqtt_url="mqtt://_all.worker@broker")
     assert worker.insecure() == ["CITYOPS_VIDEO_MQTT_URL has no password (user:password@host)"]
 
