@@ -17,7 +17,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "config": frozenset({"domain"}),
     "store": frozenset({"domain"}),
     "services": frozenset({"domain", "store"}),
-    "ingest": frozenset({"domain", "store", "services", "safexml"}),
+    "ingest": frozenset({"domain", "store", "services", "safexml", "cap"}),
     "bus": frozenset({"domain", "services", "ingest", "mqtt_url"}),
     "video": frozenset({"domain", "mqtt_url"}),
     "sim": frozenset({"domain", "mqtt_url"}),
