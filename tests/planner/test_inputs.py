@@ -16,7 +16,12 @@ from tests.planner.small_town import BUILDINGS, SCHOOL, lonlat, write_small_town
 
 from cityops.domain.entities import LonLat
 from cityops.domain.geo import LocalProjection
-from cityops.planner.candidates import MIN_GAP_M, generate_sites
+from cityops.planner.candidates import (
+    MIN_GAP_M,
+    STREET_SIDE_M,
+    generate_sites,
+    on_public_space,
+)
 from cityops.planner.catalogs import UserSite, load_categories, read_models, read_sites
 from cityops.planner.demand import sample_demand
 from cityops.planner.hotspots import Incident, hotspot_weights, incidents_from
@@ -190,6 +195,11 @@ def test_sites_are_never_inside_buildings_and_a_listed_one_is_kept(town: Path) -
     pts = shapely.points([(s.x, s.y) for s in sites])
     for b in city.buildings:
         assert not shapely.within(pts, b).any()
+    assert on_public_space(city, np.array([(s.x, s.y) for s in sites])).all()
+    streets = shapely.MultiLineString([line for line, _ in city.streets])
+    yard = np.array([[30.0, 55.0]])  # behind block-ne, 55 m from the main street, 35 m from side
+    assert streets.distance(shapely.Point(yard[0])) > STREET_SIDE_M
+    assert not on_public_space(city, yard).any()
     gaps = [np.hypot(a.x - b.x, a.y - b.y) for i, a in enumerate(sites) for b in sites[i + 1 :]]
     assert min(gaps) >= MIN_GAP_M
     inside = [UserSite("roof", *lonlat(30.0, 30.0), "sites.yaml:7")]

@@ -11,6 +11,7 @@ import pytest
 import shapely
 from tests.planner.small_town import write_small_town
 
+from cityops.planner.candidates import STREET_SIDE_M
 from cityops.planner.plan import PlanInputs, PlanResult, covered_after, run_plan
 
 EXTRACTS = {
@@ -32,9 +33,13 @@ def check_plan(result: PlanResult, budget: float) -> None:
     inner_tree = shapely.STRtree(inner)
     index = {c: j for j, c in enumerate(result.matrix.candidates)}
     pxy = np.array([(p.x, p.y) for p in result.demand])
+    streets = shapely.MultiLineString([line for line, _ in result.city.streets])
+    public = shapely.union_all(list(result.city.public_areas))
     for c in result.chosen:
         site = shapely.Point(c.site.x, c.site.y)
         assert len(buildings.query(site, predicate="within")) == 0, f"{c.site.id} in a building"
+        # on public space: by a street or in a square, park, ... (not in a back yard)
+        assert streets.distance(site) <= STREET_SIDE_M + 1e-6 or public.intersects(site)
         # the view polygon does not reach into any building's interior
         hits = inner_tree.query(c.view, predicate="intersects")
         assert sum(c.view.intersection(inner[k]).area for k in hits) < 0.5

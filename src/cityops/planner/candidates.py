@@ -1,8 +1,9 @@
 """Candidate mounting sites (docs/PLANNER.md "Inputs"): street junctions, points along every
-street every ``every_m`` metres, building corners (1.5 m out from the wall, on the façade's
-street side), mapped poles, street lamps and signals, and the sites a user lists. None inside a
-building; sites closer than ``min_gap_m`` to one already taken are merged (the first kind in the
-order above wins); sites with no demand point within the longest camera range are dropped."""
+street every ``every_m`` metres, building corners (1.5 m out along the corner's bisector),
+mapped poles, street lamps and signals, and the sites a user lists. None inside a building, and
+every generated one within 20 m of a street or in a public area (not in a back yard); sites
+closer than ``min_gap_m`` to one already taken are merged (the first kind in the order above
+wins); sites with no demand point within the longest camera range are dropped."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from cityops.planner.yamldoc import PlannerInputError
 EVERY_M = 40.0
 CORNER_OUT_M = 1.5
 MIN_GAP_M = 12.0
+STREET_SIDE_M = 20.0
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -53,6 +55,21 @@ def _corners(city: CityMap) -> FloatArray:
     return np.vstack(out) if out else np.zeros((0, 2))
 
 
+def on_public_space(city: CityMap, pts: FloatArray) -> npt.NDArray[np.bool_]:
+    """Within STREET_SIDE_M of a street's centre line or in a public area (squares, parks...):
+    a building corner in a back yard is not a place the town can mount a camera."""
+    found = np.zeros(len(pts), dtype=bool)
+    if len(pts) == 0:
+        return found
+    points = shapely.points(pts)
+    lines = shapely.STRtree([line for line, _ in city.streets])
+    found[np.unique(lines.query(points, predicate="dwithin", distance=STREET_SIDE_M)[0])] = True
+    if city.public_areas:
+        areas = shapely.STRtree(list(city.public_areas))
+        found[np.unique(areas.query(points, predicate="intersects")[0])] = True
+    return found
+
+
 def _user_sites(city: CityMap, listed: Sequence[UserSite]) -> FloatArray:
     from cityops.domain.entities import LonLat
 
@@ -82,7 +99,7 @@ def generate_sites(
     ]
     kinds = [k for k, g in groups for _ in range(len(g))]
     pts = np.vstack([g for _, g in groups])
-    keep = outside_buildings(pts, city.buildings)
+    keep = outside_buildings(pts, city.buildings) & on_public_space(city, pts)
     if demand and len(pts):
         tree = cKDTree(np.array([(p.x, p.y) for p in demand]))
         keep &= np.isfinite(tree.query(pts, distance_upper_bound=reach_m)[0])
