@@ -88,6 +88,8 @@ def test_a_stored_plan_counts_the_towns_cameras_and_incidents_and_is_served(
     assert "stored as plan" in result.output
     written = json.loads((out / "plan.geojson").read_text())
     assert written["plan"]["baseline"] > 0  # cam-a sees the main street
+    kinds = [f["properties"]["kind"] for f in written["features"]]
+    assert kinds.count("existing_camera") == kinds.count("existing_view") >= 2
     with center.db.connect() as conn:
         (stored,) = plans_repo.list_plans(conn, MUNI)
         assert plans_repo.list_plans(conn, NEIGHBOUR) == []

@@ -10,6 +10,8 @@ apart by ``properties.kind``:
   ``gain_weighted``;
 - ``view``: the area that camera sees (Polygon: its sector less the buildings' shadows), with its
   ``rank``;
+- ``existing_camera`` (Point; ``heading_deg``, ``fov_deg``, ``range_m``) and ``existing_view``
+  (Polygon): a camera already there and what it sees;
 - ``key_object``: a key object (Point on it) with ``category``, ``name``, ``covered`` (share of its
   demand seen after the plan, 0..1) and ``uncovered`` (less than half seen)."""
 
@@ -113,6 +115,16 @@ def plan_geojson(result: PlanResult) -> dict[str, Any]:
             )
         )
         features.append(_feature(to_lonlat(result, c.view), {"kind": "view", "rank": rank}))
+    for existing, view in result.existing:
+        point = to_lonlat(result, shapely.Point(existing.x, existing.y))
+        props: dict[str, Any] = {
+            "kind": "existing_camera",
+            "heading_deg": _r(existing.heading_deg, 1),
+            "fov_deg": _r(existing.fov_deg, 1),
+            "range_m": _r(existing.range_m, 1),
+        }
+        features.append(_feature(point, props))
+        features.append(_feature(to_lonlat(result, view), {"kind": "existing_view"}))
     for oid, share in sorted(result.key_covered.items()):
         obj = result.key_object(oid)
         point = to_lonlat(result, obj.geometry.representative_point())

@@ -78,6 +78,8 @@ class PlanResult:
     curve: tuple[CurvePoint, ...]
     key_covered: dict[str, float] = field(default_factory=dict)
     """Key object id -> share of its demand seen after the plan (0..1)."""
+    existing: tuple[tuple[ExistingCamera, shapely.Polygon], ...] = ()
+    """The cameras already there, with what each sees (metres)."""
 
     def key_object(self, oid: str) -> KeyObject:
         return next(k for k in self.city.key_objects if k.id == oid)
@@ -159,6 +161,10 @@ def run_plan(inputs: PlanInputs, step: Step = lambda _: None) -> PlanResult:
         plan,
         tuple(chosen),
         tuple(curve),
+        existing=tuple(
+            (e, view_polygon(e.x, e.y, e.heading_deg, e.fov_deg, e.range_m, obstacles))
+            for e in existing
+        ),
     )
     return _with_key_coverage(result, categories)
 

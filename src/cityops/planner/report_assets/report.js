@@ -20,6 +20,13 @@
       return { color: "#888", weight: 0.5, fillColor: "#bbb", fillOpacity: 0.8 };
     },
   }).addTo(map);
+  var existing = L.geoJSON(data.plan, {
+    filter: function (f) { return f.properties.kind === "existing_view" || f.properties.kind === "existing_camera"; },
+    style: function () { return { color: "#616161", weight: 1, fillColor: "#9e9e9e", fillOpacity: 0.25 }; },
+    pointToLayer: function (f, ll) {
+      return L.circleMarker(ll, { radius: 4, color: "#424242", fillColor: "#9e9e9e", fillOpacity: 1, weight: 2 });
+    },
+  }).addTo(map);
   var views = L.geoJSON(data.plan, {
     filter: function (f) { return f.properties.kind === "view"; },
     style: function () { return { color: "#1565c0", weight: 1, fillColor: "#42a5f5", fillOpacity: 0.3 }; },
@@ -45,6 +52,6 @@
       layer.bindTooltip((p.name || p.category) + ": " + Math.round(p.covered * 100) + "%");
     },
   }).addTo(map);
-  L.control.layers(null, { views: views, cameras: cameras, "key objects": keys }).addTo(map);
+  L.control.layers(null, { "existing cameras": existing, views: views, cameras: cameras, "key objects": keys }).addTo(map);
   document.body.setAttribute("data-map-ready", String(cameras.getLayers().length));
 })();
