@@ -129,6 +129,10 @@ def test_signed_acknowledgment_lands_in_the_timeline_and_bad_ones_are_refused(
     assert refused["stale timestamp"] == 1
     assert refused["unknown delivery"] == 1
     assert refused["replayed"] == 1
+    metrics = env.client.get("/api/v1/metrics").json()["dispatch_ack_refused"]
+    assert metrics == after
+    prometheus = env.client.get("/api/v1/metrics", params={"format": "prometheus"}).text
+    assert f'cityops_dispatch_ack_refused{{reason="replayed"}} {after["replayed"]}' in prometheus
     acks = timeline(env.client, incident_id, "dispatch_ack")
     assert len(acks) == 1
     assert acks[0]["actor"] == "Duty"

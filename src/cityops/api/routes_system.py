@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from cityops.api.auth import Caller, allow, now_utc
 from cityops.api.deps import Center, Conn, Runtime
+from cityops.dispatch.callback import REFUSALS
 from cityops.domain.access import Permission
 from cityops.store import observations_repo as obs
 from cityops.store import overview_repo
@@ -122,6 +123,7 @@ def metrics(center: Center, format: Literal["json", "prometheus"] = "json") -> R
         raise HTTPException(503, "ingest is not running")
     snap = center.pipeline.metrics.snapshot()
     snap["ingest_backlog"] = center.pipeline.backlog
+    snap["dispatch_ack_refused"] = REFUSALS.snapshot()  # refused agency callbacks, by reason
     if format != "prometheus":
         return Response(json.dumps(snap), media_type="application/json")
     lines = []
