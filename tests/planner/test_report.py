@@ -86,6 +86,35 @@ def test_the_report_opens_offline_in_chromium(
     page.context.close()
 
 
+@pytest.mark.parametrize(
+    "relative",
+    ["osm/osmnx_West-Oakland.osm.bz2", "osm/osmnx_planet_10.068,48.135_10.071,48.137.osm"],
+)
+def test_the_report_of_a_real_extract_renders(
+    shared_data: Path,
+    tmp_path: Path,
+    relative: str,
+    browser: Browser,  # noqa: F811
+) -> None:
+    extract = shared_data / relative
+    if not extract.is_file():
+        pytest.skip(f"{extract} is not there (../shared/data/SOURCES.md)")
+    out = tmp_path / "out"
+    args = ["plan", "--osm", str(extract), "--budget", "6000", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--time-limit", "3"])
+    assert result.exit_code == 0, result.output
+    cameras = json.loads((out / "plan.geojson").read_text())["plan"]["cameras"]
+    page, errors = new_page(browser)
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.goto((out / "report.html").as_uri())
+    page.wait_for_function(f"() => document.body.dataset.mapReady === '{cameras}'")
+    assert page.locator("#cameras tbody tr").count() == cameras
+    assert errors == []
+    assert console == []
+    page.context.close()
+
+
 def _refused(args: list[str], out: Path) -> str:
     result = runner.invoke(app, ["plan", *args, "--out", str(out)])
     assert result.exit_code == 2, result.output
