@@ -10,6 +10,8 @@ import time
 from cityops.dispatch import signing
 from cityops.dispatch.callback import REFUSALS
 from cityops.domain.dispatch import DeliveryStatus
+from cityops.services.live import LiveKind, LiveMessage
+from cityops.services.views import IncidentSummary
 from cityops.store import audit_repo
 from tests.dispatch.conftest import Setup
 from tests.dispatch.support import (
@@ -63,6 +65,8 @@ def test_a_failing_receiver_gets_retries_until_it_takes_the_signed_message(env: 
 def test_a_receiver_that_never_works_ends_as_a_dead_letter_after_n_tries(env: Setup) -> None:
     env.webhooks.fail["/down"] = -1
     incident_id = new_incident(env.center, "Burglary")
+    heard: list[LiveMessage] = []
+    stop_listening = env.center.live.subscribe(heard.extend)
     dispatch(env.client, incident_id, "police")
     failed = wait_for(
         lambda: [
@@ -84,6 +88,12 @@ def test_a_receiver_that_never_works_ends_as_a_dead_letter_after_n_tries(env: Se
     )
     entries = timeline(env.client, incident_id, "dispatch")
     assert sorted(e["data"]["status"] for e in entries) == ["failed", "retrying"]
+    stop_listening()
+    about = [
+        m for m in heard if isinstance(m.payload, IncidentSummary) and m.payload.id == incident_id
+    ]
+    assert all(m.kind is LiveKind.INCIDENT for m in about)
+    assert len(about) == 3 + 2  # acknowledge, assign, dispatch; then retrying and failed
     assert any("FAILED after 4 tries" in e["text"] for e in entries)
 
 
