@@ -4,6 +4,7 @@ one per country, with ``EMMA_ID`` region geocodes). The feed and every alert are
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -65,15 +66,18 @@ def _get(client: httpx.Client, url: str, limit: int) -> bytes:
         return bytes(body)
 
 
-def poll(client: httpx.Client, feed_url: str) -> list[Fetched]:
-    """Every alert the feed links to, with its verdict. A link that cannot be fetched gets an
-    invalid verdict saying why; the feed's own failure raises :class:`FeedError`."""
+def poll(client: httpx.Client, feed_url: str, skip: Container[str] = ()) -> list[Fetched]:
+    """Every alert the feed links to (but those in ``skip``: fetched before), with its
+    verdict. A link that cannot be fetched gets an invalid verdict saying why; the feed's own
+    failure raises :class:`FeedError`."""
     try:
         links = alert_links(_get(client, feed_url, MAX_FEED_BYTES), feed_url)
     except httpx.HTTPError as err:
         raise FeedError(f"{feed_url}: {err}") from None
     fetched = []
     for url in links:
+        if url in skip:
+            continue
         try:
             verdict = check(_get(client, url, MAX_ALERT_BYTES))
         except (httpx.HTTPError, FeedError) as err:

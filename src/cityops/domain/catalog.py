@@ -9,6 +9,7 @@ from cityops.domain.dispatch import AgencyChannels
 from cityops.domain.entities import Agency, Camera, KeyObject, Municipality, Sensor
 from cityops.domain.retention import RetentionPolicy
 from cityops.domain.rules import Rule
+from cityops.domain.warnings import PublicWarnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class MunicipalityConfig:
     retention: RetentionPolicy | None = None
     dispatch: tuple[AgencyChannels, ...] = ()
     """Agencies' dispatch channels (issue 9), one entry per agency that has any."""
+    public_warnings: PublicWarnings | None = None
+    """CAP alerts matched to the municipality, and the feeds to poll (docs/CAP.md)."""
 
     def sensor(self, sensor_id: str) -> Sensor | None:
         return next((s for s in self.sensors if s.id == sensor_id), None)

@@ -1,0 +1,119 @@
+"""The CAP feeds of every municipality that configures ``public_warnings.feeds``, polled on a
+thread of their own; what opens or updates a warning goes to the ingest pipeline
+(``cap_intake``), and warnings past their expiry close (docs/CAP.md)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+import httpx
+
+from cityops.cap.area import Jurisdiction
+from cityops.cap.book import AlertBook, Outcome
+from cityops.cap.feed import FeedError, client, poll
+from cityops.ingest.cap_intake import event_message
+from cityops.ingest.worker import InboundMessage
+from cityops.services.runtime import MunicipalityRuntime
+
+log = logging.getLogger(__name__)
+MAX_REMEMBERED = 10_000
+
+
+class CapFeedPoller:
+    def __init__(
+        self,
+        runtimes: Mapping[str, MunicipalityRuntime],
+        submit: Callable[[InboundMessage], None],
+        clock: Callable[[], datetime],
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._runtimes, self._submit, self._clock = runtimes, submit, clock
+        self._http = http or client()
+        self._books: dict[str, tuple[Jurisdiction, AlertBook]] = {}
+        self._next: dict[tuple[str, str], float] = {}
+        self._fetched: dict[str, set[str]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.changes: list[tuple[str, Outcome]] = []
+        """The latest changes (bounded), newest last: for the API and the live feed."""
+
+    def book(self, mid: str) -> AlertBook | None:
+        entry = self._book(mid)
+        return entry[1] if entry else None
+
+    def _book(self, mid: str) -> tuple[Jurisdiction, AlertBook] | None:
+        rt = self._runtimes.get(mid)
+        pw = rt.config.public_warnings if rt else None
+        if pw is None:
+            self._books.pop(mid, None)
+            return None
+        where = Jurisdiction(mid, pw.boundary, pw.geocodes)
+        held = self._books.get(mid)
+        if held is None or held[0] != where:  # new or reconfigured: start afresh
+            held = self._books[mid] = (where, AlertBook(where))
+        return held
+
+    def poll_due(self) -> int:
+        """Poll every feed whose time has come; returns how many messages were submitted."""
+        now = self._clock()
+        ts = now.timestamp()
+        sent = 0
+        for mid, rt in list(self._runtimes.items()):
+            pw = rt.config.public_warnings
+            held = self._book(mid)
+            if pw is None or held is None:
+                continue
+            for feed in pw.feeds:
+                if self._next.get((mid, feed.url), 0.0) > ts:
+                    continue
+                self._next[(mid, feed.url)] = ts + feed.interval_s
+                sent += self._poll_one(mid, feed.url, held[1], now)
+            for gone in held[1].expire(now):
+                self._note(mid, gone)
+        return sent
+
+    def _poll_one(self, mid: str, url: str, book: AlertBook, now: datetime) -> int:
+        seen = self._fetched.setdefault(url, set())
+        try:
+            fetched = poll(self._http, url, skip=seen)
+        except FeedError as err:
+            log.warning("CAP feed of %s not read: %s", mid, err)
+            return 0
+        sent = 0
+        for item in fetched:
+            if len(seen) < MAX_REMEMBERED:
+                seen.add(item.url)
+            if item.verdict.alert is None:
+                log.warning("CAP alert %s refused: %s", item.url, "; ".join(item.verdict.reasons))
+                continue
+            for outcome in book.apply(item.verdict.alert, now):
+                self._note(mid, outcome)
+                message = event_message(outcome, mid, now)
+                if message is not None:
+                    self._submit(message)
+                    sent += 1
+        return sent
+
+    def _note(self, mid: str, outcome: Outcome) -> None:
+        self.changes.append((mid, outcome))
+        del self.changes[:-1000]
+
+    def start(self, period_s: float = 5.0) -> None:
+        def loop() -> None:
+            while not self._stop.wait(period_s):
+                try:
+                    self.poll_due()
+                except Exception:  # a bug must not end polling for good
+                    log.exception("CAP feed polling failed")
+
+        self._thread = threading.Thread(target=loop, name="cityops-cap-feeds", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._http.close()
