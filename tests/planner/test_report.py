@@ -36,6 +36,7 @@ def planned(town: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.exit_code == 0, result.output
     assert "cameras, cost" in result.output
+    assert out.stat().st_mode & 0o777 == 0o755  # readable like any directory, not mkdtemp's 0700
     return out
 
 

@@ -159,6 +159,7 @@ def write_outputs(out: Path, result: PlanResult, title: str) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     geo = plan_geojson(result)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would make the report unreadable to a web server
     old: Path | None = None
     try:
         _write_dir(tmp, result, geo, title)
