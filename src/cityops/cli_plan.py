@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from cityops.cli_support import console, load_settings
 from cityops.planner.catalogs import load_sites
 from cityops.planner.plan import PlanInputs, PlanResult, run_plan
 from cityops.planner.report import write_outputs
+from cityops.planner.report_text import TEXT
 from cityops.planner.yamldoc import PlannerInputError
 
 plan_app = typer.Typer(
@@ -23,6 +25,11 @@ plan_app = typer.Typer(
     invoke_without_command=True,
 )
 STEPS = 7
+
+
+class Language(StrEnum):
+    EN = "en"
+    BG = "bg"
 
 
 def _file(text: str) -> typer.models.OptionInfo:
@@ -106,6 +113,7 @@ def plan_cmd(
     history_days: Annotated[int, typer.Option(min=1, help="incidents of these last days")] = 365,
     out: Annotated[Path, typer.Option(file_okay=False, help="output directory")] = Path("plan"),
     time_limit: Annotated[float, typer.Option(min=1.0, help="seconds per solve")] = 20.0,
+    lang: Annotated[Language, typer.Option(help="language of the report")] = Language.EN,
 ) -> None:
     """Plan new cameras for an OpenStreetMap extract: writes OUT/plan.geojson and
     OUT/report.html (offline); with --municipality, its cameras and incident history count and
@@ -130,8 +138,9 @@ def plan_cmd(
             time_limit_s=time_limit,
         )
         result = _run(inputs)
-        title = f"Camera network plan: {municipality or osm.name}, budget {budget:,.0f}"
-        geo = write_outputs(out, result, title)
+        words = TEXT[lang.value]
+        title = words["title"].format(place=municipality or osm.name, budget=f"{budget:,.0f}")
+        geo = write_outputs(out, result, title, lang.value)
     except PlannerInputError as err:
         console.print(f"[red]plan refused:[/red] {err}", markup=True, highlight=False)
         raise typer.Exit(2) from None

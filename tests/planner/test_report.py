@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from playwright.sync_api import expect
 from tests.browser.chromium import new_page
 from tests.browser.conftest import browser  # noqa: F401  (the shared Chromium fixture)
 from tests.planner.small_town import write_small_town
@@ -113,6 +114,25 @@ def test_the_report_of_a_real_extract_renders(
     assert page.locator("#cameras tbody tr").count() == cameras
     assert errors == []
     assert console == []
+    page.context.close()
+
+
+def test_the_report_in_bulgarian(town: Path, tmp_path: Path, browser: Browser) -> None:  # noqa: F811
+    out = tmp_path / "bg"
+    args = ["plan", "--osm", str(town), "--budget", "2500", "--out", str(out), "--lang", "bg"]
+    result = runner.invoke(app, [*args, "--time-limit", "3"])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    assert '<html lang="bg">' in html
+    assert "План за видеонаблюдение: small.osm, бюджет 2,500" in html
+    assert "Покритие по сектори" in html
+    assert "Chosen cameras" not in html
+    page, errors = new_page(browser)
+    page.goto((out / "report.html").as_uri())
+    page.wait_for_function("() => document.body.dataset.mapReady !== undefined")
+    page.locator(".leaflet-control-layers").hover()
+    expect(page.locator(".leaflet-control-layers-overlays")).to_contain_text("предложени камери")
+    assert errors == []
     page.context.close()
 
 

@@ -52,6 +52,12 @@
       layer.bindTooltip((p.name || p.category) + ": " + Math.round(p.covered * 100) + "%");
     },
   }).addTo(map);
-  L.control.layers(null, { "existing cameras": existing, views: views, cameras: cameras, "key objects": keys }).addTo(map);
+  var t = data.labels || {};
+  var overlays = {};
+  overlays[t.layer_existing || "existing cameras"] = existing;
+  overlays[t.layer_views || "fields of view"] = views;
+  overlays[t.layer_cameras || "proposed cameras"] = cameras;
+  overlays[t.layer_keys || "key objects"] = keys;
+  L.control.layers(null, overlays).addTo(map);
   document.body.setAttribute("data-map-ready", String(cameras.getLayers().length));
 })();
