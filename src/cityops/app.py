@@ -25,6 +25,7 @@ from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.dispatch import RetryPolicy
 from cityops.domain.retention import RetentionPolicy
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
+from cityops.ingest.cap_feeds import CapFeedPoller
 from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.mqtt_url import parse_mqtt_url, with_credentials
@@ -175,6 +176,7 @@ class ControlCenter:
         self.video: VideoWorker | None = None
         self.housekeeping: Housekeeping | None = None
         self.dispatch: DispatchWorker | None = None
+        self.cap_feeds: CapFeedPoller | None = None
         self._config_stop: threading.Event | None = None
 
     def start(self, *, with_mqtt: bool = True) -> None:
@@ -192,6 +194,7 @@ class ControlCenter:
         self.start_housekeeping()
         if self.settings.dispatch_poll_s > 0:
             self.start_dispatch()
+        self.start_cap_feeds()
         if with_mqtt:
             if not self.settings.mqtt_url:
                 self.start_embedded_broker()
@@ -251,6 +254,14 @@ class ControlCenter:
             self._incident_changed,
         )
         self.dispatch.start()
+
+    def start_cap_feeds(self) -> None:
+        """Public warnings: the CAP feeds the municipalities configure (docs/CAP.md)."""
+        assert self.pipeline is not None
+        self.cap_feeds = CapFeedPoller(
+            self.runtimes, self.pipeline.submit, lambda: datetime.now(UTC)
+        )
+        self.cap_feeds.start()
 
     def _incident_changed(self, municipality: str, incident_id: int) -> None:
         with self.db.connect() as conn:
@@ -338,6 +349,8 @@ class ControlCenter:
             self.camera_health.stop()
         if self.video is not None:
             self.video.stop()
+        if self.cap_feeds is not None:
+            self.cap_feeds.stop()
         # The pipeline first: what it still holds is stored and acknowledged while the MQTT
         # client is connected, so a clean stop leaves nothing for the broker to redeliver.
         if self.pipeline is not None:

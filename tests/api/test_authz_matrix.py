@@ -125,6 +125,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # audit and retention (C)
     ("GET", f"{M}/audit"): AUDIT,
     ("GET", f"{M}/retention"): ADMIN_ONLY,
+    # public warnings in force (J, docs/CAP.md)
+    ("GET", f"{M}/warnings"): READ,
     # camera network plans (I)
     ("GET", f"{M}/plans"): READ,
     ("GET", f"{M}/plans/{{plan_id}}"): READ,

@@ -24,6 +24,7 @@ from cityops.api import (
     routes_system,
     routes_users,
     routes_video,
+    routes_warnings,
 )
 from cityops.api.deps import Backend
 
@@ -48,6 +49,7 @@ def create_api(center: Backend) -> FastAPI:
         routes_audit,
         routes_planner,
         routes_dispatch,
+        routes_warnings,
     ):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)

@@ -35,6 +35,7 @@ class CapFeedPoller:
         self._books: dict[str, tuple[Jurisdiction, AlertBook]] = {}
         self._next: dict[tuple[str, str], float] = {}
         self._fetched: dict[str, set[str]] = {}
+        self._lock = threading.Lock()  # the thread and a caller (a test, a command) may poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.changes: list[tuple[str, Outcome]] = []
@@ -58,6 +59,10 @@ class CapFeedPoller:
 
     def poll_due(self) -> int:
         """Poll every feed whose time has come; returns how many messages were submitted."""
+        with self._lock:
+            return self._poll_due()
+
+    def _poll_due(self) -> int:
         now = self._clock()
         ts = now.timestamp()
         sent = 0

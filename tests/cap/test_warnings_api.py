@@ -1,0 +1,64 @@
+"""A running control center with ``public_warnings`` configured: the CAP feed (a local HTTP
+server) polled, the warning listed by GET /api/v1/m/{mid}/warnings for a reader, the incident
+opened by rule, nothing for another municipality or without a login."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cityops.api.app import create_api
+from cityops.app import ControlCenter
+from cityops.domain.access import Role
+from tests.cap.support import alert_xml
+from tests.cap.test_feed import ATOM, ENTRY, served
+from tests.cap.test_feed_poller import SECTION
+from tests.cap.test_intake_pipeline import RULE
+from tests.town import MUNI, NEIGHBOUR, TOWN_YAML, account, neighbour_yaml, start_center
+
+__all__ = ["served"]
+
+
+@pytest.fixture
+def center(tmp_path: Path, served: tuple[str, Path]) -> Iterator[ControlCenter]:
+    base, root = served
+    (root / "a1.cap").write_bytes(alert_xml(identifier="a1", expires="2099-01-01T00:00:00+02:00"))
+    (root / "feed.xml").write_text(ATOM.format(entries=ENTRY.format(name="a1", href="a1.cap")))
+    yaml = TOWN_YAML.read_text(encoding="utf-8").replace("rules:\n", RULE, 1)
+    town = tmp_path / "town.yaml"
+    town.write_text(yaml + SECTION.format(url=f"{base}/feed.xml"), encoding="utf-8")
+    started = start_center(tmp_path, with_mqtt=False, also=[town, neighbour_yaml(tmp_path)])
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def test_a_polled_warning_is_listed_and_opens_an_incident(center: ControlCenter) -> None:
+    assert center.cap_feeds is not None
+    assert center.cap_feeds.poll_due() == 1
+    reader = account(center.db, "reader", role=Role.ANALYST, installation_admin=False)
+    api = TestClient(create_api(center))
+    auth = {"Authorization": f"Bearer {reader}"}
+    got = api.get(f"/api/v1/m/{MUNI}/warnings", headers=auth)
+    assert got.status_code == 200, got.text
+    (warning,) = got.json()
+    assert (warning["identifier"], warning["severity"]) == ("a1", "Severe")
+    assert warning["headline"] == "Наводнение в центъра"
+    assert 25.35 <= warning["lon"] <= 25.45
+    assert api.get(f"/api/v1/m/{MUNI}/warnings").status_code == 401
+    assert api.get(f"/api/v1/m/{NEIGHBOUR}/warnings", headers=auth).status_code == 404
+    deadline = time.monotonic() + 10
+    incidents: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not incidents:
+        incidents = [
+            i
+            for i in api.get(f"/api/v1/m/{MUNI}/incidents", headers=auth).json()
+            if i["type"] == "public_warning"
+        ]
+        time.sleep(0.1)
+    assert len(incidents) == 1
