@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cityops.dispatch import message
 from cityops.dispatch.senders import SmtpConfig, send_email
@@ -148,3 +150,13 @@ def test_an_unreachable_smtp_server_is_a_reason_not_an_exception(port: int) -> N
     error = send_email(SmtpConfig(host="127.0.0.1", port=port, timeout_s=2), mail)
     assert error is not None
     assert error.startswith("ConnectionRefusedError")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.binary(max_size=600), token=st.text(max_size=120))
+def test_any_reply_form_or_link_is_refused_cleanly(env: Setup, body: bytes, token: str) -> None:
+    """Outside input on the public reply routes: never a 5xx, never an acknowledgment."""
+    url = f"{BASE}/dispatch/1/reply"
+    posted = env.client.post(url, content=body)
+    assert posted.status_code in (401, 422)
+    assert env.client.get(url, params={"token": token}).status_code in (401, 422)
