@@ -26,7 +26,18 @@ ALLOWED: dict[str, frozenset[str]] = {
     "cap": frozenset({"domain", "safexml"}),
     "data": frozenset(),
     "api": frozenset(
-        {"domain", "store", "services", "ingest", "bus", "video", "settings", "safexml", "dispatch"}
+        {
+            "domain",
+            "store",
+            "services",
+            "ingest",
+            "bus",
+            "video",
+            "settings",
+            "safexml",
+            "dispatch",
+            "cap",
+        }
     ),
     "dispatch": frozenset({"domain", "store"}),
     "settings": frozenset(),

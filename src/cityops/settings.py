@@ -208,6 +208,16 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_cafile: Path | None = None
     smtp_from: str = "cityops@localhost"
+    # public warnings out (CAP 1.2, docs/CAP.md)
+    cap_sender: str = Field(
+        default="cityops@localhost", description="The CAP <sender> of the warnings CityOps writes"
+    )
+    cap_signing_key: Path | None = Field(
+        default=None, description="PEM private key signing CityOps's CAP messages (optional)"
+    )
+    cap_signing_cert: Path | None = Field(
+        default=None, description="PEM certificate of that key, put in each signature"
+    )
 
     @property
     def broker_url(self) -> str:

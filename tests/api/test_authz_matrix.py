@@ -64,6 +64,8 @@ DEAD_LETTERS = frozenset({ADMIN, SUPERVISOR})
 AUDIT = frozenset({ADMIN, AUDITOR})
 USERS = frozenset({ADMIN})
 ADMIN_ONLY = frozenset({ADMIN})
+PUBLISH = frozenset({ADMIN, SUPERVISOR})
+"""Public warnings (CAP) out: warnings.publish."""
 
 M = "/api/v1/m/{mid}"
 INC = f"{M}/incidents/{{incident_id}}"
@@ -127,6 +129,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/retention"): ADMIN_ONLY,
     # public warnings in force (J, docs/CAP.md)
     ("GET", f"{M}/warnings"): READ,
+    # public warnings out: publishing from an incident; CityOps's CAP feed and messages are public
+    ("POST", f"{M}/cap/messages"): PUBLISH,
+    ("GET", f"{M}/cap/feed.xml"): PUBLIC,
+    ("GET", f"{M}/cap/{{identifier}}.xml"): PUBLIC,
     # camera network plans (I)
     ("GET", f"{M}/plans"): READ,
     ("GET", f"{M}/plans/{{plan_id}}"): READ,
@@ -134,6 +140,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", f"{M}/dispatch/{{delivery_id}}/ack"): SIGNED,
     ("GET", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
     ("POST", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
+    ("GET", f"{INC}/deliveries"): READ,
 }
 """The matrix. Add your route's row here (one line) when you add a route."""
 
@@ -207,6 +214,7 @@ def concrete(path: str, mid: str, incident_id: int) -> str:
         "username": TARGET_USER,
         "plan_id": "1",
         "delivery_id": "1",
+        "identifier": "no-such-message",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 

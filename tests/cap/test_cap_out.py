@@ -16,7 +16,8 @@ from cityops.cap.book import AlertBook, Change
 from cityops.cap.check import SCHEMA, check
 from cityops.cap.draft import Draft, DraftError, Signer, Text, follow_up, produce
 from cityops.cap.feed import alert_links
-from cityops.cap.publish import Published, atom_feed
+from cityops.cap.model import Alert
+from cityops.cap.publish import CapArchive, Published, atom_feed
 from cityops.domain.entities import Sector
 from tests.cap.support import signing_pair
 from tests.cap.test_area_book import KAZANLAK
@@ -134,8 +135,8 @@ def test_the_feed_lists_the_messages() -> None:
         title="Kazanlak public warnings",
         updated=SENT + timedelta(minutes=5),
         items=[
-            Published(original, "https://kazanlak.example/cap/1.xml"),
-            Published(update, "https://kazanlak.example/cap/2.xml"),
+            Published.of(_alert_of(original), "https://kazanlak.example/cap/1.xml"),
+            Published.of(_alert_of(update), "https://kazanlak.example/cap/2.xml"),
         ],
     )
     assert alert_links(feed, "https://kazanlak.example/cap/feed") == [
@@ -159,3 +160,22 @@ def test_any_text_makes_a_valid_message(headline: str, description: str, hours: 
     assert verdict.alert is not None
     assert verdict.alert.infos[0].headline == headline.strip()
     assert check(data).valid
+
+
+def _alert_of(draft: Draft) -> Alert:
+    alert = produce(draft)[1].alert
+    assert alert is not None
+    return alert
+
+
+def test_the_archive_keeps_what_was_published(tmp_path: Path) -> None:
+    archive = CapArchive(tmp_path)
+    assert archive.next_identifier("kazanlak", 42) == "cityops.kazanlak.incident-42.1"
+    data, _ = produce(_draft(identifier="cityops.kazanlak.incident-42.1"))
+    archive.put("kazanlak", "cityops.kazanlak.incident-42.1", data)
+    with pytest.raises(FileExistsError):
+        archive.put("kazanlak", "cityops.kazanlak.incident-42.1", b"other")
+    assert archive.get("kazanlak", "cityops.kazanlak.incident-42.1") == data
+    assert archive.get("kazanlak", "../../etc/passwd") is None
+    assert archive.next_identifier("kazanlak", 42) == "cityops.kazanlak.incident-42.2"
+    assert [a.identifier for a in archive.alerts("kazanlak")] == ["cityops.kazanlak.incident-42.1"]

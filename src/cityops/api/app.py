@@ -13,6 +13,7 @@ from cityops.api import (
     hardening,
     routes_audit,
     routes_auth,
+    routes_cap,
     routes_dispatch,
     routes_evidence,
     routes_incidents,
@@ -50,6 +51,7 @@ def create_api(center: Backend) -> FastAPI:
         routes_planner,
         routes_dispatch,
         routes_warnings,
+        routes_cap,
     ):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)

@@ -38,6 +38,8 @@ class Permission(StrEnum):
     DEVICES_MANAGE = "devices.manage"
     RETENTION_MANAGE = "retention.manage"
     PRIVACY_ERASE = "privacy.erase"
+    WARNINGS_PUBLISH = "warnings.publish"
+    """Publish a public warning (CAP) from an incident (issue 9, docs/CAP.md)."""
 
 
 P = Permission
@@ -57,9 +59,11 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         P.DEVICES_MANAGE,
         P.RETENTION_MANAGE,
         P.PRIVACY_ERASE,
+        P.WARNINGS_PUBLISH,
     },
     Role.SUPERVISOR: _OPERATING
-    | {P.INCIDENTS_HANDOVER, P.INGEST_WRITE, P.DEAD_LETTERS_READ, P.SYSTEM_READ},
+    | {P.INCIDENTS_HANDOVER, P.INGEST_WRITE, P.DEAD_LETTERS_READ, P.SYSTEM_READ}
+    | {P.WARNINGS_PUBLISH},
     Role.OPERATOR: _OPERATING | {P.SYSTEM_READ},
     # data-scoped: only incidents assigned to its agency and the cameras linked to them
     Role.LIAISON: frozenset({P.INCIDENTS_READ, P.INCIDENTS_NOTE, P.SOURCES_READ, P.VIDEO_VIEW}),
