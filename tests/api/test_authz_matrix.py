@@ -129,6 +129,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/retention"): ADMIN_ONLY,
     # public warnings in force (J, docs/CAP.md)
     ("GET", f"{M}/warnings"): READ,
+    ("POST", f"{M}/cap/alerts"): INGEST,
     # public warnings out: publishing from an incident; CityOps's CAP feed and messages are public
     ("POST", f"{M}/cap/messages"): PUBLISH,
     ("GET", f"{M}/cap/feed.xml"): PUBLIC,

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 from cityops.dispatch import signing
 from cityops.dispatch.callback import REFUSALS
+from cityops.domain.access import Role
 from cityops.domain.dispatch import DeliveryStatus
 from cityops.services.live import LiveKind, LiveMessage
 from cityops.services.views import IncidentSummary
@@ -25,7 +27,7 @@ from tests.dispatch.support import (
     timeline,
     wait_for,
 )
-from tests.town import MUNI
+from tests.town import MUNI, account
 
 
 def test_a_failing_receiver_gets_retries_until_it_takes_the_signed_message(env: Setup) -> None:
@@ -60,6 +62,27 @@ def test_a_failing_receiver_gets_retries_until_it_takes_the_signed_message(env: 
     assert doc["links"]["ack"] == f"{PUBLIC_URL}{BASE}/dispatch/{sent[0].id}/ack"
     statuses = [e["data"]["status"] for e in timeline(env.client, incident_id, "dispatch")]
     assert sorted(statuses) == ["retrying", "sent"]  # the first failure and the success only
+    listed = env.client.get(f"{BASE}/incidents/{incident_id}/deliveries").json()
+    assert [(d["channel"], d["status"], d["attempts"]) for d in listed] == [("webhook", "sent", 3)]
+    assert listed[0]["last_error"] is None  # cleared by the success
+    # a liaison: only its own agency's deliveries, and only of incidents it may see
+    until = datetime.now(UTC) + timedelta(days=1)
+    for agency, expected in (("civil-protection", 200), ("police", 404)):
+        token = account(
+            env.center.db,
+            f"liaison-{agency}",
+            role=Role.LIAISON,
+            agency=agency,
+            expires_at=until,
+            installation_admin=False,
+        )
+        r = env.client.get(
+            f"{BASE}/incidents/{incident_id}/deliveries",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == expected
+        if expected == 200:
+            assert [d["agency"] for d in r.json()] == ["civil-protection"]
 
 
 def test_a_receiver_that_never_works_ends_as_a_dead_letter_after_n_tries(env: Setup) -> None:

@@ -17,21 +17,25 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from cityops.api.deps import Backend, Center
+from cityops.api.auth import allow, now_utc
+from cityops.api.deps import Backend, Center, IncidentId
 from cityops.dispatch import signing
 from cityops.dispatch.callback import REFUSALS, Ack, AckRejectedError, decode_ack
+from cityops.domain.access import Permission, Principal
 from cityops.domain.audit import AuditAction
 from cityops.domain.incident import TimelineEntry, TimelineKind
 from cityops.services import audit
+from cityops.services.access_scope import incident_home
 from cityops.services.live import LiveKind, LiveMessage
 from cityops.services.views import load_summary
 from cityops.store import dispatch_repo, incidents_repo
 from cityops.store.dispatch_repo import Delivery
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1/m/{mid}/dispatch", tags=["dispatch"])
+router = APIRouter(prefix="/api/v1/m/{mid}", tags=["dispatch"])
 
 Mid = Annotated[str, Path(max_length=64)]
 DeliveryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -123,7 +127,7 @@ def _signed_ack(
     return {"delivery": delivery.id, "acknowledged_at": now.isoformat()}
 
 
-@router.post("/{delivery_id}/ack", summary="An agency acknowledges a delivery (signed)")
+@router.post("/dispatch/{delivery_id}/ack", summary="An agency acknowledges a delivery (signed)")
 async def ack(request: Request, center: Center, mid: Mid, delivery_id: DeliveryId) -> Any:
     body = await request.body()
     return await run_in_threadpool(
@@ -151,7 +155,9 @@ _PAGE = """<!doctype html><html lang="bg"><head><meta charset="utf-8">
 <title>CityOps</title></head><body><h1>CityOps</h1>{body}</body></html>"""
 
 
-@router.get("/{delivery_id}/reply", response_class=HTMLResponse, summary="Reply link (e-mail)")
+@router.get(
+    "/dispatch/{delivery_id}/reply", response_class=HTMLResponse, summary="Reply link (e-mail)"
+)
 def reply_page(
     center: Center,
     mid: Mid,
@@ -187,7 +193,61 @@ def _reply(center: Backend, mid: str, delivery_id: int, body: bytes) -> HTMLResp
     return HTMLResponse(_PAGE.format(body="<p>Благодарим. / Thank you: acknowledged.</p>"))
 
 
-@router.post("/{delivery_id}/reply", response_class=HTMLResponse, summary="Reply link's form")
+@router.post(
+    "/dispatch/{delivery_id}/reply", response_class=HTMLResponse, summary="Reply link's form"
+)
 async def reply(request: Request, center: Center, mid: Mid, delivery_id: DeliveryId) -> Any:
     body = await request.body()
     return await run_in_threadpool(_reply, center, mid, delivery_id, body)
+
+
+class DeliveryView(BaseModel):
+    id: int
+    agency: str
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    next_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+@router.get(
+    "/incidents/{incident_id}/deliveries",
+    response_model=list[DeliveryView],
+    summary="Where the incident was dispatched to, and how each delivery went",
+)
+def deliveries(
+    caller: Annotated[Principal, allow(Permission.INCIDENTS_READ)],
+    center: Center,
+    mid: Mid,
+    incident_id: IncidentId,
+) -> list[DeliveryView]:
+    """A liaison sees only its own agency's deliveries (of incidents it may see at all)."""
+    now = now_utc()
+    with center.db.connect() as conn:
+        home = incident_home(conn, caller, mid, incident_id, now)
+        if home is None:
+            raise HTTPException(404, f"incident {incident_id} not found")
+        rows = dispatch_repo.for_incident(conn, home, incident_id)
+    if caller.limited(mid, now):
+        rows = [r for r in rows if r.agency == caller.agency_scope(mid, now)]
+    return [
+        DeliveryView(
+            id=r.id,
+            agency=r.agency,
+            channel=r.channel.value,
+            target=r.target,
+            status=r.status.value,
+            attempts=r.attempts,
+            next_at=r.next_at,
+            last_error=r.last_error,
+            created_at=r.created_at,
+            sent_at=r.sent_at,
+            acknowledged_at=r.acknowledged_at,
+        )
+        for r in rows
+    ]
