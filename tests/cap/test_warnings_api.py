@@ -62,3 +62,27 @@ def test_a_polled_warning_is_listed_and_opens_an_incident(center: ControlCenter)
         ]
         time.sleep(0.1)
     assert len(incidents) == 1
+
+
+def test_an_alert_file_is_pushed(center: ControlCenter, shared_data: Path) -> None:
+    gateway = account(center.db, "gw", role=Role.SUPERVISOR, installation_admin=False)
+    api = TestClient(create_api(center))
+    auth = {"Authorization": f"Bearer {gateway}"}
+    cap = {**auth, "Content-Type": "application/cap+xml"}
+    url = f"/api/v1/m/{MUNI}/cap/alerts"
+    pushed = api.post(url, content=alert_xml(identifier="file-1"), headers=cap)
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["submitted"] == 1
+    assert pushed.json()["signature"] == "absent"
+    again = api.post(url, content=alert_xml(identifier="file-1"), headers=cap)
+    assert again.json()["submitted"] == 0  # the same message once
+    listed = api.get(f"/api/v1/m/{MUNI}/warnings", headers=auth).json()
+    assert "file-1" in [w["identifier"] for w in listed]
+    bad = api.post(url, content=(shared_data / "cap" / "invalid.cap").read_bytes(), headers=cap)
+    assert bad.status_code == 422
+    assert bad.json()["detail"]["reasons"][0].startswith("schema:")
+    xee = api.post(url, content=(shared_data / "cap" / "xee.cap").read_bytes(), headers=cap)
+    assert xee.status_code == 422
+    assert xee.json()["detail"]["reasons"][0].startswith("refused:")
+    as_json = api.post(url, content=alert_xml(identifier="file-2"), headers=auth)
+    assert as_json.status_code == 415

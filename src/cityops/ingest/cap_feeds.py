@@ -13,7 +13,9 @@ import httpx
 
 from cityops.cap.area import Jurisdiction
 from cityops.cap.book import AlertBook, Outcome
+from cityops.cap.check import Verdict, check
 from cityops.cap.feed import FeedError, client, poll
+from cityops.cap.model import Alert
 from cityops.ingest.cap_intake import event_message
 from cityops.ingest.worker import InboundMessage
 from cityops.services.runtime import MunicipalityRuntime
@@ -80,6 +82,31 @@ class CapFeedPoller:
                 self._note(mid, gone)
         return sent
 
+    def accept(self, data: bytes, only: str | None = None) -> tuple[Verdict, int]:
+        """One CAP document pushed to CityOps (a file, an HTTP post): checked, applied to the
+        books (of ``only``, or every municipality), what it opens or updates submitted."""
+        with self._lock:
+            now = self._clock()
+            verdict = check(data)
+            sent = 0
+            if verdict.alert is None:
+                return verdict, 0
+            for mid in [only] if only is not None else list(self._runtimes):
+                held = self._book(mid)
+                if held is not None:
+                    sent += self._apply(mid, held[1], verdict.alert, now)
+            return verdict, sent
+
+    def _apply(self, mid: str, book: AlertBook, alert: Alert, now: datetime) -> int:
+        sent = 0
+        for outcome in book.apply(alert, now):
+            self._note(mid, outcome)
+            message = event_message(outcome, mid, now)
+            if message is not None:
+                self._submit(message)
+                sent += 1
+        return sent
+
     def _poll_one(self, mid: str, url: str, book: AlertBook, now: datetime) -> int:
         seen = self._fetched.setdefault(url, set())
         try:
@@ -94,12 +121,7 @@ class CapFeedPoller:
             if item.verdict.alert is None:
                 log.warning("CAP alert %s refused: %s", item.url, "; ".join(item.verdict.reasons))
                 continue
-            for outcome in book.apply(item.verdict.alert, now):
-                self._note(mid, outcome)
-                message = event_message(outcome, mid, now)
-                if message is not None:
-                    self._submit(message)
-                    sent += 1
+            sent += self._apply(mid, book, item.verdict.alert, now)
         return sent
 
     def _note(self, mid: str, outcome: Outcome) -> None:
