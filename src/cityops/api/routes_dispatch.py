@@ -2,7 +2,7 @@
 system, or the one-time reply link of the e-mail. No login: the HMAC signature (or the link's
 token) is the credential. Anything refused answers 401 the same way, whether the delivery does
 not exist, the signature is wrong, the timestamp stale or the request a replay, and is counted
-(``dispatch.callback.REFUSALS``)."""
+(``dispatch.callback.REFUSALS``). Operators read an incident's deliveries with a login."""
 
 from __future__ import annotations
 
