@@ -43,7 +43,7 @@ DeliveryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 def _refuse(reason: str, mid: str, delivery_id: int) -> HTTPException:
     REFUSALS.add(reason)
-    log.warning("dispatch ack refused (%s): %s delivery %s", reason, mid, delivery_id)
+    log.warning("dispatch ack refused (%s): %r delivery %s", reason, mid, delivery_id)
     return HTTPException(401, "signature refused")
 
 
