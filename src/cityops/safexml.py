@@ -97,6 +97,7 @@ def _check_depth(root: Element, max_depth: int) -> None:
 
 # Imported here, not at the top, to keep the section self-contained for its readers.
 import base64  # noqa: E402
+import threading  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import datetime  # noqa: E402
 from functools import cache  # noqa: E402
@@ -134,8 +135,16 @@ class SignatureCheck:
     signer: str | None = None
 
 
-@cache
+_SCHEMA_LOCK = threading.Lock()
+
+
 def _schema(path: Path) -> xmlschema.XMLSchema:
+    with _SCHEMA_LOCK:  # built once, even when several threads check documents at once
+        return _built_schema(path)
+
+
+@cache
+def _built_schema(path: Path) -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(path.read_text(encoding="utf-8"), allow="none", defuse="always")
 
 

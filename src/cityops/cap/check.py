@@ -51,6 +51,10 @@ def check(data: bytes, *, trusted_ca: Path | None = None) -> Verdict:
         except CapError as err:
             reasons = tuple(err.problems)
     at = alert.sent if alert is not None else datetime.now(UTC)
+    if root.find(f".//{{{safexml.DSIG_NS}}}Signature") is None:  # no second parse for nothing
+        return Verdict(
+            not reasons, reasons, safexml.SignatureCheck("absent", "no XML signature"), alert
+        )
     try:
         signature = safexml.verify_signature(data, at=at, trusted_ca=trusted_ca)
     except safexml.XmlError as err:
