@@ -5,6 +5,7 @@ requires it."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -160,3 +161,19 @@ def test_any_reply_form_or_link_is_refused_cleanly(env: Setup, body: bytes, toke
     posted = env.client.post(url, content=body)
     assert posted.status_code in (401, 422)
     assert env.client.get(url, params={"token": token}).status_code in (401, 422)
+
+
+def test_a_title_with_line_breaks_cannot_inject_headers() -> None:
+    delivery = _delivery()
+    incident = dict(delivery.payload["incident"])
+    incident["title_local"] = "Пожар\r\nBcc: everyone@example.com"
+    hostile = replace(delivery, payload={"incident": incident})
+    mail = message.email(
+        hostile,
+        message.Links("http://x"),
+        sender="a@b.example",
+        sent_at=datetime.now(UTC),
+        reply_token="t",
+    )
+    assert mail["Bcc"] is None
+    assert str(mail["Subject"]).endswith("Пожар Bcc: everyone@example.com")

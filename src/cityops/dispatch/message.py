@@ -53,6 +53,11 @@ def webhook_body(delivery: Delivery, links: Links, sent_at: datetime) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def _line(text: str) -> str:
+    """One header line: no line breaks or other control characters (header injection)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:200]
+
+
 def _where(incident: Mapping[str, Any]) -> tuple[str, str]:
     loc = incident.get("location")
     if not loc:
@@ -74,9 +79,9 @@ def email(
     link = links.incident(delivery.municipality, delivery.incident_id)
     reply = links.reply(delivery.municipality, delivery.id, reply_token)
     msg = EmailMessage()
-    msg["Subject"] = f"[CityOps] Инцидент / Incident #{inc['id']}: {title_bg}"
+    msg["Subject"] = f"[CityOps] Инцидент / Incident #{inc['id']}: {_line(title_bg)}"
     msg["From"] = sender
-    msg["To"] = delivery.target
+    msg["To"] = _line(delivery.target)
     msg["Date"] = format_datetime(sent_at)
     msg["Message-ID"] = make_msgid(domain="cityops.invalid")
     msg["X-CityOps-Delivery"] = str(delivery.id)
