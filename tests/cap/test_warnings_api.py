@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from cityops import safexml
 from cityops.api.app import create_api
 from cityops.app import ControlCenter
 from cityops.domain.access import Role
-from tests.cap.support import alert_xml
+from tests.cap.support import alert_xml, signing_pair
 from tests.cap.test_feed import ATOM, ENTRY, served
 from tests.cap.test_feed_poller import SECTION
 from tests.cap.test_intake_pipeline import RULE
@@ -50,6 +51,7 @@ def test_a_polled_warning_is_listed_and_opens_an_incident(center: ControlCenter)
     assert (warning["identifier"], warning["severity"]) == ("a1", "Severe")
     assert warning["headline"] == "Наводнение в центъра"
     assert 25.35 <= warning["lon"] <= 25.45
+    assert warning["signature"] == "absent"
     assert api.get(f"/api/v1/m/{MUNI}/warnings").status_code == 401
     assert api.get(f"/api/v1/m/{NEIGHBOUR}/warnings", headers=auth).status_code == 404
     deadline = time.monotonic() + 10
@@ -86,3 +88,15 @@ def test_an_alert_file_is_pushed(center: ControlCenter, shared_data: Path) -> No
     assert xee.json()["detail"]["reasons"][0].startswith("refused:")
     as_json = api.post(url, content=alert_xml(identifier="file-2"), headers=auth)
     assert as_json.status_code == 415
+    key, cert = signing_pair()
+    signed = safexml.sign_enveloped(alert_xml(identifier="file-3"), key_pem=key, cert_pem=cert)
+    answer = api.post(url, content=signed, headers=cap)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["signature"] == "valid"
+    shown = {w["identifier"]: w for w in api.get(f"/api/v1/m/{MUNI}/warnings", headers=auth).json()}
+    assert shown["file-3"]["signature"] == "valid (untrusted): signed by CN=CityOps test signer"
+    tampered = signed.replace(b"file-3", b"file-4")
+    answer = api.post(url, content=tampered, headers=cap)
+    assert answer.json()["signature"] == "invalid"
+    shown = {w["identifier"]: w for w in api.get(f"/api/v1/m/{MUNI}/warnings", headers=auth).json()}
+    assert shown["file-4"]["signature"].startswith("invalid: digest mismatch")

@@ -38,6 +38,9 @@ class WarningView(BaseModel):
     lat: float
     replaces: list[str]
     """Identifiers of the messages this one updated."""
+    signature: str
+    """The alert's XML signature as checked: ``valid (untrusted): signed by ...``, ``invalid:
+    why``, or ``absent``."""
 
 
 @router.get("/warnings", response_model=list[WarningView])
@@ -67,6 +70,7 @@ def list_warnings(mid: str, request: Request, _: Reader) -> list[WarningView]:
                 lon=warning.position.lon,
                 lat=warning.position.lat,
                 replaces=[identifier for _, identifier in warning.replaces],
+                signature=warning.signature,
             )
         )
     return sorted(views, key=lambda v: v.sent, reverse=True)

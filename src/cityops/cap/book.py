@@ -30,6 +30,8 @@ class Warning:
     alert: Alert
     position: LonLat
     replaces: tuple[Key, ...] = ()
+    signature: str = "absent"
+    """The alert's XML signature as checked: valid (with its signer), invalid (why) or absent."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class AlertBook:
     def active(self) -> dict[Key, Warning]:
         return dict(self._active)
 
-    def apply(self, alert: Alert, now: datetime) -> list[Outcome]:
+    def apply(self, alert: Alert, now: datetime, signature: str = "absent") -> list[Outcome]:
         """What ``alert`` changes here (``[]`` when nothing: elsewhere, a repeat, a test
         message, already expired)."""
         if alert.key in self._seen or alert.status not in {"Actual", "Exercise"}:
@@ -68,7 +70,7 @@ class AlertBook:
             return [Outcome(Change.LEFT, k, self._active.pop(k)) for k in referenced]
         for k in referenced:
             self._active.pop(k)
-        warning = Warning(alert, position_in(areas, self.where), tuple(referenced))
+        warning = Warning(alert, position_in(areas, self.where), tuple(referenced), signature)
         self._active[alert.key] = warning
         return [Outcome(Change.UPDATED if referenced else Change.OPENED, alert.key, warning)]
 

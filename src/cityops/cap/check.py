@@ -22,13 +22,23 @@ class Verdict:
     signature: safexml.SignatureCheck | None  # None when the document was refused unread
     alert: Alert | None
 
+    def signature_text(self) -> str:
+        """``valid (untrusted): signed by CN=...``, ``invalid: why``, ``absent``."""
+        sig = self.signature
+        if sig is None:
+            return "refused unread"
+        if sig.status == "absent":
+            return "absent"
+        trust = "" if sig.status != "valid" else (" (trusted)" if sig.trusted else " (untrusted)")
+        return f"{sig.status}{trust}: {sig.detail}"
+
     def summary(self) -> str:
         head = "valid" if self.valid else "invalid: " + "; ".join(self.reasons)
         if self.signature is None:
             return head
-        sig = self.signature
-        trust = "" if sig.status != "valid" else (" (trusted)" if sig.trusted else " (untrusted)")
-        return f"{head} | signature {sig.status}{trust}: {sig.detail}"
+        if self.signature.status == "absent":
+            return f"{head} | signature absent: {self.signature.detail}"
+        return f"{head} | signature {self.signature_text()}"
 
 
 def check(data: bytes, *, trusted_ca: Path | None = None) -> Verdict:

@@ -15,7 +15,6 @@ from cityops.cap.area import Jurisdiction
 from cityops.cap.book import AlertBook, Outcome
 from cityops.cap.check import Verdict, check
 from cityops.cap.feed import FeedError, client, poll
-from cityops.cap.model import Alert
 from cityops.ingest.cap_intake import event_message
 from cityops.ingest.worker import InboundMessage
 from cityops.services.runtime import MunicipalityRuntime
@@ -94,12 +93,13 @@ class CapFeedPoller:
             for mid in [only] if only is not None else list(self._runtimes):
                 held = self._book(mid)
                 if held is not None:
-                    sent += self._apply(mid, held[1], verdict.alert, now)
+                    sent += self._apply(mid, held[1], verdict, now)
             return verdict, sent
 
-    def _apply(self, mid: str, book: AlertBook, alert: Alert, now: datetime) -> int:
+    def _apply(self, mid: str, book: AlertBook, verdict: Verdict, now: datetime) -> int:
+        assert verdict.alert is not None
         sent = 0
-        for outcome in book.apply(alert, now):
+        for outcome in book.apply(verdict.alert, now, verdict.signature_text()):
             self._note(mid, outcome)
             message = event_message(outcome, mid, now)
             if message is not None:
@@ -121,7 +121,7 @@ class CapFeedPoller:
             if item.verdict.alert is None:
                 log.warning("CAP alert %s refused: %s", item.url, "; ".join(item.verdict.reasons))
                 continue
-            sent += self._apply(mid, book, item.verdict.alert, now)
+            sent += self._apply(mid, book, item.verdict, now)
         return sent
 
     def _note(self, mid: str, outcome: Outcome) -> None:

@@ -55,7 +55,7 @@ class CapIntake:
         messages: list[InboundMessage] = []
         if verdict.alert is not None:
             for mid, book in self.books.items():
-                changed = book.apply(verdict.alert, now)
+                changed = book.apply(verdict.alert, now, verdict.signature_text())
                 if changed:
                     outcomes[mid] = changed
                 messages += [m for o in changed if (m := event_message(o, mid, now))]
