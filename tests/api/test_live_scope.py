@@ -21,6 +21,8 @@ from cityops.services.live import (
     ResyncPayload,
     ResyncReason,
     SensorPayload,
+    WarningChange,
+    WarningPayload,
 )
 from cityops.services.views import IncidentSummary
 
@@ -65,6 +67,18 @@ def message(draw: st.DrawFn) -> LiveMessage:
         payload = DetectionsPayload(id=camera, ts=T, objects=[])
     elif kind is LiveKind.HELLO:
         payload = HelloPayload(municipality=to, server_time=T)
+    elif kind is LiveKind.WARNING:
+        payload = WarningPayload(
+            change=WarningChange.OPENED,
+            sender="s",
+            identifier="i",
+            headline="h",
+            severity="Minor",
+            lon=25.0,
+            lat=42.0,
+            expires=None,
+            signature="absent",
+        )
     else:
         payload = ResyncPayload(reason=ResyncReason.OVERFLOW)
     return LiveMessage(to, kind, payload)  # type: ignore[arg-type]

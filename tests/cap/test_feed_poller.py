@@ -16,6 +16,7 @@ from cityops.cap.book import Change
 from cityops.config.errors import ConfigError
 from cityops.ingest.cap_feeds import CapFeedPoller
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
+from cityops.services.live import LiveBus, LiveKind, LiveMessage, WarningChange
 from cityops.store import tables as t
 from tests.cap.support import alert_xml
 from tests.cap.test_feed import ATOM, ENTRY, served
@@ -67,7 +68,10 @@ def test_the_configured_feed_opens_updates_and_expires(
         message.done = outcomes.append
         pipeline.process([message])
 
-    poller = CapFeedPoller(pipeline.runtimes, submit, clock)
+    live = LiveBus()
+    seen: list[LiveMessage] = []
+    live.subscribe(seen.extend)
+    poller = CapFeedPoller(pipeline.runtimes, submit, clock, live=live)
     try:
         (root / "a1.cap").write_bytes(alert_xml(identifier="a1"))
         _publish(root, ["a1"])
@@ -89,6 +93,11 @@ def test_the_configured_feed_opens_updates_and_expires(
             Change.EXPIRED,
         ]
         assert book.active == {}
+        assert [(m.kind, m.payload.change) for m in seen] == [  # type: ignore[union-attr]
+            (LiveKind.WARNING, WarningChange.OPENED),
+            (LiveKind.WARNING, WarningChange.UPDATED),
+            (LiveKind.WARNING, WarningChange.EXPIRED),
+        ]
         assert [o.accepted for o in outcomes] == [1, 1]
         assert count(town, t.events) == 2
         (incident,) = incidents(town)

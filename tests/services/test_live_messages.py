@@ -21,6 +21,8 @@ from cityops.services.live import (
     ResyncPayload,
     ResyncReason,
     SensorPayload,
+    WarningChange,
+    WarningPayload,
 )
 from cityops.services.views import IncidentSummary, Position
 
@@ -51,6 +53,17 @@ SAMPLES: dict[LiveKind, LivePayload] = {
         id="cam-a",
         ts=AT,
         objects=[DetectedObject(track=3, label=ObjectClass.PERSON, box=(0.1, 0.2, 0.3, 0.6))],
+    ),
+    LiveKind.WARNING: WarningPayload(
+        change=WarningChange.OPENED,
+        sender="ops@meteo.bg",
+        identifier="bg-1",
+        headline="Силен вятър",
+        severity="Moderate",
+        lon=25.4,
+        lat=42.62,
+        expires=AT,
+        signature="absent",
     ),
 }
 

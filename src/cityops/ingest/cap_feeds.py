@@ -17,6 +17,7 @@ from cityops.cap.check import Verdict, check
 from cityops.cap.feed import FeedError, client, poll
 from cityops.ingest.cap_intake import event_message
 from cityops.ingest.worker import InboundMessage
+from cityops.services.live import LiveBus, LiveKind, LiveMessage, WarningChange, WarningPayload
 from cityops.services.runtime import MunicipalityRuntime
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ class CapFeedPoller:
         submit: Callable[[InboundMessage], None],
         clock: Callable[[], datetime],
         http: httpx.Client | None = None,
+        live: LiveBus | None = None,
     ) -> None:
         self._runtimes, self._submit, self._clock = runtimes, submit, clock
+        self._live = live
         self._http = http or client()
         self._books: dict[str, tuple[Jurisdiction, AlertBook]] = {}
         self._next: dict[tuple[str, str], float] = {}
@@ -127,6 +130,8 @@ class CapFeedPoller:
     def _note(self, mid: str, outcome: Outcome) -> None:
         self.changes.append((mid, outcome))
         del self.changes[:-1000]
+        if self._live is not None:
+            self._live.publish(LiveMessage(mid, LiveKind.WARNING, warning_payload(outcome)))
 
     def start(self, period_s: float = 5.0) -> None:
         def loop() -> None:
@@ -144,3 +149,20 @@ class CapFeedPoller:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._http.close()
+
+
+def warning_payload(outcome: Outcome) -> WarningPayload:
+    """The live message of a warning's change (services/live.py, docs/LIVE.md)."""
+    warning, alert = outcome.warning, outcome.warning.alert
+    info = alert.infos[0] if alert.infos else None
+    return WarningPayload(
+        change=WarningChange(outcome.change.value),
+        sender=alert.sender[:300],
+        identifier=alert.identifier[:300],
+        headline=((info.headline or info.event) if info else alert.identifier)[:500],
+        severity=(info.severity if info else "Unknown")[:32],
+        lon=warning.position.lon,
+        lat=warning.position.lat,
+        expires=alert.expires(),
+        signature=warning.signature[:500],
+    )

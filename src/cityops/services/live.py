@@ -31,6 +31,8 @@ class LiveKind(StrEnum):
     RESYNC = "resync"
     DETECTIONS = "detections"
     """What a camera's video analytics sees now (about once a second; the camera wall)."""
+    WARNING = "warning"
+    """A public warning (CAP alert) for the municipality opened, changed or ended (docs/CAP.md)."""
 
 
 class HelloPayload(BaseModel):
@@ -70,6 +72,29 @@ class DetectionsPayload(BaseModel):
     objects: list[DetectedObject] = Field(max_length=100)
 
 
+class WarningChange(StrEnum):
+    OPENED = "opened"
+    UPDATED = "updated"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    LEFT = "left"
+    """An update moved the warning's area away from the municipality."""
+
+
+class WarningPayload(BaseModel):
+    """A public warning's change: the map shows it while ``change`` is opened or updated."""
+
+    change: WarningChange
+    sender: str = Field(max_length=300)
+    identifier: str = Field(max_length=300)
+    headline: str = Field(max_length=500)
+    severity: str = Field(max_length=32)
+    lon: float = Field(ge=-180.0, le=180.0)
+    lat: float = Field(ge=-90.0, le=90.0)
+    expires: AwareDatetime | None
+    signature: str = Field(max_length=500)
+
+
 class ResyncReason(StrEnum):
     OVERFLOW = "overflow"
     """The client fell QUEUE_LIMIT messages behind: what was queued for it was dropped."""
@@ -88,6 +113,7 @@ LivePayload = (
     | CameraPayload
     | ResyncPayload
     | DetectionsPayload
+    | WarningPayload
 )
 
 PAYLOADS: dict[LiveKind, type[LivePayload]] = {
@@ -97,6 +123,7 @@ PAYLOADS: dict[LiveKind, type[LivePayload]] = {
     LiveKind.CAMERA: CameraPayload,
     LiveKind.RESYNC: ResyncPayload,
     LiveKind.DETECTIONS: DetectionsPayload,
+    LiveKind.WARNING: WarningPayload,
 }
 """The payload model of each kind: the live contract in one table."""
 
