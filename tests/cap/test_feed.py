@@ -7,10 +7,13 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
+from html import escape
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cityops.cap.book import AlertBook, Change
 from cityops.cap.feed import FeedError, alert_links, client, poll
@@ -103,3 +106,37 @@ def test_a_hostile_or_foreign_feed_is_refused() -> None:
         )
     with pytest.raises(FeedError, match="neither Atom nor RSS"):
         alert_links(b"<html/>", "http://x/")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.binary(max_size=1500),
+        st.lists(
+            st.tuples(
+                st.sampled_from(["application/cap+xml", "text/html", ""]),
+                st.text(max_size=40),
+            ),
+            max_size=6,
+        ).map(
+            lambda links: ATOM.format(
+                entries="".join(
+                    f'<entry><link type="{t}" href="{escape(h, quote=True)}"/></entry>'
+                    for t, h in links
+                )
+            ).encode()
+        ),
+    )
+)
+def test_any_feed_gives_http_links_or_a_feed_error(data: bytes) -> None:
+    refused = ""
+    try:
+        links = alert_links(data, "https://feeds.example/bg")
+    except FeedError as err:
+        refused, links = str(err), []
+    if refused:
+        assert refused.startswith("feed:")
+        return
+    for link in links:
+        assert link.split(":", 1)[0] in {"http", "https"}
+    assert len(links) == len(set(links))
