@@ -259,7 +259,11 @@ class ControlCenter:
         """Public warnings: the CAP feeds the municipalities configure (docs/CAP.md)."""
         assert self.pipeline is not None
         self.cap_feeds = CapFeedPoller(
-            self.runtimes, self.pipeline.submit, lambda: datetime.now(UTC), live=self.live
+            self.runtimes,
+            self.pipeline.submit,
+            lambda: datetime.now(UTC),
+            live=self.live,
+            db=self.db,
         )
         self.cap_feeds.start()
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from cityops.app import import_config, load_runtimes
 from cityops.cap.book import Change
@@ -71,7 +71,7 @@ def test_the_configured_feed_opens_updates_and_expires(
     live = LiveBus()
     seen: list[LiveMessage] = []
     live.subscribe(seen.extend)
-    poller = CapFeedPoller(pipeline.runtimes, submit, clock, live=live)
+    poller = CapFeedPoller(pipeline.runtimes, submit, clock, live=live, db=town)
     try:
         (root / "a1.cap").write_bytes(alert_xml(identifier="a1"))
         _publish(root, ["a1"])
@@ -102,6 +102,15 @@ def test_the_configured_feed_opens_updates_and_expires(
         assert count(town, t.events) == 2
         (incident,) = incidents(town)
         assert incident["type"] == "public_warning"
+        with town.connect() as conn:
+            notes = conn.execute(
+                select(t.incident_timeline.c.actor, t.incident_timeline.c.text)
+                .where(t.incident_timeline.c.incident_id == incident["id"])
+                .where(t.incident_timeline.c.kind == "note")
+            ).all()
+        assert [tuple(n) for n in notes] == [
+            ("CAP", "Public warning a2 (Наводнение в центъра) expired.")
+        ]
     finally:
         poller.stop()
 

@@ -11,6 +11,11 @@ KIND = "public_warning"
 """The event kind of a warning that opened or was updated here."""
 
 
+def event_id(sender: str, identifier: str) -> str:
+    """The id of the event a warning entered as (stored once per id)."""
+    return f"cap:{sender}:{identifier}"[:200]
+
+
 def as_event(outcome: Outcome, municipality: str) -> Event | None:
     """The event for an opened or updated warning (None for a closing change: the warning's
     end is shown on the map and noted, it does not raise anything)."""
@@ -34,7 +39,7 @@ def as_event(outcome: Outcome, municipality: str) -> Event | None:
         }
     return Event(
         municipality=municipality,
-        event_id=f"cap:{alert.sender}:{alert.identifier}"[:200],
+        event_id=event_id(alert.sender, alert.identifier),
         source=EventSource.EXTERNAL,
         source_id=f"cap:{alert.sender}"[:200],
         kind=KIND,

@@ -10,12 +10,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import httpx
+from sqlalchemy import Engine
 
 from cityops.cap.area import Jurisdiction
 from cityops.cap.book import AlertBook, Outcome
 from cityops.cap.check import Verdict, check
 from cityops.cap.feed import FeedError, client, poll
 from cityops.ingest.cap_intake import event_message
+from cityops.ingest.cap_notes import note_end
 from cityops.ingest.worker import InboundMessage
 from cityops.services.live import LiveBus, LiveKind, LiveMessage, WarningChange, WarningPayload
 from cityops.services.runtime import MunicipalityRuntime
@@ -32,9 +34,10 @@ class CapFeedPoller:
         clock: Callable[[], datetime],
         http: httpx.Client | None = None,
         live: LiveBus | None = None,
+        db: Engine | None = None,
     ) -> None:
         self._runtimes, self._submit, self._clock = runtimes, submit, clock
-        self._live = live
+        self._live, self._db = live, db
         self._http = http or client()
         self._books: dict[str, tuple[Jurisdiction, AlertBook]] = {}
         self._next: dict[tuple[str, str], float] = {}
@@ -130,6 +133,12 @@ class CapFeedPoller:
     def _note(self, mid: str, outcome: Outcome) -> None:
         self.changes.append((mid, outcome))
         del self.changes[:-1000]
+        rt = self._runtimes.get(mid)
+        if self._db is not None and rt is not None:
+            try:
+                note_end(self._db, rt, outcome, self._clock())
+            except Exception:  # the note is a courtesy: a database hiccup must not stop polling
+                log.exception("noting the end of a public warning failed")
         if self._live is not None:
             self._live.publish(LiveMessage(mid, LiveKind.WARNING, warning_payload(outcome)))
 
