@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from cityops import safexml
 from cityops.api.app import create_api
@@ -18,6 +19,7 @@ from cityops.app import ControlCenter
 from cityops.cap.check import check
 from cityops.cap.feed import alert_links
 from cityops.domain.access import Role
+from cityops.store.tables_audit import audit_log
 from tests.api.test_incidents_api import raise_flood
 from tests.cap.support import signing_pair
 from tests.town import MUNI, account, start_center
@@ -145,4 +147,15 @@ def test_publish_update_cancel_and_the_feed(center: ControlCenter, shared_data: 
     assert "earlier message" in orphan.text
     missing = api.post(f"{BASE}/cap/messages", json=_body(999999), headers=sup)
     assert missing.status_code == 404
+    with center.db.connect() as conn:
+        audited = conn.execute(
+            select(audit_log.c.actor, audit_log.c.target, audit_log.c.detail)
+            .where(audit_log.c.action == "export")
+            .order_by(audit_log.c.seq)
+        ).all()
+    assert [(r.target, r.detail["cap"], r.detail["msg_type"]) for r in audited] == [
+        (f"incident:{incident_id}", alert["identifier"], "Alert"),
+        (f"incident:{incident_id}", update.json()["identifier"], "Update"),
+        (f"incident:{incident_id}", cancel.json()["identifier"], "Cancel"),
+    ]
     assert api.get(f"{BASE}/cap/nope.xml").status_code == 404
