@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
+from cityops.cap import book as book_module
 from cityops.cap.area import Jurisdiction, area_touches, great_circle_km
 from cityops.cap.book import AlertBook, Change
 from cityops.cap.check import check
@@ -137,3 +139,15 @@ def test_a_circle_touches_exactly_when_it_reaches_the_boundary(
         assert touches
     if KAZANLAK.polygon.contains(Point(lon, lat)):
         assert touches
+
+
+def test_the_book_forgets_the_oldest_messages_beyond_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(book_module, "MAX_SEEN", 2)
+    book = AlertBook(KAZANLAK)
+    far = {"polygon": FAR, "circle": None, "emma_id": None}
+    for name in ("x1", "x2", "x3"):
+        assert book.apply(_alert(identifier=name, **far), NOON) == []
+    assert book.apply(_alert(identifier="x3", **far), NOON) == []
+    assert list(book._seen) == [("ops@kazanlak.bg", "x2"), ("ops@kazanlak.bg", "x3")]

@@ -13,6 +13,9 @@ from cityops.cap.model import Alert
 from cityops.domain.entities import LonLat
 
 Key = tuple[str, str]  # (sender, identifier)
+MAX_SEEN = 100_000
+"""Messages remembered as applied (a repeat is ignored); beyond this the oldest are forgotten,
+so months of feeds cannot grow the book without bound."""
 
 
 class Change(StrEnum):
@@ -45,7 +48,7 @@ class AlertBook:
     def __init__(self, where: Jurisdiction) -> None:
         self.where = where
         self._active: dict[Key, Warning] = {}
-        self._seen: set[Key] = set()
+        self._seen: dict[Key, None] = {}  # insertion-ordered: the oldest are forgotten first
 
     @property
     def active(self) -> dict[Key, Warning]:
@@ -56,7 +59,9 @@ class AlertBook:
         message, already expired)."""
         if alert.key in self._seen or alert.status not in {"Actual", "Exercise"}:
             return []
-        self._seen.add(alert.key)
+        self._seen[alert.key] = None
+        while len(self._seen) > MAX_SEEN:
+            del self._seen[next(iter(self._seen))]
         referenced = [
             k for r in alert.references if (k := (r.sender, r.identifier)) in self._active
         ]

@@ -41,7 +41,7 @@ class CapFeedPoller:
         self._http = http or client()
         self._books: dict[str, tuple[Jurisdiction, AlertBook]] = {}
         self._next: dict[tuple[str, str], float] = {}
-        self._fetched: dict[str, set[str]] = {}
+        self._fetched: dict[str, dict[str, None]] = {}  # feed -> alert URLs, oldest first
         self._lock = threading.Lock()  # the thread and a caller (a test, a command) may poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -114,7 +114,7 @@ class CapFeedPoller:
         return sent
 
     def _poll_one(self, mid: str, url: str, book: AlertBook, now: datetime) -> int:
-        seen = self._fetched.setdefault(url, set())
+        seen = self._fetched.setdefault(url, {})
         try:
             fetched = poll(self._http, url, skip=seen)
         except FeedError as err:
@@ -122,8 +122,9 @@ class CapFeedPoller:
             return 0
         sent = 0
         for item in fetched:
-            if len(seen) < MAX_REMEMBERED:
-                seen.add(item.url)
+            seen[item.url] = None
+            while len(seen) > MAX_REMEMBERED:
+                del seen[next(iter(seen))]
             if item.verdict.alert is None:
                 log.warning("CAP alert %s refused: %s", item.url, "; ".join(item.verdict.reasons))
                 continue
