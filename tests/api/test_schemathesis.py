@@ -26,15 +26,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cityops.api.app import create_api
+from tests.api.test_authz_matrix import EXPECTED
+from tests.api.test_authz_matrix import PUBLIC as MATRIX_PUBLIC
 from tests.api.test_incidents_api import raise_flood
 from tests.town import MUNI, account, start_center
 
 ENDLESS = re.compile(r"/live(\.mjpg)?$")
-PUBLIC = re.compile(
-    r"^/api/v1/(health|auth/login|auth/oidc/.*|m/\{mid\}/cap/(feed|\{identifier\})\.xml)$"
-)
-"""What answers without a login (the matrix test, test_authz_matrix.py, checks each route); the
-CAP feed and messages are public warnings (docs/CAP.md)."""
+PUBLIC = frozenset(path for (_, path), rule in EXPECTED.items() if rule == MATRIX_PUBLIC)
+"""What answers without a login: the matrix's PUBLIC rows (tests/api/test_authz_matrix.py), so
+there is one list of them."""
 KNOWN = {
     "mid": MUNI,
     "camera_id": "cam-a",
@@ -106,7 +106,7 @@ def test_no_request_makes_a_server_error(api_app: tuple[FastAPI, str]) -> None:
             assert response.status_code < 500 or response.status_code in documented, (
                 f"{response.status_code} {response.text[:300]}\n{case.as_curl_command()}"
             )
-            if steer["anonymous"] and not PUBLIC.match(case.operation.path):
+            if steer["anonymous"] and case.operation.path not in PUBLIC:
                 assert response.status_code >= 400, (  # 401, or refused even earlier
                     f"anonymous got {response.status_code}\n{case.as_curl_command()}"
                 )
