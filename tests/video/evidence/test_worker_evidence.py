@@ -55,7 +55,16 @@ def test_published_events_carry_their_evidence(tmp_path: Path) -> None:
     frames, times, stream = decode(tmp_path / refs.clip)
     assert stream.codec_context.name == "h264"
     assert len(frames) >= 6  # about 1 s before and 1 s after, at 5 frames/s
-    assert 1.0 <= times[-1] <= 2.4
+    # Events close together share the clip and extend it to the last one's post_s; the frame that
+    # ends it arrives within a frame interval or two of that (the live source is paced, not exact).
+    joined = [
+        datetime.fromisoformat(str(e["ts"]).replace("Z", "+00:00"))
+        for e in events()
+        if isinstance(e["attributes"], dict) and e["attributes"].get("clip") == refs.clip
+    ]
+    assert refs.clip_start is not None
+    window = (max(joined) - refs.clip_start).total_seconds() + config.post_s
+    assert 1.0 <= times[-1] <= window + 2 / 5
     detections = [m for m in sent if m.topic.endswith("/detections")]
     assert detections
     assert all(m.retain and m.qos == 0 for m in detections)
