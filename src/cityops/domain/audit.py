@@ -52,6 +52,13 @@ class AuditAction(StrEnum):
     PRIVACY_FIND = "privacy.find"
     PRIVACY_ERASE = "privacy.erase"
     RETENTION_RUN = "retention.run"
+    SHARE_CREATED = "share.created"
+    SHARE_CHANGED = "share.changed"  # extended or revoked (detail: op)
+    SHARE_OPENED = "share.opened"  # a recipient opened a share (its video views: video.*)
+    AGENCY_REQUEST = "agency.request"  # an agency system's location request
+    PERSON_CHANGED = "person.changed"  # a vulnerable person registered, changed or removed
+    PERSON_VIEWED = "person.viewed"  # a person's photo or guardian contact shown
+    WARNING_SENT = "warning.sent"  # a CAP message sent to a configured endpoint
 
 
 @dataclass(frozen=True)

@@ -285,5 +285,9 @@ from cityops.store import (  # noqa: E402, F401  (after metadata exists)
     tables_devices,
     tables_dispatch,
     tables_evidence,
+    tables_persons,
     tables_planner,
+    tables_rollups,
+    tables_shares,
+    tables_warnings,
 )
