@@ -40,11 +40,27 @@ class Permission(StrEnum):
     PRIVACY_ERASE = "privacy.erase"
     WARNINGS_PUBLISH = "warnings.publish"
     """Publish a public warning (CAP) from an incident (issue 9, docs/CAP.md)."""
+    SHARES_MANAGE = "shares.manage"
+    """Share an incident's or a place's cameras with an agency; extend or revoke a share."""
+    AGENCY_REQUEST = "agency.request"
+    """An agency's system (or liaison) asks for the cameras at a location (issue 9)."""
+    PERSONS_MANAGE = "persons.manage"
+    """Register, change or remove the vulnerable people followed for SOS (issue 9)."""
+    PERSONS_VIEW = "persons.view"
+    """See a vulnerable person's photo and guardian contact (audited)."""
 
 
 P = Permission
 _OPERATING = frozenset(
-    {P.INCIDENTS_READ, P.INCIDENTS_ACT, P.INCIDENTS_NOTE, P.SOURCES_READ, P.VIDEO_VIEW}
+    {
+        P.INCIDENTS_READ,
+        P.INCIDENTS_ACT,
+        P.INCIDENTS_NOTE,
+        P.SOURCES_READ,
+        P.VIDEO_VIEW,
+        P.SHARES_MANAGE,
+        P.PERSONS_VIEW,
+    }
 )
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
@@ -60,13 +76,17 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         P.RETENTION_MANAGE,
         P.PRIVACY_ERASE,
         P.WARNINGS_PUBLISH,
+        P.PERSONS_MANAGE,
     },
     Role.SUPERVISOR: _OPERATING
     | {P.INCIDENTS_HANDOVER, P.INGEST_WRITE, P.DEAD_LETTERS_READ, P.SYSTEM_READ}
-    | {P.WARNINGS_PUBLISH},
+    | {P.WARNINGS_PUBLISH, P.PERSONS_MANAGE},
     Role.OPERATOR: _OPERATING | {P.SYSTEM_READ},
     # data-scoped: only incidents assigned to its agency and the cameras linked to them
-    Role.LIAISON: frozenset({P.INCIDENTS_READ, P.INCIDENTS_NOTE, P.SOURCES_READ, P.VIDEO_VIEW}),
+    # an agency's system posts location requests with a liaison's token (issue 9)
+    Role.LIAISON: frozenset(
+        {P.INCIDENTS_READ, P.INCIDENTS_NOTE, P.SOURCES_READ, P.VIDEO_VIEW, P.AGENCY_REQUEST}
+    ),
     Role.ANALYST: frozenset({P.INCIDENTS_READ, P.SOURCES_READ, P.SYSTEM_READ}),
     Role.AUDITOR: frozenset({P.AUDIT_READ}),
 }
