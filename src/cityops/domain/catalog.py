@@ -9,6 +9,7 @@ from cityops.domain.dispatch import AgencyChannels
 from cityops.domain.entities import Agency, Camera, KeyObject, Municipality, Sensor
 from cityops.domain.retention import RetentionPolicy
 from cityops.domain.rules import Rule
+from cityops.domain.shares import DEFAULT_POLICY, SharingPolicy
 from cityops.domain.warnings import PublicWarnings
 
 
@@ -60,6 +61,8 @@ class MunicipalityConfig:
     """Agencies' dispatch channels (issue 9), one entry per agency that has any."""
     public_warnings: PublicWarnings | None = None
     """CAP alerts matched to the municipality, and the feeds to poll (docs/CAP.md)."""
+    sharing: SharingPolicy = DEFAULT_POLICY
+    """Agency shares: purposes, durations, auto rules (domain/shares.py, docs/CONFIG.md)."""
 
     def sensor(self, sensor_id: str) -> Sensor | None:
         return next((s for s in self.sensors if s.id == sensor_id), None)

@@ -58,6 +58,9 @@ class TimelineKind(StrEnum):
     sent, retrying or failed, attempts); docs/DISPATCH.md."""
     DISPATCH_ACK = "dispatch_ack"
     """The agency acknowledged a delivery (data: delivery, agency, via, reference)."""
+    SHARE = "share"
+    """An agency share was created, extended, revoked or first opened (data: share, agency, op:
+    created|extended|revoked|opened, expires_at); docs/AGENCIES.md "Shares"."""
 
 
 class IncidentError(Exception):

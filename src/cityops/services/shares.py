@@ -1,0 +1,279 @@
+"""Agency share use cases (issue 9 item 2; docs/AGENCIES.md "Shares").
+
+Each change is made in the caller's transaction together with its incident timeline entry and
+its audit record, so the three commit together or not at all. Expiry and revocation are checked
+on every use (:func:`by_token`), never cached."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from cityops.domain.audit import AuditAction
+from cityops.domain.entities import LonLat
+from cityops.domain.incident import TimelineEntry, TimelineKind
+from cityops.domain.shares import (
+    NewShare,
+    Share,
+    ShareError,
+    ShareOrigin,
+    SharingPolicy,
+    new_token,
+    parse_token,
+    share_url,
+    token_digest,
+)
+from cityops.services import audit
+from cityops.services.runtime import MunicipalityRuntime
+from cityops.store import incidents_repo, shares_repo
+
+__all__ = [
+    "NewShare",
+    "Share",
+    "ShareError",
+    "ShareOrigin",
+    "by_token",
+    "create",
+    "extend",
+    "for_incident",
+    "revoke",
+]
+
+RADIUS_MAX_M = 2000.0
+
+
+def _check_minutes(policy: SharingPolicy, minutes: float) -> None:
+    if not minutes > 0:
+        raise ShareError("the duration must be more than 0 minutes")
+    if minutes > policy.max_minutes:
+        raise ShareError(f"the duration may be at most {policy.max_minutes:g} minutes")
+
+
+def _timeline(conn: Connection, share: Share, op: str, actor: str, at: datetime, text: str) -> None:
+    if share.incident_id is None:
+        return
+    record = incidents_repo.get_incident(
+        conn, share.municipality, share.incident_id, with_timeline=False
+    )
+    if record is None:
+        return
+    entry = TimelineEntry(
+        at=at,
+        kind=TimelineKind.SHARE,
+        actor=actor,
+        text=text,
+        data={
+            "share": str(share.id),
+            "agency": share.agency,
+            "op": op,
+            "expires_at": share.expires_at.isoformat(),
+        },
+    )
+    incidents_repo.add_timeline(conn, record.incident, entry)
+    incidents_repo.touch(conn, share.incident_id, at)
+
+
+def _place(
+    conn: Connection, rt: MunicipalityRuntime, incident_id: int | None, place: LonLat | None
+) -> LonLat:
+    if incident_id is not None:
+        record = incidents_repo.get_incident(conn, rt.id, incident_id, with_timeline=False)
+        if record is None:
+            raise ShareError(f"incident {incident_id} not found")
+        if place is None:
+            place = record.incident.location
+    if place is None:
+        raise ShareError("a share needs a place: the incident has no location")
+    return place
+
+
+def create(
+    conn: Connection,
+    rt: MunicipalityRuntime,
+    *,
+    agency: str,
+    purpose: str,
+    minutes: float,
+    actor: str,
+    now: datetime,
+    public_url: str,
+    incident_id: int | None = None,
+    place: LonLat | None = None,
+    radius_m: float | None = None,
+    origin: ShareOrigin = ShareOrigin.OPERATOR,
+) -> NewShare:
+    """Share the cameras that see the place (the incident's location when ``incident_id`` is
+    given and ``place`` is not) within ``radius_m`` with ``agency`` for ``minutes``."""
+    policy = rt.config.sharing
+    if not any(a.id == agency for a in rt.config.agencies):
+        raise ShareError(f"unknown agency {agency!r}")
+    if policy.purpose(purpose) is None:
+        raise ShareError(f"unknown purpose {purpose!r}")
+    _check_minutes(policy, minutes)
+    radius = policy.radius_m if radius_m is None else radius_m
+    if not 0 < radius <= RADIUS_MAX_M:
+        raise ShareError(f"the radius must be more than 0 and at most {RADIUS_MAX_M:g} m")
+    at = _place(conn, rt, incident_id, place)
+    cameras = tuple(
+        str(c["camera_id"]) for c in rt.cameras_seeing(at) if float(c["distance_m"]) <= radius
+    )
+    token = new_token()
+    share = shares_repo.insert(
+        conn,
+        Share(
+            id=0,
+            municipality=rt.id,
+            incident_id=incident_id,
+            place=at,
+            radius_m=radius,
+            cameras=cameras,
+            agency=agency,
+            purpose=purpose,
+            origin=origin,
+            created_by=actor,
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+        ),
+        token_digest(token),
+    )
+    _timeline(
+        conn,
+        share,
+        "created",
+        actor,
+        now,
+        f"shared {len(cameras)} camera(s) with {agency} ({purpose}) until "
+        f"{share.expires_at.isoformat(timespec='minutes')}",
+    )
+    audit.record(
+        conn,
+        actor=actor,
+        action=AuditAction.SHARE_CREATED,
+        municipality=rt.id,
+        target=f"share:{share.id}",
+        detail={
+            "agency": agency,
+            "purpose": purpose,
+            "origin": origin.value,
+            "incident": incident_id,
+            "cameras": list(cameras),
+            "expires_at": share.expires_at.isoformat(),
+        },
+        at=now,
+    )
+    return NewShare(share=share, token=token, url=share_url(public_url, token))
+
+
+def _load(conn: Connection, municipality: str, share_id: int) -> Share:
+    share = shares_repo.get(conn, municipality, share_id)
+    if share is None:
+        raise LookupError(f"share {share_id} not found in {municipality}")
+    return share
+
+
+def extend(
+    conn: Connection,
+    municipality: str,
+    share_id: int,
+    *,
+    minutes: float,
+    actor: str,
+    now: datetime,
+    policy: SharingPolicy | None = None,
+) -> Share:
+    """Give an active share ``minutes`` more from ``now`` (its total life stays within the
+    policy's maximum); LookupError if unknown, ShareError if it is no longer active."""
+    share = _load(conn, municipality, share_id)
+    status = share.status(now)
+    if status != "active":
+        raise ShareError(f"the share is {status}")
+    limit = policy.max_minutes if policy is not None else None
+    if not minutes > 0:
+        raise ShareError("the duration must be more than 0 minutes")
+    until = max(share.expires_at, now + timedelta(minutes=minutes))
+    if limit is not None and until - share.created_at > timedelta(minutes=limit):
+        raise ShareError(f"a share may last at most {limit:g} minutes in all")
+    shares_repo.set_expiry(conn, share.id, until)
+    changed = _load(conn, municipality, share_id)
+    text = f"share with {share.agency} extended until {until.isoformat(timespec='minutes')}"
+    _timeline(conn, changed, "extended", actor, now, text)
+    audit.record(
+        conn,
+        actor=actor,
+        action=AuditAction.SHARE_CHANGED,
+        municipality=municipality,
+        target=f"share:{share.id}",
+        detail={"op": "extend", "expires_at": until.isoformat()},
+        at=now,
+    )
+    return changed
+
+
+def revoke(
+    conn: Connection,
+    municipality: str,
+    share_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None,
+) -> Share:
+    """End a share now; revoking a revoked share changes nothing (and records nothing)."""
+    share = _load(conn, municipality, share_id)
+    if share.revoked_at is not None:
+        return share
+    why = reason.strip()[:500] if reason and reason.strip() else None
+    shares_repo.set_revoked(conn, share.id, at=now, by=actor, reason=why)
+    changed = _load(conn, municipality, share_id)
+    text = f"share with {share.agency} revoked" + (f": {why}" if why else "")
+    _timeline(conn, changed, "revoked", actor, now, text)
+    audit.record(
+        conn,
+        actor=actor,
+        action=AuditAction.SHARE_CHANGED,
+        municipality=municipality,
+        target=f"share:{share.id}",
+        reason=why,
+        detail={"op": "revoke"},
+        at=now,
+    )
+    return changed
+
+
+def lookup_token(conn: Connection, token: object) -> Share | None:
+    """The share a well-formed token names, whatever its status (None if none)."""
+    valid = parse_token(token)
+    return shares_repo.by_token_hash(conn, token_digest(valid)) if valid else None
+
+
+def by_token(conn: Connection, token: object, now: datetime) -> Share | None:
+    """The share the token names if it is ACTIVE at ``now``; None otherwise."""
+    share = lookup_token(conn, token)
+    return share if share is not None and share.is_active(now) else None
+
+
+def for_incident(conn: Connection, municipality: str, incident_id: int) -> list[Share]:
+    return shares_repo.for_incident(conn, municipality, incident_id)
+
+
+def active(conn: Connection, municipality: str, now: datetime) -> list[Share]:
+    return shares_repo.listing(conn, municipality, active_at=now)
+
+
+def opened(conn: Connection, share: Share, now: datetime) -> bool:
+    """Record a recipient's open through the link: SHARE_OPENED in the audit every time, the
+    timeline entry on the first open only. True when it was the first."""
+    first = shares_repo.mark_opened(conn, share.id, now)
+    if first:
+        _timeline(conn, share, "opened", share.actor, now, f"{share.agency} opened the share")
+    audit.record(
+        conn,
+        actor=share.actor,
+        action=AuditAction.SHARE_OPENED,
+        municipality=share.municipality,
+        target=f"share:{share.id}",
+        detail={"first": first},
+        at=now,
+    )
+    return first
