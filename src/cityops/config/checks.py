@@ -21,6 +21,7 @@ from cityops.config.schema_rules import (
     SilenceModel,
     ThresholdModel,
 )
+from cityops.config.schema_sharing import problems as sharing_problems
 from cityops.domain.entities import SensorKind
 
 Path = tuple[str | int, ...]
@@ -60,6 +61,8 @@ def cross_check(cfg: ConfigFile, taken_prefixes: Mapping[str, str] | None = None
     problems += _references(cfg)
     problems += _positions(cfg)
     problems += _frigate(cfg, taken_prefixes or {})
+    agency_ids = [a.id for a in cfg.agencies]
+    problems += [Problem(p, m) for p, m in sharing_problems(cfg.sharing, agency_ids)]
     return problems
 
 

@@ -38,6 +38,7 @@ from cityops.config.schema_dispatch import AgencyDispatchModel
 from cityops.config.schema_frigate import FrigateModel
 from cityops.config.schema_retention import RetentionModel
 from cityops.config.schema_rules import RuleModel
+from cityops.config.schema_sharing import SharingModel
 from cityops.config.schema_warnings import PublicWarningsModel
 from cityops.domain.catalog import MunicipalityConfig, SopStep, StandardOperatingProcedure
 from cityops.domain.entities import (
@@ -226,6 +227,7 @@ class ConfigFile(Model):
     frigate: FrigateModel | None = None
     retention: RetentionModel | None = None
     public_warnings: PublicWarningsModel | None = None
+    sharing: SharingModel | None = None
 
     def to_domain(self) -> MunicipalityConfig:
         mid = self.municipality.id
@@ -242,4 +244,5 @@ class ConfigFile(Model):
             retention=self.retention.to_domain() if self.retention else None,
             dispatch=tuple(a.dispatch.to_domain(a.id) for a in self.agencies if a.dispatch),
             public_warnings=self.public_warnings.to_domain() if self.public_warnings else None,
+            sharing=(self.sharing or SharingModel()).to_domain(),
         )
