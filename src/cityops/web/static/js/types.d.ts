@@ -378,3 +378,75 @@ export interface BusEvents {
   session: Me | null;
   detections: Detections;
 }
+
+// --- agency shares (S's API; U's console: js/details/shares.js, share.html + js/share/)
+
+/** A share as GET /m/{mid}/incidents/{id}/shares lists it (ShareView). */
+export interface ShareView {
+  id: number;
+  incident_id: number | null;
+  agency: string;
+  purpose: string;
+  origin: 'operator' | 'auto' | 'request' | 'sos' | string;
+  cameras: string[];
+  lon: number;
+  lat: number;
+  radius_m: number;
+  created_by?: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  status: 'active' | 'expired' | 'revoked';
+}
+
+/** POST .../shares: the new share and its link (the token is in the link only, once). */
+export interface NewShareView extends ShareView {
+  link: string;
+}
+
+export interface SharePurpose {
+  id: string;
+  label: string;
+  label_local: string | null;
+}
+
+/** GET /m/{mid}/sharing: what an operator may choose. */
+export interface SharingConfig {
+  purposes: SharePurpose[];
+  default_minutes: number;
+  max_minutes: number;
+  agencies: (string | { id: string; name?: string | null; name_local?: string | null })[];
+}
+
+/** A shared camera as the recipient sees it. */
+export interface SharedCamera {
+  id: string;
+  name: string;
+  name_local?: string | null;
+  lon: number;
+  lat: number;
+  heading: number;
+  fov: number;
+  range_m?: number;
+}
+
+/** POST/GET /api/v1/share-access: what a link opens. */
+export interface ShareAccess {
+  share: ShareView;
+  incident: {
+    title: string;
+    title_local: string | null;
+    type: string;
+    severity: Severity;
+    status: Status;
+    lon: number | null;
+    lat: number | null;
+    created_at: string;
+  } | null;
+  cameras: SharedCamera[];
+  expires_at: string;
+  agency_name?: string | null;
+  agency_name_local?: string | null;
+  purpose_label?: string | null;
+  purpose_label_local?: string | null;
+}

@@ -16,6 +16,7 @@ import { evidenceBlock } from './evidence.js';
 import { apiErrorMessage, backButton, body, closeButton, fact, panel, setBody, startCharts, teardown } from './common.js';
 import { onIncidentReply, postIncident, summaryOf } from './post.js';
 import { nearbySensors, sensorsBlock } from './sensor.js';
+import { sharesBlock } from './shares.js';
 import { sopBlock } from './sop.js';
 import { eventsBlock, noteBlock, timelineBlock } from './timeline.js';
 
@@ -105,6 +106,8 @@ export function renderIncident(detail) {
   }
   if (rights.act) parts.push(actionsBlock(inc));
   parts.push(sopBlock(inc, detail.sop, rights.act), camerasBlock(detail));
+  const shares = sharesBlock(detail, inc, rights.foreign);
+  if (shares) parts.push(shares);
   const evidence = evidenceBlock(detail, can(state.me, state.mid, 'video.view'));
   if (evidence) parts.push(evidence);
   /** @type {[HTMLElement, import('../types').Sensor][]} */

@@ -75,7 +75,7 @@ function buildingStyle() {
 }
 
 /** @type {Readonly<Record<string, (feature: Feature | undefined) => L.PathOptions>>} */
-const BASE_STYLES = { landuse: landuseStyle, water: waterStyle, buildings: buildingStyle, roads: roadStyle };
+export const BASE_STYLES = { landuse: landuseStyle, water: waterStyle, buildings: buildingStyle, roads: roadStyle };
 
 /** The imported base map's extent, or null without one. */
 export function getBasemapBounds() {
