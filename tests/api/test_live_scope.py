@@ -18,6 +18,7 @@ from cityops.services.live import (
     HelloPayload,
     LiveKind,
     LiveMessage,
+    PersonPayload,
     ResyncPayload,
     ResyncReason,
     SensorPayload,
@@ -79,6 +80,17 @@ def message(draw: st.DrawFn) -> LiveMessage:
             expires=None,
             signature="absent",
         )
+    elif kind is LiveKind.PERSON:
+        payload = PersonPayload(
+            person_id=1,
+            incident_id=None,
+            kind="position",
+            ts=T,
+            lon=25.0,
+            lat=42.0,
+            accuracy_m=None,
+            inside=True,
+        )
     else:
         payload = ResyncPayload(reason=ResyncReason.OVERFLOW)
     return LiveMessage(to, kind, payload)  # type: ignore[arg-type]
@@ -103,9 +115,21 @@ def test_a_municipality_gets_its_own_and_what_was_handed_over_to_it(
             expected = m.municipality == "home" or (
                 p.id in handed and p.municipality == m.municipality
             )
-        else:
-            expected = m.municipality == "home"
+        else:  # a person's track only with persons.view (not in this scope)
+            expected = m.municipality == "home" and m.kind is not LiveKind.PERSON
         assert admitted == expected, m
+
+
+@given(messages)
+def test_persons_tracks_go_only_to_persons_view_holders_of_their_municipality(
+    stream: list[LiveMessage],
+) -> None:
+    viewer = LiveScope(municipality="home", agency=None, limited=False, persons=True)
+    liaison = LiveScope(municipality="home", agency="fire", limited=True, persons=False)
+    for m in stream:
+        if m.kind is LiveKind.PERSON:
+            assert viewer.admits(m) == (m.municipality == "home")
+            assert not liaison.admits(m)
 
 
 @given(messages)

@@ -18,6 +18,7 @@ from cityops.services.live import (
     LiveKind,
     LiveMessage,
     LivePayload,
+    PersonPayload,
     ResyncPayload,
     ResyncReason,
     SensorPayload,
@@ -64,6 +65,16 @@ SAMPLES: dict[LiveKind, LivePayload] = {
         lat=42.62,
         expires=AT,
         signature="absent",
+    ),
+    LiveKind.PERSON: PersonPayload(
+        person_id=3,
+        incident_id=None,
+        kind="position",
+        ts=AT,
+        lon=25.39,
+        lat=42.62,
+        accuracy_m=12.0,
+        inside=False,
     ),
 }
 

@@ -36,6 +36,7 @@ from cityops.config.fields import (
 from cityops.config.schema_analytics import AnalyticsModel
 from cityops.config.schema_dispatch import AgencyDispatchModel
 from cityops.config.schema_frigate import FrigateModel
+from cityops.config.schema_persons import PersonsModel
 from cityops.config.schema_retention import RetentionModel
 from cityops.config.schema_rules import RuleModel
 from cityops.config.schema_sharing import SharingModel
@@ -228,6 +229,7 @@ class ConfigFile(Model):
     retention: RetentionModel | None = None
     public_warnings: PublicWarningsModel | None = None
     sharing: SharingModel | None = None
+    persons: PersonsModel = Field(default_factory=PersonsModel)
 
     def to_domain(self) -> MunicipalityConfig:
         mid = self.municipality.id
@@ -245,4 +247,5 @@ class ConfigFile(Model):
             dispatch=tuple(a.dispatch.to_domain(a.id) for a in self.agencies if a.dispatch),
             public_warnings=self.public_warnings.to_domain() if self.public_warnings else None,
             sharing=(self.sharing or SharingModel()).to_domain(),
+            persons=self.persons.to_domain(),
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from cityops.domain.dispatch import AgencyChannels
 from cityops.domain.entities import Agency, Camera, KeyObject, Municipality, Sensor
+from cityops.domain.persons import DEFAULT_PERSONS, PersonsPolicy
 from cityops.domain.retention import RetentionPolicy
 from cityops.domain.rules import Rule
 from cityops.domain.shares import DEFAULT_POLICY, SharingPolicy
@@ -63,6 +64,8 @@ class MunicipalityConfig:
     """CAP alerts matched to the municipality, and the feeds to poll (docs/CAP.md)."""
     sharing: SharingPolicy = DEFAULT_POLICY
     """Agency shares: purposes, durations, auto rules (domain/shares.py, docs/CONFIG.md)."""
+    persons: PersonsPolicy = DEFAULT_PERSONS
+    """SOS of vulnerable people: track retention, where episodes are forwarded (persons.py)."""
 
     def sensor(self, sensor_id: str) -> Sensor | None:
         return next((s for s in self.sensors if s.id == sensor_id), None)

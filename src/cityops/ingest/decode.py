@@ -21,6 +21,7 @@ from cityops.ingest.payloads import (
     decode_readings,
     parse_topic,
 )
+from cityops.ingest.persons import PersonTopic, decode_person, parse_person_topic
 from cityops.ingest.worker import InboundMessage
 from cityops.services.runtime import MunicipalityRuntime
 
@@ -62,6 +63,9 @@ def decode_message(
     and rejections. Never raises: a decoder bug costs this message (``internal_error``)."""
     if not message.topic_valid:
         return _refused(Reason.TOPIC_ENCODING, f"topic {message.topic[:200]} is not UTF-8")
+    person = parse_person_topic(message.topic)  # a vulnerable person's device (ingest/persons.py)
+    if person is not None:
+        return _person_message(message, person, runtimes, limits)
     topic = parse_topic(message.topic)
     frigate = None if topic is not None else frigate_runtime(message.topic, runtimes)
     if topic is None and frigate is None:
@@ -87,3 +91,22 @@ def decode_message(
         log.exception("decoding a message failed")
         failed = Rejection(Reason.INTERNAL, f"decoding failed: {type(err).__name__}")
         return rt.id, Decoded(rejections=[failed])
+
+
+def _person_message(
+    message: InboundMessage,
+    topic: PersonTopic,
+    runtimes: Mapping[str, MunicipalityRuntime],
+    limits: Limits,
+) -> tuple[str | None, Decoded]:
+    if topic.municipality not in runtimes:
+        return _refused(Reason.MUNICIPALITY, f"unknown municipality {topic.municipality!r}")
+    try:
+        doc = decode_json(message.payload, limits.max_payload_bytes)
+        return topic.municipality, decode_person(doc, topic, message.received_at, limits.window)
+    except Rejected as err:
+        return topic.municipality, Decoded(rejections=[Rejection(err.reason, err.detail)])
+    except Exception as err:  # a decoder bug must cost one message, never the worker
+        log.exception("decoding a person's message failed")
+        failed = Rejection(Reason.INTERNAL, f"decoding failed: {type(err).__name__}")
+        return topic.municipality, Decoded(rejections=[failed])

@@ -42,6 +42,8 @@ class Reason(StrEnum):
     MUNICIPALITY = "unknown_municipality"
     SENSOR = "unknown_sensor"
     CAMERA = "unknown_camera"
+    DEVICE = "unknown_device"
+    """A person's device (``cityops/<m>/persons/<device>/...``) registered to nobody."""
     UNIT = "wrong_unit"
     RANGE = "out_of_range"
     TIMESTAMP = "bad_timestamp"

@@ -23,6 +23,7 @@ from cityops.domain.entities import CameraHealth
 from cityops.domain.observations import Event, Reading
 from cityops.ingest.decode import Limits, decode_message
 from cityops.ingest.payloads import DEFAULT_WINDOW, Reason, Rejection, TimeWindow
+from cityops.ingest.persons import PersonWork, prune_tracks
 from cityops.ingest.worker import InboundMessage, IngestWorker, MessageOutcome
 from cityops.services import evidence
 from cityops.services.cameras import record_health
@@ -70,6 +71,8 @@ class _Committed:
     reading_times: list[datetime] = field(default_factory=list)
     camera_health: list[tuple[str, str, CameraHealth, datetime]] = field(default_factory=list)
     """(municipality, camera, health, at) told by the batch's events from video workers."""
+    live: list[LiveMessage] = field(default_factory=list)
+    """Other live messages of the batch (persons' tracks), told after its incidents."""
 
 
 class IngestPipeline(IngestWorker):
@@ -184,6 +187,7 @@ class IngestPipeline(IngestWorker):
         )
         try:
             self._publish(result.changes, result.latest)
+            self.live.publish_many(result.live)
         except Exception:  # stored and acknowledged: the consoles will catch up on resync
             log.exception("publishing a batch's changes failed")
         try:  # camera health told by the video workers' events (stored with the batch)
@@ -203,13 +207,15 @@ class IngestPipeline(IngestWorker):
         work: dict[str, _Work] = {}
         result = _Committed(outcomes=[])
         letters: list[DeadLetter] = []
-        for message in batch:
+        persons = PersonWork()  # vulnerable people's devices (ingest/persons.py)
+        for index, message in enumerate(batch):
             muni, decoded = decode_message(message, self.runtimes, self.limits)
             if muni is not None:
                 w = work.setdefault(muni, _Work())
                 w.readings.extend((r, message.received_at) for r in decoded.readings)
                 w.events.extend(decoded.events)
-            accepted = len(decoded.readings) + len(decoded.events)
+                persons.add(index, muni, decoded)
+            accepted = len(decoded.readings) + len(decoded.events) + persons.count(index)
             result.outcomes.append(MessageOutcome(accepted, tuple(decoded.rejections)))
             letters.extend(_letter(message, rej, muni) for rej in decoded.rejections)
         latest = result.latest
@@ -247,10 +253,14 @@ class IngestPipeline(IngestWorker):
                     change = apply_trigger(conn, rt, trig, now)
                     if change is not None:
                         result.changes.append(change)
+                changes, refused = persons.apply(conn, rt, now, result.outcomes)
+                result.changes.extend(changes)
+                letters.extend(_letter(batch[i], rej, muni) for i, rej in refused)
                 obs.update_sensor_latest(conn, [x for (m, _), x in latest.items() if m == muni])
                 obs.save_rule_state(conn, muni, engine.take_dirty_state(), now)
             obs.insert_dead_letters(conn, letters, self.dead_letter_bounds.payload_bytes)
         self._latest.update(latest)
+        result.live.extend(persons.live)
         return result
 
     def _poison(self, message: InboundMessage, why: str) -> _Committed:
@@ -310,6 +320,7 @@ class IngestPipeline(IngestWorker):
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + PRUNE_INTERVAL_S
             self.prune_dead_letters()
+            prune_tracks(self.db, self.runtimes, now)  # persons' positions (docs/PRIVACY.md)
         try:
             self._publish(changes, touched)
         except Exception:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from cityops.domain.access import Principal
+from cityops.domain.access import Permission, Principal
 from cityops.services.live import LiveKind, LiveMessage
 from cityops.services.views import IncidentSummary
 from cityops.store import handovers_repo
@@ -61,6 +61,8 @@ class LiveScope:
     cameras: set[str] | None = None
     until: datetime | None = None
     """When the membership ends: nothing is admitted from then on."""
+    persons: bool = False
+    """Whether vulnerable people's tracks (live kind ``person``) are admitted: persons.view."""
 
     @classmethod
     def of(cls, conn: Connection, caller: Principal, mid: str, now: datetime) -> LiveScope:
@@ -71,6 +73,7 @@ class LiveScope:
             shared=handovers_repo.shared_with(conn, mid),
             cameras=visible_cameras(conn, caller, mid, now),
             until=m.expires_at if (m := caller.membership(mid, now)) is not None else now,
+            persons=caller.can(mid, Permission.PERSONS_VIEW, now),
         )
 
     def admits(self, message: LiveMessage) -> bool:
@@ -94,6 +97,8 @@ class LiveScope:
             )
         if message.municipality != self.municipality:
             return False
+        if message.kind is LiveKind.PERSON:  # a person's track: persons.view only
+            return self.persons
         if not self.limited:
             return True
         if message.kind in _PER_CAMERA:  # a liaison: only its incidents' cameras

@@ -33,6 +33,9 @@ class LiveKind(StrEnum):
     """What a camera's video analytics sees now (about once a second; the camera wall)."""
     WARNING = "warning"
     """A public warning (CAP alert) for the municipality opened, changed or ended (docs/CAP.md)."""
+    PERSON = "person"
+    """A vulnerable person's device told a position or an SOS (docs/AGENCIES.md "SOS of
+    vulnerable people"); only to persons.view holders (services/access_scope.py)."""
 
 
 class HelloPayload(BaseModel):
@@ -95,6 +98,22 @@ class WarningPayload(BaseModel):
     signature: str = Field(max_length=500)
 
 
+class PersonPayload(BaseModel):
+    """One point of a vulnerable person's track: no name, photo or contact (those are fetched,
+    audited, from GET .../persons/{id}); ``incident_id``: the open episode, if any."""
+
+    person_id: int
+    incident_id: int | None
+    kind: str = Field(max_length=16)
+    """``position`` or ``sos``."""
+    ts: AwareDatetime
+    lon: float | None = Field(ge=-180.0, le=180.0)
+    lat: float | None = Field(ge=-90.0, le=90.0)
+    accuracy_m: float | None
+    inside: bool | None
+    """Inside the safe area (null: no position or no safe area)."""
+
+
 class ResyncReason(StrEnum):
     OVERFLOW = "overflow"
     """The client fell QUEUE_LIMIT messages behind: what was queued for it was dropped."""
@@ -114,6 +133,7 @@ LivePayload = (
     | ResyncPayload
     | DetectionsPayload
     | WarningPayload
+    | PersonPayload
 )
 
 PAYLOADS: dict[LiveKind, type[LivePayload]] = {
@@ -124,6 +144,7 @@ PAYLOADS: dict[LiveKind, type[LivePayload]] = {
     LiveKind.RESYNC: ResyncPayload,
     LiveKind.DETECTIONS: DetectionsPayload,
     LiveKind.WARNING: WarningPayload,
+    LiveKind.PERSON: PersonPayload,
 }
 """The payload model of each kind: the live contract in one table."""
 
