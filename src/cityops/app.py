@@ -26,6 +26,7 @@ from cityops.domain.dispatch import RetryPolicy
 from cityops.domain.retention import RetentionPolicy
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.ingest.cap_feeds import CapFeedPoller
+from cityops.ingest.cap_mqtt import CapMqtt
 from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.mqtt_url import parse_mqtt_url, with_credentials
@@ -177,6 +178,7 @@ class ControlCenter:
         self.housekeeping: Housekeeping | None = None
         self.dispatch: DispatchWorker | None = None
         self.cap_feeds: CapFeedPoller | None = None
+        self.cap_mqtt: CapMqtt | None = None
         self._config_stop: threading.Event | None = None
 
     def start(self, *, with_mqtt: bool = True) -> None:
@@ -266,6 +268,8 @@ class ControlCenter:
             db=self.db,
         )
         self.cap_feeds.start()
+        self.cap_mqtt = CapMqtt(self.cap_feeds.accept)
+        self.cap_mqtt.start()
 
     def _incident_changed(self, municipality: str, incident_id: int) -> None:
         with self.db.connect() as conn:
@@ -299,6 +303,7 @@ class ControlCenter:
             protocol=protocol,
             embedded=self.broker is not None,
         )
+        self.mqtt.cap = self.cap_mqtt
         self.mqtt.start()
 
     def start_video_worker(self) -> None:
@@ -353,6 +358,8 @@ class ControlCenter:
             self.camera_health.stop()
         if self.video is not None:
             self.video.stop()
+        if self.cap_mqtt is not None:
+            self.cap_mqtt.stop()
         if self.cap_feeds is not None:
             self.cap_feeds.stop()
         # The pipeline first: what it still holds is stored and acknowledged while the MQTT

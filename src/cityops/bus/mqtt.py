@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cityops.ingest.cap_mqtt import CAP_TOPICS, CapMqtt
 from cityops.ingest.detections import DETECTIONS_TOPICS, decode_detections, is_detections
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
 from cityops.mqtt_url import MqttTarget, parse_mqtt_url
@@ -28,6 +29,7 @@ SUBSCRIPTIONS = (
     "cityops/+/sensors/+/readings",
     "cityops/+/readings",
     "cityops/+/cameras/+/events",
+    CAP_TOPICS,
     "cityops/+/events/+",
 )
 EMBEDDED_MANGLED = ("b'cityops/#", 'b"cityops/#')
@@ -175,6 +177,8 @@ class MqttIngest:
         self.frigate_topics: frozenset[str] = frozenset()
         """``<prefix>/events`` of every municipality's Frigate, as subscribed."""
         self._unsubscribe = pipeline.live.subscribe(self._on_live)
+        self.cap: CapMqtt | None = None
+        """Takes ``cityops/<m>/cap`` (CAP alerts) when public warnings run (docs/CAP.md)."""
 
     def start(self, wait_s: float = 15.0) -> None:
         connect(self.client, self.address, persistent=True)
@@ -235,6 +239,8 @@ class MqttIngest:
             if live is not None:
                 self.pipeline.live.publish(live)
             ack(MessageOutcome(0, ()))
+            return
+        if self.cap is not None and self.cap.offer(message):
             return
         self.pipeline.submit(message)
 

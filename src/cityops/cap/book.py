@@ -4,6 +4,7 @@ what they reference, cancellations and expiry close (CAP 1.2 §3.2.1 ``msgType``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -53,6 +54,16 @@ class AlertBook:
     @property
     def active(self) -> dict[Key, Warning]:
         return dict(self._active)
+
+    def restore(self, warnings: Iterable[Warning], seen: Iterable[Key]) -> None:
+        """Put back what was in force and what was seen (a restart: the stored warnings)."""
+        for key in seen:
+            self._seen[key] = None
+        for warning in warnings:
+            self._seen[warning.alert.key] = None
+            self._active[warning.alert.key] = warning
+        while len(self._seen) > MAX_SEEN:
+            del self._seen[next(iter(self._seen))]
 
     def apply(self, alert: Alert, now: datetime, signature: str = "absent") -> list[Outcome]:
         """What ``alert`` changes here (``[]`` when nothing: elsewhere, a repeat, a test

@@ -29,6 +29,8 @@ class FeedError(ValueError):
 class Fetched:
     url: str
     verdict: Verdict
+    data: bytes = b""
+    """The alert as fetched (kept when it puts a warning in force)."""
 
 
 def alert_links(data: bytes, base: str) -> list[str]:
@@ -80,7 +82,8 @@ def poll(client: httpx.Client, feed_url: str, skip: Container[str] = ()) -> list
 
     def fetch(url: str) -> Fetched:
         try:
-            return Fetched(url, check(_get(client, url, MAX_ALERT_BYTES)))
+            data = _get(client, url, MAX_ALERT_BYTES)
+            return Fetched(url, check(data), data)
         except (httpx.HTTPError, FeedError) as err:
             return Fetched(url, Verdict(False, (f"not fetched: {err}",), None, None))
 

@@ -144,13 +144,14 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
     cameras = [Grant(w, f"{m}/cameras/{d}/events") for d in ids]
     detections = [Grant(w, f"{m}/cameras/{d}/detections") for d in ids]
     systems = [Grant(w, f"{m}/events/{d}") for d in ids]
+    cap = [] if scope.devices else [Grant(w, f"{m}/cap")]  # CAP alerts (docs/CAP.md)
     match scope.kind:
         case DeviceKind.GATEWAY:
             out = readings + batch
         case DeviceKind.CAMERA:
             out = cameras
         case DeviceKind.SYSTEM:
-            out = systems
+            out = systems + cap
         case DeviceKind.WORKER:
             presence = [
                 Grant(w, f"{WORKERS_TOPIC}/{scope.username}"),
@@ -160,7 +161,7 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
         case DeviceKind.FRIGATE:
             out = [Grant(r, f"{scope.prefix}/#"), Grant(w, f"{scope.prefix}/#")]
         case DeviceKind.INTEGRATION:
-            out = readings + batch + cameras + systems
+            out = readings + batch + cameras + systems + cap
         case DeviceKind.INGEST:
             inbound = (
                 "sensors/+/readings",
@@ -168,6 +169,7 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
                 "cameras/+/events",
                 "cameras/+/detections",
                 "events/+",
+                "cap",
             )
             out = [Grant(r, f"{m}/{t}") for t in inbound]
             out += [Grant(r, f"{p}/events") for p in sorted(set(frigate_prefixes))]

@@ -16,6 +16,7 @@ from cityops.cap.area import Jurisdiction
 from cityops.cap.book import AlertBook, Outcome
 from cityops.cap.check import Verdict, check
 from cityops.cap.feed import FeedError, client, poll
+from cityops.ingest import cap_store
 from cityops.ingest.cap_intake import event_message
 from cityops.ingest.cap_notes import note_end
 from cityops.ingest.worker import InboundMessage
@@ -60,8 +61,10 @@ class CapFeedPoller:
             return None
         where = Jurisdiction(mid, pw.boundary, pw.geocodes)
         held = self._books.get(mid)
-        if held is None or held[0] != where:  # new or reconfigured: start afresh
+        if held is None or held[0] != where:  # new or reconfigured: from what is stored
             held = self._books[mid] = (where, AlertBook(where))
+            if self._db is not None:
+                cap_store.restore(self._db, mid, held[1])
         return held
 
     def poll_due(self) -> int:
@@ -99,14 +102,16 @@ class CapFeedPoller:
             for mid in [only] if only is not None else list(self._runtimes):
                 held = self._book(mid)
                 if held is not None:
-                    sent += self._apply(mid, held[1], verdict, now)
+                    sent += self._apply(mid, held[1], verdict, now, data)
             return verdict, sent
 
-    def _apply(self, mid: str, book: AlertBook, verdict: Verdict, now: datetime) -> int:
+    def _apply(
+        self, mid: str, book: AlertBook, verdict: Verdict, now: datetime, data: bytes
+    ) -> int:
         assert verdict.alert is not None
         sent = 0
         for outcome in book.apply(verdict.alert, now, verdict.signature_text()):
-            self._note(mid, outcome)
+            self._note(mid, outcome, data)
             message = event_message(outcome, mid, now)
             if message is not None:
                 self._submit(message)
@@ -128,13 +133,15 @@ class CapFeedPoller:
             if item.verdict.alert is None:
                 log.warning("CAP alert %s refused: %s", item.url, "; ".join(item.verdict.reasons))
                 continue
-            sent += self._apply(mid, book, item.verdict, now)
+            sent += self._apply(mid, book, item.verdict, now, item.data)
         return sent
 
-    def _note(self, mid: str, outcome: Outcome) -> None:
+    def _note(self, mid: str, outcome: Outcome, data: bytes = b"") -> None:
         self.changes.append((mid, outcome))
         del self.changes[:-1000]
         rt = self._runtimes.get(mid)
+        if self._db is not None:
+            cap_store.record(self._db, mid, outcome, data, self._clock())
         if self._db is not None and rt is not None:
             try:
                 note_end(self._db, rt, outcome, self._clock())
