@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from cityops.bus.agency_mqtt import AgencyRequestServer
 from cityops.bus.broker import EmbeddedBroker
 from cityops.bus.broker_auth import BrokerAuthority
 from cityops.bus.mqtt import MqttIngest, ingest_client_id
@@ -302,6 +303,7 @@ class ControlCenter:
             ingest_client_id(self.settings.data_dir, username, self.settings.mqtt_client_id),
             protocol=protocol,
             embedded=self.broker is not None,
+            agency=AgencyRequestServer(self.db, self.runtimes, self.live, self.settings.public_url),
         )
         self.mqtt.cap = self.cap_mqtt
         self.mqtt.start()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 devices_app = typer.Typer(help="MQTT credentials of devices and workers.", no_args_is_help=True)
 mqtt_app = typer.Typer(help="The MQTT broker's side of the credentials.", no_args_is_help=True)
 
-KINDS = "gateway, camera, system, worker, frigate, integration, ingest"
+KINDS = "gateway, camera, system, worker, frigate, integration, ingest, agency"
 
 
 def _actor() -> str:
@@ -57,9 +57,10 @@ def _foreign_frigate(conn: Connection, municipality: str | None, prefix: str) ->
 
 
 def _checked_config(
-    conn: Connection, municipality: str | None, devices: list[str]
+    conn: Connection, municipality: str | None, devices: list[str], *, agencies: bool = False
 ) -> MunicipalityConfig | None:
-    """The municipality's configuration; exits on a device it does not have."""
+    """The municipality's configuration; exits on a device it does not have (``agencies``: the
+    devices are agency ids, of an agency system's credential)."""
     if municipality is None:
         return None
     config = _configs(conn).get(municipality)
@@ -67,9 +68,12 @@ def _checked_config(
         console.print(f"[yellow]{municipality} has no configuration yet: ids not checked[/yellow]")
         return None
     known = {s.id for s in config.sensors} | {c.id for c in config.cameras}
+    what = "sensors or cameras"
+    if agencies:
+        known, what = {a.id for a in config.agencies}, "agencies"
     unknown = sorted(set(devices) - known)
     if unknown:
-        console.print(f"[red]not sensors or cameras of {municipality}:[/red] {', '.join(unknown)}")
+        console.print(f"[red]not {what} of {municipality}:[/red] {', '.join(unknown)}")
         raise typer.Exit(2)
     return config
 
@@ -84,7 +88,11 @@ def create(
     ] = None,
     device: Annotated[
         list[str] | None,
-        typer.Option("--device", "-d", help="only this sensor or camera (repeatable)"),
+        typer.Option(
+            "--device",
+            "-d",
+            help="only this sensor or camera; for --kind agency: the agency's id (repeatable)",
+        ),
     ] = None,
     prefix: Annotated[
         str | None, typer.Option(help="a Frigate's topic prefix (default: its configuration's)")
@@ -102,7 +110,8 @@ def create(
     db = _engine()
     try:
         with db.begin() as conn:
-            config = _checked_config(conn, municipality, device or [])
+            agencies = kind_ is DeviceKind.AGENCY
+            config = _checked_config(conn, municipality, device or [], agencies=agencies)
             if kind_ is DeviceKind.FRIGATE and prefix is None and config and config.frigate:
                 prefix = config.frigate.topic_prefix
             scope = DeviceScope(name, kind_, municipality, tuple(device or ()), prefix)

@@ -142,6 +142,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
     ("POST", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
     ("GET", f"{INC}/deliveries"): READ,
+    # location requests from agency systems (L): a liaison account's token, its agency's requests
+    ("POST", f"{M}/agency/requests"): frozenset({LIAISON}),
 }
 """The matrix. Add your route's row here (one line) when you add a route."""
 

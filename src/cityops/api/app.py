@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from cityops import __version__
 from cityops.api import (
     hardening,
+    routes_agency,
     routes_audit,
     routes_auth,
     routes_cap,
@@ -52,6 +53,7 @@ def create_api(center: Backend) -> FastAPI:
         routes_dispatch,
         routes_warnings,
         routes_cap,
+        routes_agency,
     ):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)

@@ -15,6 +15,7 @@ from cityops.api.auth import Caller, allow, now_utc
 from cityops.api.deps import Center, Conn, Runtime
 from cityops.dispatch.callback import REFUSALS
 from cityops.domain.access import Permission
+from cityops.services.agency_requests import COUNTS as AGENCY_REQUESTS
 from cityops.store import observations_repo as obs
 from cityops.store import overview_repo
 from cityops.store.basemap_repo import basemap_json
@@ -124,6 +125,7 @@ def metrics(center: Center, format: Literal["json", "prometheus"] = "json") -> R
     snap = center.pipeline.metrics.snapshot()
     snap["ingest_backlog"] = center.pipeline.backlog
     snap["dispatch_ack_refused"] = REFUSALS.snapshot()  # refused agency callbacks, by reason
+    snap["agency_requests"] = AGENCY_REQUESTS.snapshot()  # location requests, by outcome
     if format != "prometheus":
         return Response(json.dumps(snap), media_type="application/json")
     lines = []

@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cityops.bus.agency_mqtt import REQUEST_TOPICS, AgencyRequestServer, is_request
 from cityops.ingest.cap_mqtt import CAP_TOPICS, CapMqtt
 from cityops.ingest.detections import DETECTIONS_TOPICS, decode_detections, is_detections
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
@@ -160,9 +161,14 @@ class MqttIngest:
         *,
         protocol: str = "5",
         embedded: bool = False,
+        agency: AgencyRequestServer | None = None,
     ) -> None:
         self.address = parse_mqtt_url(url)
         self.subscriptions = SUBSCRIPTIONS + (EMBEDDED_MANGLED if embedded else ())
+        self.agency = agency
+        """Serves agencies' location requests (bus/agency_mqtt.py), when given."""
+        if agency is not None:
+            self.subscriptions += (REQUEST_TOPICS,)
         self.pipeline = pipeline
         self.client_id = (
             client_id or self.address.username or f"cityops-ingest-{secrets.token_hex(8)}"
@@ -192,6 +198,8 @@ class MqttIngest:
 
     def stop(self) -> None:
         self._unsubscribe()
+        if self.agency is not None:
+            self.agency.stop()  # answers the requests in hand before the client goes
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -233,6 +241,9 @@ class MqttIngest:
                 client.ack(mid, qos)
 
         message = inbound(msg, ack)
+        if self.agency is not None and message.topic_valid and is_request(message.topic):
+            self.agency.submit(client, message.topic, msg, lambda: ack(MessageOutcome(0, ())))
+            return
         if message.topic_valid and is_detections(message.topic):
             # what a camera sees now: straight to the live feed, never stored (ingest/detections.py)
             live = decode_detections(message.topic, message.payload, self.pipeline.runtimes)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cityops.config.fields import format_duration
 from cityops.config.schema import CameraModel, ConfigFile, KeyObjectModel, SensorModel
 from cityops.config.schema_analytics import LineModel
+from cityops.config.schema_requests import sharing_problems as request_problems
 from cityops.config.schema_rules import (
     CameraEventModel,
     CorrelationModel,
@@ -63,6 +64,7 @@ def cross_check(cfg: ConfigFile, taken_prefixes: Mapping[str, str] | None = None
     problems += _frigate(cfg, taken_prefixes or {})
     agency_ids = [a.id for a in cfg.agencies]
     problems += [Problem(p, m) for p, m in sharing_problems(cfg.sharing, agency_ids)]
+    problems += [Problem(p, m) for p, m in request_problems(cfg.sharing, agency_ids)]
     return problems
 
 

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from cityops.config.base import Model
 from cityops.config.fields import Id, Name, PositiveDuration, format_duration
+from cityops.config.schema_requests import RequestsModel
 from cityops.domain.shares import DEFAULT_POLICY, AutoShare, Purpose, SharingPolicy
 
 PathAndMessage = tuple[tuple[str | int, ...], str]
@@ -48,6 +49,8 @@ class SharingModel(Model):
     )
     radius_m: float = Field(default=DEFAULT_POLICY.radius_m, gt=0, le=2000)
     auto: list[AutoShareModel] = Field(default_factory=list, max_length=100)
+    requests: RequestsModel | None = None
+    """Location requests from agency systems (L: config/schema_requests.py)."""
 
     @model_validator(mode="after")
     def _durations(self) -> Self:
@@ -67,6 +70,7 @@ class SharingModel(Model):
             auto=tuple(
                 AutoShare(a.incident_type, a.agency, a.purpose, a.for_s / 60) for a in self.auto
             ),
+            requests=self.requests.to_domain() if self.requests else None,
         )
 
 

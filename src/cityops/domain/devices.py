@@ -40,13 +40,16 @@ class DeviceKind(StrEnum):
     """Every inbound topic of the municipality (simulator, replay, a trusted bridge)."""
     INGEST = "ingest"
     """CityOps's own ingest: reads every inbound topic, publishes incidents."""
+    AGENCY = "agency"
+    """An agency's system (112, 119): location requests on ``cityops/<m>/agency/<a>/requests``,
+    its answers under ``.../responses/#``, for each agency id it lists (at least one)."""
 
 
 INSTALLATION_KINDS = frozenset({DeviceKind.WORKER, DeviceKind.INGEST})
 """Kinds that may be installation-wide (no municipality)."""
 SCOPED_KINDS = frozenset(
     {DeviceKind.GATEWAY, DeviceKind.CAMERA, DeviceKind.SYSTEM, DeviceKind.WORKER}
-    | {DeviceKind.INTEGRATION}
+    | {DeviceKind.INTEGRATION, DeviceKind.AGENCY}
 )
 """Kinds that may be narrowed to a list of devices."""
 
@@ -104,6 +107,8 @@ def check_scope(scope: DeviceScope) -> DeviceScope:
         raise ScopeError(f"municipality {scope.municipality!r} is not an id")
     if scope.devices and scope.kind not in SCOPED_KINDS:
         raise ScopeError(f"a {scope.kind} credential cannot be narrowed to devices")
+    if scope.kind is DeviceKind.AGENCY and not scope.devices:
+        raise ScopeError("an agency credential names its agency (a device: the agency's id)")
     if scope.municipality is None and scope.devices:
         raise ScopeError("an installation-wide credential cannot be narrowed to devices")
     if scope.kind is DeviceKind.FRIGATE:
@@ -160,6 +165,9 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
             out = cameras + detections + readings + presence
         case DeviceKind.FRIGATE:
             out = [Grant(r, f"{scope.prefix}/#"), Grant(w, f"{scope.prefix}/#")]
+        case DeviceKind.AGENCY:  # docs/AGENCIES.md "Location requests"
+            out = [Grant(w, f"{m}/agency/{a}/requests") for a in ids]
+            out += [Grant(r, f"{m}/agency/{a}/responses/#") for a in ids]
         case DeviceKind.INTEGRATION:
             out = readings + batch + cameras + systems + cap
         case DeviceKind.INGEST:
@@ -169,11 +177,13 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
                 "cameras/+/events",
                 "cameras/+/detections",
                 "events/+",
+                "agency/+/requests",
                 "cap",
             )
             out = [Grant(r, f"{m}/{t}") for t in inbound]
             out += [Grant(r, f"{p}/events") for p in sorted(set(frigate_prefixes))]
             out.append(Grant(w, f"{m}/incidents/+"))
+            out.append(Grant(w, f"{m}/agency/+/responses/#"))
     return tuple(out)
 
 

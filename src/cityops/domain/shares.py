@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from cityops.domain.agency_requests import AgencyRequests
 from cityops.domain.entities import LonLat
 
 ShareStatus = Literal["active", "expired", "revoked"]
@@ -115,6 +116,8 @@ class SharingPolicy:
     max_minutes: float = 24 * 60.0
     radius_m: float = 150.0
     auto: tuple[AutoShare, ...] = field(default=())
+    requests: AgencyRequests | None = None
+    """Location requests from agency systems (domain/agency_requests.py); None: none taken."""
 
     def purpose(self, purpose_id: str) -> Purpose | None:
         return next((p for p in self.purposes if p.id == purpose_id), None)
