@@ -142,6 +142,19 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
     ("POST", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
     ("GET", f"{INC}/deliveries"): READ,
+    # agency shares (S): operators with shares.manage; recipients by the link's token (cookie)
+    ("POST", f"{INC}/shares"): ACT,
+    ("GET", f"{INC}/shares"): ACT,
+    ("POST", f"{M}/shares"): ACT,
+    ("GET", f"{M}/shares"): ACT,
+    ("POST", f"{M}/shares/{{share_id}}/extend"): ACT,
+    ("POST", f"{M}/shares/{{share_id}}/revoke"): ACT,
+    ("POST", f"{M}/shares/{{share_id}}/link"): ACT,
+    ("GET", f"{M}/sharing"): ACT,
+    ("POST", "/api/v1/share-access"): SIGNED,
+    ("GET", "/api/v1/share-access"): SIGNED,
+    ("GET", "/api/v1/share-access/cameras/{camera_id}/snapshot.jpg"): SIGNED,
+    ("GET", "/api/v1/share-access/cameras/{camera_id}/live.mjpg"): SIGNED,
     # location requests from agency systems (L): a liaison account's token, its agency's requests
     ("POST", f"{M}/agency/requests"): frozenset({LIAISON}),
 }
@@ -218,6 +231,7 @@ def concrete(path: str, mid: str, incident_id: int) -> str:
         "plan_id": "1",
         "delivery_id": "1",
         "identifier": "no-such-message",
+        "share_id": "1",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 

@@ -22,6 +22,8 @@ from cityops.api import (
     routes_live,
     routes_oidc,
     routes_planner,
+    routes_share_access,
+    routes_shares,
     routes_sources,
     routes_system,
     routes_users,
@@ -54,6 +56,8 @@ def create_api(center: Backend) -> FastAPI:
         routes_warnings,
         routes_cap,
         routes_agency,
+        routes_shares,
+        routes_share_access,
     ):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)

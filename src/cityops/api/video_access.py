@@ -79,6 +79,12 @@ class _Recent:
 _recent = _Recent()
 
 
+def viewing_starts(key: tuple[str, ...]) -> bool:
+    """Whether a view keyed ``key`` starts a viewing to record (not within ``REPEAT_S`` of the
+    last recorded one): the same rule for views without an account (a share's recipient)."""
+    return _recent.due(key)
+
+
 def audit_view(
     db: Engine,
     caller: Principal,

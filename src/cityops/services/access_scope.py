@@ -3,7 +3,8 @@
 The role decides *which kinds* of thing (api/auth.allow); this module decides *which ones*:
 an incident is seen from its own municipality and from those it was handed over to; a liaison
 sees only the incidents assigned to its agency in its municipality, and only the cameras
-linked to the open ones among them."""
+linked to the open ones among them, or shared with its agency by a share active now
+(services/shares.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import Connection
 from cityops.domain.access import Permission, Principal
 from cityops.services.live import LiveKind, LiveMessage
 from cityops.services.views import IncidentSummary
-from cityops.store import handovers_repo
+from cityops.store import handovers_repo, shares_repo
 
 
 def incident_home(
@@ -41,7 +42,12 @@ def visible_cameras(
     if not caller.limited(mid, now):
         return None
     agency = caller.agency_scope(mid, now)
-    return set() if agency is None else handovers_repo.agency_cameras(conn, mid, agency)
+    if agency is None:
+        return set()
+    # its agency's open incidents' cameras, and those of the shares with it active now
+    return handovers_repo.agency_cameras(conn, mid, agency) | shares_repo.active_cameras(
+        conn, mid, agency, now
+    )
 
 
 _PER_CAMERA = frozenset({LiveKind.CAMERA, LiveKind.DETECTIONS})

@@ -16,6 +16,7 @@ from cityops.domain.incident import (
     TimelineKind,
 )
 from cityops.domain.rules import Trigger, TriggerKind
+from cityops.services import shares
 from cityops.services.runtime import MunicipalityRuntime
 from cityops.store import dispatch_repo, handovers_repo
 from cityops.store import incidents_repo as repo
@@ -106,6 +107,7 @@ def apply_trigger(
     cameras = rt.cameras_seeing(trig.location) if trig.location else []
     incident_id = repo.insert_incident(conn, incident, cameras)
     repo.link_events(conn, trig.municipality, incident_id, trig.event_ids)
+    shares.auto_share(conn, rt, incident_id, o.incident_type, trig.location, now)  # sharing.auto
     return IncidentChange(trig.municipality, incident_id, created=True)
 
 

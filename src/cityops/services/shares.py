@@ -261,6 +261,47 @@ def active(conn: Connection, municipality: str, now: datetime) -> list[Share]:
     return shares_repo.listing(conn, municipality, active_at=now)
 
 
+def listing(conn: Connection, municipality: str) -> list[Share]:
+    """The municipality's shares, newest first (the latest 500)."""
+    return shares_repo.listing(conn, municipality)
+
+
+def auto_share(
+    conn: Connection,
+    rt: MunicipalityRuntime,
+    incident_id: int,
+    incident_type: str,
+    place: LonLat | None,
+    now: datetime,
+) -> list[Share]:
+    """The shares the ``sharing.auto`` rules make for a newly opened incident of
+    ``incident_type`` (none without a place). Recipients use their liaison account; an operator
+    can give them a link (:func:`reissue_link`). A rule the configuration no longer satisfies
+    (agency removed) is skipped, never fatal to the incident."""
+    if place is None:
+        return []
+    made: list[Share] = []
+    for rule in rt.config.sharing.auto_for(incident_type):
+        try:
+            new = create(
+                conn,
+                rt,
+                agency=rule.agency,
+                purpose=rule.purpose,
+                minutes=rule.minutes,
+                actor="sharing:auto",
+                now=now,
+                public_url="",
+                incident_id=incident_id,
+                place=place,
+                origin=ShareOrigin.AUTO,
+            )
+        except ShareError:
+            continue
+        made.append(new.share)
+    return made
+
+
 def opened(conn: Connection, share: Share, now: datetime) -> bool:
     """Record a recipient's open through the link: SHARE_OPENED in the audit every time, the
     timeline entry on the first open only. True when it was the first."""
@@ -277,3 +318,32 @@ def opened(conn: Connection, share: Share, now: datetime) -> bool:
         at=now,
     )
     return first
+
+
+def reissue_link(
+    conn: Connection,
+    municipality: str,
+    share_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    public_url: str,
+) -> NewShare:
+    """A new link for an active share (an auto share's, or one whose link was lost); the old
+    link stops working at once."""
+    share = _load(conn, municipality, share_id)
+    status = share.status(now)
+    if status != "active":
+        raise ShareError(f"the share is {status}")
+    token = new_token()
+    shares_repo.set_token_hash(conn, share.id, token_digest(token))
+    audit.record(
+        conn,
+        actor=actor,
+        action=AuditAction.SHARE_CHANGED,
+        municipality=municipality,
+        target=f"share:{share.id}",
+        detail={"op": "link"},
+        at=now,
+    )
+    return NewShare(share=share, token=token, url=share_url(public_url, token))

@@ -127,3 +127,7 @@ def mark_opened(conn: Connection, share_id: int, at: datetime) -> bool:
         update(t).where(t.c.id == share_id, t.c.opened_at.is_(None)).values(opened_at=at)
     )
     return result.rowcount == 1
+
+
+def set_token_hash(conn: Connection, share_id: int, token_hash: str) -> None:
+    conn.execute(update(t).where(t.c.id == share_id).values(token_hash=token_hash))

@@ -1,0 +1,287 @@
+"""A share's recipient, without an account (issue 9 item 2; docs/AGENCIES.md "Shares").
+
+The link ``<public_url>/share.html#<token>`` carries the credential in its fragment (never sent
+to a server, never in a log). The page POSTs the token once and gets it back as the HttpOnly,
+SameSite=Strict cookie ``cityops_share``, scoped to ``/api/v1/share-access``; every later request
+presents the cookie. Each request looks the share up again by the token's SHA-256: an expired or
+revoked share answers 410 (saying which) from the next request on, and a live view already open
+ends within ``RECHECK_S``. Only the share's cameras are reachable, masked, and every view is
+audited as ``share:<id>:<agency>`` (api/video_access.py's once-per-viewing rule)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, HTTPException, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from cityops.api.auth import now_utc
+from cityops.api.deps import Backend, Center
+from cityops.api.routes_shares import ShareView
+from cityops.api.video_access import viewing_starts
+from cityops.domain.audit import AuditAction
+from cityops.domain.entities import Camera
+from cityops.domain.shares import Share
+from cityops.services import audit
+from cityops.services import shares as svc
+from cityops.services.runtime import MunicipalityRuntime
+from cityops.store import incidents_repo
+from cityops.video.snapshots import Snapshot
+from cityops.video.sources import NoStreamError, SourceError
+
+PREFIX = "/api/v1/share-access"
+SHARE_COOKIE = "cityops_share"
+LIVE_FPS = 5.0
+RECHECK_S = 1.0
+"""How often an open live view checks that its share is still active."""
+
+router = APIRouter(prefix=PREFIX, tags=["share access"])
+ShareCookie = Annotated[str | None, Cookie(alias=SHARE_COOKIE, max_length=200)]
+
+
+class TokenBody(BaseModel):
+    token: str | None = Field(default=None, max_length=200, description="The link's fragment")
+
+
+class RecipientShareView(BaseModel):
+    id: int
+    incident_id: int | None
+    agency: str
+    purpose: str
+    origin: str
+    cameras: list[str]
+    lon: float
+    lat: float
+    radius_m: float
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    status: str
+
+
+class SharedIncident(BaseModel):
+    title: str
+    title_local: str | None
+    type: str
+    severity: str
+    status: str
+    lon: float | None
+    lat: float | None
+    created_at: datetime
+
+
+class SharedCamera(BaseModel):
+    id: str
+    name: str
+    name_local: str | None
+    lon: float
+    lat: float
+    heading: float
+    fov: float
+    range_m: float
+
+
+class AccessView(BaseModel):
+    share: RecipientShareView
+    incident: SharedIncident | None
+    cameras: list[SharedCamera]
+    expires_at: datetime
+
+
+def _active(center: Backend, token: str | None) -> tuple[Share, MunicipalityRuntime]:
+    """The active share ``token`` names and its municipality: 401 without a token, 404 for an
+    unknown one, 410 for an expired or revoked share (the detail says which)."""
+    if not token:
+        raise HTTPException(401, "open the share's link first")
+    with center.db.connect() as conn:
+        share = svc.lookup_token(conn, token)
+    rt = center.runtimes.get(share.municipality) if share is not None else None
+    if share is None or rt is None:
+        raise HTTPException(404, "unknown share link")
+    status = share.status(now_utc())
+    if status != "active":
+        raise HTTPException(410, status)
+    return share, rt
+
+
+def _view(center: Backend, share: Share, rt: MunicipalityRuntime) -> AccessView:
+    now = now_utc()
+    public = ShareView.of(share, now).model_dump(exclude={"created_by"})
+    incident = None
+    if share.incident_id is not None:
+        with center.db.connect() as conn:
+            found = incidents_repo.get_incident(
+                conn, share.municipality, share.incident_id, with_timeline=False
+            )
+        if found is not None:
+            i = found.incident
+            incident = SharedIncident(
+                title=i.title,
+                title_local=i.title_local,
+                type=i.type,
+                severity=str(i.severity),
+                status=str(i.status),
+                lon=i.location.lon if i.location else None,
+                lat=i.location.lat if i.location else None,
+                created_at=i.created_at,
+            )
+    cameras = [
+        SharedCamera(
+            id=c.id,
+            name=c.name,
+            name_local=c.name_local,
+            lon=c.position.lon,
+            lat=c.position.lat,
+            heading=c.heading_deg,
+            fov=c.fov_deg,
+            range_m=c.range_m,
+        )
+        for cid in share.cameras
+        if (c := rt.cameras.get(cid)) is not None
+    ]
+    return AccessView(
+        share=RecipientShareView(**public),
+        incident=incident,
+        cameras=cameras,
+        expires_at=share.expires_at,
+    )
+
+
+def _open(center: Backend, token: str | None) -> AccessView:
+    share, rt = _active(center, token)
+    with center.db.begin() as conn:
+        svc.opened(conn, share, now_utc())
+    return _view(center, share, rt)
+
+
+@router.post("", response_model=AccessView, summary="Open a share with its link's token")
+async def exchange(body: TokenBody, center: Center, response: Response) -> AccessView:
+    view = await run_in_threadpool(_open, center, body.token)
+    assert body.token is not None  # _open refused a missing one
+    left = (view.expires_at - now_utc()).total_seconds()
+    response.set_cookie(
+        SHARE_COOKIE,
+        body.token,
+        max_age=max(1, math.ceil(left)),
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=center.settings.session_cookie_secure,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return view
+
+
+@router.get("", response_model=AccessView, summary="The open share (from its cookie)")
+async def current(center: Center, response: Response, token: ShareCookie = None) -> AccessView:
+    response.headers["Cache-Control"] = "no-store"
+    return await run_in_threadpool(_open, center, token)
+
+
+def _camera(share: Share, rt: MunicipalityRuntime, camera_id: str) -> tuple[Camera, int]:
+    if camera_id in share.cameras:
+        for index, cam in enumerate(rt.config.cameras):
+            if cam.id == camera_id:
+                return cam, index
+    raise HTTPException(404, f"camera {camera_id!r} is not in this share")
+
+
+def _audit(center: Backend, share: Share, camera_id: str, view: str) -> None:
+    action = AuditAction.VIDEO_LIVE if view == "live" else AuditAction.VIDEO_SNAPSHOT
+    key = (str(center.db.url), share.actor, share.municipality, camera_id, action.value)
+    if not viewing_starts(key):
+        return
+    with center.db.begin() as conn:
+        audit.record(
+            conn,
+            actor=share.actor,
+            action=action,
+            municipality=share.municipality,
+            target=camera_id,
+            detail={"via": "share", "share": share.id, "view": view, "unmasked": False},
+        )
+
+
+async def _grab(center: Backend, cam: Camera, index: int) -> Snapshot:
+    try:
+        return await run_in_threadpool(
+            partial(center.snapshots.snapshot, unmasked=False), cam, index
+        )
+    except NoStreamError as err:
+        raise HTTPException(404, f"camera {cam.id}: {err}") from None
+    except SourceError:
+        raise HTTPException(503, f"camera {cam.id} is offline") from None
+
+
+@router.get(
+    "/cameras/{camera_id}/snapshot.jpg",
+    summary="A shared camera's latest frame, privacy masks applied (JPEG)",
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def snapshot(center: Center, camera_id: str, token: ShareCookie = None) -> Response:
+    share, rt = await run_in_threadpool(_active, center, token)
+    cam, index = _camera(share, rt, camera_id)
+    shot = await _grab(center, cam, index)
+    await run_in_threadpool(_audit, center, share, cam.id, "snapshot")
+    return Response(
+        shot.jpeg,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "no-store", "X-Taken-At": shot.taken_at.isoformat()},
+    )
+
+
+@router.get(
+    "/cameras/{camera_id}/live.mjpg",
+    summary="A shared camera's live view as MJPEG, privacy masks applied; ends with the share",
+)
+async def live_view(
+    center: Center, camera_id: str, request: Request, token: ShareCookie = None
+) -> StreamingResponse:
+    share, rt = await run_in_threadpool(_active, center, token)
+    cam, index = _camera(share, rt, camera_id)
+    first = await _grab(center, cam, index)
+    await run_in_threadpool(_audit, center, share, cam.id, "live")
+    grab = partial(center.snapshots.snapshot, unmasked=False)
+
+    async def still_shared() -> bool:
+        try:
+            await run_in_threadpool(_active, center, token)
+        except HTTPException:
+            return False
+        return True
+
+    async def frames() -> AsyncIterator[bytes]:
+        shot, checked = first, time.monotonic()
+        while True:
+            yield (
+                b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                + str(len(shot.jpeg)).encode()
+                + b"\r\n\r\n"
+                + shot.jpeg
+                + b"\r\n"
+            )
+            await asyncio.sleep(1.0 / LIVE_FPS)
+            if await request.is_disconnected():
+                return
+            if time.monotonic() - checked >= RECHECK_S:
+                if not await still_shared():
+                    return
+                checked = time.monotonic()
+            try:
+                shot = await run_in_threadpool(grab, cam, index)
+            except SourceError:
+                return
+
+    return StreamingResponse(
+        frames(),
+        media_type="multipart/x-mixed-replace; boundary=frame",
+        headers={"Cache-Control": "no-store"},
+    )
