@@ -157,6 +157,20 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/share-access/cameras/{camera_id}/live.mjpg"): SIGNED,
     # location requests from agency systems (L): a liaison account's token, its agency's requests
     ("POST", f"{M}/agency/requests"): frozenset({LIAISON}),
+    # vulnerable people (V): the registry persons.manage, seeing one persons.view (audited),
+    # their devices ingest.write, the forward to police shares.manage
+    ("GET", f"{M}/persons"): ACT,
+    ("POST", f"{M}/persons"): HANDOVER,
+    ("PUT", f"{M}/persons/{{person_id}}"): HANDOVER,
+    ("DELETE", f"{M}/persons/{{person_id}}"): HANDOVER,
+    ("GET", f"{M}/persons/{{person_id}}"): ACT,
+    ("PUT", f"{M}/persons/{{person_id}}/photo"): HANDOVER,
+    ("GET", f"{M}/persons/{{person_id}}/photo.jpg"): ACT,
+    ("GET", f"{M}/persons/{{person_id}}/track"): ACT,
+    ("GET", f"{INC}/person"): ACT,
+    ("POST", f"{INC}/person/forward"): ACT,
+    ("POST", f"{M}/persons/{{device}}/position"): INGEST,
+    ("POST", f"{M}/persons/{{device}}/sos"): INGEST,
 }
 """The matrix. Add your route's row here (one line) when you add a route."""
 
@@ -232,6 +246,8 @@ def concrete(path: str, mid: str, incident_id: int) -> str:
         "delivery_id": "1",
         "identifier": "no-such-message",
         "share_id": "1",
+        "person_id": "1",
+        "device": "no-such-device",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 

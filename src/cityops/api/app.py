@@ -21,6 +21,8 @@ from cityops.api import (
     routes_ingest,
     routes_live,
     routes_oidc,
+    routes_person_episodes,
+    routes_persons,
     routes_planner,
     routes_share_access,
     routes_shares,
@@ -58,6 +60,8 @@ def create_api(center: Backend) -> FastAPI:
         routes_agency,
         routes_shares,
         routes_share_access,
+        routes_persons,
+        routes_person_episodes,
     ):
         api.include_router(module.router)
     routes_oidc.install(api, center.settings)

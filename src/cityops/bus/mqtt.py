@@ -32,6 +32,8 @@ SUBSCRIPTIONS = (
     "cityops/+/cameras/+/events",
     CAP_TOPICS,
     "cityops/+/events/+",
+    "cityops/+/persons/+/position",  # vulnerable people's devices (ingest/persons.py)
+    "cityops/+/persons/+/sos",
 )
 EMBEDDED_MANGLED = ("b'cityops/#", 'b"cityops/#')
 """The embedded broker (amqtt 0.12) turns a topic that is not UTF-8 into the text of its Python

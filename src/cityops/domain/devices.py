@@ -40,6 +40,8 @@ class DeviceKind(StrEnum):
     """Every inbound topic of the municipality (simulator, replay, a trusted bridge)."""
     INGEST = "ingest"
     """CityOps's own ingest: reads every inbound topic, publishes incidents."""
+    TRACKER = "tracker"
+    """A vulnerable person's device: its position and SOS (``cityops/<m>/persons/<d>/...``)."""
     AGENCY = "agency"
     """An agency's system (112, 119): location requests on ``cityops/<m>/agency/<a>/requests``,
     its answers under ``.../responses/#``, for each agency id it lists (at least one)."""
@@ -49,6 +51,7 @@ INSTALLATION_KINDS = frozenset({DeviceKind.WORKER, DeviceKind.INGEST})
 """Kinds that may be installation-wide (no municipality)."""
 SCOPED_KINDS = frozenset(
     {DeviceKind.GATEWAY, DeviceKind.CAMERA, DeviceKind.SYSTEM, DeviceKind.WORKER}
+    | {DeviceKind.TRACKER}
     | {DeviceKind.INTEGRATION, DeviceKind.AGENCY}
 )
 """Kinds that may be narrowed to a list of devices."""
@@ -165,6 +168,8 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
             out = cameras + detections + readings + presence
         case DeviceKind.FRIGATE:
             out = [Grant(r, f"{scope.prefix}/#"), Grant(w, f"{scope.prefix}/#")]
+        case DeviceKind.TRACKER:  # docs/AGENCIES.md "SOS of vulnerable people"
+            out = [Grant(w, f"{m}/persons/{d}/{k}") for d in ids for k in ("position", "sos")]
         case DeviceKind.AGENCY:  # docs/AGENCIES.md "Location requests"
             out = [Grant(w, f"{m}/agency/{a}/requests") for a in ids]
             out += [Grant(r, f"{m}/agency/{a}/responses/#") for a in ids]
@@ -177,6 +182,8 @@ def grants(scope: DeviceScope, frigate_prefixes: Iterable[str] = ()) -> tuple[Gr
                 "cameras/+/events",
                 "cameras/+/detections",
                 "events/+",
+                "persons/+/position",
+                "persons/+/sos",
                 "agency/+/requests",
                 "cap",
             )
