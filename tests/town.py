@@ -17,7 +17,7 @@ from cityops.app import ControlCenter, import_config
 from cityops.config.loader import load_config
 from cityops.domain.access import Membership, Role
 from cityops.domain.catalog import MunicipalityConfig
-from cityops.services import accounts
+from cityops.services import accounts, tokens
 from cityops.settings import Settings
 from cityops.store.db import make_engine, upgrade
 
@@ -89,7 +89,7 @@ def account(
             assert role is not None
             membership = Membership(place, role, agency, expires_at, unmasked_video)
             accounts.grant(conn, user_id, membership, granted_by="test", now=now)
-        return accounts.create_token(conn, user_id, "test", actor="test", now=now)[1]
+        return tokens.create_token(conn, user_id, "test", actor="test", now=now)[1]
 
 
 @contextmanager

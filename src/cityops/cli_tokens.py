@@ -21,13 +21,13 @@ def tokens_create(
     username: str, name: Annotated[str, typer.Option(help="what the token is for")] = "api"
 ) -> None:
     """Make an API token for the account and print it (only now: it is not stored)."""
-    from cityops.services import accounts
+    from cityops.services import tokens
 
     db = open_db()
     try:
         with db.begin() as conn:
             user = find_user(conn, username)
-            token_id, token = accounts.create_token(
+            token_id, token = tokens.create_token(
                 conn, user.id, name, actor=cli_actor(), now=datetime.now(UTC)
             )
     finally:
@@ -59,12 +59,12 @@ def tokens_list(username: str) -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token at once."""
-    from cityops.services import accounts
+    from cityops.services import tokens
 
     db = open_db()
     try:
         with db.begin() as conn:
-            done = accounts.revoke_token(conn, token_id, actor=cli_actor(), now=datetime.now(UTC))
+            done = tokens.revoke_token(conn, token_id, actor=cli_actor(), now=datetime.now(UTC))
     finally:
         db.dispose()
     if not done:

@@ -147,6 +147,15 @@ class Settings(BaseSettings):
         description="The session cookie is Secure (HTTPS only); false only for plain-http "
         "development on loopback (`cityops demo` sets it)",
     )
+    auth_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="A request's session or token, account and memberships are reused from "
+        "this process's cache for this long; changes made in the same process apply at once, "
+        "in another process of the deployment within this time; 0: no cache "
+        "(docs/SECURITY.md, Principal cache)",
+    )
     # single sign-on (B): docs/SECURITY.md "Console and single sign-on"
     oidc_config: Path | None = Field(
         default=None,

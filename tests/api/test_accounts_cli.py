@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cityops.cli import app
 from cityops.domain.access import Role
-from cityops.services import accounts
+from cityops.services import accounts, tokens
 from cityops.store import access_repo
 from cityops.store.db import make_engine
 from cityops.store.tables_access import api_tokens, users
@@ -62,18 +62,18 @@ def test_first_admin_with_a_prompted_password_then_a_token(
 
     printed = invoke(runner, "tokens", "create", "ivanova", "--name", "gateway")
     token = printed.strip().splitlines()[-1]
-    assert token.startswith(accounts.TOKEN_PREFIX)
+    assert token.startswith(tokens.TOKEN_PREFIX)
     now = datetime.now(UTC)
     with db.begin() as conn:
         digests = [r.digest for r in conn.execute(select(api_tokens))]
         assert digests == [hashlib.sha256(token.encode()).hexdigest()]  # only the digest kept
-        found = accounts.principal_for_token(conn, token, now=now)
+        found = tokens.principal_for_token(conn, token, now=now)
         assert found is not None
         assert found.display_name == "Мария Иванова"
     assert "gateway" in invoke(runner, "tokens", "list", "ivanova")
     invoke(runner, "tokens", "revoke", "1")
     with db.begin() as conn:
-        assert accounts.principal_for_token(conn, token, now=now) is None
+        assert tokens.principal_for_token(conn, token, now=now) is None
     assert runner.invoke(app, ["tokens", "revoke", "1"]).exit_code == 1  # already revoked
     db.dispose()
 
@@ -165,12 +165,12 @@ def test_a_disabled_account_loses_its_tokens_and_sessions_until_enabled(
         session = accounts.open_session(conn, user.id, via="session", now=now, absolute_s=60)
     invoke(runner, "users", "disable", "leaver")
     with db.begin() as conn:
-        assert accounts.principal_for_token(conn, token, now=now) is None
+        assert tokens.principal_for_token(conn, token, now=now) is None
         assert accounts.principal_for_session(conn, session.cookie, now=now, idle_s=60) is None
         assert accounts.verify_login(conn, "leaver", PASSWORD) is None
     invoke(runner, "users", "disable", "leaver", "--enable")
     with db.begin() as conn:
-        assert accounts.principal_for_token(conn, token, now=now) is not None
+        assert tokens.principal_for_token(conn, token, now=now) is not None
         assert accounts.verify_login(conn, "leaver", PASSWORD) is not None
         assert access_repo.session_by_digest(conn, accounts.digest(session.cookie)) is None
     db.dispose()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from cityops.api.app import create_api
 from cityops.app import ControlCenter
 from cityops.domain.access import Role
-from cityops.services import accounts
+from cityops.services import accounts, tokens
 from cityops.store import access_repo
 from cityops.store.tables_access import console_sessions, users
 from cityops.store.tables_audit import audit_log
@@ -37,7 +38,7 @@ def login(client: TestClient, username: str = "petrova", password: str = PASSWOR
     return csrf
 
 
-def make_center(tmp_path: Path, **settings: object) -> ControlCenter:
+def make_center(tmp_path: Path, **settings: Any) -> ControlCenter:
     center = start_center(tmp_path, with_mqtt=False, **settings)
     account(
         center.db, "petrova", display_name="Елена Петрова", role=Role.OPERATOR, password=PASSWORD
@@ -236,7 +237,7 @@ def test_a_revoked_token_is_refused_at_once(center: ControlCenter) -> None:
             assert user is not None
             (row,) = access_repo.tokens_of(conn, user.id)
             assert row.last_used_at is not None  # told to admins by `cityops tokens list`
-            assert accounts.revoke_token(conn, row.id, actor="test", now=row.created_at)
+            assert tokens.revoke_token(conn, row.id, actor="test", now=row.created_at)
         r = api.get(INCIDENTS)
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == "Bearer"

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from cityops.api import routes_live
 from cityops.domain.access import Role
 from cityops.domain.entities import SensorState
-from cityops.services import accounts
+from cityops.services import tokens
 from cityops.services.live import LiveKind, LiveMessage, SensorPayload
 from cityops.services.views import load_summary
 from cityops.store.tables_access import api_tokens
@@ -161,7 +161,7 @@ def test_the_feed_ends_when_the_token_is_revoked_or_the_membership_ends(
         token_id = (
             conn.execute(select(api_tokens.c.id).order_by(api_tokens.c.id)).scalars().all()[-2]
         )
-        assert accounts.revoke_token(conn, token_id, actor="test", now=datetime.now(UTC))
+        assert tokens.revoke_token(conn, token_id, actor="test", now=datetime.now(UTC))
     wait_until(token_feed.closed.is_set, 5)
     assert token_feed.closed.is_set()  # the server ended the stream
     time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.1)

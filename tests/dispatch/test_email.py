@@ -28,6 +28,7 @@ from tests.dispatch.support import (
     timeline,
     wait_for,
 )
+from tests.town import MUNI
 
 
 def test_email_is_bilingual_with_position_link_and_a_one_time_reply_link(env: Setup) -> None:
@@ -56,7 +57,7 @@ def test_email_is_bilingual_with_position_link_and_a_one_time_reply_link(env: Se
     assert "Position: 42.619400, 25.392500 (geo:42.619400,25.392500)" in text
     assert "Заглавие: Пожар на кръстовището" in text  # Bulgarian title
     assert "Title: Road blocked by a fallen tree" in text  # English title
-    link = f"{PUBLIC_URL}{BASE}/incidents/{incident_id}"
+    link = f"{PUBLIC_URL}/#/m/{MUNI}/incidents/{incident_id}"  # the console opens it
     assert f"Инцидентът: {link}" in text
     assert f"The incident: {link}" in text
     found = re.search(r"Acknowledge receipt: (\S+)", text)

@@ -59,6 +59,7 @@ def test_a_failing_receiver_gets_retries_until_it_takes_the_signed_message(env: 
     assert doc["incident"]["id"] == incident_id
     assert doc["incident"]["location"]["geo"] == "geo:42.619400,25.392500"
     assert doc["links"]["incident"] == f"{PUBLIC_URL}{BASE}/incidents/{incident_id}"
+    assert doc["links"]["console"] == f"{PUBLIC_URL}/#/m/{MUNI}/incidents/{incident_id}"
     assert doc["links"]["ack"] == f"{PUBLIC_URL}{BASE}/dispatch/{sent[0].id}/ack"
     statuses = [e["data"]["status"] for e in timeline(env.client, incident_id, "dispatch")]
     assert sorted(statuses) == ["retrying", "sent"]  # the first failure and the success only

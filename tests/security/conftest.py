@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from cityops.api.app import create_api
 from cityops.app import ControlCenter
 from cityops.domain.access import Membership, Role
-from cityops.services import accounts
+from cityops.services import accounts, tokens
 from tests.town import MUNI, start_center
 
 MakeToken = Callable[..., str]
@@ -54,7 +54,7 @@ def make_token(center: ControlCenter) -> MakeToken:
             if role is not None:
                 membership = Membership(municipality, role, None, None, unmasked_video=False)
                 accounts.grant(conn, uid, membership, granted_by="test", now=now)
-            _, token = accounts.create_token(conn, uid, "gateway", actor="test", now=now)
+            _, token = tokens.create_token(conn, uid, "gateway", actor="test", now=now)
         return token
 
     return make

@@ -5,7 +5,11 @@ Every route but health, login and the console's static files depends on :data:`C
 :func:`allow` (404 for a municipality the caller has no membership in, exactly as for an
 unknown one; 403 for a member whose role lacks the permission). Writes through a console
 session must carry the session's CSRF token in ``X-CSRF-Token``; bearer tokens need none
-(a browser never adds them on its own)."""
+(a browser never adds them on its own).
+
+The principal is resolved through this process's principal cache (``CITYOPS_AUTH_CACHE_S``,
+store/principal_cache.py): a burst of requests of one session reads the database once; a
+logout, revoke, disable or membership change in this process applies to the next request."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from cityops.api.deps import Center
 from cityops.domain.access import Permission, Principal
-from cityops.services import accounts
+from cityops.services import accounts, tokens
 from cityops.settings import Settings
 
 SESSION_COOKIE = "cityops_session"
@@ -48,18 +52,19 @@ def current_principal(
     """The authenticated account of this request (a bearer token wins over a cookie)."""
     now = now_utc()
     settings = center.settings
-    with center.db.begin() as conn:
-        if bearer is not None:
-            found = accounts.principal_for_token(conn, bearer.credentials, now=now)
-            if found is None:
-                raise _unauthorized("unknown or revoked token")
-            request.state.csrf = None
-            return found
-        if not cookie:
-            raise _unauthorized()
-        session = accounts.principal_for_session(
-            conn, cookie, now=now, idle_s=settings.session_idle_s
+    if bearer is not None:
+        found = tokens.token_principal(
+            center.db, bearer.credentials, now=now, cache_s=settings.auth_cache_s
         )
+        if found is None:
+            raise _unauthorized("unknown or revoked token")
+        request.state.csrf = None
+        return found
+    if not cookie:
+        raise _unauthorized()
+    session = accounts.session_principal(
+        center.db, cookie, now=now, idle_s=settings.session_idle_s, cache_s=settings.auth_cache_s
+    )
     if session is None:
         raise _unauthorized("the session has ended: log in again")
     principal, csrf = session
@@ -75,14 +80,15 @@ Caller = Annotated[Principal, Depends(current_principal)]
 
 
 def recheck(center: Center, request: Request) -> Principal | None:
-    """The request's principal as the database says now, without counting as activity: a long
-    request (the live feed) asks this to end when its session or token ends."""
+    """The request's principal as the database says now (never from the cache), without
+    counting as activity: a long request (the live feed) asks this to end when its session or
+    token ends."""
     now = now_utc()
     header = request.headers.get("Authorization", "")
     with center.db.begin() as conn:
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() == "bearer" and credentials:
-            return accounts.principal_for_token(conn, credentials.strip(), now=now)
+            return tokens.principal_for_token(conn, credentials.strip(), now=now)
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             return None

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from cityops.api.auth import set_session_cookie
 from cityops.api.deps import Center
 from cityops.domain.audit import AuditAction
+from cityops.domain.sso import SsoError
 from cityops.services import accounts, audit
 from cityops.services.accounts import AccountError
 from cityops.services.oidc import OidcError, OidcService, provision
@@ -94,7 +95,7 @@ async def login(
         p = service.provider(provider)
         redirect_uri = p.redirect_uri or str(request.url_for("oidc_callback", provider=p.id))
         url, state = await service.begin(p.id, redirect_uri, next_path)
-    except OidcError as exc:
+    except SsoError as exc:
         log.warning("single sign-on with %s not started: %s", provider, exc)
         return _back(exc.reason)
     resp = RedirectResponse(url, status_code=303)
@@ -145,8 +146,8 @@ async def callback(
                 detail={"via": "oidc", "provider": provider},
                 at=now,
             )
-    except (OidcError, AccountError) as exc:
-        reason = exc.reason if isinstance(exc, OidcError) else "account"
+    except (SsoError, AccountError) as exc:
+        reason = exc.reason if isinstance(exc, SsoError) else "account"
         log.warning("single sign-on with %s refused (%s): %s", provider, reason, exc)
         if reason in UNAUDITED:
             return _back(reason)

@@ -10,6 +10,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
+from urllib.parse import quote
 
 from cityops.store.dispatch_repo import Delivery
 
@@ -23,7 +24,13 @@ class Links:
     base: str
 
     def incident(self, municipality: str, incident_id: int) -> str:
+        """The incident in the API (for programs: a webhook's receiver)."""
         return f"{self.base}/api/v1/m/{municipality}/incidents/{incident_id}"
+
+    def console(self, municipality: str, incident_id: int) -> str:
+        """The incident opened in the console (for people: the e-mail's link; the console asks
+        for a login first when there is no session, then opens it)."""
+        return f"{self.base}/#/m/{quote(municipality, safe='')}/incidents/{incident_id}"
 
     def ack(self, municipality: str, delivery_id: int) -> str:
         return f"{self.base}/api/v1/m/{municipality}/dispatch/{delivery_id}/ack"
@@ -43,6 +50,7 @@ def document(delivery: Delivery, links: Links, sent_at: datetime) -> dict[str, A
         "incident": incident,
         "links": {
             "incident": links.incident(delivery.municipality, delivery.incident_id),
+            "console": links.console(delivery.municipality, delivery.incident_id),
             "ack": links.ack(delivery.municipality, delivery.id),
         },
     }
@@ -76,7 +84,7 @@ def email(
     inc = delivery.payload["incident"]
     title_bg = inc.get("title_local") or inc["title"]
     where_bg, where_en = _where(inc)
-    link = links.incident(delivery.municipality, delivery.incident_id)
+    link = links.console(delivery.municipality, delivery.incident_id)
     reply = links.reply(delivery.municipality, delivery.id, reply_token)
     msg = EmailMessage()
     msg["Subject"] = f"[CityOps] Инцидент / Incident #{inc['id']}: {_line(title_bg)}"

@@ -3,7 +3,9 @@
 Pure logic, no HTTP: ``services/oidc.py`` verifies the token (signature, issuer, audience,
 expiry, nonce) and hands the claims here. The claims are outside input — an identity provider
 may send anything — so every claim is checked for type and shape, and anything that does not
-fit is a :class:`ClaimError` with a short reason code, never another exception.
+fit is a :class:`ClaimError` with a short reason code, never another exception. Every refusal of
+a single sign-on, of the claims here or of the protocol in ``services/oidc.py`` (``OidcError``),
+is an :class:`SsoError`: one ``except`` and one ``reason`` for the console and the audit.
 
 The mapping (docs/SECURITY.md "Console and single sign-on"): one claim gives the username
 (``preferred_username`` by default), one the display name, one the groups; each group rule gives
@@ -25,12 +27,17 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]*$")
 _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
 
 
-class ClaimError(ValueError):
-    """The claims cannot give an identity; ``reason`` is a short code for the console."""
+class SsoError(Exception):
+    """A single sign-on refused; ``reason`` is a short code the console shows a message for
+    (docs/SECURITY.md "Console and single sign-on")."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class ClaimError(SsoError):
+    """The verified claims cannot give an identity (the provider's data, not the protocol)."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Accounts: Argon2id passwords, console sessions, API tokens, memberships.
+"""Accounts: Argon2id passwords, console sessions, memberships (API tokens: services/tokens.py).
 
 Secrets are generated here with :mod:`secrets` and handed out once; the database keeps only
-Argon2id hashes (passwords) and SHA-256 digests (tokens, session ids). A request is turned into
-a :class:`~cityops.domain.access.Principal` by :func:`principal_for_session` or
-:func:`principal_for_token`; both give None for anything unknown, expired, revoked or disabled."""
+Argon2id hashes (passwords) and SHA-256 digests (tokens, session ids). A console request is
+turned into a :class:`~cityops.domain.access.Principal` by :func:`session_principal` (through
+this process's principal cache, store/principal_cache.py) or :func:`principal_for_session` (the
+database only); both give None for anything unknown, expired, revoked or disabled."""
 
 from __future__ import annotations
 
@@ -15,21 +16,23 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from cityops.domain.access import Membership, Principal, Role
 from cityops.domain.audit import AuditAction
 from cityops.services import audit
 from cityops.store import access_repo as repo
-from cityops.store.access_repo import UserRow
+from cityops.store import principal_cache
+from cityops.store.access_repo import SessionRow, UserRow
+from cityops.store.principal_cache import CACHE, Entry
 
 HASHER = PasswordHasher()
 """Argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: t=3, m=64 MiB, p=4)."""
 
 MIN_PASSWORD = 12
-TOKEN_PREFIX = "cot_"
 TOUCH_EVERY = timedelta(seconds=60)
-"""last_seen_at / last_used_at are written at most this often (no write on every request)."""
+"""last_seen_at / last_used_at are written at most this often (no write on every request); a
+session's at most every quarter of its idle timeout when that is shorter than 4 minutes."""
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
@@ -188,13 +191,14 @@ def open_session(
     return NewSession(cookie, csrf, expires_at)
 
 
-def principal_for_session(
-    conn: Connection, cookie: str, *, now: datetime, idle_s: float, touch: bool = True
-) -> tuple[Principal, str] | None:
-    """The session's principal and CSRF token, or None (unknown, idle too long, past its
-    absolute end, or the account disabled). Expired sessions are deleted when met. ``touch``
-    False: a check that is not the user's activity (a live feed re-checking its session)."""
-    key = digest(cookie)
+def touch_every(idle_s: float) -> timedelta:
+    """How often a session's activity is written: never so rarely that it idles out in use."""
+    return min(TOUCH_EVERY, timedelta(seconds=idle_s / 4))
+
+
+def _session(
+    conn: Connection, key: str, *, now: datetime, idle_s: float, touch: bool
+) -> tuple[Principal, SessionRow] | None:
     s = repo.session_by_digest(conn, key)
     if s is None:
         return None
@@ -204,65 +208,55 @@ def principal_for_session(
     user = repo.user_by_id(conn, s.user_id)
     if user is None or user.disabled:
         return None
-    if touch and now - s.last_seen_at >= TOUCH_EVERY:
+    if touch and now - s.last_seen_at >= touch_every(idle_s):
         repo.touch_session(conn, key, now)
-    return principal(conn, user, s.via), s.csrf
+        s = SessionRow(s.user_id, s.csrf, s.via, s.created_at, now, s.expires_at)
+    return principal(conn, user, s.via), s
+
+
+def principal_for_session(
+    conn: Connection, cookie: str, *, now: datetime, idle_s: float, touch: bool = True
+) -> tuple[Principal, str] | None:
+    """The session's principal and CSRF token as the database says now, or None (unknown,
+    idle too long, past its absolute end, or the account disabled). Expired sessions are
+    deleted when met. ``touch`` False: a check that is not the user's activity (a live feed
+    re-checking its session)."""
+    found = _session(conn, digest(cookie), now=now, idle_s=idle_s, touch=touch)
+    return None if found is None else (found[0], found[1].csrf)
+
+
+def session_principal(
+    db: Engine, cookie: str, *, now: datetime, idle_s: float, cache_s: float
+) -> tuple[Principal, str] | None:
+    """:func:`principal_for_session` through this process's principal cache: an entry younger
+    than ``cache_s`` answers without the database while the session is neither past its end,
+    nor idle, nor due for its activity write; anything else (and every refusal) asks the
+    database. Logout, password change, disabling, membership and token changes forget entries
+    at once (store/access_repo.py)."""
+    key = digest(cookie)
+    name = principal_cache.database(db)
+    entry = CACHE.get(name, key, cache_s)
+    if (
+        entry is not None
+        and entry.csrf is not None
+        and entry.last_seen_at is not None
+        and entry.expires_at is not None
+        and now < entry.expires_at
+        and now - entry.last_seen_at < touch_every(idle_s)
+    ):
+        return entry.principal, entry.csrf
+    started = CACHE.clock()
+    with db.begin() as conn:
+        found = _session(conn, key, now=now, idle_s=idle_s, touch=True)
+    if found is None:
+        return None
+    who, row = found
+    CACHE.put(name, key, Entry(who, row.csrf, row.last_seen_at, row.expires_at, started), cache_s)
+    return who, row.csrf
 
 
 def close_session(conn: Connection, cookie: str) -> bool:
     return repo.delete_session(conn, digest(cookie))
-
-
-def create_token(
-    conn: Connection, user_id: int, name: str, *, actor: str, now: datetime
-) -> tuple[int, str]:
-    """A new API token for the account: (its id, the token). The token is shown only now; the
-    database keeps its SHA-256. Audited as ``token.created``."""
-    user = repo.user_by_id(conn, user_id)
-    if user is None:
-        raise AccountError(f"no user {user_id}")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token_id = repo.insert_token(conn, user_id, digest(token), name[:100], now)
-    audit.record(
-        conn,
-        actor=actor,
-        action=AuditAction.TOKEN_CREATED,
-        municipality=None,
-        target=f"user:{user.username}",
-        detail={"token_id": token_id, "name": name[:100]},
-        at=now,
-    )
-    return token_id, token
-
-
-def revoke_token(conn: Connection, token_id: int, *, actor: str, now: datetime) -> bool:
-    """Revoke a token at once (False: unknown or already revoked). Audited as ``token.revoked``."""
-    row = repo.token_by_id(conn, token_id)
-    if row is None or not repo.revoke_token(conn, token_id, now):
-        return False
-    user = repo.user_by_id(conn, row.user_id)
-    audit.record(
-        conn,
-        actor=actor,
-        action=AuditAction.TOKEN_REVOKED,
-        municipality=None,
-        target=f"user:{user.username if user else row.user_id}",
-        detail={"token_id": token_id, "name": row.name},
-        at=now,
-    )
-    return True
-
-
-def principal_for_token(conn: Connection, token: str, *, now: datetime) -> Principal | None:
-    row = repo.token_by_digest(conn, digest(token))
-    if row is None or row.revoked_at is not None:
-        return None
-    user = repo.user_by_id(conn, row.user_id)
-    if user is None or user.disabled:
-        return None
-    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
-        repo.touch_token(conn, row.id, now)
-    return principal(conn, user, "token")
 
 
 def _membership_detail(m: Membership | None) -> dict[str, object] | None:

@@ -15,7 +15,9 @@ The authorization code flow with PKCE (S256), ``state`` and ``nonce``:
 3. :func:`provision` finds or creates the account and sets its memberships in the municipalities
    the provider decides; the route opens the same console session as a password login.
 
-Every refusal is an :class:`OidcError` with a short reason code (docs/SECURITY.md)."""
+Every refusal is a :class:`~cityops.domain.sso.SsoError` with a short reason code
+(docs/SECURITY.md): an :class:`OidcError` for the protocol and the provider, a
+:class:`~cityops.domain.sso.ClaimError` for claims that give no identity."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from joserfc.jws import JWSRegistry
 from sqlalchemy import Connection
 
 from cityops.domain.access import Membership
-from cityops.domain.sso import ClaimError, SsoIdentity, map_claims
+from cityops.domain.sso import SsoError, SsoIdentity, map_claims
 from cityops.services import accounts
 from cityops.services.oidc_config import OidcConfig, ProviderConfig
 from cityops.store import access_repo
@@ -52,12 +54,9 @@ SIGNING_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", 
 """Asymmetric algorithms only: ``none`` and HMAC (keyed with the client secret) are refused."""
 
 
-class OidcError(Exception):
-    """A login refused; ``reason`` is a code the console shows a message for."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+class OidcError(SsoError):
+    """A login refused by the protocol or the provider (state, code exchange, ID token,
+    provider metadata, the account); ``reason`` is a code the console shows a message for."""
 
 
 @dataclass(frozen=True)
@@ -201,10 +200,7 @@ class OidcService:
         if not isinstance(raw, str):
             raise OidcError("id_token", "the provider returned no ID token")
         claims = await self._verify(p, meta, raw, pending.nonce, token.get("access_token"))
-        try:
-            return map_claims(claims, p.mapping())
-        except ClaimError as exc:
-            raise OidcError(exc.reason, str(exc)) from exc
+        return map_claims(claims, p.mapping())  # or ClaimError, an SsoError as OidcError is
 
     async def _verify(
         self, p: ProviderConfig, meta: _Metadata, raw: str, nonce: str, access_token: object

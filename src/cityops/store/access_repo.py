@@ -1,7 +1,8 @@
 """Accounts, memberships, API tokens and console sessions in the database.
 
 Only digests of secrets reach this module (see tables_access.py); hashing and token generation
-are services/accounts.py's."""
+are services/accounts.py's and services/tokens.py's. Every write that changes what an account may
+do forgets its cached principals (store/principal_cache.py), now and when the write commits."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, insert, select, update
 
 from cityops.domain.access import Membership, Role
+from cityops.store.principal_cache import forget_session, forget_user
 from cityops.store.sql import upsert
 from cityops.store.tables_access import api_tokens, console_sessions, memberships, users
 
@@ -108,14 +110,17 @@ def list_users(conn: Connection) -> list[UserRow]:
 
 def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+    forget_user(conn, user_id)
 
 
 def set_display_name(conn: Connection, user_id: int, display_name: str) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(display_name=display_name))
+    forget_user(conn, user_id)
 
 
 def set_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
+    forget_user(conn, user_id)
 
 
 def memberships_of(conn: Connection, user_id: int) -> dict[str, Membership]:
@@ -146,6 +151,7 @@ def put_membership(
         "granted_at": now,
     }
     upsert(conn, memberships, [row], ["user_id", "municipality"])
+    forget_user(conn, user_id)
 
 
 def delete_membership(conn: Connection, user_id: int, municipality: str) -> bool:
@@ -154,6 +160,7 @@ def delete_membership(conn: Connection, user_id: int, municipality: str) -> bool
             memberships.c.user_id == user_id, memberships.c.municipality == municipality
         )
     )
+    forget_user(conn, user_id)
     return result.rowcount > 0
 
 
@@ -193,11 +200,16 @@ def touch_token(conn: Connection, token_id: int, now: datetime) -> None:
 
 
 def revoke_token(conn: Connection, token_id: int, now: datetime) -> bool:
+    user_id = conn.execute(
+        select(api_tokens.c.user_id).where(api_tokens.c.id == token_id)
+    ).scalar_one_or_none()
     result = conn.execute(
         update(api_tokens)
         .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    if user_id is not None:
+        forget_user(conn, int(user_id))
     return result.rowcount > 0
 
 
@@ -250,11 +262,13 @@ def touch_session(conn: Connection, digest: str, now: datetime) -> None:
 
 def delete_session(conn: Connection, digest: str) -> bool:
     result = conn.execute(delete(console_sessions).where(console_sessions.c.digest == digest))
+    forget_session(conn, digest)
     return result.rowcount > 0
 
 
 def delete_sessions_of(conn: Connection, user_id: int) -> int:
     result = conn.execute(delete(console_sessions).where(console_sessions.c.user_id == user_id))
+    forget_user(conn, user_id)
     return int(result.rowcount)
 
 
