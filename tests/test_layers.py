@@ -78,9 +78,11 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_tokens",
             "cli_plan",
             "cli_cap",
+            "cli_persons",
         }
     ),
     "cli_cap": frozenset({"cap", "cli_support"}),
+    "cli_persons": frozenset({"domain", "store", "services", "settings", "app", "cli_support"}),
     "cli_plan": frozenset({"planner", "store", "settings", "cli_support"}),
     "cli_audit": frozenset({"domain", "store", "services", "settings", "cli_support"}),
     "cli_privacy": frozenset({"domain", "store", "services", "settings", "app", "cli_support"}),

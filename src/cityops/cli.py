@@ -242,5 +242,14 @@ def _register_cap_commands() -> None:
 
 _register_cap_commands()
 
+
+def _register_persons_commands() -> None:
+    from cityops import cli_persons
+
+    app.add_typer(cli_persons.persons_app, name="persons")
+
+
+_register_persons_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

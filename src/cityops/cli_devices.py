@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 devices_app = typer.Typer(help="MQTT credentials of devices and workers.", no_args_is_help=True)
 mqtt_app = typer.Typer(help="The MQTT broker's side of the credentials.", no_args_is_help=True)
 
-KINDS = "gateway, camera, system, worker, frigate, integration, ingest, agency"
+KINDS = "gateway, camera, system, worker, frigate, integration, ingest, agency, tracker"
 
 
 def _actor() -> str:
@@ -111,7 +111,8 @@ def create(
     try:
         with db.begin() as conn:
             agencies = kind_ is DeviceKind.AGENCY
-            config = _checked_config(conn, municipality, device or [], agencies=agencies)
+            ids = [] if kind_ is DeviceKind.TRACKER else device or []  # persons' devices
+            config = _checked_config(conn, municipality, ids, agencies=agencies)
             if kind_ is DeviceKind.FRIGATE and prefix is None and config and config.frigate:
                 prefix = config.frigate.topic_prefix
             scope = DeviceScope(name, kind_, municipality, tuple(device or ()), prefix)
