@@ -18,6 +18,7 @@ from cityops.bus.broker import EmbeddedBroker
 from cityops.bus.broker_auth import BrokerAuthority
 from cityops.bus.mqtt import MqttIngest, ingest_client_id
 from cityops.config.loader import load_config, load_config_text
+from cityops.dispatch.cap_out import CapOutWorker
 from cityops.dispatch.senders import SmtpConfig
 from cityops.dispatch.worker import DispatchConfig, DispatchWorker
 from cityops.domain.analytics import TamperSpec
@@ -28,6 +29,7 @@ from cityops.domain.retention import RetentionPolicy
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR
 from cityops.ingest.cap_feeds import CapFeedPoller
 from cityops.ingest.cap_mqtt import CapMqtt
+from cityops.ingest.cap_sent import archived, audit_sent
 from cityops.ingest.payloads import TimeWindow
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.mqtt_url import parse_mqtt_url, with_credentials
@@ -178,6 +180,7 @@ class ControlCenter:
         self.video: VideoWorker | None = None
         self.housekeeping: Housekeeping | None = None
         self.dispatch: DispatchWorker | None = None
+        self.cap_out: CapOutWorker | None = None
         self.cap_feeds: CapFeedPoller | None = None
         self.cap_mqtt: CapMqtt | None = None
         self._config_stop: threading.Event | None = None
@@ -197,6 +200,7 @@ class ControlCenter:
         self.start_housekeeping()
         if self.settings.dispatch_poll_s > 0:
             self.start_dispatch()
+            self.start_cap_out()
         self.start_cap_feeds()
         if with_mqtt:
             if not self.settings.mqtt_url:
@@ -257,6 +261,18 @@ class ControlCenter:
             self._incident_changed,
         )
         self.dispatch.start()
+
+    def start_cap_out(self) -> None:
+        """CityOps's CAP messages to the configured endpoints (docs/CAP.md)."""
+        self.cap_out = CapOutWorker(
+            self.db,
+            dispatch_config(self.settings),
+            lambda: {m: rt.config.public_warnings for m, rt in self.runtimes.items()},
+            archived(self.settings.data_dir / "cap"),
+            audit_sent,
+            self._incident_changed,
+        )
+        self.cap_out.start()
 
     def start_cap_feeds(self) -> None:
         """Public warnings: the CAP feeds the municipalities configure (docs/CAP.md)."""
@@ -376,6 +392,8 @@ class ControlCenter:
             self.housekeeping.stop()
         if self.dispatch is not None:
             self.dispatch.stop()
+        if self.cap_out is not None:
+            self.cap_out.stop()
         self.snapshots.close()
         self.db.dispose()
 

@@ -134,6 +134,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", f"{M}/cap/messages"): PUBLISH,
     ("GET", f"{M}/cap/feed.xml"): PUBLIC,
     ("GET", f"{M}/cap/{{identifier}}.xml"): PUBLIC,
+    ("GET", f"{INC}/cap"): READ,  # the incident's CAP messages and their deliveries (C)
     # camera network plans (I)
     ("GET", f"{M}/plans"): READ,
     ("GET", f"{M}/plans/{{plan_id}}"): READ,

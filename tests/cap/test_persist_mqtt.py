@@ -5,8 +5,10 @@ opened by rule, a refused document acknowledged and counted."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -18,14 +20,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from cityops.api.app import create_api
-from cityops.app import ControlCenter
+from cityops.app import ControlCenter, import_config
 from cityops.domain.access import Role
+from cityops.domain.devices import DeviceKind, DeviceScope
 from cityops.ingest.cap_mqtt import cap_municipality
+from cityops.services import devices
+from cityops.settings import Settings
 from cityops.store.tables_warnings import cap_received
 from tests.cap.intake_support import town_with_warnings
 from tests.cap.support import alert_xml
 from tests.harness import free_port
-from tests.town import MUNI, account, start_center
+from tests.town import MUNI, account, start_center, town_db
 
 FAR = "2099-01-01T00:00:00+02:00"
 CAP = {"Content-Type": "application/cap+xml"}
@@ -60,6 +65,8 @@ def test_a_pushed_warning_survives_a_restart(tmp_path: Path) -> None:
             == 1
         )
         before = _listed(api, auth)["p1"]
+        assert before["circles"] == [{"lon": 25.40, "lat": 42.62, "radius_m": 1500.0}]
+        assert before["polygons"][0][:2] == [[25.38, 42.60], [25.38, 42.64]]  # [lon, lat]
     finally:
         center.stop()
     again = ControlCenter(center.settings)
@@ -94,18 +101,51 @@ def test_a_pushed_warning_survives_a_restart(tmp_path: Path) -> None:
         third.stop()
 
 
-@pytest.fixture
-def broker_center(tmp_path: Path) -> Iterator[ControlCenter]:
-    cc = start_center(tmp_path, mqtt_port=free_port(), also=[town_with_warnings(tmp_path)])
-    yield cc
-    cc.stop()
+@dataclass
+class BrokerTown:
+    center: ControlCenter
+    system: tuple[str, str]
+    """A ``system`` device credential of the town (username, secret): may publish CAP."""
 
 
-def _publish(port: int, topic: str, payload: bytes) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="cap-publisher")
+@pytest.fixture(params=["mosquitto", "amqtt"])
+def broker_town(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[BrokerTown]:
+    """Both embedded brokers; the publisher logs in with its device credential."""
+    if request.param == "mosquitto" and shutil.which("mosquitto") is None:
+        pytest.skip("Mosquitto is not installed")
+    settings = Settings(
+        data_dir=tmp_path,
+        broker=request.param,
+        mqtt_port=free_port(),
+        camera_probe_s=0,
+        video_worker=False,
+        session_cookie_secure=False,
+    )
+    db = town_db(settings.db_url)
+    import_config(db, town_with_warnings(tmp_path), actor="test")
+    with db.begin() as conn:
+        made = devices.create(conn, DeviceScope("civil", DeviceKind.SYSTEM, MUNI), actor="test")
+    db.dispose()
+    center = ControlCenter(settings)
+    center.start()
+    try:
+        assert center.mqtt is not None
+        assert center.mqtt.connected.wait(15), "the control center did not reach the broker"
+        yield BrokerTown(center, (made.row.username, made.secret))
+    finally:
+        center.stop()
+
+
+def _publish(port: int, login: tuple[str, str], topic: str, payload: bytes) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=login[0])
+    client.username_pw_set(*login)
+    connected: list[object] = []
+    client.on_connect = lambda _c, _u, _f, rc, _p: connected.append(rc)
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:
+        _until(lambda: bool(connected), 10)
+        assert not getattr(connected[0], "is_failure", False), connected
         info = client.publish(topic, payload, qos=1)
         info.wait_for_publish(10)
         assert info.is_published()
@@ -115,17 +155,16 @@ def _publish(port: int, topic: str, payload: bytes) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_an_alert_over_mqtt_is_in_force_and_opens_an_incident(
-    broker_center: ControlCenter,
-) -> None:
+def test_an_alert_over_mqtt_is_in_force_and_opens_an_incident(broker_town: BrokerTown) -> None:
+    broker_center, login = broker_town.center, broker_town.system
     port = broker_center.settings.mqtt_port
     token = account(broker_center.db, "reader", role=Role.ANALYST, installation_admin=False)
     auth = {"Authorization": f"Bearer {token}"}
     api = TestClient(create_api(broker_center))
     assert broker_center.cap_mqtt is not None
-    _publish(port, f"cityops/{MUNI}/cap", b"<alert>not CAP</alert>")
+    _publish(port, login, f"cityops/{MUNI}/cap", b"<alert>not CAP</alert>")
     _until(lambda: broker_center.cap_mqtt is not None and broker_center.cap_mqtt.refused == 1)
-    _publish(port, f"cityops/{MUNI}/cap", alert_xml(identifier="m1", expires=FAR))
+    _publish(port, login, f"cityops/{MUNI}/cap", alert_xml(identifier="m1", expires=FAR))
     _until(lambda: "m1" in _listed(api, auth))
     _until(
         lambda: any(

@@ -17,8 +17,9 @@ from cityops.cap.model import Reference
 from cityops.cap.publish import CapArchive, Published, atom_feed
 from cityops.domain.access import Permission, Principal
 from cityops.domain.audit import AuditAction
+from cityops.domain.entities import LonLat
 from cityops.services import audit
-from cityops.store import incidents_repo
+from cityops.store import cap_deliveries_repo, incidents_repo
 
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["public warnings"])
 Publisher = Annotated[Principal, allow(Permission.WARNINGS_PUBLISH)]
@@ -45,6 +46,9 @@ class WarningBody(BaseModel):
     certainty: Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
     expires_in_min: int = Field(ge=5, le=10080)
     radius_m: float = Field(default=500.0, ge=10.0, le=50000.0)
+    center: tuple[float, float] | None = Field(
+        default=None, description="[lon, lat] of a circle drawn on the map (else the incident's)"
+    )
     polygon: list[tuple[float, float]] | None = Field(
         default=None, min_length=4, max_length=500, description="[lon, lat] ring, closed"
     )
@@ -58,6 +62,8 @@ class PublishedView(BaseModel):
     url: str
     signed: bool
     references: list[str]
+    sent_to: list[str]
+    """The configured endpoints the message is queued for (``public_warnings.endpoints``)."""
 
 
 def _archive(center: Center) -> CapArchive:
@@ -105,11 +111,15 @@ def publish_warning(
             raise HTTPException(422, "an Update or Cancel names CityOps's earlier message")
         sent_text = found[0].sent.isoformat().replace("+00:00", "-00:00")
         refs = (Reference(found[0].sender, found[0].identifier, sent_text),)
-    if body.polygon is None and incident.location is None:
-        raise HTTPException(422, "the incident has no position: draw the area (polygon)")
+    if body.center is not None and not (
+        -180 <= body.center[0] <= 180 and -90 <= body.center[1] <= 90
+    ):
+        raise HTTPException(422, "center: [lon, lat] in degrees")
+    if body.polygon is None and body.center is None and incident.location is None:
+        raise HTTPException(422, "the incident has no position: draw the area")
     now = datetime.now(UTC).replace(microsecond=0)
     identifier = archive.next_identifier(mid, incident_id)
-    loc = incident.location
+    loc = LonLat(*body.center) if body.center is not None else incident.location
     draft = Draft(
         identifier=identifier,
         sender=center.settings.cap_sender,
@@ -134,6 +144,8 @@ def publish_warning(
         archive.put(mid, identifier, data)
     except FileExistsError:
         raise HTTPException(409, "published at the same moment by someone else: retry") from None
+    section = center.runtimes[mid].config.public_warnings if mid in center.runtimes else None
+    endpoints = section.endpoints if section else ()
     with center.db.begin() as tx:
         audit.record(
             tx,
@@ -143,6 +155,12 @@ def publish_warning(
             target=f"incident:{incident_id}",
             detail={"cap": identifier, "msg_type": body.msg_type, "status": body.status},
         )
+        cap_deliveries_repo.enqueue(
+            tx, mid, incident_id, identifier, body.msg_type, endpoints, caller.display_name, now
+        )
+    worker = getattr(request.app.state.center, "cap_out", None)
+    if worker is not None and endpoints:
+        worker.wake()
     url = str(request.url_for("cap_message", mid=mid, identifier=identifier))
     return PublishedView(
         identifier=identifier,
@@ -150,6 +168,7 @@ def publish_warning(
         url=url,
         signed=_signer(center) is not None,
         references=[r.identifier for r in refs],
+        sent_to=[e.id for e in endpoints],
     )
 
 

@@ -4,22 +4,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from cityops.api.auth import allow
+from cityops.api.deps import Center, Conn
+from cityops.cap.model import Alert
+from cityops.cap.publish import CapArchive
 from cityops.domain.access import Permission, Principal
 from cityops.ingest.cap_feeds import CapFeedPoller
+from cityops.store import cap_deliveries_repo, incidents_repo
 
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["warnings"])
 
 Reader = Annotated[Principal, allow(Permission.INCIDENTS_READ)]
 Pusher = Annotated[Principal, allow(Permission.INGEST_WRITE)]
 CAP_XML = "application/cap+xml"
+
+
+class CircleView(BaseModel):
+    lon: float
+    lat: float
+    radius_m: float
 
 
 class WarningView(BaseModel):
@@ -41,6 +51,20 @@ class WarningView(BaseModel):
     signature: str
     """The alert's XML signature as checked: ``valid (untrusted): signed by ...``, ``invalid:
     why``, or ``absent``."""
+    polygons: list[list[tuple[float, float]]]
+    """The alert's drawn areas (its first info block's), ``[lon, lat]`` rings, for the map."""
+    circles: list[CircleView]
+
+
+def _shapes(alert: Alert) -> tuple[list[list[tuple[float, float]]], list[CircleView]]:
+    areas = alert.infos[0].areas if alert.infos else ()
+    polygons = [[(lon, lat) for lat, lon in ring] for a in areas for ring in a.polygons]
+    circles = [
+        CircleView(lon=c.center[1], lat=c.center[0], radius_m=c.radius_km * 1000.0)
+        for a in areas
+        for c in a.circles
+    ]
+    return polygons, circles
 
 
 @router.get("/warnings", response_model=list[WarningView])
@@ -54,6 +78,7 @@ def list_warnings(mid: str, request: Request, _: Reader) -> list[WarningView]:
     for warning in book.active.values():
         alert = warning.alert
         info = alert.infos[0]
+        polygons, circles = _shapes(alert)
         views.append(
             WarningView(
                 sender=alert.sender,
@@ -71,9 +96,89 @@ def list_warnings(mid: str, request: Request, _: Reader) -> list[WarningView]:
                 lat=warning.position.lat,
                 replaces=[identifier for _, identifier in warning.replaces],
                 signature=warning.signature,
+                polygons=polygons,
+                circles=circles,
             )
         )
     return sorted(views, key=lambda v: v.sent, reverse=True)
+
+
+class DeliveryView(BaseModel):
+    endpoint: str
+    kind: str
+    status: str
+    """pending, retrying, sent or failed (every try used: reach the operator another way)."""
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+
+
+class OwnMessageView(BaseModel):
+    identifier: str
+    msg_type: str
+    status: str
+    sent: datetime
+    expires: datetime | None
+    headline: str
+    references: list[str]
+    in_force: bool
+    """Neither cancelled, replaced by a later message, nor expired: the one to update or
+    cancel."""
+    url: str
+    deliveries: list[DeliveryView]
+
+
+@router.get("/incidents/{incident_id}/cap", response_model=list[OwnMessageView])
+def incident_messages(
+    mid: str,
+    incident_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    center: Center,
+    conn: Conn,
+    _: Reader,
+) -> list[OwnMessageView]:
+    """CityOps's own CAP messages about the incident, oldest first, each with its deliveries
+    to the configured endpoints."""
+    if incidents_repo.get_incident(conn, mid, incident_id, with_timeline=False) is None:
+        raise HTTPException(404, f"incident {incident_id} not found")
+    prefix = f"cityops.{mid}.incident-{incident_id}."
+    alerts = [
+        a
+        for a in CapArchive(center.settings.data_dir / "cap").alerts(mid)
+        if a.identifier.startswith(prefix)
+    ]
+    alerts.sort(key=lambda a: (a.sent, int(a.identifier.rsplit(".", 1)[1])))
+    replaced = {r.identifier for a in alerts for r in a.references}
+    sent: dict[str, list[DeliveryView]] = {}
+    for d in cap_deliveries_repo.for_incident(conn, mid, incident_id):
+        sent.setdefault(d.identifier, []).append(
+            DeliveryView(
+                endpoint=d.endpoint,
+                kind=d.kind.value,
+                status=d.status.value,
+                attempts=d.attempts,
+                last_error=d.last_error,
+                sent_at=d.sent_at,
+            )
+        )
+    now = datetime.now(UTC)
+    return [
+        OwnMessageView(
+            identifier=a.identifier,
+            msg_type=a.msg_type,
+            status=a.status,
+            sent=a.sent,
+            expires=(ends := a.expires()),
+            headline=(a.infos[0].headline or a.infos[0].event) if a.infos else a.identifier,
+            references=[r.identifier for r in a.references],
+            in_force=a.msg_type != "Cancel"
+            and a.identifier not in replaced
+            and (ends is None or ends > now),
+            url=str(request.url_for("cap_message", mid=mid, identifier=a.identifier)),
+            deliveries=sent.get(a.identifier, []),
+        )
+        for a in alerts
+    ]
 
 
 class CapAccepted(BaseModel):

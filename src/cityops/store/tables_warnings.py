@@ -45,6 +45,7 @@ cap_deliveries = Table(
     Column("municipality", String(64), nullable=False),
     Column("incident_id", Integer, nullable=False),
     Column("identifier", String(200), nullable=False),  # CityOps's CAP identifier
+    Column("msg_type", String(16), nullable=False),  # Alert | Update | Cancel
     Column("endpoint", String(64), nullable=False),  # public_warnings.endpoints[].id
     Column("kind", String(16), nullable=False),  # bg-alert | cap-post
     Column("url", String(500), nullable=False),

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("municipality", sa.String(64), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("identifier", sa.String(200), nullable=False),
+        sa.Column("msg_type", sa.String(16), nullable=False),
         sa.Column("endpoint", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("url", sa.String(500), nullable=False),
