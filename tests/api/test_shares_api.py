@@ -19,6 +19,7 @@ from cityops.api.app import create_api
 from cityops.app import ControlCenter
 from cityops.domain.access import Role
 from cityops.store import shares_repo
+from cityops.store.basemap_repo import save_basemap
 from cityops.store.tables_audit import audit_log
 from tests.api.test_video_access import corner
 from tests.town import MUNI, NEIGHBOUR, account, api_client, neighbour_yaml, start_center
@@ -255,3 +256,37 @@ def test_a_liaison_sees_its_agencys_shared_cameras_while_the_share_is_active(
         assert t.get(snap).status_code == 404  # another agency
         operator.post(f"/api/v1/m/{MUNI}/shares/{made['id']}/revoke", json={})
         assert p.get(snap).status_code == 404
+
+
+def test_the_recipient_gets_the_base_map_around_the_share_only(
+    center: ControlCenter, operator: TestClient
+) -> None:
+    def road(name: str, *points: tuple[float, float]) -> dict[str, Any]:
+        line = {"type": "LineString", "coordinates": [list(p) for p in points]}
+        return {"type": "Feature", "properties": {"name": name}, "geometry": line}
+
+    near = road("School street", (25.3940, 42.6200), (25.3960, 42.6215))
+    across = road("Long road", (25.3000, 42.6212), (25.5000, 42.6212))  # passes by the school
+    far = road("Far lane", (25.4500, 42.6500), (25.4510, 42.6510))
+    with center.db.begin() as conn:
+        save_basemap(
+            conn,
+            MUNI,
+            layers={"roads": {"type": "FeatureCollection", "features": [near, across, far]}},
+            bounds=[25.3, 42.6, 25.5, 42.66],
+            source_name="test",
+            now=datetime.now(UTC),
+        )
+    made = share(operator, radius_m=100)
+    with TestClient(create_api(center)) as agency:
+        assert agency.get(f"{ACCESS}/basemap").status_code == 401
+        assert agency.post(ACCESS, json={"token": token_of(made)}).status_code == 200
+        got = agency.get(f"{ACCESS}/basemap").json()
+        names = [f["properties"]["name"] for f in got["layers"]["roads"]["features"]]
+        assert names == ["School street", "Long road"]
+        west, south, east, north = got["bounds"]
+        assert west < SCHOOL["lon"] < east
+        assert south < SCHOOL["lat"] < north
+        assert 0.01 < north - south < 0.012  # 2 x 600 m
+        operator.post(f"/api/v1/m/{MUNI}/shares/{made['id']}/revoke", json={})
+        assert agency.get(f"{ACCESS}/basemap").status_code == 410

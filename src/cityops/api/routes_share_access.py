@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
@@ -33,6 +33,7 @@ from cityops.domain.shares import Share
 from cityops.services import audit
 from cityops.services import shares as svc
 from cityops.services.runtime import MunicipalityRuntime
+from cityops.services.share_map import basemap_near
 from cityops.store import incidents_repo
 from cityops.video.snapshots import Snapshot
 from cityops.video.sources import NoStreamError, SourceError
@@ -184,6 +185,21 @@ async def exchange(body: TokenBody, center: Center, response: Response) -> Acces
 async def current(center: Center, response: Response, token: ShareCookie = None) -> AccessView:
     response.headers["Cache-Control"] = "no-store"
     return await run_in_threadpool(_open, center, token)
+
+
+def _basemap(center: Backend, token: str | None) -> dict[str, Any]:
+    share, _ = _active(center, token)
+    with center.db.connect() as conn:
+        return basemap_near(conn, share)
+
+
+@router.get(
+    "/basemap",
+    summary="The offline base map around the share's place (features within radius + 500 m)",
+)
+async def basemap(center: Center, response: Response, token: ShareCookie = None) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "no-store"
+    return await run_in_threadpool(_basemap, center, token)
 
 
 def _camera(share: Share, rt: MunicipalityRuntime, camera_id: str) -> tuple[Camera, int]:
