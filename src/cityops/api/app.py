@@ -46,7 +46,10 @@ def create_api(center: Backend) -> FastAPI:
     api.state.center = center
     hardening.install(api, center.settings)  # headers, body and rate limits (docs/SECURITY.md)
     routers = (routes_system, routes_incidents, routes_sources, routes_ingest, routes_live)
+    # routes_shares first: its POST /incidents/{id}/shares would else be taken by
+    # routes_incidents' POST /incidents/{id}/{action}
     for module in (
+        routes_shares,
         *routers,
         routes_video,
         routes_evidence,
@@ -58,7 +61,6 @@ def create_api(center: Backend) -> FastAPI:
         routes_warnings,
         routes_cap,
         routes_agency,
-        routes_shares,
         routes_share_access,
         routes_persons,
         routes_person_episodes,
