@@ -290,3 +290,32 @@ def test_the_recipient_gets_the_base_map_around_the_share_only(
         assert 0.01 < north - south < 0.012  # 2 x 600 m
         operator.post(f"/api/v1/m/{MUNI}/shares/{made['id']}/revoke", json={})
         assert agency.get(f"{ACCESS}/basemap").status_code == 410
+
+
+def test_the_page_polls_the_status_without_an_audit_record_and_follows_an_extension(
+    center: ControlCenter, operator: TestClient
+) -> None:
+    made = share(operator, minutes=10)
+    with TestClient(create_api(center)) as agency:
+        body = agency.post(ACCESS, json={"token": token_of(made)}).json()
+        assert (body["agency_name"], body["purpose_label"], body["purpose_label_local"]) == (
+            "Police 112",
+            "Robbery",
+            "Грабеж",
+        )
+        first = agency.get(f"{ACCESS}/status")
+        polled = first.json()
+        assert (polled["status"], polled["cameras"]) == ("active", ["cam-school"])
+        expiry = datetime.fromisoformat(made["expires_at"])
+        assert datetime.fromisoformat(polled["expires_at"]) == expiry
+        before = len(audit(center))
+        operator.post(f"/api/v1/m/{MUNI}/shares/{made['id']}/extend", json={"minutes": 120})
+        later = agency.get(f"{ACCESS}/status")
+        assert later.status_code == 200
+        assert datetime.fromisoformat(later.json()["expires_at"]) > expiry
+        max_age = int(later.headers["set-cookie"].lower().split("max-age=")[1].split(";")[0])
+        assert 119 * 60 < max_age <= 120 * 60  # the cookie lasts as long as the share now does
+        assert len(audit(center)) == before + 1  # the extension; the polls left no record
+        operator.post(f"/api/v1/m/{MUNI}/shares/{made['id']}/revoke", json={})
+        gone = agency.get(f"{ACCESS}/status")
+        assert (gone.status_code, gone.json()["detail"]) == (410, "revoked")

@@ -20,12 +20,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cityops.api.auth import now_utc
 from cityops.api.deps import Backend, Center
-from cityops.api.routes_shares import ShareView
+from cityops.api.share_access_views import AccessStatus, AccessView, TokenBody, access_view
 from cityops.api.video_access import viewing_starts
 from cityops.domain.audit import AuditAction
 from cityops.domain.entities import Camera
@@ -34,7 +33,6 @@ from cityops.services import audit
 from cityops.services import shares as svc
 from cityops.services.runtime import MunicipalityRuntime
 from cityops.services.share_map import basemap_near
-from cityops.store import incidents_repo
 from cityops.video.snapshots import Snapshot
 from cityops.video.sources import NoStreamError, SourceError
 
@@ -46,55 +44,6 @@ RECHECK_S = 1.0
 
 router = APIRouter(prefix=PREFIX, tags=["share access"])
 ShareCookie = Annotated[str | None, Cookie(alias=SHARE_COOKIE, max_length=200)]
-
-
-class TokenBody(BaseModel):
-    token: str | None = Field(default=None, max_length=200, description="The link's fragment")
-
-
-class RecipientShareView(BaseModel):
-    id: int
-    incident_id: int | None
-    agency: str
-    purpose: str
-    origin: str
-    cameras: list[str]
-    lon: float
-    lat: float
-    radius_m: float
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    status: str
-
-
-class SharedIncident(BaseModel):
-    title: str
-    title_local: str | None
-    type: str
-    severity: str
-    status: str
-    lon: float | None
-    lat: float | None
-    created_at: datetime
-
-
-class SharedCamera(BaseModel):
-    id: str
-    name: str
-    name_local: str | None
-    lon: float
-    lat: float
-    heading: float
-    fov: float
-    range_m: float
-
-
-class AccessView(BaseModel):
-    share: RecipientShareView
-    incident: SharedIncident | None
-    cameras: list[SharedCamera]
-    expires_at: datetime
 
 
 def _active(center: Backend, token: str | None) -> tuple[Share, MunicipalityRuntime]:
@@ -113,64 +62,20 @@ def _active(center: Backend, token: str | None) -> tuple[Share, MunicipalityRunt
     return share, rt
 
 
-def _view(center: Backend, share: Share, rt: MunicipalityRuntime) -> AccessView:
-    now = now_utc()
-    public = ShareView.of(share, now).model_dump(exclude={"created_by"})
-    incident = None
-    if share.incident_id is not None:
-        with center.db.connect() as conn:
-            found = incidents_repo.get_incident(
-                conn, share.municipality, share.incident_id, with_timeline=False
-            )
-        if found is not None:
-            i = found.incident
-            incident = SharedIncident(
-                title=i.title,
-                title_local=i.title_local,
-                type=i.type,
-                severity=str(i.severity),
-                status=str(i.status),
-                lon=i.location.lon if i.location else None,
-                lat=i.location.lat if i.location else None,
-                created_at=i.created_at,
-            )
-    cameras = [
-        SharedCamera(
-            id=c.id,
-            name=c.name,
-            name_local=c.name_local,
-            lon=c.position.lon,
-            lat=c.position.lat,
-            heading=c.heading_deg,
-            fov=c.fov_deg,
-            range_m=c.range_m,
-        )
-        for cid in share.cameras
-        if (c := rt.cameras.get(cid)) is not None
-    ]
-    return AccessView(
-        share=RecipientShareView(**public),
-        incident=incident,
-        cameras=cameras,
-        expires_at=share.expires_at,
-    )
-
-
 def _open(center: Backend, token: str | None) -> AccessView:
     share, rt = _active(center, token)
+    now = now_utc()
     with center.db.begin() as conn:
-        svc.opened(conn, share, now_utc())
-    return _view(center, share, rt)
+        svc.opened(conn, share, now)
+    return access_view(center.db, share, rt, now)
 
 
-@router.post("", response_model=AccessView, summary="Open a share with its link's token")
-async def exchange(body: TokenBody, center: Center, response: Response) -> AccessView:
-    view = await run_in_threadpool(_open, center, body.token)
-    assert body.token is not None  # _open refused a missing one
-    left = (view.expires_at - now_utc()).total_seconds()
+def _keep(center: Backend, response: Response, token: str, expires_at: datetime) -> None:
+    """(Re)set the cookie to last as long as the share does now (an extension lengthens it)."""
+    left = (expires_at - now_utc()).total_seconds()
     response.set_cookie(
         SHARE_COOKIE,
-        body.token,
+        token,
         max_age=max(1, math.ceil(left)),
         path=PREFIX,
         httponly=True,
@@ -178,13 +83,34 @@ async def exchange(body: TokenBody, center: Center, response: Response) -> Acces
         secure=center.settings.session_cookie_secure,
     )
     response.headers["Cache-Control"] = "no-store"
+
+
+@router.post("", response_model=AccessView, summary="Open a share with its link's token")
+async def exchange(body: TokenBody, center: Center, response: Response) -> AccessView:
+    view = await run_in_threadpool(_open, center, body.token)
+    assert body.token is not None  # _open refused a missing one
+    _keep(center, response, body.token, view.expires_at)
     return view
 
 
 @router.get("", response_model=AccessView, summary="The open share (from its cookie)")
 async def current(center: Center, response: Response, token: ShareCookie = None) -> AccessView:
-    response.headers["Cache-Control"] = "no-store"
-    return await run_in_threadpool(_open, center, token)
+    view = await run_in_threadpool(_open, center, token)
+    assert token is not None
+    _keep(center, response, token, view.expires_at)
+    return view
+
+
+@router.get(
+    "/status",
+    response_model=AccessStatus,
+    summary="Whether the share is still active, until when, and its cameras (not audited)",
+)
+async def status(center: Center, response: Response, token: ShareCookie = None) -> AccessStatus:
+    share, _ = await run_in_threadpool(_active, center, token)
+    assert token is not None
+    _keep(center, response, token, share.expires_at)
+    return AccessStatus(status="active", expires_at=share.expires_at, cameras=list(share.cameras))
 
 
 def _basemap(center: Backend, token: str | None) -> dict[str, Any]:
