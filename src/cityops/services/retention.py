@@ -9,7 +9,7 @@ chain's head was anchored, and the chain's base moves to the last removed record
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,20 +17,30 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from cityops.domain.audit import utc_text
-from cityops.domain.retention import DataKind, RetentionPolicy, hour_floor, hourly
-from cityops.services import audit, evidence
-from cityops.store import audit_repo
+from cityops.domain.retention import (
+    DataKind,
+    HourlyAggregate,
+    RetentionPolicy,
+    hour_floor,
+    hourly,
+)
+from cityops.services import audit, evidence, rollups
+from cityops.store import audit_repo, rollups_repo
+from cityops.store import partitions_repo as parts
 from cityops.store import retention_repo as repo
 from cityops.store.retention_repo import RunRecord
 
 log = logging.getLogger(__name__)
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHUNK = timedelta(days=1)
 """Raw readings are summed up and removed a day at a time."""
 
 ACTOR = "retention"
 AGGREGATED = "readings_hourly_written"
 """In a run's ``removed`` beside the kinds: hourly aggregate rows written from raw readings."""
+PARTITIONS = "readings_partitions_dropped"
+"""In a run's ``removed`` on PostgreSQL: monthly partitions of raw readings dropped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +124,74 @@ def _evidence(db: Engine, municipality: str, root: Path, before: datetime) -> di
 
 
 def _readings(db: Engine, municipality: str, before: datetime) -> dict[str, int]:
-    """Move the whole hours before ``before`` from raw readings into hourly aggregates, a day
-    at a time (bounded memory, short transactions); each chunk deletes its readings and writes
-    their aggregates in one transaction."""
-    with db.connect() as conn:
-        oldest = repo.oldest_reading(conn, municipality)
+    """Raw readings before ``before``: their hours rolled up first (docs/STORAGE.md). Late
+    readings of hours already final are merged into those hours' rollups and removed. Then, on
+    SQLite, the whole hours before ``before`` are removed a day at a time, each chunk's hourly
+    rollups rewritten from exactly the rows it deleted (bounded memory, short transactions); on
+    PostgreSQL whole months go, by dropping their partitions (:func:`drop_old_months`)."""
+    rollups.run_pending(db)
     removed = written = 0
-    start = hour_floor(oldest) if oldest is not None else before
+    with db.begin() as conn:
+        repo.lock_for_retention(conn, municipality)
+        raw_from = rollups_repo.horizon(conn, municipality)
+        if raw_from is not None:
+            late = repo.take_readings(conn, municipality, EPOCH, raw_from)
+            fresh = hourly(late)
+            written += repo.merge_hourly(conn, municipality, fresh)
+            _redo_days(conn, municipality, fresh)
+            removed += len(late)
+    with db.connect() as conn:
+        partitioned = parts.is_partitioned(conn)
+        oldest = None if partitioned else repo.oldest_reading(conn, municipality)
+    if partitioned:
+        dropped = drop_old_months(db, {municipality: before})
+        out = {DataKind.READINGS: removed, AGGREGATED: written}
+        if dropped is not None:
+            out[DataKind.READINGS] += dropped.readings
+            out[PARTITIONS] = len(dropped.partitions)
+        return out
+    start = max(raw_from or EPOCH, hour_floor(oldest) if oldest is not None else before)
     while start < before:
         end = min(start + CHUNK, before)
         with db.begin() as conn:
             repo.lock_for_retention(conn, municipality)
             taken = repo.take_readings(conn, municipality, start, end)
-            written += repo.merge_hourly(conn, municipality, hourly(taken))
+            fresh = hourly(taken)
+            written += rollups_repo.replace_hourly(conn, municipality, fresh)
+            _redo_days(conn, municipality, fresh)
+            rollups_repo.set_horizon(conn, municipality, end)
             removed += len(taken)
         start = end
     return {DataKind.READINGS: removed, AGGREGATED: written}
+
+
+def _redo_days(conn: Connection, municipality: str, fresh: list[HourlyAggregate]) -> None:
+    for day in sorted({rollups_repo.day_floor(a.hour) for a in fresh}):
+        sensors = sorted({a.sensor_id for a in fresh if rollups_repo.day_floor(a.hour) == day})
+        rollups_repo.rebuild_daily(conn, municipality, sensors, day, day + timedelta(days=1))
+
+
+def drop_old_months(db: Engine, cuts: Mapping[str, datetime | None]) -> rollups.Dropped | None:
+    """PostgreSQL: drop the months of raw readings that every municipality is done with (the
+    earliest of their readings' cut-offs, by municipality). None when a municipality of the
+    database is not in ``cuts`` or keeps its readings for ever (None): its readings are not
+    this caller's to remove."""
+    if not rollups.all_municipalities(db, cuts) <= set(cuts):
+        return None
+    known = [c for c in cuts.values() if c is not None]
+    if not known or len(known) < len(cuts):
+        return None
+    dropped = rollups.drop_months_before(db, min(known))
+    if dropped.partitions:
+        log.info("dropped reading partitions %s", ", ".join(dropped.partitions))
+    return dropped
+
+
+def readings_cuts(
+    policies: Mapping[str, RetentionPolicy], now: datetime, evidence_default: float
+) -> dict[str, datetime | None]:
+    """Each municipality's readings cut-off at ``now`` (None: kept for ever)."""
+    return {m: p.cutoffs(now, evidence_default)[DataKind.READINGS] for m, p in policies.items()}
 
 
 def _simple(

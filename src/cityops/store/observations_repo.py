@@ -11,12 +11,17 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, delete, func, or_, select, update
 
 from cityops.domain.observations import Event, Reading
+from cityops.store import rollups_repo
 from cityops.store import tables as t
 from cityops.store.sql import insert_ignore, upsert
 
 
 def insert_readings(conn: Connection, readings: Sequence[Reading]) -> None:
-    """Store readings in one statement; a reading already stored (same sensor and time) is kept."""
+    """Store readings in one statement; a reading already stored (same sensor and time) is kept.
+    Their hours are marked for the rollup job in the same transaction (docs/STORAGE.md)."""
+    rollups_repo.mark_pending(
+        conn, rollups_repo.keys_of((r.municipality, r.sensor_id, r.ts) for r in readings)
+    )
     insert_ignore(
         conn,
         t.readings,

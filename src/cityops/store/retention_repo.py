@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +21,7 @@ from cityops.domain.retention import HourlyAggregate
 from cityops.store import tables as t
 from cityops.store.sql import upsert
 from cityops.store.tables_audit import reading_hourly, retention_runs
+from cityops.store.tables_rollups import reading_daily
 
 CLOSED_STATUSES = ("resolved", "closed", "cancelled")
 
@@ -104,9 +105,17 @@ def _merged(municipality: str, a: HourlyAggregate, old: RowMapping | None) -> di
 
 
 def delete_hourly(conn: Connection, municipality: str, before: datetime) -> int:
-    h = reading_hourly.c
+    """The hourly rollups of hours before ``before`` and the daily ones of days wholly before
+    it; the number of hourly rows removed."""
+    h, d = reading_hourly.c, reading_daily.c
     stmt = delete(reading_hourly).where(h.municipality == municipality, h.hour < before)
-    return int(conn.execute(stmt).rowcount or 0)
+    removed = int(conn.execute(stmt).rowcount or 0)
+    conn.execute(
+        delete(reading_daily).where(
+            d.municipality == municipality, d.day <= before - timedelta(days=1)
+        )
+    )
+    return removed
 
 
 def delete_events(conn: Connection, municipality: str, before: datetime) -> int:

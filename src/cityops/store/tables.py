@@ -147,6 +147,8 @@ readings = Table(
     Column("sensor_id", String(64), primary_key=True),
     Column("ts", UTCDateTime(), primary_key=True),
     Column("value", Float, nullable=False),
+    # On PostgreSQL one partition per UTC month (migration 0012, store/partitions_repo.py).
+    postgresql_partition_by="RANGE (ts)",
 )
 
 events = Table(
