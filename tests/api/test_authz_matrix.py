@@ -158,6 +158,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/share-access/cameras/{camera_id}/live.mjpg"): SIGNED,
     ("GET", "/api/v1/share-access/basemap"): SIGNED,
     ("GET", "/api/v1/share-access/status"): SIGNED,
+    ("GET", f"{M}/agency/shares"): VIDEO,  # a liaison's: the active shares with its agency
     # location requests from agency systems (L): a liaison account's token, its agency's requests
     ("POST", f"{M}/agency/requests"): frozenset({LIAISON}),
     # vulnerable people (V): the registry persons.manage, seeing one persons.view (audited),

@@ -319,3 +319,32 @@ def test_the_page_polls_the_status_without_an_audit_record_and_follows_an_extens
         operator.post(f"/api/v1/m/{MUNI}/shares/{made['id']}/revoke", json={})
         gone = agency.get(f"{ACCESS}/status")
         assert (gone.status_code, gone.json()["detail"]) == (410, "revoked")
+
+
+def test_a_liaison_reads_its_agencys_active_shares_with_their_incident(
+    center: ControlCenter, operator: TestClient
+) -> None:
+    from cityops.services.incidents import apply_trigger
+    from tests.shares.test_shares_service import accident
+
+    rt = center.runtimes[MUNI]
+    with center.db.begin() as conn:
+        change = apply_trigger(conn, rt, accident(rt), datetime.now(UTC))
+    assert change is not None
+    url = f"/api/v1/m/{MUNI}/incidents/{change.incident_id}/shares"
+    made = operator.post(url, json={"agency": "police", "purpose": "robbery"}).json()
+    share(operator, agency="traffic-police")  # another agency's: not listed
+    until = datetime.now(UTC) + timedelta(days=1)
+    police = account(
+        center.db, role=Role.LIAISON, agency="police", expires_at=until, installation_admin=False
+    )
+    with api_client(center, police) as p:
+        listed = p.get(f"/api/v1/m/{MUNI}/agency/shares").json()
+        assert [(s["share"]["id"], s["incident"]["type"]) for s in listed] == [
+            (made["id"], "traffic_accident")
+        ]
+        assert sorted(c["id"] for c in listed[0]["cameras"]) == ["cam-a", "cam-b"]
+        assert "created_by" not in listed[0]["share"]
+        operator.post(f"/api/v1/m/{MUNI}/shares/{made['id']}/revoke", json={})
+        assert p.get(f"/api/v1/m/{MUNI}/agency/shares").json() == []
+    assert operator.get(f"/api/v1/m/{MUNI}/agency/shares").json() == []  # no agency of its own

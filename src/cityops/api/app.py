@@ -12,6 +12,7 @@ from cityops import __version__
 from cityops.api import (
     hardening,
     routes_agency,
+    routes_agency_shares,
     routes_audit,
     routes_auth,
     routes_cap,
@@ -62,6 +63,7 @@ def create_api(center: Backend) -> FastAPI:
         routes_cap,
         routes_agency,
         routes_share_access,
+        routes_agency_shares,
         routes_persons,
         routes_person_episodes,
     ):
