@@ -35,7 +35,7 @@ beforeEach(() => {
 });
 
 test('the contract lists six kinds, and every one is handled', () => {
-  assert.deepEqual([...LIVE_KINDS].sort(), ['camera', 'detections', 'hello', 'incident', 'resync', 'sensor']);
+  assert.deepEqual([...LIVE_KINDS].sort(), ['camera', 'detections', 'hello', 'incident', 'person', 'resync', 'sensor']);
   const { handlers } = recorder();
   const samples = {
     hello: { municipality: 'testtown', server_time: '2026-12-03T08:00:00Z' },
@@ -44,6 +44,7 @@ test('the contract lists six kinds, and every one is handled', () => {
     camera: { id: 'cam-a', health: 'online' },
     resync: { reason: 'overflow' },
     detections: { id: 'cam-a', ts: '2026-12-03T08:01:00Z', objects: [{ track: 3, label: 'person', box: [0.1, 0.2, 0.3, 0.6] }] },
+    person: { person_id: 3, incident_id: 9, kind: 'sos', ts: '2026-12-03T08:01:00Z', lon: 25.39, lat: 42.62, accuracy_m: 8, inside: false },
   };
   for (const kind of LIVE_KINDS) assert.equal(send(kind, samples[kind], handlers), true, kind);
 });
@@ -140,5 +141,15 @@ test('detections: handed to the camera wall, malformed ones dropped', () => {
   assert.deepEqual(got, [good]);
   for (const bad of [{ ...good, objects: [{ label: 'person', box: [0, 0, 1] }] }, { ...good, objects: null }, { ts: good.ts, objects: [] }]) {
     assert.deepEqual(emitted('detections', () => send('detections', bad)), []);
+  }
+});
+
+test('person: a track point handed to the persons layer, malformed ones dropped', () => {
+  const point = { person_id: 3, incident_id: 9, kind: 'position', ts: '2026-12-03T08:01:00Z', lon: 25.39, lat: 42.62, accuracy_m: null, inside: false };
+  assert.deepEqual(emitted('person', () => send('person', { ...point, name: 'never sent, never kept' })), [point]);
+  const noPlace = { ...point, kind: 'sos', lon: null, lat: null, incident_id: null, inside: null };
+  assert.deepEqual(emitted('person', () => send('person', noPlace)), [noPlace]);
+  for (const bad of [{ ...point, person_id: '3' }, { ...point, ts: null }, [point]]) {
+    assert.deepEqual(emitted('person', () => send('person', bad)), []);
   }
 });

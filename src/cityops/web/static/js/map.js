@@ -13,6 +13,7 @@ import { ctx } from './map/context.js';
 import { focusOn, setHighlight } from './map/focus.js';
 import { incidentGroup, SEVERITY_COLOURS, syncAllIncidents, syncIncident } from './map/incidents.js';
 import { rebuildKeyObjects } from './map/keyobjects.js';
+import { initPersons } from './map/persons.js';
 import { initPlanner, resetPlan } from './map/planner.js';
 import { clearLabels, rebuildSensors, restyleSensors, SENSOR_COLOURS, sensorOnMap, sensorsOnMap, updateLabels } from './map/sensors.js';
 
@@ -93,6 +94,7 @@ export function initMap() {
   ctx.groups = groups;
   addOfflineBase();
   initPlanner();
+  initPersons(); // vulnerable people's tracks during an SOS episode
   for (const g of [groups.cameras, groups.sensors, groups.labels, groups.keyObjects, groups.incidents]) g.addTo(map);
   map.on('zoomend moveend overlayadd overlayremove', () => schedule('map-labels', updateLabels));
   map.on('overlayremove', (ev) => {

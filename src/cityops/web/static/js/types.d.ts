@@ -197,7 +197,7 @@ export interface Health {
 
 // --- live feed (GET /api/v1/m/{mid}/live, Server-Sent Events)
 
-export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync' | 'detections';
+export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync' | 'detections' | 'person';
 
 export interface HelloData {
   municipality: string;
@@ -227,7 +227,8 @@ export type LiveEvent =
   | { kind: 'sensor'; data: SensorUpdate }
   | { kind: 'camera'; data: CameraUpdate }
   | { kind: 'resync'; data: ResyncData }
-  | { kind: 'detections'; data: Detections };
+  | { kind: 'detections'; data: Detections }
+  | { kind: 'person'; data: PersonPoint };
 
 /** One object a camera's analytics tracks; `box` is x1, y1, x2, y2 in fractions of the image. */
 export interface DetectedObject {
@@ -377,6 +378,8 @@ export interface BusEvents {
   lang: string;
   session: Me | null;
   detections: Detections;
+  person: PersonPoint;
+  'person-track': { person: number; incident: number | null };
 }
 
 // --- agency shares (S's API; U's console: js/details/shares.js, share.html + js/share/)
@@ -449,4 +452,44 @@ export interface ShareAccess {
   agency_name_local?: string | null;
   purpose_label?: string | null;
   purpose_label_local?: string | null;
+}
+
+// --- vulnerable people's SOS (V: js/map/persons.js, js/details/person.js)
+
+/** Live `person`: one point of a person's track (no name, photo or contact). */
+export interface PersonPoint {
+  person_id: number;
+  incident_id: number | null;
+  kind: 'position' | 'sos' | string;
+  ts: string;
+  lon: number | null;
+  lat: number | null;
+  accuracy_m: number | null;
+  inside: boolean | null;
+}
+
+/** GET /m/{mid}/persons/{id}/track: a point, oldest first. */
+export interface TrackPoint {
+  kind: 'position' | 'sos' | string;
+  ts: string;
+  lon: number | null;
+  lat: number | null;
+  accuracy_m: number | null;
+  battery: number | null;
+  inside: boolean | null;
+}
+
+/** GET /m/{mid}/incidents/{id}/person (audited): the person of an SOS episode. */
+export interface PersonView {
+  id: number;
+  kind: 'child' | 'dementia' | 'other';
+  name: string;
+  device_id: string;
+  has_photo: boolean;
+  safe_area: [number, number][];
+  guardian_name: string;
+  guardian_phone: string;
+  notes: string;
+  created_at: string | null;
+  incident_id: number | null;
 }

@@ -15,6 +15,7 @@ import { camerasBlock } from './camera.js';
 import { evidenceBlock } from './evidence.js';
 import { apiErrorMessage, backButton, body, closeButton, fact, panel, setBody, startCharts, teardown } from './common.js';
 import { onIncidentReply, postIncident, summaryOf } from './post.js';
+import { personBlock } from './person.js';
 import { nearbySensors, sensorsBlock } from './sensor.js';
 import { sharesBlock } from './shares.js';
 import { sopBlock } from './sop.js';
@@ -105,6 +106,8 @@ export function renderIncident(detail) {
     parts.push(h('p', { class: 'muted', dataset: { testid: 'handed-over' } }, t('incident.handed_over', { municipality: home })));
   }
   if (rights.act) parts.push(actionsBlock(inc));
+  const person = personBlock(inc); // an SOS episode: photo, guardian, forward to police
+  if (person) parts.push(person);
   parts.push(sopBlock(inc, detail.sop, rights.act), camerasBlock(detail));
   const shares = sharesBlock(detail, inc, rights.foreign);
   if (shares) parts.push(shares);
