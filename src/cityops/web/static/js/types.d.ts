@@ -197,7 +197,7 @@ export interface Health {
 
 // --- live feed (GET /api/v1/m/{mid}/live, Server-Sent Events)
 
-export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync' | 'detections' | 'person';
+export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync' | 'detections' | 'warning' | 'person';
 
 export interface HelloData {
   municipality: string;
@@ -228,7 +228,8 @@ export type LiveEvent =
   | { kind: 'camera'; data: CameraUpdate }
   | { kind: 'resync'; data: ResyncData }
   | { kind: 'detections'; data: Detections }
-  | { kind: 'person'; data: PersonPoint };
+  | { kind: 'person'; data: PersonPoint }
+  | { kind: 'warning'; data: WarningChange };
 
 /** One object a camera's analytics tracks; `box` is x1, y1, x2, y2 in fractions of the image. */
 export interface DetectedObject {
@@ -378,6 +379,7 @@ export interface BusEvents {
   lang: string;
   session: Me | null;
   detections: Detections;
+  warning: WarningChange;
   person: PersonPoint;
   'person-track': { person: number; incident: number | null };
 }
@@ -492,4 +494,58 @@ export interface PersonView {
   notes: string;
   created_at: string | null;
   incident_id: number | null;
+}
+
+// --- public warnings (CAP 1.2; docs/CAP.md)
+
+/** Live `warning`: a public warning opened, updated, cancelled, expired or left. */
+export interface WarningChange {
+  identifier: string;
+  change: string;
+  headline: string;
+}
+
+/** GET /m/{mid}/warnings (routes_warnings.WarningView): a warning in force here. */
+export interface PublicWarning {
+  sender: string;
+  identifier: string;
+  msg_type: string;
+  status: string;
+  sent: string;
+  expires: string | null;
+  event: string;
+  severity: string;
+  urgency: string;
+  certainty: string;
+  headline: string;
+  lon: number;
+  lat: number;
+  replaces: string[];
+  signature: string;
+  polygons: [number, number][][];
+  circles: { lon: number; lat: number; radius_m: number }[];
+}
+
+/** A CAP message's delivery to a configured endpoint (routes_warnings.DeliveryView). */
+export interface CapDelivery {
+  endpoint: string;
+  kind: string;
+  status: 'pending' | 'retrying' | 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  sent_at: string | null;
+}
+
+/** GET /m/{mid}/incidents/{id}/cap: CityOps's own CAP messages about the incident. */
+export interface CapMessage {
+  identifier: string;
+  msg_type: 'Alert' | 'Update' | 'Cancel';
+  status: string;
+  sent: string;
+  expires: string | null;
+  headline: string;
+  references: string[];
+  in_force: boolean;
+  url: string;
+  deliveries: CapDelivery[];
 }

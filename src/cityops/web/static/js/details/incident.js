@@ -19,6 +19,7 @@ import { personBlock } from './person.js';
 import { nearbySensors, sensorsBlock } from './sensor.js';
 import { sharesBlock } from './shares.js';
 import { sopBlock } from './sop.js';
+import { warningBlock } from './warning.js';
 import { eventsBlock, noteBlock, timelineBlock } from './timeline.js';
 
 /** @typedef {import('../types').IncidentDetail} IncidentDetail */
@@ -111,6 +112,8 @@ export function renderIncident(detail) {
   parts.push(sopBlock(inc, detail.sop, rights.act), camerasBlock(detail));
   const shares = sharesBlock(detail, inc, rights.foreign);
   if (shares) parts.push(shares);
+  const warning = warningBlock(detail, inc);
+  if (warning) parts.push(warning);
   const evidence = evidenceBlock(detail, can(state.me, state.mid, 'video.view'));
   if (evidence) parts.push(evidence);
   /** @type {[HTMLElement, import('../types').Sensor][]} */
