@@ -266,42 +266,6 @@ def listing(conn: Connection, municipality: str) -> list[Share]:
     return shares_repo.listing(conn, municipality)
 
 
-def auto_share(
-    conn: Connection,
-    rt: MunicipalityRuntime,
-    incident_id: int,
-    incident_type: str,
-    place: LonLat | None,
-    now: datetime,
-) -> list[Share]:
-    """The shares the ``sharing.auto`` rules make for a newly opened incident of
-    ``incident_type`` (none without a place). Recipients use their liaison account; an operator
-    can give them a link (:func:`reissue_link`). A rule the configuration no longer satisfies
-    (agency removed) is skipped, never fatal to the incident."""
-    if place is None:
-        return []
-    made: list[Share] = []
-    for rule in rt.config.sharing.auto_for(incident_type):
-        try:
-            new = create(
-                conn,
-                rt,
-                agency=rule.agency,
-                purpose=rule.purpose,
-                minutes=rule.minutes,
-                actor="sharing:auto",
-                now=now,
-                public_url="",
-                incident_id=incident_id,
-                place=place,
-                origin=ShareOrigin.AUTO,
-            )
-        except ShareError:
-            continue
-        made.append(new.share)
-    return made
-
-
 def opened(conn: Connection, share: Share, now: datetime) -> bool:
     """Record a recipient's open through the link: SHARE_OPENED in the audit every time, the
     timeline entry on the first open only. True when it was the first."""
