@@ -549,3 +549,18 @@ export interface CapMessage {
   url: string;
   deliveries: CapDelivery[];
 }
+
+/** GET /m/{mid}/incidents/{id}/deliveries (routes_dispatch.DeliveryView). */
+export interface Delivery {
+  id: number;
+  agency: string;
+  channel: 'webhook' | 'email';
+  target: string;
+  status: 'pending' | 'retrying' | 'sent' | 'failed';
+  attempts: number;
+  next_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  acknowledged_at: string | null;
+}

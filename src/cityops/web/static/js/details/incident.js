@@ -1,6 +1,7 @@
 // @ts-check
-// The incident panel: head and facts, actions, SOP, cameras, nearby sensors, note, timeline,
-// linked events. A live update re-renders it, keeping what the operator was typing.
+// The incident panel: head and facts, actions, SOP, cameras, shares, public warning, deliveries
+// to agencies, nearby sensors, note, timeline, linked events. A live update re-renders it,
+// keeping what the operator was typing.
 
 import { canAcknowledge } from '../actions.js';
 import { getJSON, mpath } from '../api.js';
@@ -12,6 +13,7 @@ import { toast } from '../ui.js';
 import { can, incidentRights } from '../access.js';
 import { actionsBlock } from './actions.js';
 import { camerasBlock } from './camera.js';
+import { deliveriesBlock } from './deliveries.js';
 import { evidenceBlock } from './evidence.js';
 import { apiErrorMessage, backButton, body, closeButton, fact, panel, setBody, startCharts, teardown } from './common.js';
 import { onIncidentReply, postIncident, summaryOf } from './post.js';
@@ -114,6 +116,7 @@ export function renderIncident(detail) {
   if (shares) parts.push(shares);
   const warning = warningBlock(detail, inc);
   if (warning) parts.push(warning);
+  parts.push(deliveriesBlock(detail));
   const evidence = evidenceBlock(detail, can(state.me, state.mid, 'video.view'));
   if (evidence) parts.push(evidence);
   /** @type {[HTMLElement, import('../types').Sensor][]} */
