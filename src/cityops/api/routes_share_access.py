@@ -166,7 +166,7 @@ async def _grab(center: Backend, cam: Camera, index: int) -> Snapshot:
 @router.get(
     "/cameras/{camera_id}/snapshot.jpg",
     summary="A shared camera's latest frame, privacy masks applied (JPEG)",
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses={200: {"content": {"image/jpeg": {}}}, 503: {"description": "camera offline"}},
 )
 async def snapshot(center: Center, camera_id: str, token: ShareCookie = None) -> Response:
     share, rt = await run_in_threadpool(_active, center, token)
@@ -183,6 +183,7 @@ async def snapshot(center: Center, camera_id: str, token: ShareCookie = None) ->
 @router.get(
     "/cameras/{camera_id}/live.mjpg",
     summary="A shared camera's live view as MJPEG, privacy masks applied; ends with the share",
+    responses={503: {"description": "camera offline"}},
 )
 async def live_view(
     center: Center, camera_id: str, request: Request, token: ShareCookie = None
