@@ -22,6 +22,7 @@ from cityops.api.app import STATIC
 from cityops.domain.access import Role
 from cityops.domain.entities import LonLat
 from cityops.services import shares
+from cityops.store.basemap_repo import save_basemap
 from cityops.store.tables_audit import audit_log
 from tests.browser.chromium import new_page
 from tests.browser.conftest import sign_in
@@ -87,6 +88,24 @@ def video_server(
 ) -> Iterator[LiveServer]:
     """The test town with recorded clips standing in for its cameras (snapshots and live views)."""
     with LiveServer(tmp_path, mosquitto.url, [TOWN_YAML], video_dir=shared_data / "video") as s:
+        assert s.center is not None
+        road = {
+            "type": "Feature",
+            "properties": {"class": "primary", "name": "Crossing road"},
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [[25.390, 42.6194], [25.395, 42.6194]],
+            },
+        }
+        with s.center.db.begin() as conn:
+            save_basemap(
+                conn,
+                MUNI,
+                layers={"roads": {"type": "FeatureCollection", "features": [road]}},
+                bounds=[25.38, 42.61, 25.40, 42.63],
+                source_name="test",
+                now=datetime.now(UTC),
+            )
         yield s
 
 
@@ -154,7 +173,14 @@ def agency_opens(agency: Page, server: LiveServer, link: str, shared: set[str]) 
     assert {c.get_attribute("data-camera") for c in cards.all()} == shared
     for camera in shared:
         agency.wait_for_function(IMAGE_SHOWN, arg=camera, timeout=15_000)
-    expect(agency.get_by_test_id("share-map")).to_have_attribute("data-cameras", str(len(shared)))
+    # the agency's names in the page's language (Bulgarian by default), the map on the base map
+    expect(agency.locator("#share-badges")).to_contain_text("Traffic Police")
+    expect(agency.locator("#share-facts")).to_contain_text(text("bg", "share.purpose"))
+    expect(agency.locator("#share-facts")).to_contain_text("Пътнотранспортно произшествие")
+    share_map = agency.get_by_test_id("share-map")
+    expect(share_map).to_have_attribute("data-cameras", str(len(shared)))
+    expect(share_map).to_have_attribute("data-basemap", "true")
+    expect(share_map.locator(".leaflet-basemap-pane canvas")).to_have_count(1)
     # the time left ticks down from about an hour
     first = int(agency.get_by_test_id("share-left").get_attribute("data-seconds") or 0)
     assert 3500 < first <= 3600
