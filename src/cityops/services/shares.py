@@ -266,9 +266,10 @@ def listing(conn: Connection, municipality: str) -> list[Share]:
     return shares_repo.listing(conn, municipality)
 
 
-def opened(conn: Connection, share: Share, now: datetime) -> bool:
-    """Record a recipient's open through the link: SHARE_OPENED in the audit every time, the
-    timeline entry on the first open only. True when it was the first."""
+def opened(conn: Connection, share: Share, now: datetime, client: str | None = None) -> bool:
+    """Record a recipient's open through the link: SHARE_OPENED in the audit every time (with
+    the client's address when known), the timeline entry on the first open only. True when it
+    was the first."""
     first = shares_repo.mark_opened(conn, share.id, now)
     if first:
         _timeline(conn, share, "opened", share.actor, now, f"{share.agency} opened the share")
@@ -278,7 +279,7 @@ def opened(conn: Connection, share: Share, now: datetime) -> bool:
         action=AuditAction.SHARE_OPENED,
         municipality=share.municipality,
         target=f"share:{share.id}",
-        detail={"first": first},
+        detail={"first": first} | ({"client": client} if client else {}),
         at=now,
     )
     return first
