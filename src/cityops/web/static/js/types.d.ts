@@ -160,6 +160,10 @@ export interface KeyObject {
 export interface ReadingPoint {
   ts: string;
   value: number | null;
+  /** Raw: the value; rolled up (hour or day, response header X-Resolution): the extremes. */
+  min?: number;
+  max?: number;
+  count?: number;
 }
 
 export interface Municipality {
@@ -456,44 +460,19 @@ export interface ShareAccess {
   purpose_label_local?: string | null;
 }
 
-// --- vulnerable people's SOS (V: js/map/persons.js, js/details/person.js)
-
-/** Live `person`: one point of a person's track (no name, photo or contact). */
-export interface PersonPoint {
-  person_id: number;
-  incident_id: number | null;
-  kind: 'position' | 'sos' | string;
-  ts: string;
-  lon: number | null;
-  lat: number | null;
-  accuracy_m: number | null;
-  inside: boolean | null;
-}
-
-/** GET /m/{mid}/persons/{id}/track: a point, oldest first. */
-export interface TrackPoint {
-  kind: 'position' | 'sos' | string;
-  ts: string;
-  lon: number | null;
-  lat: number | null;
-  accuracy_m: number | null;
-  battery: number | null;
-  inside: boolean | null;
-}
-
-/** GET /m/{mid}/incidents/{id}/person (audited): the person of an SOS episode. */
-export interface PersonView {
+/** GET /m/{mid}/incidents/{id}/deliveries (routes_dispatch.DeliveryView). */
+export interface Delivery {
   id: number;
-  kind: 'child' | 'dementia' | 'other';
-  name: string;
-  device_id: string;
-  has_photo: boolean;
-  safe_area: [number, number][];
-  guardian_name: string;
-  guardian_phone: string;
-  notes: string;
-  created_at: string | null;
-  incident_id: number | null;
+  agency: string;
+  channel: 'webhook' | 'email';
+  target: string;
+  status: 'pending' | 'retrying' | 'sent' | 'failed';
+  attempts: number;
+  next_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  acknowledged_at: string | null;
 }
 
 // --- public warnings (CAP 1.2; docs/CAP.md)
@@ -550,17 +529,42 @@ export interface CapMessage {
   deliveries: CapDelivery[];
 }
 
-/** GET /m/{mid}/incidents/{id}/deliveries (routes_dispatch.DeliveryView). */
-export interface Delivery {
+// --- vulnerable people's SOS (V: js/map/persons.js, js/details/person.js)
+
+/** Live `person`: one point of a person's track (no name, photo or contact). */
+export interface PersonPoint {
+  person_id: number;
+  incident_id: number | null;
+  kind: 'position' | 'sos' | string;
+  ts: string;
+  lon: number | null;
+  lat: number | null;
+  accuracy_m: number | null;
+  inside: boolean | null;
+}
+
+/** GET /m/{mid}/persons/{id}/track: a point, oldest first. */
+export interface TrackPoint {
+  kind: 'position' | 'sos' | string;
+  ts: string;
+  lon: number | null;
+  lat: number | null;
+  accuracy_m: number | null;
+  battery: number | null;
+  inside: boolean | null;
+}
+
+/** GET /m/{mid}/incidents/{id}/person (audited): the person of an SOS episode. */
+export interface PersonView {
   id: number;
-  agency: string;
-  channel: 'webhook' | 'email';
-  target: string;
-  status: 'pending' | 'retrying' | 'sent' | 'failed';
-  attempts: number;
-  next_at: string;
-  last_error: string | null;
-  created_at: string;
-  sent_at: string | null;
-  acknowledged_at: string | null;
+  kind: 'child' | 'dementia' | 'other';
+  name: string;
+  device_id: string;
+  has_photo: boolean;
+  safe_area: [number, number][];
+  guardian_name: string;
+  guardian_phone: string;
+  notes: string;
+  created_at: string | null;
+  incident_id: number | null;
 }
