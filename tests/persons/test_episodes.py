@@ -4,19 +4,21 @@ arrive, without flooding its timeline; unknown devices and bad payloads are dead
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from cityops.domain.entities import LonLat
-from cityops.domain.persons import Person
+from cityops.domain.persons import Person, PersonKind
 from cityops.ingest.persons import prune_tracks
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
+from cityops.services import persons
 from cityops.services.live import LiveKind, LiveMessage, PersonPayload
 from cityops.store import tables as t
 from cityops.store.tables_persons import person_positions
-from tests.persons.conftest import INSIDE, OUTSIDE
+from tests.persons.conftest import INSIDE, OUTSIDE, child
 from tests.town import MUNI, FrozenClock
 
 
@@ -191,3 +193,19 @@ def test_tracks_are_kept_only_positions_hours_after_receipt(
     pipeline.tick()
     with db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(person_positions)).scalar() == 0
+
+
+def test_an_sos_raises_a_moderate_episode_to_severe(
+    pipeline: IngestPipeline, clock: FrozenClock, db: Engine
+) -> None:
+    with db.begin() as conn:
+        grown = replace(child("tracker-9", "Stoyan K."), kind=PersonKind.OTHER)
+        persons.register(conn, pipeline.runtimes[MUNI], grown, actor="test", now=clock.now)
+    send(pipeline, clock, "position", at(OUTSIDE, clock), device="tracker-9")
+    [incident] = incidents(db)
+    assert (incident["type"], incident["severity"]) == ("person_left_area", "moderate")
+    clock.advance(seconds=30)
+    send(pipeline, clock, "sos", at(OUTSIDE, clock), device="tracker-9")
+    [incident] = incidents(db)
+    assert incident["severity"] == "severe"
+    assert "SOS pressed" in timeline(db, incident["id"])[-1]
