@@ -313,3 +313,46 @@ def test_an_analyst_is_offered_no_sharing(
     expect(fresh_page.locator("#details .loading-line")).to_have_count(0)
     expect(fresh_page.get_by_test_id("shares-list")).to_have_count(0)
     expect(fresh_page.get_by_test_id("share-new")).to_have_count(0)
+
+
+def test_a_liaison_sees_what_is_shared_with_its_agency(
+    server: LiveServer, fresh_page: Page
+) -> None:
+    """Traffic police's liaison account finds the share with its agency in the situation
+    summary, and opens a shared camera's panel from it; a share with another agency is not
+    there."""
+    assert server.center is not None
+    rt = server.center.runtimes[MUNI]
+    now = datetime.now(UTC)
+    with server.center.db.begin() as conn:
+        for agency, purpose in (("traffic-police", "traffic-accident"), ("police", "robbery")):
+            shares.create(
+                conn,
+                rt,
+                agency=agency,
+                purpose=purpose,
+                minutes=60,
+                actor="test",
+                now=now,
+                public_url=server.url,
+                place=CROSSING,
+                radius_m=200,
+            )
+    sign_in(
+        fresh_page,
+        server,
+        "liaison",
+        role=Role.LIAISON,
+        agency="traffic-police",
+        expires_at=now + timedelta(days=1),
+    )
+    open_console(fresh_page, server)
+    block = fresh_page.get_by_test_id("agency-shares")
+    item = block.get_by_test_id("agency-share")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text(text("en", "share.place_title"))
+    expect(item).to_contain_text("Traffic accident")
+    cameras = item.locator("button[data-camera]")
+    expect(cameras).to_have_count(2)
+    cameras.first.click()
+    expect(fresh_page.locator("#details .kind-label")).to_have_text(text("en", "camera.title"))
