@@ -30,11 +30,17 @@ URL = f"/api/v1/m/{MUNI}/agency/requests"
 
 
 def requests_yaml(directory: Path, *, boundary: bool = False) -> Path:
-    """The test town (same id) with location requests configured, as a newer configuration."""
-    text = TOWN_YAML.read_text(encoding="utf-8")
-    assert text.rstrip().splitlines()[-1].startswith("  "), "sharing: is no longer last"
+    """The test town (same id) with location requests configured, as a newer configuration:
+    :data:`REQUESTS` goes at the end of its ``sharing:`` block, wherever that is."""
+    lines = TOWN_YAML.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("sharing:\n")
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i][:1] not in (" ", "#", "\n")),
+        len(lines),
+    )
+    text = "".join(lines[:end]) + REQUESTS + "".join(lines[end:])
     path = directory / "testtown-requests.yaml"
-    path.write_text(text.rstrip("\n") + "\n" + REQUESTS + (BOUNDARY if boundary else ""))
+    path.write_text(text + (BOUNDARY if boundary else ""), encoding="utf-8")
     return path
 
 
