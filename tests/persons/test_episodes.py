@@ -4,18 +4,21 @@ arrive, without flooding its timeline; unknown devices and bad payloads are dead
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from cityops.domain.entities import LonLat
-from cityops.domain.persons import Person
+from cityops.domain.persons import Person, PersonKind
+from cityops.ingest.persons import prune_tracks
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
+from cityops.services import persons
 from cityops.services.live import LiveKind, LiveMessage, PersonPayload
 from cityops.store import tables as t
 from cityops.store.tables_persons import person_positions
-from tests.persons.conftest import INSIDE, OUTSIDE
+from tests.persons.conftest import INSIDE, OUTSIDE, child
 from tests.town import MUNI, FrozenClock
 
 
@@ -167,3 +170,57 @@ def test_unknown_devices_and_bad_payloads_are_dead_letters(
         codes = list(conn.execute(q).scalars())
     assert codes == ["unknown_device", "bad_shape", "out_of_range"]
     assert incidents(db) == []
+
+
+def test_tracks_are_kept_only_positions_hours_after_receipt(
+    pipeline: IngestPipeline, clock: FrozenClock, db: Engine, maria: Person
+) -> None:
+    hours = pipeline.runtimes[MUNI].config.persons.positions_hours
+    assert hours == 48  # the test town's persons: block
+    send(pipeline, clock, "position", at(INSIDE, clock))
+    clock.advance(hours=hours - 1)
+    send(pipeline, clock, "position", at(INSIDE, clock))
+    clock.advance(hours=1, seconds=1)  # the first is now older than the limit, the second not
+    assert prune_tracks(db, pipeline.runtimes, clock.now) == 1
+    with db.connect() as conn:
+        left = list(conn.execute(select(person_positions.c.received_at)).scalars())
+    assert left == [clock.now - timedelta(hours=1, seconds=1)]
+    pipeline.tick()  # the ingest thread's tick prunes too, once a minute
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(person_positions)).scalar() == 1
+    clock.advance(hours=hours)
+    pipeline._next_prune = 0.0  # a minute later
+    pipeline.tick()
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(person_positions)).scalar() == 0
+
+
+def test_an_sos_raises_a_moderate_episode_to_severe(
+    pipeline: IngestPipeline, clock: FrozenClock, db: Engine
+) -> None:
+    with db.begin() as conn:
+        grown = replace(child("tracker-9", "Stoyan K."), kind=PersonKind.OTHER)
+        persons.register(conn, pipeline.runtimes[MUNI], grown, actor="test", now=clock.now)
+    send(pipeline, clock, "position", at(OUTSIDE, clock), device="tracker-9")
+    [incident] = incidents(db)
+    assert (incident["type"], incident["severity"]) == ("person_left_area", "moderate")
+    clock.advance(seconds=30)
+    send(pipeline, clock, "sos", at(OUTSIDE, clock), device="tracker-9")
+    [incident] = incidents(db)
+    assert incident["severity"] == "severe"
+    assert "SOS pressed" in timeline(db, incident["id"])[-1]
+
+
+def test_a_redelivered_message_is_stored_and_told_once(
+    pipeline: IngestPipeline, clock: FrozenClock, db: Engine, maria: Person
+) -> None:
+    seen: list[LiveMessage] = []
+    pipeline.live.subscribe(seen.extend)
+    doc = at(OUTSIDE, clock)
+    for _ in range(3):  # QoS 1 redelivery of the same message
+        assert send(pipeline, clock, "position", doc).accepted == 1
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(person_positions)).scalar() == 1
+    assert len([m for m in seen if m.kind is LiveKind.PERSON]) == 1
+    [incident] = incidents(db)
+    assert len(timeline(db, incident["id"])) == 1

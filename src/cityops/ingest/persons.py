@@ -140,15 +140,17 @@ class PersonWork:
 
     pending: dict[str, list[tuple[int, PersonSignal]]] = field(default_factory=dict)
     live: list[LiveMessage] = field(default_factory=list)
+    counts: dict[int, int] = field(default_factory=dict)
 
     def add(self, message_index: int, municipality: str, decoded: Decoded) -> None:
         if isinstance(decoded, PersonDecoded):
             for signal in decoded.signals:
                 self.pending.setdefault(municipality, []).append((message_index, signal))
+            self.counts[message_index] = len(decoded.signals)
 
     def count(self, message_index: int) -> int:
         """How many signals of the batch came in message ``message_index``."""
-        return sum(1 for sigs in self.pending.values() for i, _ in sigs if i == message_index)
+        return self.counts.get(message_index, 0)
 
     def apply(
         self,

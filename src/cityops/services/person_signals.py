@@ -98,13 +98,23 @@ def _describe(person: Person, signal: PersonSignal, start: EpisodeStart) -> str:
     return f"{person.name}, {kind}: {what} {where}; device {person.device_id}"
 
 
-def _note(conn: Connection, incident_id: int, person: Person, at: datetime, text: str) -> None:
+def _note(
+    conn: Connection, incident_id: int, person: Person, at: datetime, text: str, *, sos: bool
+) -> None:
+    """One timeline entry; an SOS also raises the episode to severe (a person of kind other who
+    left the safe area opened it as moderate)."""
     record = incidents_repo.get_incident(
         conn, person.municipality, incident_id, with_timeline=False
     )
     assert record is not None
+    incident = record.incident
     entry = TimelineEntry(at=at, kind=TimelineKind.TRIGGER, actor=f"rule:{RULE_ID}", text=text)
-    incidents_repo.add_timeline(conn, record.incident, entry)
+    if sos and incident.severity.rank < Severity.SEVERE.rank:
+        incident.severity = Severity.SEVERE
+        incident.updated_at = at
+        incidents_repo.save_incident(conn, incident, [entry])
+    else:
+        incidents_repo.add_timeline(conn, incident, entry)
 
 
 def _one(
@@ -116,6 +126,8 @@ def _one(
     out: Applied,
 ) -> None:
     assert person.id is not None
+    if persons_repo.has_point(conn, person.id, signal):
+        return  # delivered again (QoS 1, a retried post): stored once, told once
     last = persons_repo.last_point(conn, rt.id, person.id)
     newest = last is None or signal.at >= last.ts
     was_inside = _last_inside(conn, rt.id, person.id, last)
@@ -138,7 +150,7 @@ def _one(
         elif verdict.inside is True and was_inside is False:
             text = f"{person.name} is back inside the safe area"
         if text is not None:
-            _note(conn, open_id, person, now, text)
+            _note(conn, open_id, person, now, text, sos=signal.kind is SignalKind.SOS)
         _follow(conn, rt, open_id, signal, now)
         out.changes.append(IncidentChange(rt.id, open_id, created=False))
     if newest:

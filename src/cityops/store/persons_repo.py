@@ -147,6 +147,19 @@ def add_point(
     )
 
 
+def has_point(conn: Connection, person_id: int, signal: PersonSignal) -> bool:
+    """Whether this signal (person, device time, kind) is already stored: a redelivered MQTT
+    message or a retried HTTP post changes nothing."""
+    c = person_positions.c
+    q = select(c.id).where(
+        c.municipality == signal.municipality,
+        c.person_id == person_id,
+        c.ts == signal.at,
+        c.kind == signal.kind.value,
+    )
+    return conn.execute(q.limit(1)).first() is not None
+
+
 def _point(row: RowMapping) -> TrackPoint:
     lon, lat = row["lon"], row["lat"]
     return TrackPoint(
