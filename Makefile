@@ -1,5 +1,6 @@
 # CityOps: two commands do everything on a fresh Debian machine.
-#   make demo   installs what it needs, then runs the control center on the embedded default
+#   make demo   installs what it needs (Mosquitto too, as root), then runs the control center on
+#               the embedded default
 #   make test   installs what the tests need (Mosquitto, PostgreSQL, Chromium, Node.js), then runs
 #               the suite
 #   make fresh-check  (root) proves both on a clean Debian 12 root: scripts/fresh-check.sh
@@ -37,6 +38,7 @@ test-js:
 	node --test $(JS_TESTS)
 
 demo: $(STAMP)
+	bash scripts/install-broker.sh
 	$(VENV)/bin/cityops demo
 
 system-deps:

@@ -1,6 +1,7 @@
 """Ingest benchmark: readings/s through the whole path, and trigger-to-incident latency.
 
     python -m bench.ingest --mode embedded     # SQLite file + embedded broker (amqtt)
+    python -m bench.ingest --mode supervised   # SQLite file + Mosquitto supervised by CityOps
     python -m bench.ingest --mode mosquitto    # Mosquitto + PostgreSQL (started by the harness)
 
 An outside MQTT client (paho, this process) publishes to the broker; `cityops serve` runs in its
@@ -77,6 +78,16 @@ def credential(db: Engine, scope: DeviceScope) -> tuple[str, str]:
     return made.row.username, made.secret
 
 
+def embedded(mode: str, workdir: Path, env: dict[str, str]) -> tuple[str, str]:
+    """(database URL, broker URL) of a server on SQLite with its embedded broker: amqtt
+    (``embedded``) or the Mosquitto that `cityops serve` supervises (``supervised``)."""
+    mqtt_port = free_port()
+    env["CITYOPS_MQTT_PORT"] = str(mqtt_port)
+    env["CITYOPS_DATA_DIR"] = str(workdir)
+    env["CITYOPS_BROKER"] = "mosquitto" if mode == "supervised" else "amqtt"
+    return f"sqlite:///{workdir / 'cityops.db'}", f"mqtt://127.0.0.1:{mqtt_port}"
+
+
 @contextlib.contextmanager
 def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int, str]]:
     """Yields (database URL, the gateway's broker URL, HTTP port, API token) with `cityops serve`
@@ -93,10 +104,7 @@ def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int, str]]:
             db_url = pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")
             mqtt_url = broker.url
         else:
-            db_url = f"sqlite:///{workdir / 'cityops.db'}"
-            mqtt_port = free_port()
-            mqtt_url = f"mqtt://127.0.0.1:{mqtt_port}"
-            env["CITYOPS_MQTT_PORT"] = str(mqtt_port)
+            db_url, mqtt_url = embedded(mode, workdir, env)
         http_port = free_port()
         env |= {"CITYOPS_DATABASE_URL": db_url, "CITYOPS_HTTP_PORT": str(http_port)}
         upgrade(db_url)
@@ -281,7 +289,7 @@ def latency(mqtt_url: str, http_port: int, token: str, samples: int, rate: int) 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mode", choices=["embedded", "mosquitto"], default="embedded")
+    ap.add_argument("--mode", choices=["embedded", "supervised", "mosquitto"], default="embedded")
     ap.add_argument("--readings", type=int, default=200_000)
     ap.add_argument("--batch", type=int, default=100, help="readings per MQTT message")
     ap.add_argument("--samples", type=int, default=200)

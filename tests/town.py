@@ -118,6 +118,7 @@ def start_center(
     settings.setdefault("camera_probe_s", 0)  # tests that want the monitor ask for it
     settings.setdefault("video_worker", False)  # and those that want a video worker
     settings.setdefault("mqtt_anonymous", True)  # test publishers are anonymous (D's tests: not)
+    settings.setdefault("broker", "amqtt")  # the supervised Mosquitto has tests of its own
     settings.setdefault("session_cookie_secure", False)  # the TestClient speaks plain http
     s = Settings(data_dir=data_dir, **settings)
     db = town_db(s.db_url)

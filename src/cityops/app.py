@@ -16,7 +16,9 @@ from sqlalchemy import Engine
 from cityops.bus.agency_mqtt import AgencyRequestServer
 from cityops.bus.broker import EmbeddedBroker
 from cityops.bus.broker_auth import BrokerAuthority
+from cityops.bus.mosquitto_conf import find_mosquitto
 from cityops.bus.mqtt import MqttIngest, ingest_client_id
+from cityops.bus.supervisor import SupervisedMosquitto, embedded_kind
 from cityops.config.loader import load_config, load_config_text
 from cityops.dispatch.cap_out import CapOutWorker
 from cityops.dispatch.senders import SmtpConfig
@@ -172,7 +174,7 @@ class ControlCenter:
         self.runtimes: dict[str, MunicipalityRuntime] = {}
         self.pipeline: IngestPipeline | None = None
         self.camera_health: CameraHealthMonitor | None = None
-        self.broker: EmbeddedBroker | None = None
+        self.broker: EmbeddedBroker | SupervisedMosquitto | None = None
         self.mqtt: MqttIngest | None = None
         self.ingest_url = settings.broker_url
         """Where the ingest connects, with its credential (in memory for the embedded broker)."""
@@ -295,30 +297,51 @@ class ControlCenter:
             self.live.publish(LiveMessage(municipality, LiveKind.INCIDENT, brief))
 
     def start_embedded_broker(self) -> None:
-        """The embedded broker, holding clients to their device credentials (anonymous ones
-        only with CITYOPS_MQTT_ANONYMOUS); this process's ingest and video worker get
-        credentials made in memory, with unguessable usernames (their client ids)."""
-        authority = BrokerAuthority(self.db, anonymous=self.settings.mqtt_anonymous)
-        url = self.settings.broker_url
-        ingest = self.settings.mqtt_client_id or f"cityops-ingest-{secrets.token_hex(8)}"
-        self.ingest_url = with_credentials(url, ingest, authority.add_internal(ingest))
-        if self.video_url is None:
+        """The embedded broker (CITYOPS_BROKER, docs/MQTT.md "Embedded broker"): Mosquitto
+        supervised by CityOps when installed, else amqtt in this process. Both hold clients to
+        their device credentials (anonymous ones only with CITYOPS_MQTT_ANONYMOUS); this
+        process's ingest and video worker get credentials of their own, with unguessable
+        usernames (their client ids; Mosquitto's are kept, so the ingest's session survives)."""
+        s, url = self.settings, self.settings.broker_url
+        binary = find_mosquitto(s.mosquitto_bin)
+        broker: EmbeddedBroker | SupervisedMosquitto
+        if embedded_kind(s.broker, binary) == "mosquitto":
+            assert binary is not None
+            broker = SupervisedMosquitto(
+                binary,
+                s.data_dir / "broker",
+                self.db,
+                host=s.mqtt_host,
+                port=s.mqtt_port,
+                anonymous=s.mqtt_anonymous,
+            )
+            ingest = s.mqtt_client_id or broker.internal_name("ingest")
+            video = broker.internal_name("video")
+            register = broker.add_internal
+        else:
+            authority = BrokerAuthority(self.db, anonymous=s.mqtt_anonymous)
+            broker = EmbeddedBroker(s.mqtt_host, s.mqtt_port, authority)
+            ingest = s.mqtt_client_id or f"cityops-ingest-{secrets.token_hex(8)}"
             video = f"cityops-video-{secrets.token_hex(8)}"
-            self.video_url = with_credentials(url, video, authority.add_internal(video))
-        self.broker = EmbeddedBroker(self.settings.mqtt_host, self.settings.mqtt_port, authority)
-        self.broker.start()
-        log.info("embedded MQTT broker on %s", self.broker.url)
+            register = authority.add_internal
+        self.ingest_url = with_credentials(url, ingest, register(ingest))
+        if self.video_url is None:
+            self.video_url = with_credentials(url, video, register(video))
+        self.broker = broker
+        broker.start()
+        log.info("embedded MQTT broker (%s) on %s", type(broker).__name__, broker.url)
 
     def start_mqtt_client(self) -> None:
         assert self.pipeline is not None, "the pipeline takes what the MQTT client receives"
-        protocol = self.settings.mqtt_protocol or ("5" if self.settings.mqtt_url else "3.1.1")
+        amqtt = isinstance(self.broker, EmbeddedBroker)  # speaks MQTT 3.1.1 only
+        protocol = self.settings.mqtt_protocol or ("3.1.1" if amqtt else "5")
         username = parse_mqtt_url(self.ingest_url).username
         self.mqtt = MqttIngest(
             self.ingest_url,
             self.pipeline,
             ingest_client_id(self.settings.data_dir, username, self.settings.mqtt_client_id),
             protocol=protocol,
-            embedded=self.broker is not None,
+            embedded=amqtt,
             agency=AgencyRequestServer(self.db, self.runtimes, self.live, self.settings.public_url),
         )
         self.mqtt.cap = self.cap_mqtt

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import signal
 from datetime import UTC, datetime
+from types import FrameType
 
 from rich.console import Console
 from sqlalchemy import Engine
@@ -51,6 +53,10 @@ def serve(settings: Settings) -> None:
     gc.freeze()
     for line in banner(settings):
         console.print(line)
+    # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found: make
+    # that handler end the process through the `finally` below (ingest drained, the supervised
+    # broker stopped), not at once as the default handler would.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             create_api(center),
@@ -61,6 +67,10 @@ def serve(settings: Settings) -> None:
         )
     finally:
         center.stop()
+
+
+def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def banner(settings: Settings) -> list[str]:

@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     )
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
+    broker: Literal["auto", "mosquitto", "amqtt"] = Field(
+        default="auto",
+        description="The embedded broker (when CITYOPS_MQTT_URL is unset): 'mosquitto' started "
+        "and supervised by CityOps (keeps what it acknowledged when CityOps is killed), 'amqtt' "
+        "in-process (loses it), 'auto' Mosquitto when installed, else amqtt (docs/MQTT.md, "
+        "Embedded broker)",
+    )
+    mosquitto_bin: str | None = Field(
+        default=None, description="The mosquitto binary; default: on PATH or /usr/sbin"
+    )
     mqtt_anonymous: bool = Field(
         default=False,
         description="The embedded broker admits clients without a device credential (full "

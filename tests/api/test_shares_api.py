@@ -123,6 +123,8 @@ def test_a_link_shows_only_its_cameras_until_it_is_revoked(
     ]
     views = [d for a, _, _, d in audit(center) if a.startswith("video.")]
     assert all(d["via"] == "share" and d["share"] == sid and not d["unmasked"] for d in views)
+    used = [d for a, _, _, d in audit(center) if a.startswith("video.") or a == "share.opened"]
+    assert {d["client"] for d in used} == {"testclient"}  # the recipient's address, each use
 
 
 def test_an_expired_or_unknown_link_is_refused(center: ControlCenter, operator: TestClient) -> None:

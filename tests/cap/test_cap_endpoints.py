@@ -237,3 +237,39 @@ def test_a_bg_alert_endpoint_needs_a_secret(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="needs a secret"):
         load_config(bad)
+
+
+@pytest.mark.timeout(120)
+def test_the_outbox_outlives_a_restart(
+    tmp_path: Path, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Published while no worker runs (a crash right after the publication): the delivery is in
+    the table, and the next start sends it."""
+    monkeypatch.setenv("CITYOPS_TEST_BG_ALERT", SECRET)
+    town = town_with_warnings(tmp_path, ENDPOINTS.format(url=receiver.url))
+    down = start_center(tmp_path, with_mqtt=False, also=[town], dispatch_poll_s=0)
+    try:
+        api = TestClient(create_api(down))
+        api.headers["Authorization"] = f"Bearer {account(down.db, 'boss', role=Role.ADMIN)}"
+        incident_id = raise_flood(api)["id"]
+        made = api.post(f"{BASE}/cap/messages", json=_body(incident_id))
+        assert made.status_code == 201, made.text
+        listed = api.get(f"{BASE}/incidents/{incident_id}/cap").json()
+        assert [d["status"] for d in listed[0]["deliveries"]] == ["pending"] * 3
+    finally:
+        down.stop()
+    assert receiver.received == []
+    settings = down.settings.model_copy(
+        update={"dispatch_poll_s": 0.05, "dispatch_backoff_s": 0.05, "dispatch_max_attempts": 3}
+    )
+    up = ControlCenter(settings)
+    up.start(with_mqtt=False)
+    try:
+        api = TestClient(create_api(up))
+        api.headers["Authorization"] = f"Bearer {account(up.db, 'boss2', role=Role.ADMIN)}"
+        messages = _settled(api, incident_id, 3)
+        states = {d["endpoint"]: d["status"] for d in messages[0]["deliveries"]}
+        assert states == {"bg-alert": "sent", "mirror": "sent", "broken": "failed"}
+        assert len(receiver.on("/cap")) == 1
+    finally:
+        up.stop()

@@ -1,5 +1,6 @@
-"""Device credentials on the embedded broker (amqtt): the scenarios of acl_scenarios.py with the
-control center's own broker, its ingest logged in with its in-memory credential."""
+"""Device credentials on the embedded amqtt broker (CITYOPS_BROKER=amqtt): the scenarios of
+acl_scenarios.py with the control center's own broker, its ingest logged in with its in-memory
+credential (the supervised Mosquitto: test_broker_acl_supervised.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cityops.bus.broker import EmbeddedBroker
 from cityops.settings import Settings
 from tests.e2e import acl_scenarios as scenario
 from tests.e2e.acl_support import Device, start, two_towns
@@ -24,13 +26,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[scenario.World]:
         data_dir=data,
         database_url=url,
         mqtt_port=free_port(),
+        broker="amqtt",
         mqtt_anonymous=False,
         camera_probe_s=0,
         video_worker=False,
         log_level="WARNING",
     )
     center = start(settings)
-    assert center.broker is not None
+    assert isinstance(center.broker, EmbeddedBroker)
     center.broker.authority.refresh_s = REFRESH_S  # revocation seen within this (default 5 s)
     creds = scenario.standard_credentials(center.db)
 
@@ -91,6 +94,7 @@ def test_anonymous_clients_get_in_only_when_allowed(tmp_path: Path) -> None:
         data_dir=tmp_path,
         database_url=url,
         mqtt_port=port,
+        broker="amqtt",
         mqtt_anonymous=True,
         camera_probe_s=0,
         video_worker=False,

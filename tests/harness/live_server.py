@@ -60,6 +60,7 @@ class LiveServer:
             log_level="WARNING",
             video_worker=False,  # the video worker's own tests start one (tests/video/worker)
             mqtt_anonymous=True,  # test publishers on the embedded broker are anonymous
+            broker="amqtt",  # the supervised Mosquitto has tests of its own (tests/e2e)
             session_cookie_secure=False,  # plain http on loopback
         )
         self.configs = list(configs)

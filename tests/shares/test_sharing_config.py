@@ -3,6 +3,8 @@ cross-checks of its auto rules (agency, purpose, duration), each reported at its
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cityops.config import load_config_text
 from cityops.domain.shares import DEFAULT_POLICY, AutoShare, Purpose
 from tests.config.snippets import HEAD, issues
@@ -56,3 +58,15 @@ def test_durations_and_purposes_are_checked() -> None:
     ambiguous = SHARING.replace("for: 2h", "for: 2m")
     assert any("'m' is ambiguous" in i for i in issues(HEAD + ambiguous))
     assert any("purposes" in i for i in issues(HEAD + "sharing: {purposes: []}\n"))
+
+
+def test_the_kazanlak_demo_shares_fires_with_fire_and_rescue_for_two_hours() -> None:
+    from importlib.resources import files
+
+    from cityops.config.loader import load_config
+
+    path = Path(str(files("cityops.data").joinpath("kazanlak.yaml")))
+    policy = load_config(path).sharing
+    assert policy.auto_for("fire") == (AutoShare("fire", "fire-rescue", "fire", 120),)
+    crimes = ["robbery", "theft", "assault", "sexual-violence", "kidnapping", "missing-person"]
+    assert all(policy.purpose(p) is not None for p in [*crimes, "hooliganism"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,16 @@ from hypothesis import strategies as st
 
 from cityops.api.app import create_api
 from cityops.app import ControlCenter
-from cityops.domain.shares import TOKEN_PATTERN, new_token, parse_token, share_url, token_digest
+from cityops.domain.entities import LonLat
+from cityops.domain.shares import (
+    TOKEN_PATTERN,
+    Share,
+    ShareOrigin,
+    new_token,
+    parse_token,
+    share_url,
+    token_digest,
+)
 from tests.town import start_center
 
 URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -94,3 +104,32 @@ def test_no_cookie_opens_a_share(stranger: TestClient, cookie: str) -> None:
     for path in ("", "/cameras/cam-a/snapshot.jpg"):
         r = stranger.get(f"/api/v1/share-access{path}", headers=headers)
         assert r.status_code in (401, 404, 422), (path, r.status_code, r.text)
+
+
+TIMES = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)
+)
+
+
+@given(TIMES, st.integers(1, 10_000), st.none() | TIMES, TIMES, st.sampled_from(["cam-a", "x"]))
+def test_a_share_is_revoked_once_revoked_else_active_only_before_its_expiry(
+    created: datetime, minutes: int, revoked: datetime | None, now: datetime, camera: str
+) -> None:
+    share = Share(
+        id=1,
+        municipality="m",
+        incident_id=None,
+        place=LonLat(25.39, 42.62),
+        radius_m=100,
+        cameras=("cam-a",),
+        agency="police",
+        purpose="robbery",
+        origin=ShareOrigin.OPERATOR,
+        created_by="x",
+        created_at=created,
+        expires_at=created + timedelta(minutes=minutes),
+        revoked_at=revoked,
+    )
+    expected = "revoked" if revoked else "active" if now < share.expires_at else "expired"
+    assert share.status(now) == expected
+    assert share.shows(camera, now) is (expected == "active" and camera == "cam-a")

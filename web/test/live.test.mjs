@@ -35,7 +35,7 @@ beforeEach(() => {
 });
 
 test('the contract lists six kinds, and every one is handled', () => {
-  assert.deepEqual([...LIVE_KINDS].sort(), ['camera', 'detections', 'hello', 'incident', 'resync', 'sensor']);
+  assert.deepEqual([...LIVE_KINDS].sort(), ['camera', 'detections', 'hello', 'incident', 'person', 'resync', 'sensor', 'warning']);
   const { handlers } = recorder();
   const samples = {
     hello: { municipality: 'testtown', server_time: '2026-12-03T08:00:00Z' },
@@ -44,6 +44,8 @@ test('the contract lists six kinds, and every one is handled', () => {
     camera: { id: 'cam-a', health: 'online' },
     resync: { reason: 'overflow' },
     detections: { id: 'cam-a', ts: '2026-12-03T08:01:00Z', objects: [{ track: 3, label: 'person', box: [0.1, 0.2, 0.3, 0.6] }] },
+    warning: { change: 'opened', identifier: 'a1', headline: 'Flood', sender: 's', severity: 'Severe', lon: 25.4, lat: 42.6, expires: null, signature: 'absent' },
+    person: { person_id: 3, incident_id: 9, kind: 'sos', ts: '2026-12-03T08:01:00Z', lon: 25.39, lat: 42.62, accuracy_m: 8, inside: false },
   };
   for (const kind of LIVE_KINDS) assert.equal(send(kind, samples[kind], handlers), true, kind);
 });
@@ -134,11 +136,28 @@ test('parse keeps the sensor update to the contract\'s fields', () => {
   assert.equal(state.sensors.get('river-2').state, 'offline');
 });
 
+test('warning: handed to the warnings layer, malformed ones dropped', () => {
+  const got = emitted('warning', () => send('warning', { change: 'cancelled', identifier: 'a1', headline: 'Flood', extra: 1 }));
+  assert.deepEqual(got, [{ identifier: 'a1', change: 'cancelled', headline: 'Flood' }]);
+  assert.deepEqual(emitted('warning', () => send('warning', { change: 'opened' })), []);
+  assert.deepEqual(emitted('warning', () => send('warning', { identifier: 7, change: 'opened' })), []);
+});
+
 test('detections: handed to the camera wall, malformed ones dropped', () => {
   const good = { id: 'cam-a', ts: '2026-12-03T08:01:00Z', objects: [{ track: 3, label: 'vehicle', box: [0.1, 0.2, 0.3, 0.6] }] };
   const got = emitted('detections', () => send('detections', good));
   assert.deepEqual(got, [good]);
   for (const bad of [{ ...good, objects: [{ label: 'person', box: [0, 0, 1] }] }, { ...good, objects: null }, { ts: good.ts, objects: [] }]) {
     assert.deepEqual(emitted('detections', () => send('detections', bad)), []);
+  }
+});
+
+test('person: a track point handed to the persons layer, malformed ones dropped', () => {
+  const point = { person_id: 3, incident_id: 9, kind: 'position', ts: '2026-12-03T08:01:00Z', lon: 25.39, lat: 42.62, accuracy_m: null, inside: false };
+  assert.deepEqual(emitted('person', () => send('person', { ...point, name: 'never sent, never kept' })), [point]);
+  const noPlace = { ...point, kind: 'sos', lon: null, lat: null, incident_id: null, inside: null };
+  assert.deepEqual(emitted('person', () => send('person', noPlace)), [noPlace]);
+  for (const bad of [{ ...point, person_id: '3' }, { ...point, ts: null }, [point]]) {
+    assert.deepEqual(emitted('person', () => send('person', bad)), []);
   }
 });

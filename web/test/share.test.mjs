@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  agencyOptions, countdown, durationChoices, failureOf, labelIn, msLeft, orderShares, preferredAgency, shareStatus, tokenFromHash,
+  agencyOptions, countdown, durationChoices, extendChoices, failureOf, labelIn, msLeft, orderShares, preferredAgency, sameIds, shareStatus, tokenFromHash,
 } from '../../src/cityops/web/static/js/share/model.js';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
@@ -120,4 +120,23 @@ test('labels in the interface language, agencies as ids or objects', () => {
   assert.equal(preferredAgency(options, { assigned_agency: 'traffic', proposed_agency: 'police' }), 'police');
   assert.equal(preferredAgency(options, { assigned_agency: null, proposed_agency: 'civil' }), 'police');
   assert.equal(preferredAgency([], { assigned_agency: 'fire' }), '');
+});
+
+test('the shared cameras changed or not, in any order', () => {
+  assert.equal(sameIds(['cam-a', 'cam-b'], ['cam-b', 'cam-a']), true);
+  assert.equal(sameIds([], []), true);
+  assert.equal(sameIds(['cam-a'], ['cam-a', 'cam-b']), false);
+  assert.equal(sameIds(['cam-a', 'cam-a'], ['cam-a', 'cam-b']), false);
+  assert.equal(sameIds(['cam-a', 'cam-b'], ['cam-a', 'cam-c']), false);
+});
+
+test('extending: from now, never shorter than now, the whole life within the maximum', () => {
+  // made 30 min ago for 1 h (30 min left), maximum 6 h: 1 h .. 5 h 30 from now
+  const share = { created_at: '2026-12-03T11:30:00Z', expires_at: '2026-12-03T12:30:00Z' };
+  assert.deepEqual(extendChoices(share, 360, NOW), [60, 120, 240, 330]);
+  // 5 h 50 of 6 h used, 5 min left: only 10 min more from now fits
+  const old = { created_at: '2026-12-03T06:10:00Z', expires_at: '2026-12-03T12:05:00Z' };
+  assert.deepEqual(extendChoices(old, 360, NOW), [10]);
+  assert.deepEqual(extendChoices({ created_at: '2026-12-03T06:00:00Z', expires_at: '2026-12-03T12:00:30Z' }, 360, NOW), []);
+  assert.deepEqual(extendChoices({ created_at: 'x', expires_at: 'y' }, 360, NOW), []);
 });

@@ -62,11 +62,16 @@ def _active(center: Backend, token: str | None) -> tuple[Share, MunicipalityRunt
     return share, rt
 
 
-def _open(center: Backend, token: str | None) -> AccessView:
+def _client(request: Request) -> str:
+    """The recipient's address as this server sees it (a proxy's, behind one), for the audit."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def _open(center: Backend, token: str | None, client: str) -> AccessView:
     share, rt = _active(center, token)
     now = now_utc()
     with center.db.begin() as conn:
-        svc.opened(conn, share, now)
+        svc.opened(conn, share, now, client)
     return access_view(center.db, share, rt, now)
 
 
@@ -86,16 +91,20 @@ def _keep(center: Backend, response: Response, token: str, expires_at: datetime)
 
 
 @router.post("", response_model=AccessView, summary="Open a share with its link's token")
-async def exchange(body: TokenBody, center: Center, response: Response) -> AccessView:
-    view = await run_in_threadpool(_open, center, body.token)
+async def exchange(
+    body: TokenBody, center: Center, request: Request, response: Response
+) -> AccessView:
+    view = await run_in_threadpool(_open, center, body.token, _client(request))
     assert body.token is not None  # _open refused a missing one
     _keep(center, response, body.token, view.expires_at)
     return view
 
 
 @router.get("", response_model=AccessView, summary="The open share (from its cookie)")
-async def current(center: Center, response: Response, token: ShareCookie = None) -> AccessView:
-    view = await run_in_threadpool(_open, center, token)
+async def current(
+    center: Center, request: Request, response: Response, token: ShareCookie = None
+) -> AccessView:
+    view = await run_in_threadpool(_open, center, token, _client(request))
     assert token is not None
     _keep(center, response, token, view.expires_at)
     return view
@@ -136,9 +145,10 @@ def _camera(share: Share, rt: MunicipalityRuntime, camera_id: str) -> tuple[Came
     raise HTTPException(404, f"camera {camera_id!r} is not in this share")
 
 
-def _audit(center: Backend, share: Share, camera_id: str, view: str) -> None:
+def _audit(center: Backend, share: Share, camera_id: str, view: str, client: str) -> None:
+    """One record per viewing of each client (two people with one link: two viewings)."""
     action = AuditAction.VIDEO_LIVE if view == "live" else AuditAction.VIDEO_SNAPSHOT
-    key = (str(center.db.url), share.actor, share.municipality, camera_id, action.value)
+    key = (str(center.db.url), share.actor, share.municipality, camera_id, action.value, client)
     if not viewing_starts(key):
         return
     with center.db.begin() as conn:
@@ -148,7 +158,13 @@ def _audit(center: Backend, share: Share, camera_id: str, view: str) -> None:
             action=action,
             municipality=share.municipality,
             target=camera_id,
-            detail={"via": "share", "share": share.id, "view": view, "unmasked": False},
+            detail={
+                "via": "share",
+                "share": share.id,
+                "view": view,
+                "unmasked": False,
+                "client": client,
+            },
         )
 
 
@@ -166,13 +182,15 @@ async def _grab(center: Backend, cam: Camera, index: int) -> Snapshot:
 @router.get(
     "/cameras/{camera_id}/snapshot.jpg",
     summary="A shared camera's latest frame, privacy masks applied (JPEG)",
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses={200: {"content": {"image/jpeg": {}}}, 503: {"description": "camera offline"}},
 )
-async def snapshot(center: Center, camera_id: str, token: ShareCookie = None) -> Response:
+async def snapshot(
+    center: Center, camera_id: str, request: Request, token: ShareCookie = None
+) -> Response:
     share, rt = await run_in_threadpool(_active, center, token)
     cam, index = _camera(share, rt, camera_id)
     shot = await _grab(center, cam, index)
-    await run_in_threadpool(_audit, center, share, cam.id, "snapshot")
+    await run_in_threadpool(_audit, center, share, cam.id, "snapshot", _client(request))
     return Response(
         shot.jpeg,
         media_type="image/jpeg",
@@ -183,6 +201,7 @@ async def snapshot(center: Center, camera_id: str, token: ShareCookie = None) ->
 @router.get(
     "/cameras/{camera_id}/live.mjpg",
     summary="A shared camera's live view as MJPEG, privacy masks applied; ends with the share",
+    responses={503: {"description": "camera offline"}},
 )
 async def live_view(
     center: Center, camera_id: str, request: Request, token: ShareCookie = None
@@ -190,7 +209,7 @@ async def live_view(
     share, rt = await run_in_threadpool(_active, center, token)
     cam, index = _camera(share, rt, camera_id)
     first = await _grab(center, cam, index)
-    await run_in_threadpool(_audit, center, share, cam.id, "live")
+    await run_in_threadpool(_audit, center, share, cam.id, "live", _client(request))
     grab = partial(center.snapshots.snapshot, unmasked=False)
 
     async def still_shared() -> bool:

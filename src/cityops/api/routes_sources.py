@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel
 
 from cityops.api.auth import allow, now_utc
@@ -15,7 +15,7 @@ from cityops.domain.entities import CameraHealth, SensorState
 from cityops.domain.rules import ThresholdRule
 from cityops.services.access_scope import visible_cameras
 from cityops.services.views import Position
-from cityops.store import catalog_repo
+from cityops.store import catalog_repo, rollups_repo, sensors_repo
 from cityops.store import observations_repo as obs
 
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["sources"])
@@ -80,8 +80,14 @@ class KeyObjectView(BaseModel):
 
 
 class ReadingPoint(BaseModel):
+    """A raw reading (count 1, min = max = value) or an hour's or day's mean with its extremes:
+    the same shape at every resolution (docs/STORAGE.md)."""
+
     ts: datetime
     value: float
+    min: float
+    max: float
+    count: int
 
 
 @router.get("/sensors", response_model=list[SensorView])
@@ -122,16 +128,27 @@ def sensor_readings(
     caller: Reader,
     rt: Runtime,
     conn: Conn,
+    response: Response,
     sensor_id: str,
     since: QueryTime = None,
     until: QueryTime = None,
     limit: Annotated[int, Query(ge=1, le=100000)] = 5000,
+    resolution: Annotated[Literal["auto", "raw", "hour", "day"], Query()] = "auto",
 ) -> list[ReadingPoint]:
+    """A sensor's chart: raw readings for windows up to two days, hourly rollups up to two
+    months, daily ones beyond (``resolution`` forces one; the answer's ``X-Resolution`` says
+    which was used)."""
     if sensor_id not in rt.sensors or caller.limited(rt.id, now_utc()):
         raise HTTPException(404, f"unknown sensor {sensor_id!r}")
     since = since or datetime.now(UTC) - timedelta(hours=6)
-    rows = obs.readings_between(conn, rt.id, sensor_id, since, until, limit)
-    return [ReadingPoint(ts=ts, value=value) for ts, value in rows]
+    if resolution == "auto":
+        end = until or datetime.now(UTC)
+        chosen = sensors_repo.pick_resolution(since, end, rollups_repo.horizon(conn, rt.id))
+    else:
+        chosen = sensors_repo.Resolution(resolution)
+    response.headers["X-Resolution"] = chosen.value
+    rows = sensors_repo.series(conn, rt.id, sensor_id, since, until, limit, chosen)
+    return [ReadingPoint(ts=p.ts, value=p.value, min=p.min, max=p.max, count=p.count) for p in rows]
 
 
 @router.get("/cameras", response_model=list[CameraView])

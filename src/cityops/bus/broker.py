@@ -1,7 +1,9 @@
-"""The embedded MQTT broker (amqtt), for installations with no broker of their own.
+"""The embedded amqtt broker: the fallback when Mosquitto is not installed (the default is a
+Mosquitto that CityOps supervises, bus/supervisor.py), or ``CITYOPS_BROKER=amqtt``.
 
 It runs on its own thread and event loop so that a burst of device traffic never competes with
-the API's loop. For high rates, point CityOps at Mosquitto with ``CITYOPS_MQTT_URL`` instead.
+the API's loop. It keeps its sessions in this process's memory: what it acknowledged to a device
+and CityOps had not stored yet is lost if the process is killed (docs/MQTT.md, Embedded broker).
 
 Clients log in with device credentials and are held to their grants (bus/broker_auth.py); without
 an authority (``authority=None``) it admits anyone to anything, as a bare test broker.

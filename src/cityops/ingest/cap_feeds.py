@@ -141,7 +141,13 @@ class CapFeedPoller:
         del self.changes[:-1000]
         rt = self._runtimes.get(mid)
         if self._db is not None:
-            cap_store.record(self._db, mid, outcome, data, self._clock())
+            try:
+                cap_store.record(self._db, mid, outcome, data, self._clock())
+            except Exception:
+                # what is stored is the truth: forget this book, so the next use rebuilds it
+                # from the table and the same message (a retry, an MQTT redelivery) applies anew
+                self._books.pop(mid, None)
+                raise
         if self._db is not None and rt is not None:
             try:
                 note_end(self._db, rt, outcome, self._clock())

@@ -16,8 +16,8 @@ from cityops.domain.incident import (
     TimelineKind,
 )
 from cityops.domain.rules import Trigger, TriggerKind
-from cityops.services import shares
 from cityops.services.runtime import MunicipalityRuntime
+from cityops.services.share_auto import auto_share
 from cityops.store import dispatch_repo, handovers_repo
 from cityops.store import incidents_repo as repo
 from cityops.store.incidents_repo import IncidentRecord
@@ -107,7 +107,7 @@ def apply_trigger(
     cameras = rt.cameras_seeing(trig.location) if trig.location else []
     incident_id = repo.insert_incident(conn, incident, cameras)
     repo.link_events(conn, trig.municipality, incident_id, trig.event_ids)
-    shares.auto_share(conn, rt, incident_id, o.incident_type, trig.location, now)  # sharing.auto
+    auto_share(conn, rt, incident_id, o.incident_type, trig.location, now)  # sharing.auto
     return IncidentChange(trig.municipality, incident_id, created=True)
 
 

@@ -266,45 +266,10 @@ def listing(conn: Connection, municipality: str) -> list[Share]:
     return shares_repo.listing(conn, municipality)
 
 
-def auto_share(
-    conn: Connection,
-    rt: MunicipalityRuntime,
-    incident_id: int,
-    incident_type: str,
-    place: LonLat | None,
-    now: datetime,
-) -> list[Share]:
-    """The shares the ``sharing.auto`` rules make for a newly opened incident of
-    ``incident_type`` (none without a place). Recipients use their liaison account; an operator
-    can give them a link (:func:`reissue_link`). A rule the configuration no longer satisfies
-    (agency removed) is skipped, never fatal to the incident."""
-    if place is None:
-        return []
-    made: list[Share] = []
-    for rule in rt.config.sharing.auto_for(incident_type):
-        try:
-            new = create(
-                conn,
-                rt,
-                agency=rule.agency,
-                purpose=rule.purpose,
-                minutes=rule.minutes,
-                actor="sharing:auto",
-                now=now,
-                public_url="",
-                incident_id=incident_id,
-                place=place,
-                origin=ShareOrigin.AUTO,
-            )
-        except ShareError:
-            continue
-        made.append(new.share)
-    return made
-
-
-def opened(conn: Connection, share: Share, now: datetime) -> bool:
-    """Record a recipient's open through the link: SHARE_OPENED in the audit every time, the
-    timeline entry on the first open only. True when it was the first."""
+def opened(conn: Connection, share: Share, now: datetime, client: str | None = None) -> bool:
+    """Record a recipient's open through the link: SHARE_OPENED in the audit every time (with
+    the client's address when known), the timeline entry on the first open only. True when it
+    was the first."""
     first = shares_repo.mark_opened(conn, share.id, now)
     if first:
         _timeline(conn, share, "opened", share.actor, now, f"{share.agency} opened the share")
@@ -314,7 +279,7 @@ def opened(conn: Connection, share: Share, now: datetime) -> bool:
         action=AuditAction.SHARE_OPENED,
         municipality=share.municipality,
         target=f"share:{share.id}",
-        detail={"first": first},
+        detail={"first": first} | ({"client": client} if client else {}),
         at=now,
     )
     return first

@@ -140,7 +140,7 @@ def _upsert_from(conn: Connection, table: Table, key: str, query: Any) -> int:
         index_elements=keys,
         set_={c: ins.excluded[c] for c in ("count", "min", "max", "mean")},
     )
-    return int(conn.execute(stmt).rowcount or 0)
+    return len(conn.execute(stmt.returning(table.c.municipality)).all())
 
 
 def rebuild_hourly(

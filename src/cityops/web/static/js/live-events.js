@@ -9,7 +9,7 @@ import { applyCameraUpdate, applyIncident, applySensorUpdate } from './state.js'
 /** @typedef {import('./types').LiveEvent} LiveEvent */
 
 /** @type {readonly LiveKind[]} */
-export const LIVE_KINDS = ['hello', 'incident', 'sensor', 'camera', 'resync', 'detections'];
+export const LIVE_KINDS = ['hello', 'incident', 'sensor', 'camera', 'resync', 'detections', 'warning', 'person'];
 
 /** @param {unknown} v @returns {v is Record<string, unknown>} */
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -68,6 +68,23 @@ export function parseLiveEvent(kind, text) {
       }
       return { kind, data: { id, ts, objects } };
     }
+    case 'warning': {
+      // a public warning (CAP) opened, updated or ended: map/warnings.js refetches the list
+      const identifier = str(data.identifier);
+      const change = str(data.change);
+      if (!identifier || !change) return null;
+      return { kind, data: { identifier, change, headline: str(data.headline) || identifier } };
+    }
+    case 'person': {
+      // a vulnerable person's track point (persons.view only): map/persons.js draws it
+      const ts = str(data.ts);
+      if (typeof data.person_id !== 'number' || !ts) return null;
+      const num = (/** @type {unknown} */ v) => (typeof v === 'number' ? v : null);
+      const incident = typeof data.incident_id === 'number' ? data.incident_id : null;
+      const inside = typeof data.inside === 'boolean' ? data.inside : null;
+      const point = { person_id: data.person_id, incident_id: incident, kind: str(data.kind) || 'position', ts };
+      return { kind, data: { ...point, lon: num(data.lon), lat: num(data.lat), accuracy_m: num(data.accuracy_m), inside } };
+    }
     default:
       return null;
   }
@@ -102,6 +119,12 @@ export function applyLiveEvent(ev, handlers) {
       return true;
     case 'detections': // transient: the camera wall draws it, nothing is kept in the state
       emit('detections', ev.data);
+      return true;
+    case 'warning':
+      emit('warning', ev.data);
+      return true;
+    case 'person':
+      emit('person', ev.data);
       return true;
     default:
       return false;

@@ -4,6 +4,7 @@
 import { can, viewsFor, visibleMunicipalities } from './access.js';
 import { initAudit, setAuditActive } from './audit.js';
 import { loadConfig, loadMunicipality, refetchLive } from './data.js';
+import { incidentLinkOf } from './deeplink.js';
 import { acknowledge, closeDetail, focusDetail, initDetails, isDetailOpen } from './details.js';
 import { byId, byIdAs, isTyping } from './dom.js';
 import { initHealth } from './health-banner.js';
@@ -15,7 +16,7 @@ import { initOverview, setOverviewActive } from './overview.js';
 import { initQueue, moveSelection, openSelected, select } from './queue.js';
 import { setSound, soundEnabled } from './sound.js';
 import { ensureSession, initSession, loginShown, showUser } from './session.js';
-import { on, schedule, setMunicipality, setView, state } from './state.js';
+import { emit, on, schedule, setMunicipality, setView, state } from './state.js';
 import { toast } from './ui.js';
 import { initWall, setWallActive } from './wall.js';
 
@@ -191,6 +192,35 @@ function resume() {
   connectLive(mid);
 }
 
+// --- links into the console
+
+/**
+ * `#/m/<mid>/incidents/<id>` (the dispatch e-mail's link): that municipality, the operations
+ * view and the incident's panel; then the hash is cleared (a reload does not open it again).
+ * @param {{mid: string, id: number}} link
+ */
+async function openLink(link) {
+  history.replaceState(null, '', location.pathname + location.search);
+  if (link.mid !== state.mid) {
+    const visible = visibleMunicipalities(state.me, (state.config && state.config.municipalities) || []);
+    if (!visible.some((m) => m.id === link.mid)) {
+      toast(t('error.link_municipality', { municipality: link.mid }), 'warn', 10000);
+      return;
+    }
+    byIdAs('muni-select', HTMLSelectElement).value = link.mid;
+    await chooseMunicipality(link.mid);
+  }
+  if (state.mid !== link.mid || !can(state.me, link.mid, 'incidents.read')) return;
+  showView('ops');
+  if (state.incidents.has(link.id)) select(link.id);
+  emit('open-detail', { kind: 'incident', id: link.id, fly: true });
+}
+
+function onHashChange() {
+  const link = incidentLinkOf(location.hash);
+  if (link && state.me && state.config) openLink(link).catch((err) => console.warn('link', err));
+}
+
 // --- for tests and benchmarks
 
 /**
@@ -215,6 +245,11 @@ function markReady() {
 /** @type {any} */ (window).__cityops = { sensorOnMap, sensorsOnMap };
 
 async function start() {
+  // the configuration is asked for at once, beside the language and the session (two round
+  // trips fewer before the first render); without a session it is refused (a 401 shows only the
+  // login screen the session check shows anyway) and asked for again once signed in
+  const early = loadConfig().catch(() => null);
+  const link = incidentLinkOf(location.hash);
   await setLanguage(storedLanguage() || 'bg', { remember: false });
   showLanguageButtons();
   initSession({ ended: disconnectLive });
@@ -246,12 +281,11 @@ async function start() {
   setInterval(tickClock, 1000);
   await ensureSession();
 
-  /** @type {import('./types').ConsoleConfig} */
-  let config;
-  for (let attempt = 0; ; attempt += 1) {
+  /** @type {import('./types').ConsoleConfig | null} */
+  let config = await early;
+  for (let attempt = 0; !config; attempt += 1) {
     try {
       config = await loadConfig();
-      break;
     } catch (err) {
       console.warn('config', err);
       showConnection('offline');
@@ -262,10 +296,12 @@ async function start() {
     await switchLanguage(config.default_language);
     localStorage.removeItem('cityops.lang');
   }
-  await chooseMunicipality(localStorage.getItem(MUNI_KEY));
+  await chooseMunicipality(link ? link.mid : localStorage.getItem(MUNI_KEY));
   on('session', (me) => {
     if (me) resume();
   });
+  window.addEventListener('hashchange', onHashChange);
+  if (link) await openLink(link);
 }
 
 start().catch((err) => {

@@ -13,7 +13,9 @@ import { ctx } from './map/context.js';
 import { focusOn, setHighlight } from './map/focus.js';
 import { incidentGroup, SEVERITY_COLOURS, syncAllIncidents, syncIncident } from './map/incidents.js';
 import { rebuildKeyObjects } from './map/keyobjects.js';
+import { initPersons } from './map/persons.js';
 import { initPlanner, resetPlan } from './map/planner.js';
+import { initWarnings } from './map/warnings.js';
 import { clearLabels, rebuildSensors, restyleSensors, SENSOR_COLOURS, sensorOnMap, sensorsOnMap, updateLabels } from './map/sensors.js';
 
 export { focusOn, HEALTH_COLOURS, SENSOR_COLOURS, SEVERITY_COLOURS, sensorOnMap, sensorsOnMap, showMunicipality };
@@ -89,11 +91,14 @@ export function initMap() {
     keyObjects: L.layerGroup(),
     incidents: incidentGroup(),
     planner: L.layerGroup(),
+    warnings: L.layerGroup(),
   };
   ctx.groups = groups;
   addOfflineBase();
   initPlanner();
-  for (const g of [groups.cameras, groups.sensors, groups.labels, groups.keyObjects, groups.incidents]) g.addTo(map);
+  initPersons(); // vulnerable people's tracks during an SOS episode
+  for (const g of [groups.warnings, groups.cameras, groups.sensors, groups.labels, groups.keyObjects, groups.incidents]) g.addTo(map);
+  initWarnings();
   map.on('zoomend moveend overlayadd overlayremove', () => schedule('map-labels', updateLabels));
   map.on('overlayremove', (ev) => {
     if (ev.layer !== groups.sensors) return;

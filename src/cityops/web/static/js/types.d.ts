@@ -160,6 +160,10 @@ export interface KeyObject {
 export interface ReadingPoint {
   ts: string;
   value: number | null;
+  /** Raw: the value; rolled up (hour or day, response header X-Resolution): the extremes. */
+  min?: number;
+  max?: number;
+  count?: number;
 }
 
 export interface Municipality {
@@ -197,7 +201,7 @@ export interface Health {
 
 // --- live feed (GET /api/v1/m/{mid}/live, Server-Sent Events)
 
-export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync' | 'detections';
+export type LiveKind = 'hello' | 'incident' | 'sensor' | 'camera' | 'resync' | 'detections' | 'warning' | 'person';
 
 export interface HelloData {
   municipality: string;
@@ -227,7 +231,9 @@ export type LiveEvent =
   | { kind: 'sensor'; data: SensorUpdate }
   | { kind: 'camera'; data: CameraUpdate }
   | { kind: 'resync'; data: ResyncData }
-  | { kind: 'detections'; data: Detections };
+  | { kind: 'detections'; data: Detections }
+  | { kind: 'person'; data: PersonPoint }
+  | { kind: 'warning'; data: WarningChange };
 
 /** One object a camera's analytics tracks; `box` is x1, y1, x2, y2 in fractions of the image. */
 export interface DetectedObject {
@@ -377,6 +383,9 @@ export interface BusEvents {
   lang: string;
   session: Me | null;
   detections: Detections;
+  warning: WarningChange;
+  person: PersonPoint;
+  'person-track': { person: number; incident: number | null };
 }
 
 // --- agency shares (S's API; U's console: js/details/shares.js, share.html + js/share/)
@@ -449,4 +458,113 @@ export interface ShareAccess {
   agency_name_local?: string | null;
   purpose_label?: string | null;
   purpose_label_local?: string | null;
+}
+
+/** GET /m/{mid}/incidents/{id}/deliveries (routes_dispatch.DeliveryView). */
+export interface Delivery {
+  id: number;
+  agency: string;
+  channel: 'webhook' | 'email';
+  target: string;
+  status: 'pending' | 'retrying' | 'sent' | 'failed';
+  attempts: number;
+  next_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  acknowledged_at: string | null;
+}
+
+// --- public warnings (CAP 1.2; docs/CAP.md)
+
+/** Live `warning`: a public warning opened, updated, cancelled, expired or left. */
+export interface WarningChange {
+  identifier: string;
+  change: string;
+  headline: string;
+}
+
+/** GET /m/{mid}/warnings (routes_warnings.WarningView): a warning in force here. */
+export interface PublicWarning {
+  sender: string;
+  identifier: string;
+  msg_type: string;
+  status: string;
+  sent: string;
+  expires: string | null;
+  event: string;
+  severity: string;
+  urgency: string;
+  certainty: string;
+  headline: string;
+  lon: number;
+  lat: number;
+  replaces: string[];
+  signature: string;
+  polygons: [number, number][][];
+  circles: { lon: number; lat: number; radius_m: number }[];
+}
+
+/** A CAP message's delivery to a configured endpoint (routes_warnings.DeliveryView). */
+export interface CapDelivery {
+  endpoint: string;
+  kind: string;
+  status: 'pending' | 'retrying' | 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  sent_at: string | null;
+}
+
+/** GET /m/{mid}/incidents/{id}/cap: CityOps's own CAP messages about the incident. */
+export interface CapMessage {
+  identifier: string;
+  msg_type: 'Alert' | 'Update' | 'Cancel';
+  status: string;
+  sent: string;
+  expires: string | null;
+  headline: string;
+  references: string[];
+  in_force: boolean;
+  url: string;
+  deliveries: CapDelivery[];
+}
+
+// --- vulnerable people's SOS (V: js/map/persons.js, js/details/person.js)
+
+/** Live `person`: one point of a person's track (no name, photo or contact). */
+export interface PersonPoint {
+  person_id: number;
+  incident_id: number | null;
+  kind: 'position' | 'sos' | string;
+  ts: string;
+  lon: number | null;
+  lat: number | null;
+  accuracy_m: number | null;
+  inside: boolean | null;
+}
+
+/** GET /m/{mid}/persons/{id}/track: a point, oldest first. */
+export interface TrackPoint {
+  kind: 'position' | 'sos' | string;
+  ts: string;
+  lon: number | null;
+  lat: number | null;
+  accuracy_m: number | null;
+  battery: number | null;
+  inside: boolean | null;
+}
+
+/** GET /m/{mid}/incidents/{id}/person (audited): the person of an SOS episode. */
+export interface PersonView {
+  id: number;
+  kind: 'child' | 'dementia' | 'other';
+  name: string;
+  device_id: string;
+  has_photo: boolean;
+  safe_area: [number, number][];
+  guardian_name: string;
+  guardian_phone: string;
+  notes: string;
+  created_at: string | null;
+  incident_id: number | null;
 }

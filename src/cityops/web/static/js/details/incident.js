@@ -1,6 +1,7 @@
 // @ts-check
-// The incident panel: head and facts, actions, SOP, cameras, nearby sensors, note, timeline,
-// linked events. A live update re-renders it, keeping what the operator was typing.
+// The incident panel: head and facts, actions, SOP, cameras, shares, public warning, deliveries
+// to agencies, nearby sensors, note, timeline, linked events. A live update re-renders it,
+// keeping what the operator was typing.
 
 import { canAcknowledge } from '../actions.js';
 import { getJSON, mpath } from '../api.js';
@@ -12,12 +13,15 @@ import { toast } from '../ui.js';
 import { can, incidentRights } from '../access.js';
 import { actionsBlock } from './actions.js';
 import { camerasBlock } from './camera.js';
+import { deliveriesBlock } from './deliveries.js';
 import { evidenceBlock } from './evidence.js';
 import { apiErrorMessage, backButton, body, closeButton, fact, panel, setBody, startCharts, teardown } from './common.js';
 import { onIncidentReply, postIncident, summaryOf } from './post.js';
+import { personBlock } from './person.js';
 import { nearbySensors, sensorsBlock } from './sensor.js';
 import { sharesBlock } from './shares.js';
 import { sopBlock } from './sop.js';
+import { warningBlock } from './warning.js';
 import { eventsBlock, noteBlock, timelineBlock } from './timeline.js';
 
 /** @typedef {import('../types').IncidentDetail} IncidentDetail */
@@ -105,9 +109,14 @@ export function renderIncident(detail) {
     parts.push(h('p', { class: 'muted', dataset: { testid: 'handed-over' } }, t('incident.handed_over', { municipality: home })));
   }
   if (rights.act) parts.push(actionsBlock(inc));
+  const person = personBlock(inc); // an SOS episode: photo, guardian, forward to police
+  if (person) parts.push(person);
   parts.push(sopBlock(inc, detail.sop, rights.act), camerasBlock(detail));
   const shares = sharesBlock(detail, inc, rights.foreign);
   if (shares) parts.push(shares);
+  const warning = warningBlock(detail, inc);
+  if (warning) parts.push(warning);
+  parts.push(deliveriesBlock(detail));
   const evidence = evidenceBlock(detail, can(state.me, state.mid, 'video.view'));
   if (evidence) parts.push(evidence);
   /** @type {[HTMLElement, import('../types').Sensor][]} */

@@ -1,20 +1,22 @@
 // @ts-check
 // The incident's shares with agencies (S's API): the ones made, with status and time left,
-// extended or revoked; and "Share with agency": agency, purpose and duration from the
-// municipality's sharing configuration, one click shares the incident's place and the cameras
-// that see it. The link (its token exists only in it) is shown once, to be copied.
+// extended, revoked or given a new link; and "Share with agency" (its form: share_form.js):
+// agency, purpose and duration from the municipality's sharing configuration, one click shares
+// the incident's place and the cameras that see it. A link (its token exists only in it) is
+// shown once, to be copied.
 // Offered only with shares.manage; the block survives the panel's live re-renders.
 
 import { getJSON, mpath, postJSON } from '../api.js';
 import { can } from '../access.js';
 import { h } from '../dom.js';
-import { displayName, fmtAge, fmtDateTime, getLanguage, t } from '../i18n.js';
+import { displayName, fmtDateTime, getLanguage, t } from '../i18n.js';
 import { isOpenIncident } from '../model.js';
 import { agencyLabel } from '../queue.js';
 import { state } from '../state.js';
 import { toast } from '../ui.js';
-import { agencyOptions, countdown, durationChoices, labelIn, msLeft, orderShares, preferredAgency, shareStatus } from '../share/model.js';
+import { countdown, extendChoices, labelIn, msLeft, orderShares, shareStatus } from '../share/model.js';
 import { apiErrorMessage, section } from './common.js';
+import { linkBox, minutesSelect, shareForm } from './share_form.js';
 
 /** @typedef {import('../types').ShareView} ShareView */
 /** @typedef {import('../types').NewShareView} NewShareView */
@@ -59,18 +61,6 @@ function sharing(mid) {
     sharingOf.set(mid, p);
   }
   return p;
-}
-
-/** @param {number} minutes */
-const minutesLabel = (minutes) => fmtAge(minutes * 60_000);
-
-/**
- * @param {number[]} choices
- * @param {number} selected
- * @param {Record<string, unknown>} attrs
- */
-function minutesSelect(choices, selected, attrs) {
-  return h('select', attrs, ...choices.map((m) => h('option', { value: String(m), selected: m === selected }, minutesLabel(m))));
 }
 
 /** @param {ShareView} s */
@@ -119,13 +109,18 @@ function shareRow(s, now) {
   let actions = null;
   if (st === 'active') {
     const max = shown && shown.sharing ? shown.sharing.max_minutes : 1440;
-    const choices = durationChoices(60, max);
-    const by = minutesSelect(choices, choices.includes(60) ? 60 : choices[0] ?? 60, { class: 'share-extend-by', 'aria-label': t('sharing.extend_by') });
-    const extend = h('button', { type: 'button', class: 'btn', dataset: { testid: 'share-extend' } }, t('sharing.extend'));
-    extend.addEventListener('click', () => {
-      extend.disabled = true;
-      act(`/shares/${s.id}/extend`, { minutes: Number(by.value) }, (r) => t('sharing.extended', { time: fmtDateTime(r.expires_at) }));
-    });
+    const choices = extendChoices(s, max, now);
+    /** @type {HTMLElement[]} */
+    const extending = [];
+    if (choices.length) {
+      const by = minutesSelect(choices, choices[0] ?? 60, { class: 'share-extend-by', title: t('sharing.extend_by'), 'aria-label': t('sharing.extend_by'), dataset: { testid: 'share-extend-by' } });
+      const extend = h('button', { type: 'button', class: 'btn', dataset: { testid: 'share-extend' } }, t('sharing.extend'));
+      extend.addEventListener('click', () => {
+        extend.disabled = true;
+        act(`/shares/${s.id}/extend`, { minutes: Number(by.value) }, (r) => t('sharing.extended', { time: fmtDateTime(r.expires_at) }));
+      });
+      extending.push(by, extend);
+    }
     const revoke = h('button', { type: 'button', class: 'btn danger', dataset: { testid: 'share-revoke' } }, t('sharing.revoke'));
     let armed = 0;
     revoke.addEventListener('click', () => {
@@ -144,7 +139,9 @@ function shareRow(s, now) {
       revoke.disabled = true;
       act(`/shares/${s.id}/revoke`, {}, () => t('sharing.revoked'));
     });
-    actions = h('div', { class: 'share-actions' }, by, extend, revoke);
+    const relink = h('button', { type: 'button', class: 'btn', title: t('sharing.new_link_hint'), dataset: { testid: 'share-relink' } }, t('sharing.new_link'));
+    relink.addEventListener('click', () => newLink(s, relink));
+    actions = h('div', { class: 'share-actions' }, ...extending, revoke, relink);
   }
   return h(
     'li',
@@ -161,6 +158,26 @@ function shareRow(s, now) {
     h('div', { class: 'share-left-line', dataset: { shareLeft: s.id } }, leftText(s, now)),
     actions,
   );
+}
+
+/**
+ * A new link for an active share (an automatic one's, or one whose link was lost); the old
+ * link stops working at once.
+ * @param {ShareView} s
+ * @param {HTMLButtonElement} button
+ */
+async function newLink(s, button) {
+  const cur = shown;
+  button.disabled = true;
+  try {
+    /** @type {NewShareView} */
+    const made = await postJSON(mpath(state.mid || '', `/shares/${s.id}/link`), {});
+    if (cur && shown === cur) linkBox(cur.result, made.link, t('sharing.relinked', { agency: agencyLabel(made.agency) }));
+  } catch (err) {
+    toast(apiErrorMessage(err), 'error', 7000);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 /** @param {Shown} cur */
@@ -186,76 +203,20 @@ async function loadShares(cur) {
 }
 
 /**
+ * Make the share; show its link once and the list with it.
  * @param {Shown} cur
- * @param {string} link
- * @param {string} agency
+ * @param {{agency: string, purpose: string, minutes: number}} body
  */
-function showLink(cur, link, agency) {
-  const input = h('input', { class: 'share-link-input', readonly: true, value: link, 'aria-label': t('sharing.link'), dataset: { testid: 'share-link-input' } });
-  const copy = h('button', { type: 'button', class: 'btn' }, t('sharing.copy'));
-  copy.addEventListener('click', async () => {
-    input.select();
-    try {
-      await navigator.clipboard.writeText(link);
-      toast(t('sharing.copied'), 'ok', 2000);
-    } catch {
-      // no clipboard (plain http): the link stays selected for Ctrl+C
-    }
-  });
-  cur.result.replaceChildren(h('p', null, t('sharing.created', { agency: agencyLabel(agency) })), h('div', { class: 'assign-row' }, input, copy));
-  cur.result.hidden = false;
-  input.select();
-}
-
-/**
- * The form of a new share, once the municipality's sharing configuration is known.
- * @param {Shown} cur
- * @param {Incident} inc
- * @param {number} cameraCount
- */
-function fillForm(cur, inc, cameraCount) {
-  const cfg = cur.sharing;
-  const agencies = agencyOptions(cfg ? cfg.agencies : []);
-  if (!cfg || !agencies.length || !cfg.purposes.length) {
-    cur.form.replaceChildren(h('p', { class: 'muted' }, t('sharing.not_configured')));
-    return;
+async function create(cur, body) {
+  try {
+    /** @type {NewShareView} */
+    const made = await postJSON(mpath(state.mid || '', `/incidents/${cur.incident}/shares`), body);
+    if (shown !== cur) return;
+    linkBox(cur.result, made.link, t('sharing.created', { agency: agencyLabel(made.agency) }));
+    await loadShares(cur);
+  } catch (err) {
+    toast(apiErrorMessage(err), 'error', 7000);
   }
-  if (!inc.location) {
-    cur.form.replaceChildren(h('p', { class: 'muted' }, t('sharing.no_location')));
-    return;
-  }
-  const lang = getLanguage();
-  const preferred = preferredAgency(agencies, inc);
-  const agency = h('select', { name: 'agency', dataset: { testid: 'share-agency' } }, ...agencies.map((a) => h('option', { value: a.id, selected: a.id === preferred }, state.agencies.has(a.id) ? agencyLabel(a.id) : displayName(a))));
-  const purpose = h('select', { name: 'purpose', dataset: { testid: 'share-purpose' } }, ...cfg.purposes.map((p) => h('option', { value: p.id }, labelIn(p, lang))));
-  const minutes = minutesSelect(durationChoices(cfg.default_minutes, cfg.max_minutes), cfg.default_minutes, { name: 'minutes', dataset: { testid: 'share-minutes' } });
-  const submit = h('button', { type: 'submit', class: 'btn primary', dataset: { testid: 'share-submit' } }, t('sharing.share'));
-  const form = h(
-    'form',
-    { class: 'share-form' },
-    h('label', { class: 'share-field' }, h('span', null, t('sharing.agency')), agency),
-    h('label', { class: 'share-field' }, h('span', null, t('sharing.purpose')), purpose),
-    h('label', { class: 'share-field' }, h('span', null, t('sharing.duration')), minutes),
-    h('p', { class: 'muted share-hint' }, t('sharing.cameras_hint', { n: cameraCount })),
-    submit,
-  );
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    submit.disabled = true;
-    try {
-      /** @type {NewShareView} */
-      const made = await postJSON(mpath(state.mid || '', `/incidents/${cur.incident}/shares`), { agency: agency.value, purpose: purpose.value, minutes: Number(minutes.value) });
-      if (shown === cur) {
-        showLink(cur, made.link, made.agency);
-        await loadShares(cur);
-      }
-    } catch (err) {
-      toast(apiErrorMessage(err), 'error', 7000);
-    } finally {
-      submit.disabled = false;
-    }
-  });
-  cur.form.replaceChildren(form);
 }
 
 /** @param {Shown} cur */
@@ -309,7 +270,7 @@ export function sharesBlock(detail, inc, foreign) {
   sharing(mid).then((cfg) => {
     if (shown !== cur) return;
     cur.sharing = cfg;
-    if (isOpenIncident(inc)) fillForm(cur, inc, cameraCount);
+    if (isOpenIncident(inc)) cur.form.replaceChildren(shareForm(cfg, inc, cameraCount, (body) => create(cur, body)));
     loadShares(cur);
   });
   return cur.el;

@@ -5,6 +5,7 @@ import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { isOpenIncident, SEVERITIES } from '../model.js';
 import { state } from '../state.js';
+import { agencySharesBlock } from './agency_shares.js';
 import { setBody } from './common.js';
 
 /**
@@ -44,6 +45,7 @@ export function renderSummary() {
       tile(silent, 'summary.sensors_offline'),
       tile(camsDown, 'summary.cameras_down'),
     ),
+    agencySharesBlock(renderSummary),
     h('p', { class: 'hint' }, t('summary.hint')),
     h('p', { class: 'hint' }, t('summary.keys')),
   );

@@ -128,6 +128,7 @@ function buildLayerControl() {
     [t('map.layer_sensors')]: groups.sensors,
     [t('map.layer_key_objects')]: groups.keyObjects,
     [t('planner.layer')]: groups.planner,
+    [t('warnings.layer')]: groups.warnings,
   };
   layerControl = L.control.layers(bases, overlays, { collapsed: window.innerWidth < 1500, position: 'topright' }).addTo(ctx.map);
   const toggle = layerControl.getContainer()?.querySelector('.leaflet-control-layers-toggle');

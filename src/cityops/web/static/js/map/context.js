@@ -18,6 +18,7 @@ import { emit } from '../state.js';
  * @property {L.LayerGroup} keyObjects
  * @property {LMarkerClusterGroup} incidents
  * @property {L.LayerGroup} planner  the stored camera network plan (map/planner.js), off by default
+ * @property {L.LayerGroup} warnings  public warnings in force (map/warnings.js)
  */
 /** @typedef {{base: L.Canvas, cameras: L.Canvas, sensors: L.Canvas}} Renderers */
 

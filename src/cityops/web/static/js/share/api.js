@@ -11,6 +11,7 @@ export const SHARE_API = `${API_BASE}/share-access`;
 
 /** @typedef {import('../types').ShareAccess} ShareAccess */
 /** @typedef {import('./model.js').ShareFailure} ShareFailure */
+/** @typedef {{status: string, expires_at: string, cameras: string[]}} ShareStatusView */
 /** @typedef {{ok: true, access: ShareAccess} | {ok: false, failure: ShareFailure}} Answer */
 
 /**
@@ -50,9 +51,31 @@ export function exchange(token) {
   return call({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
 }
 
-/** The share again, from the cookie: still open, extended, or ended (404/410). */
+/** The share again, from the cookie (a reload: audited as an open). */
 export function current() {
   return call({ method: 'GET' });
+}
+
+/**
+ * Whether the share is still open, until when and with which cameras (not audited: it shows
+ * nothing; the server also renews the cookie to the new end).
+ * @returns {Promise<{ok: true, status: ShareStatusView} | {ok: false, failure: ShareFailure}>}
+ */
+export async function status() {
+  try {
+    const res = await fetch(`${SHARE_API}/status`, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } });
+    /** @type {unknown} */
+    let body = null;
+    try {
+      body = await res.json();
+    } catch {
+      body = null;
+    }
+    if (res.ok && body && typeof body === 'object' && 'expires_at' in body) return { ok: true, status: /** @type {ShareStatusView} */ (body) };
+    return { ok: false, failure: res.ok ? 'unavailable' : failureOf(res.status, body) };
+  } catch {
+    return { ok: false, failure: 'unavailable' };
+  }
 }
 
 /**

@@ -2,13 +2,14 @@
 // The recipient's page (share.html): an agency opens `<public_url>/share.html#<token>`. The
 // token is taken from the fragment (never sent in a URL, so no server log or Referer holds it)
 // and removed from the address bar and history at once, then exchanged for the share; the
-// server's cookie carries the share from then on (a reload works without the token). The page
-// asks the server again every few seconds and when it comes back into view, so an extension
-// shows up and a revocation or the end ends the page; the server refuses the pictures anyway.
+// server's cookie carries the share from then on (a reload works without the token). Each open
+// (the exchange, a reload) is audited; then the page asks the share's status (not audited)
+// every few seconds and when it comes back into view, so an extension shows up and a
+// revocation or the end ends the page; the server refuses the pictures anyway.
 
 import { getLanguage, setLanguage, storedLanguage } from '../i18n.js';
-import { current, exchange } from './api.js';
-import { tokenFromHash } from './model.js';
+import { current, exchange, status } from './api.js';
+import { sameIds, tokenFromHash } from './model.js';
 import { showAccess, showScreen, showSummary, stopCameras, tick } from './page.js';
 
 /** @typedef {import('../types').ShareAccess} ShareAccess */
@@ -86,10 +87,18 @@ async function openShare(token) {
 
 /** Ask the server whether the share is still open (extended, revoked, ended). */
 async function recheck() {
-  if (page.checking || !page.access) return;
+  const shown = page.access;
+  if (page.checking || !shown) return;
   page.checking = true;
   try {
-    apply(await current(), false);
+    const answer = await status();
+    if (!answer.ok) apply(answer, false);
+    else if (sameIds(answer.status.cameras, shown.cameras.map((c) => c.id))) {
+      if (answer.status.expires_at !== shown.expires_at) apply({ ok: true, access: { ...shown, expires_at: answer.status.expires_at } }, false);
+    } else {
+      // the shared cameras changed: read the whole share again
+      apply(await current(), false);
+    }
   } finally {
     page.checking = false;
   }

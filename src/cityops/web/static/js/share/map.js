@@ -43,13 +43,16 @@ export function drawShareMap(container, access) {
     const renderer = L.canvas({ pane: 'basemap' });
     basemap().then((data) => {
       if (!data || !data.layers) return;
+      let drawn = 0;
       for (const name of ['landuse', 'water', 'buildings', 'roads']) {
         const fc = data.layers[name];
         /** @type {L.GeoJSONOptions & {renderer: L.Renderer}} */
         const options = { renderer, pane: 'basemap', interactive: false, style: BASE_STYLES[name] };
-        if (fc) base.addLayer(L.geoJSON(fc, options));
+        if (!fc || !fc.features.length) continue;
+        base.addLayer(L.geoJSON(fc, options));
+        drawn += 1;
       }
-      container.dataset.basemap = 'true';
+      if (drawn) container.dataset.basemap = 'true';
     });
   }
   const group = /** @type {L.LayerGroup} */ (shapes);

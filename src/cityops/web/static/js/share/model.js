@@ -102,6 +102,17 @@ function endedHow(body) {
   return null;
 }
 
+/**
+ * Whether two lists hold the same ids, in any order (the shared cameras changed or not).
+ * @param {readonly string[]} a
+ * @param {readonly string[]} b
+ */
+export function sameIds(a, b) {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((x) => set.has(x));
+}
+
 const STEPS = [15, 30, 60, 120, 240, 480, 720, 1440, 2880, 4320, 10080];
 
 /**
@@ -117,6 +128,25 @@ export function durationChoices(defaultMinutes, maxMinutes) {
   if (Number.isFinite(defaultMinutes) && defaultMinutes >= 1 && defaultMinutes <= max) choices.add(Math.floor(defaultMinutes));
   if (!choices.size) choices.add(max);
   return [...choices].sort((a, b) => a - b);
+}
+
+/**
+ * The durations an active share can be extended by: the server keeps it for that long from now
+ * (never shortening it) and caps its whole life at the maximum, so only durations that end
+ * after its present end and within the maximum are offered (none: it cannot be extended).
+ * @param {{created_at: string, expires_at: string}} share
+ * @param {number} maxMinutes
+ * @param {number} now
+ * @returns {number[]}
+ */
+export function extendChoices(share, maxMinutes, now) {
+  const created = Date.parse(share.created_at);
+  const end = Date.parse(share.expires_at);
+  if (!Number.isFinite(created) || !Number.isFinite(end)) return [];
+  const room = Math.floor(maxMinutes - (now - created) / 60_000);
+  if (room < 1) return [];
+  const left = (end - now) / 60_000;
+  return durationChoices(room, room).filter((m) => m > left);
 }
 
 /**

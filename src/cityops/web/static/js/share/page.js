@@ -101,6 +101,7 @@ function cameraCard(cam) {
     toggle.dataset.i18n = entry.live ? 'share.snapshots' : 'share.live';
     toggle.textContent = t(toggle.dataset.i18n);
     toggle.setAttribute('aria-pressed', String(entry.live));
+    card.classList.toggle('live', entry.live);
     if (entry.live) {
       img.dataset.live = '1';
       img.src = cameraUrl(cam.id, 'live.mjpg');

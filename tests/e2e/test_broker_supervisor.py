@@ -1,0 +1,141 @@
+"""The supervised Mosquitto under a running control center: restarted when it dies, its files,
+and which broker CITYOPS_BROKER means (docs/MQTT.md, Embedded broker)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cityops.app import ControlCenter
+from cityops.bus.mosquitto_conf import (
+    BrokerFiles,
+    credential_files,
+    find_mosquitto,
+    internal_username,
+)
+from cityops.bus.supervisor import SupervisedMosquitto, embedded_kind, is_our_mosquitto
+from tests.e2e.acl_support import Device, reading, stored, wait_for
+from tests.harness import LOOPBACK, free_port
+from tests.town import MUNI, start_center
+
+needs_mosquitto = pytest.mark.skipif(find_mosquitto() is None, reason="Mosquitto not installed")
+
+
+@pytest.fixture
+def supervised(tmp_path: Path) -> Iterator[ControlCenter]:
+    center = start_center(tmp_path, broker="mosquitto", mqtt_port=free_port())
+    yield center
+    center.stop()
+
+
+def publish_and_count(center: ControlCenter, value: float, age_s: float) -> None:
+    dev = Device(LOOPBACK, center.settings.mqtt_port, None, None)
+    assert dev.connect()
+    before = stored(center.db, MUNI, "river-1")
+    dev.publish(f"cityops/{MUNI}/sensors/river-1/readings", reading(value, age_s))
+    dev.stop()
+    wait_for(lambda: stored(center.db, MUNI, "river-1") == before + 1, 15, "the reading stored")
+
+
+@needs_mosquitto
+def test_a_dead_broker_is_started_again(supervised: ControlCenter) -> None:
+    broker = supervised.broker
+    assert isinstance(broker, SupervisedMosquitto)
+    assert supervised.mqtt is not None
+    publish_and_count(supervised, 1.0, 60)
+    first = broker.pid
+    assert first is not None
+    assert is_our_mosquitto(first, broker.files.conf)
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: broker.pid != first and broker.alive(), 15, "a new broker")
+    assert broker.restarts == 1
+    assert broker.files.pid.read_text().strip() == str(broker.pid)
+    wait_for(supervised.mqtt.connected.is_set, 20, "the ingest back on the new broker")
+    publish_and_count(supervised, 1.1, 30)
+
+
+@needs_mosquitto
+def test_a_clean_stop_stops_the_broker(tmp_path: Path) -> None:
+    center = start_center(tmp_path, broker="mosquitto", mqtt_port=free_port())
+    broker = center.broker
+    assert isinstance(broker, SupervisedMosquitto)
+    pid = broker.pid
+    assert pid is not None
+    center.stop()
+    assert not is_our_mosquitto(pid, broker.files.conf)
+    assert not broker.files.pid.exists()
+    mode = broker.files.root.stat().st_mode & 0o777
+    assert mode == 0o700  # hashes of secrets and the queued readings: the server's user only
+
+
+@needs_mosquitto
+def test_a_second_start_adopts_the_running_broker(tmp_path: Path) -> None:
+    """What a restart after SIGKILL does: the pid file names a live Mosquitto on this
+    configuration, so it is adopted, not started twice (the port would be taken)."""
+    port = free_port()
+    binary = find_mosquitto()
+    assert binary is not None
+    first = SupervisedMosquitto(binary, tmp_path / "broker", None, port=port)
+    first.start()
+    try:
+        second = SupervisedMosquitto(binary, tmp_path / "broker", None, port=port)
+        second.add_internal(second.internal_name("ingest"))
+        second.start()
+        assert second.adopted
+        assert second.pid == first.pid
+        assert second.internal_name("ingest") == first.internal_name("ingest")
+        second.stop()
+        assert not is_our_mosquitto(first.pid or 0, first.files.conf)
+    finally:
+        first.stop()
+
+
+@needs_mosquitto
+def test_another_configuration_replaces_the_running_broker(tmp_path: Path) -> None:
+    binary = find_mosquitto()
+    assert binary is not None
+    first = SupervisedMosquitto(binary, tmp_path / "broker", None, port=free_port())
+    first.start()
+    old = first.pid
+    second = SupervisedMosquitto(binary, tmp_path / "broker", None, port=free_port())
+    try:
+        second.start()
+        assert not second.adopted
+        assert second.pid != old
+        assert old is not None
+        assert not is_our_mosquitto(old, first.files.conf)
+    finally:
+        second.stop()
+        first.stop()
+
+
+def test_which_broker_each_mode_means() -> None:
+    assert embedded_kind("auto", "/usr/sbin/mosquitto") == "mosquitto"
+    assert embedded_kind("auto", None) == "amqtt"
+    assert embedded_kind("amqtt", "/usr/sbin/mosquitto") == "amqtt"
+    assert embedded_kind("mosquitto", "/usr/sbin/mosquitto") == "mosquitto"
+    with pytest.raises(RuntimeError, match="no mosquitto binary"):
+        embedded_kind("mosquitto", None)
+
+
+def test_the_credential_files(tmp_path: Path) -> None:
+    """CityOps's own clients may do anything; anonymous clients only when allowed (the lines
+    before the first ``user`` are theirs in Mosquitto's ACL file)."""
+    passwd, acl = credential_files(
+        [], {"cityops-ingest-1": "$7$1000$c2FsdA==$ZGlnZXN0"}, anonymous=False
+    )
+    assert passwd == "cityops-ingest-1:$7$1000$c2FsdA==$ZGlnZXN0\n"
+    before_users = acl.split("\nuser ", 1)[0]
+    assert "topic" not in before_users
+    assert "user cityops-ingest-1\ntopic readwrite #\n" in acl
+    _, open_acl = credential_files([], {}, anonymous=True)
+    assert "topic readwrite #" in open_acl.split("\nuser ", 1)[0]
+    files = BrokerFiles(tmp_path / "b")
+    files.prepare()
+    name = internal_username(files, "ingest")
+    assert name == internal_username(files, "ingest") != internal_username(files, "video")
+    assert files.internal.stat().st_mode & 0o777 == 0o600
