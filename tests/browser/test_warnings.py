@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +99,11 @@ def served_valid(server: LiveServer, identifier: str, oasis: Path) -> bytes:
 
 @pytest.mark.timeout(180)
 def test_warnings_layer_and_publishing_from_an_incident(
-    fresh_page: Page, warned: tuple[LiveServer, WebhookReceiver], publish: Any, shared_data: Path
+    fresh_page: Page,
+    warned: tuple[LiveServer, WebhookReceiver],
+    publish: Any,
+    shared_data: Path,
+    shot: Callable[[Page, str], Path],
 ) -> None:
     server, receiver = warned
     page = fresh_page
@@ -120,6 +124,7 @@ def test_warnings_layer_and_publishing_from_an_incident(
     page.keyboard.press("Escape")
 
     alert_id = publish_from_the_panel(page, server, receiver, publish, shared_data)
+    shot(page, "published")
     cancel_from_the_panel(page, server, alert_id, shared_data)
 
     # bilingual: the panel in Bulgarian

@@ -110,7 +110,7 @@ function textFields(lang, inc) {
     h('legend', null, t(`warnings.texts_${lang}`)),
     ...TEXTS.map(([field, max, long]) => {
       const attrs = { name: `${lang}.${field}`, maxlength: String(max), required: field !== 'instruction', dataset: { testid: `warning-${lang}-${field}` } };
-      const input = long ? h('textarea', { ...attrs, rows: '2' }) : h('input', { ...attrs, type: 'text' });
+      const input = long ? h('textarea', { ...attrs, rows: '2' }) : h('input', attrs);
       if (field === 'headline' || field === 'event') input.value = title.slice(0, max);
       return h('label', { class: 'share-field' }, h('span', null, t(`warnings.field_${field}`)), input);
     }),
@@ -155,6 +155,7 @@ async function publish(cur, msgType, button) {
     /** @type {{identifier: string, sent_to: string[]}} */
     const made = await postJSON(mpath(state.mid || '', '/cap/messages'), body(cur, msgType));
     toast(t('warnings.published', { id: made.identifier, n: made.sent_to.length }), 'ok', 5000);
+    if (msgType === 'Cancel') previewArea(null); // nothing is covered any more
     if (shown === cur) await loadMessages(cur);
   } catch (err) {
     toast(apiErrorMessage(err), 'error', 8000);
