@@ -53,6 +53,7 @@ def test_a_dead_broker_is_started_again(supervised: ControlCenter) -> None:
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: broker.pid != first and broker.alive(), 15, "a new broker")
     assert broker.restarts == 1
+    assert first not in (broker.pid, None)
     assert broker.files.pid.read_text().strip() == str(broker.pid)
     wait_for(supervised.mqtt.connected.is_set, 20, "the ingest back on the new broker")
     publish_and_count(supervised, 1.1, 30)
@@ -74,13 +75,15 @@ def test_a_clean_stop_stops_the_broker(tmp_path: Path) -> None:
 
 @needs_mosquitto
 def test_a_second_start_adopts_the_running_broker(tmp_path: Path) -> None:
-    """What a restart after SIGKILL does: the pid file names a live Mosquitto on this
-    configuration, so it is adopted, not started twice (the port would be taken)."""
+    """What a restart after SIGKILL does: a live Mosquitto on this configuration is adopted,
+    not started twice (the port would be taken), even when CityOps died before writing its pid
+    file (here: removed)."""
     port = free_port()
     binary = find_mosquitto()
     assert binary is not None
     first = SupervisedMosquitto(binary, tmp_path / "broker", None, port=port)
     first.start()
+    first.files.pid.unlink()
     try:
         second = SupervisedMosquitto(binary, tmp_path / "broker", None, port=port)
         second.add_internal(second.internal_name("ingest"))

@@ -163,12 +163,13 @@ class SupervisedMosquitto:
 
     def _running_pid(self) -> int | None:
         """The pid in the pid file when that process is alive and is Mosquitto on our
-        configuration file (not a recycled pid)."""
+        configuration file (not a recycled pid); else any such process (one started just before
+        CityOps died, its pid not yet written)."""
         text = self._read(self.files.pid).strip()
-        if not text.isdigit():
-            return None
-        pid = int(text)
-        return pid if is_our_mosquitto(pid, self.files.conf) else None
+        if text.isdigit() and is_our_mosquitto(int(text), self.files.conf):
+            return int(text)
+        pids = (int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit())
+        return next((pid for pid in pids if is_our_mosquitto(pid, self.files.conf)), None)
 
     def alive(self) -> bool:
         if self.pid is None:
@@ -186,8 +187,8 @@ class SupervisedMosquitto:
             try:
                 if not self.alive():
                     log.error("embedded Mosquitto (pid %s) died: restarting", self.pid)
-                    self._launch()
                     self.restarts += 1
+                    self._launch()
                     self._wait_listening(15.0)
                     backoff = 0.5
                 if time.monotonic() - synced >= self.refresh_s:
