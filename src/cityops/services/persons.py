@@ -165,6 +165,12 @@ def viewed(
     )
 
 
+def open_episode(conn: Connection, person: Person) -> int | None:
+    """The person's open episode's incident, if any."""
+    assert person.id is not None
+    return incidents_repo.find_open_by_dedup(conn, person.municipality, dedup_key(person.id))
+
+
 def person_of_incident(conn: Connection, municipality: str, incident_id: int) -> Person:
     """The person whose episode the incident is (NotFoundError otherwise)."""
     record = incidents_repo.get_incident(conn, municipality, incident_id, with_timeline=False)
