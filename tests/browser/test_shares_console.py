@@ -284,6 +284,38 @@ def test_a_new_link_replaces_the_old_one(
     expect(row).to_have_attribute("data-status", "active")
 
 
+def test_an_unreachable_server_is_retried_with_the_token_kept_in_memory(
+    server: LiveServer, recipient: tuple[Page, list[str]]
+) -> None:
+    """The first exchange finds no server: the page says so and offers a retry; the token is
+    already gone from the address bar, yet the retry opens the share."""
+    assert server.center is not None
+    with server.center.db.begin() as conn:
+        made = shares.create(
+            conn,
+            server.center.runtimes[MUNI],
+            agency="police",
+            purpose="robbery",
+            minutes=30,
+            actor="test",
+            now=datetime.now(UTC),
+            public_url=server.url,
+            place=CROSSING,
+            radius_m=200,
+        )
+    agency, errors = recipient
+    agency.route("**/api/v1/share-access", lambda route: route.abort())
+    agency.goto(f"{server.url}/share.html#{made.token}")
+    screen = agency.get_by_test_id("share-screen")
+    expect(screen).to_have_attribute("data-reason", "unavailable")
+    assert made.token not in agency.url
+    agency.unroute("**/api/v1/share-access")
+    agency.get_by_role("button", name=text("bg", "share.retry")).click()
+    expect(agency.get_by_test_id("share-view")).to_be_visible()
+    expect(agency.get_by_test_id("shared-camera")).to_have_count(len(made.share.cameras))
+    assert errors == []
+
+
 def test_missing_invalid_and_expired_links_say_so(
     server: LiveServer, recipient: tuple[Page, list[str]]
 ) -> None:

@@ -35,6 +35,7 @@ const sharingOf = new Map();
 
 /**
  * @typedef {object} Shown
+ * @property {string} mid
  * @property {number} incident
  * @property {string} stamp the incident's updated_at the list was loaded for
  * @property {HTMLElement} el
@@ -251,7 +252,7 @@ function tickRows(cur) {
 export function sharesBlock(detail, inc, foreign) {
   const mid = state.mid || '';
   if (foreign || !can(state.me, mid, 'shares.manage')) return null;
-  if (shown && shown.incident === detail.id && shown.lang === getLanguage()) {
+  if (shown && shown.mid === mid && shown.incident === detail.id && shown.lang === getLanguage()) {
     if (shown.stamp !== detail.updated_at) {
       shown.stamp = detail.updated_at;
       loadShares(shown);
@@ -263,7 +264,7 @@ export function sharesBlock(detail, inc, foreign) {
   const form = h('div', { class: 'share-new', dataset: { testid: 'share-new' } });
   const result = h('div', { class: 'share-result', dataset: { testid: 'share-link' }, hidden: true });
   /** @type {Shown} */
-  const cur = { incident: detail.id, stamp: detail.updated_at, el: section('sharing.title', list, form, result), list, form, result, shares: [], sharing: null, timer: 0, lang: getLanguage() };
+  const cur = { mid, incident: detail.id, stamp: detail.updated_at, el: section('sharing.title', list, form, result), list, form, result, shares: [], sharing: null, timer: 0, lang: getLanguage() };
   shown = cur;
   cur.timer = window.setInterval(() => tickRows(cur), TICK_MS);
   const cameraCount = (detail.cameras || []).length;

@@ -24,6 +24,8 @@ const page = {
   access: null,
   /** @type {ShareFailure | null} */
   ended: null,
+  /** @type {string | null} the link's token until the server took it (a retry needs it) */
+  token: null,
   recheckTimer: 0,
   tickTimer: 0,
   checking: false,
@@ -51,7 +53,8 @@ function end(reason) {
   page.ended = reason;
   const expiresAt = page.access ? page.access.expires_at : null;
   page.access = null;
-  showScreen(reason, { expiresAt, retry: reason === 'unavailable' ? () => openShare(null) : null });
+  if (reason !== 'unavailable') page.token = null;
+  showScreen(reason, { expiresAt, retry: reason === 'unavailable' ? () => openShare(page.token) : null });
 }
 
 /**
@@ -60,6 +63,7 @@ function end(reason) {
  */
 function apply(answer, linkGiven) {
   if (answer.ok) {
+    page.token = null; // the cookie carries the share from now on
     page.access = answer.access;
     page.ended = null;
     showAccess(answer.access);
@@ -77,6 +81,7 @@ function apply(answer, linkGiven) {
  * @param {string | null} token
  */
 async function openShare(token) {
+  page.token = token;
   page.checking = true;
   try {
     apply(token ? await exchange(token) : await current(), token !== null);
@@ -117,12 +122,13 @@ async function switchLanguage(code) {
     if (b instanceof HTMLElement) b.setAttribute('aria-pressed', String(b.dataset.lang === getLanguage()));
   }
   if (page.access) showSummary(page.access);
-  else if (page.ended) showScreen(page.ended, { retry: page.ended === 'unavailable' ? () => openShare(null) : null });
+  else if (page.ended) showScreen(page.ended, { retry: page.ended === 'unavailable' ? () => openShare(page.token) : null });
 }
 
 async function start() {
   // first of all: the token leaves the address bar before anything can be shared or logged
   const token = takeToken();
+  page.token = token;
   await setLanguage(storedLanguage() || 'bg', { remember: false });
   for (const b of document.querySelectorAll('.lang-btn')) {
     if (!(b instanceof HTMLElement)) continue;
@@ -150,5 +156,5 @@ async function start() {
 
 start().catch((err) => {
   console.error(err);
-  showScreen('unavailable', { retry: () => openShare(null) });
+  showScreen('unavailable', { retry: () => openShare(page.token) });
 });
