@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from cityops.app import ControlCenter
 from cityops.domain.access import Role
+from cityops.domain.agency_requests import Refusal
 from cityops.domain.audit import AuditAction
 from cityops.services import agency_requests, shares
 from cityops.store import audit_repo
@@ -223,3 +226,35 @@ def test_requests_without_configuration_are_refused(tmp_path: Path) -> None:
         assert (r.status_code, r.json()["reason"]) == (403, "agency_not_allowed")
     finally:
         cc.stop()
+
+
+FIELDS = st.sampled_from(["case", "type", "lon", "lat", "agency", "note", "request_id", "x"])
+VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=80)
+    | st.sampled_from(["robbery", "police", "traffic-police", "112-fz-1", 25.3925, 42.6194])
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(doc=st.dictionaries(FIELDS, VALUES, max_size=8))
+def test_whatever_is_posted_the_answer_is_201_or_a_counted_4xx(
+    center: ControlCenter, police: TestClient, doc: dict[str, Any]
+) -> None:
+    before, counted = incident_count(center), sum(agency_requests.COUNTS.snapshot().values())
+    r = police.post(URL, json=doc)
+    got = r.json()
+    assert sum(agency_requests.COUNTS.snapshot().values()) == counted + 1
+    if r.status_code == 201:
+        assert got["ok"] is True
+        assert got["case"] == doc["case"]
+        return
+    assert 400 <= r.status_code < 500, r.text
+    assert (got["ok"], got["status"]) == (False, r.status_code)
+    assert got["reason"] in {x.value for x in Refusal}
+    assert incident_count(center) == before

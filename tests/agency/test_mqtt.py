@@ -5,23 +5,14 @@ MQTT 3.1.1's default answer topic; an error answer; what the ACL keeps an agency
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from cityops.app import ControlCenter, import_config
@@ -31,9 +22,8 @@ from cityops.mqtt_url import with_credentials
 from cityops.services import agency_requests, devices, shares
 from cityops.settings import Settings
 from cityops.store import incidents_repo as repo
-from cityops.store import tables as t
 from cityops.store.db import make_engine, upgrade
-from tests.agency.support import FAR, body, requests_yaml
+from tests.agency.support import FAR, AgencySystem, body, incidents_of_case, requests_yaml, wait_for
 from tests.harness import MosquittoServer, mosquitto_unavailable_reason
 from tests.town import MUNI, TOWN_YAML
 
@@ -41,80 +31,6 @@ pytestmark = pytest.mark.mosquitto
 
 POLICE = f"cityops/{MUNI}/agency/police"
 TRAFFIC = f"cityops/{MUNI}/agency/traffic-police"
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@dataclass
-class AgencySystem:
-    """An agency's MQTT client (MQTT 5 unless ``v5`` is False), recording what it receives."""
-
-    host: str
-    port: int
-    username: str
-    password: str
-    v5: bool = True
-    received: list[tuple[str, dict[str, Any], bytes | None]] = field(default_factory=list)
-    granted: list[list[int]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        cid = f"agency-{uuid.uuid4().hex[:8]}"  # Mosquitto replaces it with the username
-        if self.v5:
-            c = mqtt.Client(CallbackAPIVersion.VERSION2, cid, protocol=mqtt.MQTTv5)
-        else:
-            c = mqtt.Client(CallbackAPIVersion.VERSION2, cid)
-        c.username_pw_set(self.username, self.password)
-        c.on_message = self._message
-        c.on_subscribe = lambda _c, _u, _m, rcs, _p: self.granted.append([r.value for r in rcs])
-        self.client = c
-        self._lock = threading.Lock()
-
-    def _message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        props = getattr(msg, "properties", None)
-        correlation = getattr(props, "CorrelationData", None) if props is not None else None
-        with self._lock:
-            self.received.append((msg.topic, json.loads(msg.payload), correlation))
-
-    def start(self) -> AgencySystem:
-        self.client.connect(self.host, self.port, keepalive=30)
-        self.client.loop_start()
-        return self
-
-    def subscribe(self, topic: str) -> list[int]:
-        before = len(self.granted)
-        self.client.subscribe(topic, qos=1)
-        wait_for(lambda: len(self.granted) > before, 10, f"SUBACK for {topic}")
-        return self.granted[before]
-
-    def request(
-        self, topic: str, payload: dict[str, Any], *, reply: str | None = None, corr: bytes = b""
-    ) -> None:
-        props = None
-        if reply is not None:
-            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            props.ResponseTopic = reply
-            props.CorrelationData = corr
-        info = self.client.publish(topic, json.dumps(payload), qos=1, properties=props)
-        info.wait_for_publish(10)
-
-    def answer(self, topic: str, timeout: float = 10.0) -> tuple[dict[str, Any], bytes | None]:
-        wait_for(
-            lambda: any(r[0] == topic for r in self.received), timeout, f"an answer on {topic}"
-        )
-        with self._lock:
-            _, doc, correlation = next(r for r in self.received if r[0] == topic)
-        return doc, correlation
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 @dataclass
@@ -251,12 +167,6 @@ def test_a_bad_request_gets_an_error_answer_and_is_counted(world: World) -> None
     assert agency_requests.COUNTS.snapshot()["outside"] == counted + 1
 
 
-def requests_for(world: World, case: str) -> int:
-    with world.center.db.connect() as conn:
-        query = select(func.count()).where(t.incidents.c.dedup_key.like(f"%|{case}"))
-        return int(conn.execute(query).scalar_one())
-
-
 def test_an_agency_can_neither_request_nor_read_for_another(world: World) -> None:
     police = world.system("police")
     traffic = world.system("traffic")
@@ -272,7 +182,7 @@ def test_an_agency_can_neither_request_nor_read_for_another(world: World) -> Non
         police.stop()
         traffic.stop()
     assert mine["ok"] is True
-    assert requests_for(world, "112-mq-5") == 0
-    assert requests_for(world, "112-mq-6") == 1
+    assert incidents_of_case(world.center.db, "112-mq-5") == 0
+    assert incidents_of_case(world.center.db, "112-mq-6") == 1
     assert [r[0] for r in traffic.received] == [f"{TRAFFIC}/responses/112-mq-6"]
     assert police.received == []  # not the traffic police's answer either
