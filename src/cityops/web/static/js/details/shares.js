@@ -43,6 +43,7 @@ const sharingOf = new Map();
  * @property {HTMLElement} form
  * @property {HTMLElement} result
  * @property {ShareView[]} shares
+ * @property {string} signature the list as last drawn
  * @property {SharingConfig | null} sharing
  * @property {number} timer
  * @property {string} lang the language it was drawn in
@@ -196,6 +197,10 @@ async function loadShares(cur) {
     /** @type {ShareView[]} */
     const list = await getJSON(mpath(state.mid || '', `/incidents/${cur.incident}/shares`));
     if (shown !== cur) return;
+    // unchanged: the rows stay as they are (an armed revoke, a chosen duration)
+    const signature = JSON.stringify(list);
+    if (signature === cur.signature) return;
+    cur.signature = signature;
     cur.shares = list;
     renderList(cur);
   } catch (err) {
@@ -236,8 +241,11 @@ function tickRows(cur) {
     const row = line && line.closest('li');
     if (row instanceof HTMLElement && row.dataset.status !== shareStatus(s, now)) changed = true;
   }
-  // one ran out: the server says what it is now
-  if (changed) loadShares(cur);
+  // one ran out: drawn as ended now, and the server asked what it is
+  if (changed) {
+    renderList(cur);
+    loadShares(cur);
+  }
 }
 
 /**
@@ -264,7 +272,7 @@ export function sharesBlock(detail, inc, foreign) {
   const form = h('div', { class: 'share-new', dataset: { testid: 'share-new' } });
   const result = h('div', { class: 'share-result', dataset: { testid: 'share-link' }, hidden: true });
   /** @type {Shown} */
-  const cur = { mid, incident: detail.id, stamp: detail.updated_at, el: section('sharing.title', list, form, result), list, form, result, shares: [], sharing: null, timer: 0, lang: getLanguage() };
+  const cur = { mid, incident: detail.id, stamp: detail.updated_at, el: section('sharing.title', list, form, result), list, form, result, shares: [], signature: '', sharing: null, timer: 0, lang: getLanguage() };
   shown = cur;
   cur.timer = window.setInterval(() => tickRows(cur), TICK_MS);
   const cameraCount = (detail.cameras || []).length;
