@@ -2,8 +2,8 @@
 to CityOps appears live on the map's warnings layer (its area and marker, its signature verdict
 in the popup); a supervisor drafts a bilingual warning from an incident with a circle drawn on
 the map, publishes it (signed, delivered to the BG-ALERT endpoint, a local receiver that fails
-once then accepts), sees the delivery in the panel, then cancels it; the panel speaks Bulgarian;
-the console breaks no CSP rule."""
+once then accepts), sees the delivery in the panel, updates it, then cancels the update; the
+panel speaks Bulgarian; the console breaks no CSP rule."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_warnings_layer_and_publishing_from_an_incident(
 
     alert_id = publish_from_the_panel(page, server, receiver, publish, shared_data)
     shot(page, "published")
-    cancel_from_the_panel(page, server, alert_id, shared_data)
+    update_then_cancel(page, server, alert_id, shared_data)
 
     # bilingual: the panel in Bulgarian
     page.locator(".lang-btn[data-lang=bg]").click()
@@ -177,18 +177,30 @@ def publish_from_the_panel(
     return alert_id
 
 
-def cancel_from_the_panel(page: Page, server: LiveServer, alert_id: str, shared_data: Path) -> None:
-    """The one in force is cancelled from the same form, referencing it."""
+def update_then_cancel(page: Page, server: LiveServer, alert_id: str, shared_data: Path) -> None:
+    """The one in force is updated, then the update cancelled, from the same form; each
+    references the one before it."""
     block = page.get_by_test_id("warning-block")
     first = block.locator(f'[data-testid="cap-message"][data-identifier="{alert_id}"]')
     oasis = shared_data / "cap" / "CAP-v1.2-oasis.xsd"
     form = block.get_by_test_id("warning-form")
     expect(form).to_have_attribute("data-mode", "update")
+    expect(block.get_by_test_id("warning-submit")).to_have_text("Publish update")
+    block.get_by_test_id("warning-severity").select_option("Severe")
+    block.get_by_test_id("warning-submit").click()
+    update = block.locator('[data-testid="cap-message"][data-msg-type="Update"]')
+    expect(update).to_have_attribute("data-in-force", "true", timeout=10_000)
+    expect(first).to_have_attribute("data-in-force", "false")
+    update_id = update.get_attribute("data-identifier") or ""
+    updated = check(served_valid(server, update_id, oasis)).alert
+    assert updated is not None
+    assert [r.identifier for r in updated.references] == [alert_id]
+    assert updated.infos[0].severity == "Severe"
     block.get_by_test_id("warning-cancel").click()
     cancel = block.locator('[data-testid="cap-message"][data-msg-type="Cancel"]')
     expect(cancel).to_have_count(1, timeout=10_000)
-    expect(first).to_have_attribute("data-in-force", "false")
+    expect(update).to_have_attribute("data-in-force", "false")
     expect(form).to_have_attribute("data-mode", "alert")
     cancelled = check(served_valid(server, cancel.get_attribute("data-identifier") or "", oasis))
     assert cancelled.alert is not None
-    assert [r.identifier for r in cancelled.alert.references] == [alert_id]
+    assert [r.identifier for r in cancelled.alert.references] == [update_id]
