@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from cityops.api.auth import allow
 from cityops.api.deps import Center, Conn
+from cityops.cap.check import check
 from cityops.cap.draft import Draft, DraftError, Signer, Text, produce
 from cityops.cap.model import Reference
 from cityops.cap.publish import CapArchive, Published, atom_feed
@@ -106,7 +107,9 @@ def publish_warning(
     incident, archive = record.incident, _archive(center)
     refs: tuple[Reference, ...] = ()
     if body.msg_type != "Alert":
-        found = [a for a in archive.alerts(mid) if a.identifier == body.references]
+        kept = archive.get(mid, body.references or "")
+        earlier = check(kept).alert if kept is not None else None
+        found = [earlier] if earlier is not None else []
         if not found:
             raise HTTPException(422, "an Update or Cancel names CityOps's earlier message")
         sent_text = found[0].sent.isoformat().replace("+00:00", "-00:00")

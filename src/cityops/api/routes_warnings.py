@@ -142,11 +142,7 @@ def incident_messages(
     if incidents_repo.get_incident(conn, mid, incident_id, with_timeline=False) is None:
         raise HTTPException(404, f"incident {incident_id} not found")
     prefix = f"cityops.{mid}.incident-{incident_id}."
-    alerts = [
-        a
-        for a in CapArchive(center.settings.data_dir / "cap").alerts(mid)
-        if a.identifier.startswith(prefix)
-    ]
+    alerts = CapArchive(center.settings.data_dir / "cap").alerts(mid, prefix)
     alerts.sort(key=lambda a: (a.sent, int(a.identifier.rsplit(".", 1)[1])))
     replaced = {r.identifier for a in alerts for r in a.references}
     sent: dict[str, list[DeliveryView]] = {}

@@ -74,11 +74,15 @@ class CapArchive:
         except (ValueError, FileNotFoundError):
             return None
 
-    def alerts(self, municipality: str) -> list[Alert]:
+    def alerts(self, municipality: str, prefix: str = "") -> list[Alert]:
+        """The messages kept for ``municipality`` (those whose identifier starts with
+        ``prefix``: e.g. one incident's), each read and checked."""
         folder = self.root / municipality
         if not _NAME.fullmatch(municipality) or not folder.is_dir():
             return []
-        found = [check(p.read_bytes()).alert for p in sorted(folder.glob("*.xml"))]
+        if prefix and not _NAME.fullmatch(prefix):
+            return []
+        found = [check(p.read_bytes()).alert for p in sorted(folder.glob(f"{prefix}*.xml"))]
         return [a for a in found if a is not None]
 
     def next_identifier(self, municipality: str, incident_id: int) -> str:
