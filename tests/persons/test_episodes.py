@@ -224,3 +224,15 @@ def test_a_redelivered_message_is_stored_and_told_once(
     assert len([m for m in seen if m.kind is LiveKind.PERSON]) == 1
     [incident] = incidents(db)
     assert len(timeline(db, incident["id"])) == 1
+
+
+def test_a_device_alternating_sos_and_positions_adds_one_entry(
+    pipeline: IngestPipeline, clock: FrozenClock, db: Engine, maria: Person
+) -> None:
+    for _ in range(12):  # two minutes: SOS, position, SOS, position ...
+        send(pipeline, clock, "sos", at(INSIDE, clock))
+        clock.advance(seconds=5)
+        send(pipeline, clock, "position", at(INSIDE, clock))
+        clock.advance(seconds=5)
+    [incident] = incidents(db)
+    assert len(timeline(db, incident["id"])) == 1

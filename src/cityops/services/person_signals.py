@@ -143,7 +143,7 @@ def _one(
             _follow(conn, rt, change.incident_id, signal, now)
     elif open_id is not None and newest:
         text = None
-        if signal.kind is SignalKind.SOS and not _recent_sos(last, signal.at):
+        if signal.kind is SignalKind.SOS and not _recent_sos(conn, rt.id, person.id, signal.at):
             text = _describe(person, signal, EpisodeStart.SOS)
         elif verdict.start is EpisodeStart.LEFT_AREA:
             text = _describe(person, signal, EpisodeStart.LEFT_AREA)
@@ -182,8 +182,11 @@ def _last_inside(
     return known[-1] if known else None
 
 
-def _recent_sos(last: TrackPoint | None, at: datetime) -> bool:
-    return last is not None and last.kind is SignalKind.SOS and at - last.ts < SOS_REPEAT
+def _recent_sos(conn: Connection, municipality: str, person_id: int, at: datetime) -> bool:
+    """Whether an earlier SOS of the person lies within SOS_REPEAT before ``at`` (positions in
+    between do not count: a device that alternates them adds one entry, not one per SOS)."""
+    points = persons_repo.track(conn, municipality, person_id, at - SOS_REPEAT, 500)
+    return any(p.kind is SignalKind.SOS and p.ts < at for p in points)
 
 
 def _follow(
