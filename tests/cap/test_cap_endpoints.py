@@ -228,7 +228,7 @@ def _the_record(
     assert {r.detail["requested_by"] for r in rows} == {"Supervisor Petrova"}
 
 
-def test_a_bg_alert_endpoint_needs_a_secret(tmp_path: Path) -> None:
+def test_endpoints_are_checked_when_the_configuration_is_loaded(tmp_path: Path) -> None:
     from cityops.config.errors import ConfigError
     from cityops.config.loader import load_config
 
@@ -237,6 +237,35 @@ def test_a_bg_alert_endpoint_needs_a_secret(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="needs a secret"):
         load_config(bad)
+    twice = town_with_warnings(
+        tmp_path,
+        "  endpoints:\n"
+        '    - {id: m, kind: cap-post, url: "https://x.example/a"}\n'
+        '    - {id: m, kind: cap-post, url: "https://x.example/b"}\n',
+    )
+    with pytest.raises(ConfigError, match="unique"):
+        load_config(twice)
+    both = town_with_warnings(
+        tmp_path,
+        "  endpoints:\n"
+        '    - {id: m, kind: cap-post, url: "https://x.example/a", secret_env: A_B,'
+        " secret_file: /run/s}\n",
+    )
+    with pytest.raises(ConfigError, match="one of secret_env or secret_file"):
+        load_config(both)
+    ftp = town_with_warnings(
+        tmp_path, '  endpoints:\n    - {id: m, kind: cap-post, url: "ftp://x.example/a"}\n'
+    )
+    with pytest.raises(ConfigError):
+        load_config(ftp)
+    good = town_with_warnings(
+        tmp_path, '  endpoints:\n    - {id: m, kind: cap-post, url: "https://x.example/a"}\n'
+    )
+    section = load_config(good).public_warnings
+    assert section is not None
+    assert [(e.id, e.kind.value, e.secret_env) for e in section.endpoints] == [
+        ("m", "cap-post", None)
+    ]
 
 
 @pytest.mark.timeout(120)
