@@ -129,7 +129,11 @@ def test_the_same_case_again_joins_its_incident_with_a_share_of_its_own(
         assert record is not None
         texts = [e.text for e in record.incident.timeline]
         assert sum("location request, case 112-2026-0002" in x for x in texts) == 2
-        assert len(shares.for_incident(conn, MUNI, first["incident_id"])) == 2
+        made = {s.id: s for s in shares.for_incident(conn, MUNI, first["incident_id"])}
+        assert set(made) == {first["share_id"], again["share_id"]}
+        assert made[again["share_id"]].place.lon == 25.3926  # the repeat's own place
+        assert record.incident.location is not None
+        assert record.incident.location.lon == CROSSING["lon"]  # the incident keeps its first
 
 
 def test_the_incident_reaches_the_live_feed(center: ControlCenter, police: TestClient) -> None:

@@ -197,7 +197,8 @@ def serve(
 def _refused(db: Engine, rt: MunicipalityRuntime, who: Requester, err: RequestRefusedError) -> None:
     """A refusal is counted, logged and audited (who tried what); never raises."""
     COUNTS.add(err.reason.value)
-    log.info("location request from %s refused (%s): %s", who.agency, err.reason, err.message)
+    # repr: the agency may come from an MQTT topic, the message quotes the request (no forged lines)
+    log.info("location request from %r refused (%s): %r", who.agency, err.reason, err.message)
     if err.reason in (Refusal.UNAVAILABLE, Refusal.TOO_LARGE, Refusal.MALFORMED):
         return  # nothing worth a record, or the database is what failed
     try:
@@ -243,7 +244,7 @@ def handle(
         _refused(db, rt, who, err)
         raise
     except SQLAlchemyError:
-        log.exception("location request from %s failed", who.agency)
+        log.exception("location request from %r failed", who.agency)
         failed = RequestRefusedError(Refusal.UNAVAILABLE, "the request could not be stored: retry")
         _refused(db, rt, who, failed)
         raise failed from None
