@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response, params
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from cityops.api.deps import Center
@@ -46,25 +48,33 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def current_principal(
+async def current_principal(
     request: Request, center: Center, bearer: Bearer, cookie: SessionCookie
 ) -> Principal:
-    """The authenticated account of this request (a bearer token wins over a cookie)."""
+    """The authenticated account of this request (a bearer token wins over a cookie). Answered
+    on the event loop from the principal cache; only a miss goes to a worker thread."""
     now = now_utc()
     settings = center.settings
+    db, cache_s = center.db, settings.auth_cache_s
     if bearer is not None:
-        found = tokens.token_principal(
-            center.db, bearer.credentials, now=now, cache_s=settings.auth_cache_s
-        )
+        token = bearer.credentials
+        found = tokens.cached_token(db, token, now=now, cache_s=cache_s)
+        if found is None:
+            found = await run_in_threadpool(
+                partial(tokens.token_principal, db, token, now=now, cache_s=cache_s)
+            )
         if found is None:
             raise _unauthorized("unknown or revoked token")
         request.state.csrf = None
         return found
     if not cookie:
         raise _unauthorized()
-    session = accounts.session_principal(
-        center.db, cookie, now=now, idle_s=settings.session_idle_s, cache_s=settings.auth_cache_s
-    )
+    idle_s = settings.session_idle_s
+    session = accounts.cached_session(db, cookie, now=now, idle_s=idle_s, cache_s=cache_s)
+    if session is None:
+        session = await run_in_threadpool(
+            partial(accounts.session_principal, db, cookie, now=now, idle_s=idle_s, cache_s=cache_s)
+        )
     if session is None:
         raise _unauthorized("the session has ended: log in again")
     principal, csrf = session

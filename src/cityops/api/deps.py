@@ -41,7 +41,7 @@ class Backend(Protocol):
     def snapshots(self) -> SnapshotService: ...
 
 
-def get_center(request: Request) -> Backend:
+async def get_center(request: Request) -> Backend:  # no I/O: async, so no thread hop
     center: Backend = request.app.state.center
     return center
 
@@ -57,7 +57,9 @@ def get_conn(center: Center) -> Iterator[Connection]:
 Conn = Annotated[Connection, Depends(get_conn)]
 
 
-def get_runtime(center: Center, mid: Annotated[str, Path(max_length=64)]) -> MunicipalityRuntime:
+async def get_runtime(
+    center: Center, mid: Annotated[str, Path(max_length=64)]
+) -> MunicipalityRuntime:  # no I/O: async, so no thread hop
     rt = center.runtimes.get(mid)
     if rt is None:
         raise HTTPException(404, f"unknown municipality {mid!r}")

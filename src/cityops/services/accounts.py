@@ -225,17 +225,13 @@ def principal_for_session(
     return None if found is None else (found[0], found[1].csrf)
 
 
-def session_principal(
+def cached_session(
     db: Engine, cookie: str, *, now: datetime, idle_s: float, cache_s: float
 ) -> tuple[Principal, str] | None:
-    """:func:`principal_for_session` through this process's principal cache: an entry younger
-    than ``cache_s`` answers without the database while the session is neither past its end,
-    nor idle, nor due for its activity write; anything else (and every refusal) asks the
-    database. Logout, password change, disabling, membership and token changes forget entries
-    at once (store/access_repo.py)."""
-    key = digest(cookie)
-    name = principal_cache.database(db)
-    entry = CACHE.get(name, key, cache_s)
+    """The session's principal and CSRF token from this process's principal cache, without
+    I/O; None when not cached (or the entry is too old, the session past its end, idle, or due
+    for its activity write): then ask :func:`session_principal`."""
+    entry = CACHE.get(principal_cache.database(db), digest(cookie), cache_s)
     if (
         entry is not None
         and entry.csrf is not None
@@ -245,6 +241,22 @@ def session_principal(
         and now - entry.last_seen_at < touch_every(idle_s)
     ):
         return entry.principal, entry.csrf
+    return None
+
+
+def session_principal(
+    db: Engine, cookie: str, *, now: datetime, idle_s: float, cache_s: float
+) -> tuple[Principal, str] | None:
+    """:func:`principal_for_session` through this process's principal cache: an entry younger
+    than ``cache_s`` answers without the database while the session is neither past its end,
+    nor idle, nor due for its activity write; anything else (and every refusal) asks the
+    database. Logout, password change, disabling, membership and token changes forget entries
+    at once (store/access_repo.py)."""
+    cached = cached_session(db, cookie, now=now, idle_s=idle_s, cache_s=cache_s)
+    if cached is not None:
+        return cached
+    key = digest(cookie)
+    name = principal_cache.database(db)
     started = CACHE.clock()
     with db.begin() as conn:
         found = _session(conn, key, now=now, idle_s=idle_s, touch=True)

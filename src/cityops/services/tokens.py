@@ -82,12 +82,10 @@ def principal_for_token(conn: Connection, token: str, *, now: datetime) -> Princ
     return None if found is None else found[0]
 
 
-def token_principal(db: Engine, token: str, *, now: datetime, cache_s: float) -> Principal | None:
-    """:func:`principal_for_token` through this process's principal cache: an entry younger
-    than ``cache_s`` answers while the token's use is not due to be written again."""
-    key = digest(token)
-    name = principal_cache.database(db)
-    entry = CACHE.get(name, key, cache_s)
+def cached_token(db: Engine, token: str, *, now: datetime, cache_s: float) -> Principal | None:
+    """The token's principal from this process's principal cache, without I/O; None when not
+    cached (or too old, or the token's use due to be written): then ask :func:`token_principal`."""
+    entry = CACHE.get(principal_cache.database(db), digest(token), cache_s)
     if (
         entry is not None
         and entry.csrf is None
@@ -95,6 +93,17 @@ def token_principal(db: Engine, token: str, *, now: datetime, cache_s: float) ->
         and now - entry.last_seen_at < TOUCH_EVERY
     ):
         return entry.principal
+    return None
+
+
+def token_principal(db: Engine, token: str, *, now: datetime, cache_s: float) -> Principal | None:
+    """:func:`principal_for_token` through this process's principal cache: an entry younger
+    than ``cache_s`` answers while the token's use is not due to be written again."""
+    cached = cached_token(db, token, now=now, cache_s=cache_s)
+    if cached is not None:
+        return cached
+    key = digest(token)
+    name = principal_cache.database(db)
     started = CACHE.clock()
     with db.begin() as conn:
         found = _token(conn, key, now)

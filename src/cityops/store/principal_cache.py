@@ -21,8 +21,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import URL, Connection, Engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from cityops.domain.access import Principal
@@ -122,7 +123,12 @@ CACHE = PrincipalCache()
 def database(db: Engine | Connection) -> str:
     """The cache's name for a database (its URL with the password hidden)."""
     engine = db if isinstance(db, Engine) else db.engine
-    return engine.url.render_as_string(hide_password=True)
+    return _name(engine.url)
+
+
+@lru_cache(maxsize=64)
+def _name(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
 
 
 def forget_user(conn: Connection, user_id: int) -> None:
