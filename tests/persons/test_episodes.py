@@ -86,9 +86,10 @@ def test_leaving_the_safe_area_opens_one_incident_that_follows_the_person(
     last = track[-1]
     assert isinstance(last, PersonPayload)
     assert last.incident_id == incident["id"]
-    # back inside, then out again: one entry each, still the same incident
+    # back inside, then out again, minutes apart: one entry each, still the same incident
+    clock.advance(minutes=5)
     send(pipeline, clock, "position", at(INSIDE, clock))
-    clock.advance(seconds=20)
+    clock.advance(minutes=5)
     send(pipeline, clock, "position", at(OUTSIDE, clock))
     assert len(incidents(db)) == 1
     entries = timeline(db, incident["id"])
@@ -236,3 +237,20 @@ def test_a_device_alternating_sos_and_positions_adds_one_entry(
         clock.advance(seconds=5)
     [incident] = incidents(db)
     assert len(timeline(db, incident["id"])) == 1
+
+
+def test_a_position_jumping_across_the_edge_does_not_flood_the_timeline(
+    pipeline: IngestPipeline, clock: FrozenClock, db: Engine, maria: Person
+) -> None:
+    for i in range(20):  # GPS jitter at the edge: out, in, out, in ... every 10 s
+        send(pipeline, clock, "position", at(OUTSIDE if i % 2 == 0 else INSIDE, clock))
+        clock.advance(seconds=10)
+    [incident] = incidents(db)
+    entries = timeline(db, incident["id"])  # left, back inside, then quiet
+    assert len(entries) == 2, entries
+    assert "back inside" in entries[-1]
+    clock.advance(minutes=6)
+    send(pipeline, clock, "position", at(OUTSIDE, clock))  # a while later: left, noted
+    entries = timeline(db, incident["id"])
+    assert len(entries) == 3
+    assert "left the safe area" in entries[-1]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy import Connection
 
@@ -37,7 +38,8 @@ from cityops.store.persons_repo import TrackPoint
 
 RULE_ID = "sos"
 SOS_REPEAT = timedelta(minutes=5)
-"""A device that keeps sending SOS adds a timeline entry at most this often."""
+"""A device that keeps sending SOS, or a position jumping across the safe area's edge, adds a
+timeline entry at most this often."""
 INCIDENT_TYPE = {EpisodeStart.SOS: "person_sos", EpisodeStart.LEFT_AREA: "person_left_area"}
 _TITLE = {
     EpisodeStart.SOS: ("SOS: {name}", "SOS: {name}"),
@@ -145,6 +147,8 @@ def _one(
         text = None
         if signal.kind is SignalKind.SOS and not _recent_sos(conn, rt.id, person.id, signal.at):
             text = _describe(person, signal, EpisodeStart.SOS)
+        elif _crossed_lately(conn, rt.id, person.id, signal.at):
+            pass  # crossing the edge back and forth: the map shows it, the timeline once
         elif verdict.start is EpisodeStart.LEFT_AREA:
             text = _describe(person, signal, EpisodeStart.LEFT_AREA)
         elif verdict.inside is True and was_inside is False:
@@ -187,6 +191,15 @@ def _recent_sos(conn: Connection, municipality: str, person_id: int, at: datetim
     between do not count: a device that alternates them adds one entry, not one per SOS)."""
     points = persons_repo.track(conn, municipality, person_id, at - SOS_REPEAT, 500)
     return any(p.kind is SignalKind.SOS and p.ts < at for p in points)
+
+
+def _crossed_lately(conn: Connection, municipality: str, person_id: int, at: datetime) -> bool:
+    """Whether the track crossed the safe area's edge within SOS_REPEAT before ``at``: then
+    this crossing is not noted (a position jumping across the edge would write an entry each
+    time; the map shows it)."""
+    points = persons_repo.track(conn, municipality, person_id, at - SOS_REPEAT, 500)
+    flags = [p.inside for p in points if p.inside is not None and p.ts < at]
+    return any(a != b for a, b in pairwise(flags))
 
 
 def _follow(
