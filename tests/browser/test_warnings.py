@@ -164,6 +164,8 @@ def publish_from_the_panel(
     expect(sent).to_have_attribute("data-status", "sent", timeout=20_000)
     expect(sent).to_contain_text("(2 tries)")
     alert_id = first.get_attribute("data-identifier") or ""
+    own = page.locator(f'[data-testid="warning-marker"][data-identifier="{alert_id}"]')
+    expect(own).to_have_attribute("data-own", "true")  # CityOps's own warning on the layer, live
     oasis = shared_data / "cap" / "CAP-v1.2-oasis.xsd"
     xml = served_valid(server, alert_id, oasis)
     alert = check(xml).alert
@@ -201,6 +203,7 @@ def update_then_cancel(page: Page, server: LiveServer, alert_id: str, shared_dat
     expect(cancel).to_have_count(1, timeout=10_000)
     expect(update).to_have_attribute("data-in-force", "false")
     expect(form).to_have_attribute("data-mode", "alert")
+    expect(page.locator('[data-testid="warning-marker"][data-own="true"]')).to_have_count(0)
     cancelled = check(served_valid(server, cancel.get_attribute("data-identifier") or "", oasis))
     assert cancelled.alert is not None
     assert [r.identifier for r in cancelled.alert.references] == [update_id]

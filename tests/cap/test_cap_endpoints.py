@@ -114,11 +114,16 @@ def test_alert_and_cancel_reach_the_endpoints(
     assert first.json()["sent_to"] == ["bg-alert", "mirror", "broken"]
     alert_id = first.json()["identifier"]
     _settled(api, incident_id, 3)
+    own = {w["identifier"]: w for w in api.get(f"{BASE}/warnings").json() if w["own"]}
+    assert list(own) == [alert_id]  # on the map's layer too
+    assert own[alert_id]["circles"][0]["radius_m"] == pytest.approx(800)
+    assert own[alert_id]["signature"] == "published by CityOps"
     cancel = _body(incident_id, msg_type="Cancel", references=alert_id)
     second = api.post(f"{BASE}/cap/messages", json=cancel, headers=pub)
     assert second.status_code == 201, second.text
     cancel_id = second.json()["identifier"]
     messages = _settled(api, incident_id, 6)
+    assert [w for w in api.get(f"{BASE}/warnings").json() if w["own"]] == []  # cancelled
 
     # what the incident view shows: each message, in force or not, and its deliveries
     assert [(m["identifier"], m["in_force"]) for m in messages] == [

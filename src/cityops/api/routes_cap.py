@@ -20,6 +20,7 @@ from cityops.domain.access import Permission, Principal
 from cityops.domain.audit import AuditAction
 from cityops.domain.entities import LonLat
 from cityops.services import audit
+from cityops.services.live import LiveKind, LiveMessage, WarningChange, WarningPayload
 from cityops.store import cap_deliveries_repo, incidents_repo
 
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["public warnings"])
@@ -164,6 +165,21 @@ def publish_warning(
     worker = getattr(request.app.state.center, "cap_out", None)
     if worker is not None and endpoints:
         worker.wake()
+    where = loc or (LonLat(*body.polygon[0]) if body.polygon else None)
+    if where is not None:  # the consoles' warnings layer redraws (CityOps's own warnings on it)
+        change = {"Alert": WarningChange.OPENED, "Update": WarningChange.UPDATED}
+        payload = WarningPayload(
+            change=change.get(body.msg_type, WarningChange.CANCELLED),
+            sender=draft.sender[:300],
+            identifier=identifier,
+            headline=body.en.headline,
+            severity=body.severity,
+            lon=where.lon,
+            lat=where.lat,
+            expires=draft.expires,
+            signature="published by CityOps",
+        )
+        center.live.publish(LiveMessage(mid, LiveKind.WARNING, payload))
     url = str(request.url_for("cap_message", mid=mid, identifier=identifier))
     return PublishedView(
         identifier=identifier,

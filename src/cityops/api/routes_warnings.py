@@ -12,10 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from cityops.api.auth import allow
-from cityops.api.deps import Center, Conn
+from cityops.api.deps import Backend, Center, Conn
 from cityops.cap.model import Alert
-from cityops.cap.publish import CapArchive
+from cityops.cap.publish import CapArchive, in_force
 from cityops.domain.access import Permission, Principal
+from cityops.domain.entities import LonLat
 from cityops.ingest.cap_feeds import CapFeedPoller
 from cityops.store import cap_deliveries_repo, incidents_repo
 
@@ -54,6 +55,8 @@ class WarningView(BaseModel):
     polygons: list[list[tuple[float, float]]]
     """The alert's drawn areas (its first info block's), ``[lon, lat]`` rings, for the map."""
     circles: list[CircleView]
+    own: bool = False
+    """Published by CityOps itself (from an incident), not received."""
 
 
 def _shapes(alert: Alert) -> tuple[list[list[tuple[float, float]]], list[CircleView]]:
@@ -67,39 +70,63 @@ def _shapes(alert: Alert) -> tuple[list[list[tuple[float, float]]], list[CircleV
     return polygons, circles
 
 
+def _view(
+    alert: Alert, where: LonLat, replaces: list[str], signature: str, own: bool
+) -> WarningView:
+    info = alert.infos[0]
+    polygons, circles = _shapes(alert)
+    return WarningView(
+        sender=alert.sender,
+        identifier=alert.identifier,
+        msg_type=alert.msg_type,
+        status=alert.status,
+        sent=alert.sent,
+        expires=alert.expires(),
+        event=info.event,
+        severity=info.severity,
+        urgency=info.urgency,
+        certainty=info.certainty,
+        headline=info.headline or info.event,
+        lon=where.lon,
+        lat=where.lat,
+        replaces=replaces,
+        signature=signature,
+        polygons=polygons,
+        circles=circles,
+        own=own,
+    )
+
+
+def _own(center: Backend, mid: str) -> list[WarningView]:
+    """CityOps's own messages in force here, placed at their circle's centre or their first
+    polygon's mean point."""
+    views = []
+    alerts = CapArchive(center.settings.data_dir / "cap").alerts(mid, f"cityops.{mid}.")
+    for alert in in_force(alerts, datetime.now(UTC)):
+        polygons, circles = _shapes(alert)
+        if circles:
+            where = LonLat(circles[0].lon, circles[0].lat)
+        elif polygons:
+            ring = polygons[0][:-1] or polygons[0]
+            where = LonLat(sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring))
+        else:
+            continue
+        replaces = [r.identifier for r in alert.references]
+        views.append(_view(alert, where, replaces, "published by CityOps", own=True))
+    return views
+
+
 @router.get("/warnings", response_model=list[WarningView])
-def list_warnings(mid: str, request: Request, _: Reader) -> list[WarningView]:
-    """The warnings in force here, newest first."""
+def list_warnings(mid: str, request: Request, center: Center, _: Reader) -> list[WarningView]:
+    """The warnings in force here, newest first: those received (feeds, pushes, MQTT) and
+    CityOps's own (``own``)."""
     poller = getattr(request.app.state.center, "cap_feeds", None)
     book = poller.book(mid) if isinstance(poller, CapFeedPoller) else None
-    if book is None:
-        return []
-    views = []
-    for warning in book.active.values():
-        alert = warning.alert
-        info = alert.infos[0]
-        polygons, circles = _shapes(alert)
-        views.append(
-            WarningView(
-                sender=alert.sender,
-                identifier=alert.identifier,
-                msg_type=alert.msg_type,
-                status=alert.status,
-                sent=alert.sent,
-                expires=alert.expires(),
-                event=info.event,
-                severity=info.severity,
-                urgency=info.urgency,
-                certainty=info.certainty,
-                headline=info.headline or info.event,
-                lon=warning.position.lon,
-                lat=warning.position.lat,
-                replaces=[identifier for _, identifier in warning.replaces],
-                signature=warning.signature,
-                polygons=polygons,
-                circles=circles,
-            )
-        )
+    views = [
+        _view(w.alert, w.position, [i for _, i in w.replaces], w.signature, own=False)
+        for w in (book.active.values() if book is not None else ())
+    ]
+    views += _own(center, mid)
     return sorted(views, key=lambda v: v.sent, reverse=True)
 
 

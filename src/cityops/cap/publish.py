@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,39 @@ def atom_feed(*, feed_id: str, title: str, updated: datetime, items: Sequence[Pu
     return safexml.to_bytes(root)
 
 
+_READ: dict[Path, Alert | None] = {}
+_READ_MAX = 20_000
+
+
+_READ_LOCK = threading.Lock()
+
+
+def _read(path: Path) -> Alert | None:
+    """A kept message, read and checked once per process: a published file never changes."""
+    with _READ_LOCK:
+        if path in _READ:
+            return _READ[path]
+    alert = check(path.read_bytes()).alert
+    with _READ_LOCK:
+        while len(_READ) >= _READ_MAX:
+            del _READ[next(iter(_READ))]
+        _READ[path] = alert
+    return alert
+
+
+def in_force(alerts: Sequence[Alert], now: datetime) -> list[Alert]:
+    """Of CityOps's messages, those in force: not a Cancel, not referenced by a later message
+    (updated or cancelled), not expired."""
+    replaced = {(r.sender, r.identifier) for a in alerts for r in a.references}
+    return [
+        a
+        for a in alerts
+        if a.msg_type != "Cancel"
+        and a.key not in replaced
+        and ((ends := a.expires()) is None or ends > now)
+    ]
+
+
 class CapArchive:
     """``<root>/<municipality>/<identifier>.xml``: what was published stays as published."""
 
@@ -82,7 +116,7 @@ class CapArchive:
             return []
         if prefix and not _NAME.fullmatch(prefix):
             return []
-        found = [check(p.read_bytes()).alert for p in sorted(folder.glob(f"{prefix}*.xml"))]
+        found = [_read(p) for p in sorted(folder.glob(f"{prefix}*.xml"))]
         return [a for a in found if a is not None]
 
     def next_identifier(self, municipality: str, incident_id: int) -> str:

@@ -503,6 +503,8 @@ export interface PublicWarning {
   signature: string;
   polygons: [number, number][][];
   circles: { lon: number; lat: number; radius_m: number }[];
+  /** Published by CityOps itself (from an incident). */
+  own: boolean;
 }
 
 /** A CAP message's delivery to a configured endpoint (routes_warnings.DeliveryView). */

@@ -1,7 +1,7 @@
 // @ts-check
-// Public warnings in force (CAP 1.2, docs/CAP.md): each warning's drawn areas (polygons,
-// circles) and a marker where the map places it, coloured by severity, with its headline,
-// expiry and signature verdict. Refetched when the municipality is shown, on every live
+// Public warnings in force (CAP 1.2, docs/CAP.md), received and CityOps's own: each warning's
+// drawn areas (polygons, circles) and a marker where the map places it, coloured by severity,
+// with its headline, expiry and signature verdict (or "published by CityOps"). Refetched when the municipality is shown, on every live
 // `warning` change, and each minute (so an expiry shows without one); an area drawn for a
 // draft (details/warning.js) is previewed here too.
 
@@ -37,8 +37,8 @@ function popup(w) {
     h('strong', null, w.headline),
     h('div', null, `${t(`warnings.severity.${w.severity}`)} · ${w.event}`),
     h('div', { class: 'muted' }, t('warnings.until', { time: until })),
-    h('div', { class: 'muted' }, t('warnings.sender', { sender: w.sender })),
-    h('div', { class: 'muted', dataset: { testid: 'warning-signature' } }, t('warnings.signature', { verdict: w.signature })),
+    w.own ? h('div', { class: 'muted', dataset: { testid: 'warning-own' } }, t('warnings.own')) : h('div', { class: 'muted' }, t('warnings.sender', { sender: w.sender })),
+    w.own ? null : h('div', { class: 'muted', dataset: { testid: 'warning-signature' } }, t('warnings.signature', { verdict: w.signature })),
   );
 }
 
@@ -50,7 +50,7 @@ function draw(w) {
   const content = () => popup(w);
   for (const ring of w.polygons) L.polygon(ring.map(([lon, lat]) => L.latLng(lat, lon)), style).bindPopup(content).addTo(group);
   for (const c of w.circles) L.circle(L.latLng(c.lat, c.lon), { ...style, radius: c.radius_m }).bindPopup(content).addTo(group);
-  const dot = h('span', { class: 'warning-dot', dataset: { testid: 'warning-marker', identifier: w.identifier, severity: w.severity } }, '!');
+  const dot = h('span', { class: 'warning-dot', dataset: { testid: 'warning-marker', identifier: w.identifier, severity: w.severity, own: String(w.own) } }, '!');
   dot.style.background = colour;
   // beside its point, not on it: the incident a warning opens sits at the same place
   const icon = L.divIcon({ className: 'warning-marker', html: dot, iconSize: [22, 22], iconAnchor: [-8, 30] });
