@@ -5,6 +5,7 @@ MQTT 3.1.1's default answer topic; an error answer; what the ACL keeps an agency
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -186,3 +187,40 @@ def test_an_agency_can_neither_request_nor_read_for_another(world: World) -> Non
     assert incidents_of_case(world.center.db, "112-mq-6") == 1
     assert [r[0] for r in traffic.received] == [f"{TRAFFIC}/responses/112-mq-6"]
     assert police.received == []  # not the traffic police's answer either
+
+
+def test_a_retained_request_is_served_once_not_again_after_a_reconnect(world: World) -> None:
+    """Published retained, it reaches the subscribed ingest as a live message (served); when
+    the ingest subscribes again after a reconnect, Mosquitto sends it once more flagged
+    retained: acknowledged and counted, not served a second time."""
+    police = world.system("police", v5=False)
+    ingest = world.center.mqtt
+    assert ingest is not None
+    ignored = agency_requests.COUNTS.snapshot().get("retained", 0)
+    try:
+        police.subscribe(f"{POLICE}/responses/#")
+        info = police.client.publish(
+            f"{POLICE}/requests", json.dumps(body("112-mq-7")), qos=1, retain=True
+        )
+        info.wait_for_publish(10)
+        police.answer(f"{POLICE}/responses/112-mq-7")
+        time.sleep(0.5)  # its PUBACK is out (else the session resumes it: at least once, by design)
+        ingest.connected.clear()
+        ingest.client.reconnect()  # on_connect subscribes again: the retained request comes back
+        assert ingest.connected.wait(15)
+        wait_for(
+            lambda: agency_requests.COUNTS.snapshot().get("retained", 0) == ignored + 1,
+            10,
+            "the retained request to be seen and ignored",
+        )
+        empty = agency_requests.COUNTS.snapshot().get("empty", 0)
+        police.client.publish(f"{POLICE}/requests", b"", qos=1, retain=True).wait_for_publish(10)
+        wait_for(
+            lambda: agency_requests.COUNTS.snapshot().get("empty", 0) == empty + 1,
+            10,
+            "the empty message that clears it to be ignored",
+        )
+    finally:
+        police.stop()
+    assert incidents_of_case(world.center.db, "112-mq-7") == 1
+    assert [r[0] for r in police.received] == [f"{POLICE}/responses/112-mq-7"]

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 REQUEST_TOPICS = "cityops/+/agency/+/requests"
 WORKERS = 2
+RETAINED = "retained"
+"""The count of requests delivered again as retained messages, and not served again."""
+EMPTY = "empty"
 """Requests served at once; each is one short transaction."""
 
 
@@ -68,8 +71,17 @@ class AgencyRequestServer:
     def submit(
         self, client: mqtt.Client, topic: str, msg: mqtt.MQTTMessage, ack: Callable[[], None]
     ) -> None:
-        """Called on paho's thread with the message's (valid UTF-8) topic: to the pool."""
+        """Called on paho's thread with the message's (valid UTF-8) topic: to the pool. A request
+        delivered as retained (a retained request, sent again because the ingest subscribed
+        again after a reconnect) was served when it was published: it is acknowledged and
+        counted (``retained``), not served a second time; so is an empty message (``empty``: what
+        clears a retained message)."""
         received = time.perf_counter()
+        if msg.retain or not msg.payload:  # an empty message clears a retained one: no request
+            svc.COUNTS.add(RETAINED if msg.retain else EMPTY)
+            log.info("location request on %r not served again (retained or empty)", topic)
+            ack()
+            return
         props = getattr(msg, "properties", None)
         reply = getattr(props, "ResponseTopic", None) if props is not None else None
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
