@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cityops.cli import app
 from cityops.domain.access import Role
-from cityops.services import accounts, tokens
+from cityops.services import accounts, sessions, tokens
 from cityops.store import access_repo
 from cityops.store.db import make_engine
 from cityops.store.tables_access import api_tokens, users
@@ -162,11 +162,11 @@ def test_a_disabled_account_loses_its_tokens_and_sessions_until_enabled(
     with db.begin() as conn:
         user = access_repo.user_by_name(conn, "leaver")
         assert user is not None
-        session = accounts.open_session(conn, user.id, via="session", now=now, absolute_s=60)
+        session = sessions.open_session(conn, user.id, via="session", now=now, absolute_s=60)
     invoke(runner, "users", "disable", "leaver")
     with db.begin() as conn:
         assert tokens.principal_for_token(conn, token, now=now) is None
-        assert accounts.principal_for_session(conn, session.cookie, now=now, idle_s=60) is None
+        assert sessions.principal_for_session(conn, session.cookie, now=now, idle_s=60) is None
         assert accounts.verify_login(conn, "leaver", PASSWORD) is None
     invoke(runner, "users", "disable", "leaver", "--enable")
     with db.begin() as conn:

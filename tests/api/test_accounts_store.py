@@ -13,7 +13,7 @@ from cityops.app import import_config
 from cityops.domain.access import Membership, Permission, Role
 from cityops.domain.entities import Sector, Severity
 from cityops.domain.incident import Incident, Status
-from cityops.services import accounts, tokens
+from cityops.services import accounts, sessions, tokens
 from cityops.store import access_repo, handovers_repo, incidents_repo
 from cityops.store.db import make_engine, upgrade
 from cityops.store.incidents_repo import IncidentFilter
@@ -82,14 +82,14 @@ def test_memberships_are_granted_changed_and_revoked(db: Engine) -> None:
 def test_sessions_and_tokens_expire_and_are_revoked(db: Engine) -> None:
     uid = new_user(db)
     with db.begin() as conn:
-        session = accounts.open_session(conn, uid, via="session", now=NOW, absolute_s=3600)
+        session = sessions.open_session(conn, uid, via="session", now=NOW, absolute_s=3600)
         token_id, token = tokens.create_token(conn, uid, "gateway", actor="admin", now=NOW)
     with db.begin() as conn:
-        found = accounts.principal_for_session(conn, session.cookie, now=NOW, idle_s=600)
+        found = sessions.principal_for_session(conn, session.cookie, now=NOW, idle_s=600)
         assert found is not None
         assert found[1] == session.csrf
         later = NOW + timedelta(seconds=601)  # idle too long
-        assert accounts.principal_for_session(conn, session.cookie, now=later, idle_s=600) is None
+        assert sessions.principal_for_session(conn, session.cookie, now=later, idle_s=600) is None
         assert access_repo.session_by_digest(conn, accounts.digest(session.cookie)) is None
         assert tokens.principal_for_token(conn, token, now=NOW) is not None
         assert tokens.revoke_token(conn, token_id, actor="admin", now=NOW)

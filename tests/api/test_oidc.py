@@ -21,7 +21,7 @@ from cityops.api.app import create_api
 from cityops.app import ControlCenter
 from cityops.domain.access import Role
 from cityops.domain.audit import INSTALLATION_CHAIN
-from cityops.services import accounts
+from cityops.services import accounts, sessions
 from cityops.store import access_repo, audit_repo
 from cityops.store.tables_access import users
 from tests.harness.oidc_provider import OidcProvider, unavailable_reason
@@ -149,7 +149,7 @@ def test_code_flow_opens_a_console_session_with_mapped_roles(
     assert cookie
 
     with center.db.begin() as conn:
-        found = accounts.principal_for_session(conn, cookie, now=datetime.now(UTC), idle_s=3600)
+        found = sessions.principal_for_session(conn, cookie, now=datetime.now(UTC), idle_s=3600)
     assert found is not None
     principal, csrf = found
     assert csrf

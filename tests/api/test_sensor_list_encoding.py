@@ -1,6 +1,6 @@
-"""GET /sensors (the console's largest start-up request) is written straight to JSON from rows
-(issue 8's first-render cost): its bytes must be exactly what the documented model gives, for
-sensors with and without readings, in alarm or not; a liaison gets none."""
+"""GET /sensors and GET /cameras (start-up requests of the console) are written straight to JSON
+from rows (issue 8's first-render cost): their bytes must be exactly what the documented models
+give, for sensors with and without readings, in alarm or not; a liaison gets no sensors."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
-from cityops.api.routes_sources import SensorView
+from cityops.api.routes_sources import CameraView, SensorView
 from cityops.app import ControlCenter
 from cityops.domain.access import Role
 from tests.town import MUNI, api_client
 
 BASE = f"/api/v1/m/{MUNI}"
 MODEL = TypeAdapter(list[SensorView])
+CAMERAS = TypeAdapter(list[CameraView])
 
 
 def test_the_sensor_list_is_byte_for_byte_the_models_encoding(client: TestClient) -> None:
@@ -49,3 +50,13 @@ def test_a_liaison_gets_no_sensors(center: ControlCenter) -> None:
         r = liaison.get(f"{BASE}/sensors")
     assert r.status_code == 200
     assert r.json() == []
+
+
+def test_the_camera_list_is_byte_for_byte_the_models_encoding(client: TestClient) -> None:
+    r = client.get(f"{BASE}/cameras")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    parsed = CAMERAS.validate_json(r.content)
+    assert CAMERAS.dump_json(parsed) == r.content
+    assert [c.id for c in parsed] == ["cam-a", "cam-b", "cam-school"]
+    assert all(c.health == "unknown" for c in parsed)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cityops.api import routes_live
-from cityops.services import accounts
+from cityops.services import sessions
 from tests.browser.chromium import OPERATOR
 from tests.browser.conftest import PASSWORD, sign_in
 from tests.browser.test_console_live import store_incident_quietly
@@ -101,7 +101,7 @@ def test_session_end_shows_login_over_the_console_and_keeps_the_place(
     cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "cityops_session")
     assert server.center is not None
     with server.center.db.begin() as conn:
-        assert accounts.close_session(conn, cookie)
+        assert sessions.close_session(conn, cookie)
 
     # the operator's next request is answered 401: the login comes over the console as it is
     # (the incident panel's own requests may get there first: dispatched, not clicked, so the
@@ -134,7 +134,7 @@ def test_session_end_seen_by_the_live_feed_alone_shows_the_login(
     cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "cityops_session")
     assert server.center is not None
     with server.center.db.begin() as conn:
-        assert accounts.close_session(conn, cookie)
+        assert sessions.close_session(conn, cookie)
     screen = page.get_by_test_id("login-screen")
     expect(screen).to_be_visible(timeout=15_000)
     expect(page.locator("#login-error")).to_contain_text("session has ended")

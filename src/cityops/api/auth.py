@@ -24,7 +24,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from cityops.api.deps import Center
 from cityops.domain.access import Permission, Principal
-from cityops.services import accounts, tokens
+from cityops.services import sessions, tokens
 from cityops.settings import Settings
 
 SESSION_COOKIE = "cityops_session"
@@ -70,10 +70,10 @@ async def current_principal(
     if not cookie:
         raise _unauthorized()
     idle_s = settings.session_idle_s
-    session = accounts.cached_session(db, cookie, now=now, idle_s=idle_s, cache_s=cache_s)
+    session = sessions.cached_session(db, cookie, now=now, idle_s=idle_s, cache_s=cache_s)
     if session is None:
         session = await run_in_threadpool(
-            partial(accounts.session_principal, db, cookie, now=now, idle_s=idle_s, cache_s=cache_s)
+            partial(sessions.session_principal, db, cookie, now=now, idle_s=idle_s, cache_s=cache_s)
         )
     if session is None:
         raise _unauthorized("the session has ended: log in again")
@@ -102,14 +102,14 @@ def recheck(center: Center, request: Request) -> Principal | None:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             return None
-        found = accounts.principal_for_session(
+        found = sessions.principal_for_session(
             conn, cookie, now=now, idle_s=center.settings.session_idle_s, touch=False
         )
     return None if found is None else found[0]
 
 
 def set_session_cookie(
-    response: Response, session: accounts.NewSession, settings: Settings
+    response: Response, session: sessions.NewSession, settings: Settings
 ) -> None:
     """The console's session cookie: HttpOnly, SameSite=Strict, Secure unless plain-http
     development (``CITYOPS_SESSION_COOKIE_SECURE=false``), ending with the session."""

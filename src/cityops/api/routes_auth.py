@@ -20,7 +20,7 @@ from cityops.api.auth import (
 from cityops.api.deps import Center
 from cityops.domain.access import Role
 from cityops.domain.audit import AuditAction
-from cityops.services import accounts, audit
+from cityops.services import accounts, audit, sessions
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -64,15 +64,15 @@ class Me(BaseModel):
 @router.post("/login", response_model=LoginAnswer, summary="Log in: a session cookie + CSRF token")
 def login(body: LoginBody, center: Center, request: Request, response: Response) -> LoginAnswer:
     client = request.client.host if request.client else None
-    session: accounts.NewSession | None = None
+    session: sessions.NewSession | None = None
     previous = request.cookies.get(SESSION_COOKIE)
     with center.db.begin() as conn:
         if previous:  # a login never carries on a session the browser held before
-            accounts.close_session(conn, previous)
+            sessions.close_session(conn, previous)
         user = accounts.verify_login(conn, body.username, body.password)
         now = now_utc()  # after the (deliberately slow) password check
         if user is not None:
-            session = accounts.open_session(
+            session = sessions.open_session(
                 conn,
                 user.id,
                 via="session",
@@ -105,7 +105,7 @@ def logout(caller: Caller, center: Center, request: Request, response: Response)
     cookie = request.cookies.get(SESSION_COOKIE)
     with center.db.begin() as conn:
         if caller.via != "token" and cookie:
-            accounts.close_session(conn, cookie)
+            sessions.close_session(conn, cookie)
         audit.record(
             conn,
             actor=caller.username,

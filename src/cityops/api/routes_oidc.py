@@ -22,7 +22,7 @@ from cityops.api.auth import set_session_cookie
 from cityops.api.deps import Center
 from cityops.domain.audit import AuditAction
 from cityops.domain.sso import SsoError
-from cityops.services import accounts, audit
+from cityops.services import audit, sessions
 from cityops.services.accounts import AccountError
 from cityops.services.oidc import OidcError, OidcService, provision
 from cityops.services.oidc_config import load_oidc_config
@@ -130,7 +130,7 @@ async def callback(
         now = datetime.now(UTC)
         with center.db.begin() as conn:
             user_id = provision(conn, service.provider(provider), identity, now)
-            session = accounts.open_session(
+            session = sessions.open_session(
                 conn,
                 user_id,
                 via="oidc",

@@ -185,7 +185,9 @@ def sensor_readings(
 
 
 @router.get("/cameras", response_model=list[CameraView])
-def list_cameras(caller: Reader, center: Center, rt: Runtime, conn: Conn) -> list[CameraView]:
+def list_cameras(caller: Reader, center: Center, rt: Runtime, conn: Conn) -> Response:
+    """The cameras the caller may see, with their health. Written straight to JSON in the
+    model's order and encoding, as /sensors is (a start-up request of the console)."""
     states = catalog_repo.camera_states(conn, rt.id)
     seen = visible_cameras(conn, caller, rt.id, now_utc())
     out = []
@@ -194,22 +196,22 @@ def list_cameras(caller: Reader, center: Center, rt: Runtime, conn: Conn) -> lis
             continue
         row = states.get(cam.id)
         out.append(
-            CameraView(
-                id=cam.id,
-                name=cam.name,
-                name_local=cam.name_local,
-                position=Position(lon=cam.position.lon, lat=cam.position.lat),
-                heading_deg=cam.heading_deg,
-                fov_deg=cam.fov_deg,
-                range_m=cam.range_m,
-                stream_url=cam.stream_url,
-                zones=sorted(cam.zones),
-                has_video=center.snapshots.stream_url(cam, index) is not None,
-                health=CameraHealth(row.health) if row else CameraHealth.UNKNOWN,
-                last_event_at=row.last_event_at if row else None,
-            )
+            {
+                "id": cam.id,
+                "name": cam.name,
+                "name_local": cam.name_local,
+                "position": {"lon": cam.position.lon, "lat": cam.position.lat},
+                "heading_deg": cam.heading_deg,
+                "fov_deg": cam.fov_deg,
+                "range_m": cam.range_m,
+                "stream_url": cam.stream_url,
+                "zones": sorted(cam.zones),
+                "has_video": center.snapshots.stream_url(cam, index) is not None,
+                "health": CameraHealth(row.health) if row else CameraHealth.UNKNOWN,
+                "last_event_at": row.last_event_at if row else None,
+            }
         )
-    return out
+    return Response(to_json(out), media_type="application/json")
 
 
 @router.get("/agencies", response_model=list[AgencyView])
