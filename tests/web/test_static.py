@@ -43,6 +43,18 @@ DYNAMIC_FAMILIES: dict[str, tuple[str, ...]] = {
         *("provider", "provider_unreachable", "provider_metadata", "token", "id_token"),
         *("subject", "account"),
     ),
+    # public warnings (CAP 1.2): the values CityOps offers and reads (js/details/warning.js)
+    "warnings.severity": ("Extreme", "Severe", "Moderate", "Minor", "Unknown"),
+    "warnings.urgency": ("Immediate", "Expected", "Future"),
+    "warnings.certainty": ("Observed", "Likely", "Possible"),
+    "warnings.status": ("Actual", "Exercise"),
+    "warnings.field": (
+        *("severity", "urgency", "certainty", "status", "expires", "area"),
+        *("event", "headline", "description", "instruction"),
+    ),
+    "warnings.delivery": ("pending", "retrying", "sent", "failed"),
+    "warnings.type": ("Alert", "Update", "Cancel"),
+    "warnings.texts": ("bg", "en"),
 }
 
 # http(s) URLs allowed in vendored code: identifiers and comments, never fetched.

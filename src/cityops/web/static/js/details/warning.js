@@ -48,7 +48,7 @@ function messageRow(m) {
     h(
       'li',
       { class: `cap-delivery st-${d.status}`, dataset: { testid: 'cap-delivery', endpoint: d.endpoint, status: d.status } },
-      t('warnings.delivery', { endpoint: d.endpoint, status: t(`warnings.delivery_${d.status}`), n: d.attempts }),
+      t('warnings.delivery', { endpoint: d.endpoint, status: t(`warnings.delivery.${d.status}`), n: d.attempts }),
       d.status === 'failed' && d.last_error ? ` — ${d.last_error}` : '',
     ),
   );
@@ -58,7 +58,7 @@ function messageRow(m) {
     h(
       'div',
       { class: 'share-row-head' },
-      h('span', { class: 'chip' }, t(`warnings.type_${m.msg_type}`)),
+      h('span', { class: 'chip' }, t(`warnings.type.${m.msg_type}`)),
       m.in_force ? h('span', { class: 'chip warning-in-force' }, t('warnings.in_force')) : null,
       h('strong', null, m.headline),
     ),
@@ -95,10 +95,19 @@ function syncMode(cur) {
   if (cancel instanceof HTMLElement) cancel.hidden = !current;
 }
 
-/** @param {string} name @param {readonly string[]} values @param {string} selected */
+/** @type {Readonly<Record<string, (v: string) => string>>} */
+const LABELS = {
+  severity: (v) => t(`warnings.severity.${v}`),
+  urgency: (v) => t(`warnings.urgency.${v}`),
+  certainty: (v) => t(`warnings.certainty.${v}`),
+  status: (v) => t(`warnings.status.${v}`),
+};
+
+/** @param {keyof typeof CHOICES} name @param {readonly string[]} values @param {string} selected */
 function choice(name, values, selected) {
-  const select = h('select', { name, dataset: { testid: `warning-${name}` } }, ...values.map((v) => h('option', { value: v, selected: v === selected }, t(`warnings.${name}.${v}`))));
-  return h('label', { class: 'share-field' }, h('span', null, t(`warnings.field_${name}`)), select);
+  const label = LABELS[name] || ((/** @type {string} */ v) => v);
+  const select = h('select', { name, dataset: { testid: `warning-${name}` } }, ...values.map((v) => h('option', { value: v, selected: v === selected }, label(v))));
+  return h('label', { class: 'share-field' }, h('span', null, t(`warnings.field.${name}`)), select);
 }
 
 /** @param {string} lang @param {Incident} inc */
@@ -107,12 +116,12 @@ function textFields(lang, inc) {
   return h(
     'fieldset',
     { class: 'warning-texts', dataset: { lang } },
-    h('legend', null, t(`warnings.texts_${lang}`)),
+    h('legend', null, t(`warnings.texts.${lang}`)),
     ...TEXTS.map(([field, max, long]) => {
       const attrs = { name: `${lang}.${field}`, maxlength: String(max), required: field !== 'instruction', dataset: { testid: `warning-${lang}-${field}` } };
       const input = long ? h('textarea', { ...attrs, rows: '2' }) : h('input', attrs);
       if (field === 'headline' || field === 'event') input.value = title.slice(0, max);
-      return h('label', { class: 'share-field' }, h('span', null, t(`warnings.field_${field}`)), input);
+      return h('label', { class: 'share-field' }, h('span', null, t(`warnings.field.${field}`)), input);
     }),
   );
 }
@@ -184,8 +193,8 @@ function buildForm(cur, inc) {
   const form = cur.form;
   form.append(
     h('div', { class: 'warning-choices' }, choice('severity', CHOICES.severity, 'Severe'), choice('urgency', CHOICES.urgency, 'Immediate'), choice('certainty', CHOICES.certainty, 'Likely'), choice('status', CHOICES.status, 'Actual')),
-    h('label', { class: 'share-field' }, h('span', null, t('warnings.field_expires')), expires),
-    h('div', { class: 'share-field' }, h('span', null, t('warnings.field_area')), h('div', { class: 'assign-row' }, radius, h('span', null, 'm'), draw), where),
+    h('label', { class: 'share-field' }, h('span', null, t('warnings.field.expires')), expires),
+    h('div', { class: 'share-field' }, h('span', null, t('warnings.field.area')), h('div', { class: 'assign-row' }, radius, h('span', null, 'm'), draw), where),
     textFields('bg', inc),
     textFields('en', inc),
     h('div', { class: 'share-actions' }, submit, cancel),
