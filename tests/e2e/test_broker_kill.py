@@ -1,8 +1,9 @@
 """The delivery guarantee when the server is killed, under each embedded broker mode.
 
 A gateway (its own device credential) publishes readings at QoS 1 while `cityops serve` is
-SIGKILLed three times and started again; every reading whose PUBACK the gateway received must be
-stored exactly once at the end.
+SIGKILLed twice and started again; every reading whose PUBACK the gateway received must be
+stored exactly once at the end, and the rule state must have survived: every reading is above
+the PM10 threshold, so its "for an hour" rule opens exactly one incident.
 
 - ``mosquitto``: CityOps's supervised Mosquitto outlives the server, keeps queueing for the
   ingest's persistent session, and is adopted (same pid, never a second one) by the restarted
@@ -29,7 +30,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cityops.bus.mosquitto_conf import BrokerFiles, find_mosquitto
 from cityops.bus.supervisor import is_our_mosquitto
@@ -142,7 +143,7 @@ class Gateway:
             if lag > 0:
                 time.sleep(lag)
             ts = (self.base + timedelta(seconds=i)).isoformat()
-            payload = f'{{"value": {10 + i % 20}, "ts": "{ts}"}}'
+            payload = f'{{"value": {60 + i % 20}, "ts": "{ts}"}}'
             topic = f"cityops/{MUNI}/sensors/{SENSOR}/readings"
             self.infos.append(self.client.publish(topic, payload, qos=1))
         self.done.set()
@@ -172,6 +173,19 @@ def stored(db_url: str) -> list[datetime]:
                 )
             )
             return [row.ts for row in rows]
+    finally:
+        db.dispose()
+
+
+def incidents(db_url: str) -> int:
+    """Incidents of the test town's PM10 rule (every reading is above its threshold)."""
+    db = make_engine(db_url)
+    try:
+        with db.connect() as conn:
+            query = select(func.count()).where(
+                t.incidents.c.municipality == MUNI, t.incidents.c.rule_id == "pm10-high"
+            )
+            return int(conn.execute(query).scalar_one())
     finally:
         db.dispose()
 
@@ -255,6 +269,8 @@ def test_every_acknowledged_reading_survives_sigkill(
     rows = stored(db_url)
     assert len(rows) == len(set(rows)), "a reading stored twice"
     assert set(rows) <= gateway.published()
+    # rule state survived too: above 50 for an hour of readings opens one incident, once
+    assert incidents(db_url) == 1
     missing = acked - set(rows)
     lost = sorted(int((ts - gateway.base).total_seconds()) for ts in missing)
     if missing:
