@@ -143,6 +143,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
     ("POST", f"{M}/dispatch/{{delivery_id}}/reply"): SIGNED,
     ("GET", f"{INC}/deliveries"): READ,
+    # location requests from agency systems (L): a liaison account's token, its agency's requests
+    ("POST", f"{M}/agency/requests"): frozenset({LIAISON}),
     # agency shares (S): operators with shares.manage; recipients by the link's token (cookie)
     ("POST", f"{INC}/shares"): ACT,
     ("GET", f"{INC}/shares"): ACT,
@@ -159,8 +161,6 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/share-access/basemap"): SIGNED,
     ("GET", "/api/v1/share-access/status"): SIGNED,
     ("GET", f"{M}/agency/shares"): VIDEO,  # a liaison's: the active shares with its agency
-    # location requests from agency systems (L): a liaison account's token, its agency's requests
-    ("POST", f"{M}/agency/requests"): frozenset({LIAISON}),
     # vulnerable people (V): the registry persons.manage, seeing one persons.view (audited),
     # their devices ingest.write, the forward to police shares.manage
     ("GET", f"{M}/persons"): ACT,
@@ -172,6 +172,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", f"{M}/persons/{{person_id}}/photo.jpg"): ACT,
     ("GET", f"{M}/persons/{{person_id}}/track"): ACT,
     ("GET", f"{INC}/person"): ACT,
+    ("GET", f"{INC}/person/track"): ACT,
     ("POST", f"{INC}/person/forward"): ACT,
     ("POST", f"{M}/persons/{{device}}/position"): INGEST,
     ("POST", f"{M}/persons/{{device}}/sos"): INGEST,

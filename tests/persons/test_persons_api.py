@@ -215,3 +215,35 @@ def test_an_sos_over_http_is_forwarded_to_police_as_a_share(
     # an incident that is not a person's episode has no person
     track = admin.get(f"/api/v1/m/{MUNI}/persons/{made['id']}/track").json()
     assert [(p["kind"], p["lon"]) for p in track] == [("sos", 25.3925)]
+
+
+def test_an_episode_track_by_its_incident_is_audited(
+    center: ControlCenter, admin: TestClient
+) -> None:
+    """A console opening during an episode knows the incident, not the person: it asks the
+    episode's track by the incident (the person's number comes with it), audited as a view."""
+    made = register(admin, device_id="watch-track")
+    at = datetime.now(UTC) - timedelta(minutes=2)
+    for i, kind in enumerate(["sos", "position"]):
+        point = {
+            "lon": 25.3925 + i * 0.001,
+            "lat": 42.6194,
+            "ts": (at + timedelta(seconds=i)).isoformat(),
+        }
+        sent = admin.post(f"/api/v1/m/{MUNI}/persons/watch-track/{kind}", json=point)
+        assert sent.status_code == 200, sent.text
+    incident_id = admin.get(f"/api/v1/m/{MUNI}/persons/{made['id']}").json()["incident_id"]
+    before = len(audited(center, "person.viewed"))
+    got = admin.get(f"/api/v1/m/{MUNI}/incidents/{incident_id}/person/track")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["person_id"], body["incident_id"]) == (made["id"], incident_id)
+    assert [(p["kind"], p["lon"]) for p in body["points"]] == [
+        ("sos", 25.3925),
+        ("position", 25.3935),
+    ]
+    records = audited(center, "person.viewed")
+    assert len(records) == before + 1
+    assert records[-1]["target"] == f"person:{made['id']}"
+    assert records[-1]["detail"] == {"what": "track", "incident": incident_id}
+    assert admin.get(f"/api/v1/m/{MUNI}/incidents/999999/person/track").status_code == 404

@@ -6,16 +6,17 @@ and the episode forwarded to police as a share (``shares.manage``, origin ``sos`
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from cityops.api.auth import allow, now_utc
 from cityops.api.deps import Center, IncidentId, Pipeline, Runtime
 from cityops.api.routes_ingest import _ingest, ingest_client, require_json
-from cityops.api.routes_persons import PersonView, Viewer
+from cityops.api.routes_persons import PersonView, TrackPointView, Viewer, track_views
 from cityops.api.routes_shares import NewShareView, ShareView
 from cityops.domain.access import Permission, Principal
 from cityops.domain.persons import Person
@@ -24,6 +25,7 @@ from cityops.services import persons as svc
 from cityops.services.access_scope import incident_home
 from cityops.services.live import LiveKind, LiveMessage
 from cityops.services.views import load_summary
+from cityops.store import persons_repo
 
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["persons"])
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -64,6 +66,43 @@ def incident_person(
             incident_id=incident_id,
         )
         return PersonView.of(conn, found)
+
+
+class EpisodeTrackView(BaseModel):
+    person_id: int
+    incident_id: int
+    points: list[TrackPointView]
+
+
+@router.get(
+    "/incidents/{incident_id}/person/track",
+    response_model=EpisodeTrackView,
+    summary="The track of an SOS episode's person, oldest first (audited)",
+)
+def incident_track(
+    caller: Viewer,
+    center: Center,
+    rt: Runtime,
+    incident_id: IncidentId,
+    hours: Annotated[float, Query(gt=0, le=24 * 31)] = 6.0,
+) -> EpisodeTrackView:
+    """What a console that opens during an episode draws at once (it knows the incident, not
+    the person): the person's number and recent track, audited as a view of the track."""
+    now = now_utc()
+    with center.db.begin() as conn:
+        found = _episode(conn, caller, rt.id, incident_id)
+        assert found.id is not None
+        points = persons_repo.track(conn, rt.id, found.id, now - timedelta(hours=hours))
+        svc.viewed(
+            conn,
+            rt.id,
+            found,
+            actor=caller.username,
+            what="track",
+            now=now,
+            incident_id=incident_id,
+        )
+    return EpisodeTrackView(person_id=found.id, incident_id=incident_id, points=track_views(points))
 
 
 @router.post(

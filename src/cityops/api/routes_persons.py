@@ -7,6 +7,7 @@ names people but shows no contact. A person's device posts positions and SOS her
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -264,6 +265,10 @@ def track(
         found = _found(conn, rt.id, person_id)
         points = persons_repo.track(conn, rt.id, person_id, now - timedelta(hours=hours))
         svc.viewed(conn, rt.id, found, actor=caller.username, what="track", now=now)
+    return track_views(points)
+
+
+def track_views(points: Iterable[persons_repo.TrackPoint]) -> list[TrackPointView]:
     return [
         TrackPointView(
             kind=p.kind.value,
