@@ -89,6 +89,7 @@ class SupervisedMosquitto:
         self._proc: subprocess.Popen[bytes] | None = None
         self._internal: dict[str, str] = {}  # username -> hash of this start's secret
         self._written: tuple[str, str] | None = None
+        self._sync_lock = threading.Lock()  # the watcher and add_internal
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.files.prepare()
@@ -206,15 +207,16 @@ class SupervisedMosquitto:
         if self.db is not None:
             with self.db.connect() as conn:
                 rows = list(devices.listed(conn))
-        texts = credential_files(rows, self._internal, anonymous=self.anonymous)
-        if texts == self._written:
-            return False
-        write_atomically(self.files.passwd, texts[0])
-        write_atomically(self.files.acl, texts[1])
-        self._written = texts
-        if reload and self.alive() and self.pid is not None:
-            os.kill(self.pid, signal.SIGHUP)
-        return True
+        with self._sync_lock:
+            texts = credential_files(rows, self._internal, anonymous=self.anonymous)
+            if texts == self._written:
+                return False
+            write_atomically(self.files.passwd, texts[0])
+            write_atomically(self.files.acl, texts[1])
+            self._written = texts
+            if reload and self.alive() and self.pid is not None:
+                os.kill(self.pid, signal.SIGHUP)
+            return True
 
     # -- stop -------------------------------------------------------------------------------
 
