@@ -4,6 +4,8 @@ with late readings and redeliveries; a chart reads the same shape at every resol
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -183,3 +185,62 @@ def test_the_resolution_follows_the_window(
     window: timedelta, raw_from: datetime | None, want: Resolution
 ) -> None:
     assert sensors_repo.pick_resolution(T0, T0 + window, raw_from) is want
+
+
+def test_the_job_racing_ingest_misses_nothing(db_url: str) -> None:
+    """Ingest stores readings of the same hours while the job rolls them up again and again:
+    once both are done the rollups equal the raw readings (the mark's lock on PostgreSQL)."""
+    db = migrated(db_url)
+    hour = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    written = [
+        Reading(MUNI, f"s{i % 3}", hour + timedelta(seconds=7 * i), float(i % 13))
+        for i in range(1200)
+    ]
+    done = threading.Event()
+
+    failed: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            for i in range(0, len(written), 10):  # small batches, one transaction each,
+                with db.begin() as conn:  # which goes on after storing (rules, state)
+                    observations_repo.insert_readings(conn, written[i : i + 10])
+                    time.sleep(0.003)
+        except BaseException as exc:  # seen by the test, not lost in the thread
+            failed.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    runs = 0
+    while not done.is_set() or runs < 3:
+        rollups.run_pending(db)
+        runs += 1
+    writer.join()
+    assert not failed, failed
+    rollups.run_pending(db)
+    _assert_equal(_stored(db, reading_hourly, "hour"), _expected(written, hour_floor))
+    _assert_equal(_stored(db, reading_daily, "day"), _expected(written, _day))
+    db.dispose()
+
+
+def test_a_job_running_while_ingest_commits_leaves_the_hour_marked(db_url: str) -> None:
+    """The interleaving that could lose a reading: an hour already marked, ingest stores one
+    more reading of it and has not committed when the job takes the hour. The job must not
+    take the mark from under ingest (PostgreSQL: the mark is locked by ingest's upsert and
+    skipped; SQLite: the job waits for ingest's write lock), so a later run sees the reading."""
+    db = migrated(db_url)
+    hour = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    first = Reading(MUNI, "river-1", hour + timedelta(minutes=1), 1.0)
+    second = Reading(MUNI, "river-1", hour + timedelta(minutes=2), 5.0)
+    _insert(db, [[first]])  # marked, not yet rolled up
+    with db.begin() as conn:
+        observations_repo.insert_readings(conn, [second])
+        job = threading.Thread(target=rollups.run_pending, args=(db,))
+        job.start()
+        job.join(timeout=1.0)  # PostgreSQL: done meanwhile; SQLite: waits for this commit
+    job.join()
+    rollups.run_pending(db)
+    _assert_equal(_stored(db, reading_hourly, "hour"), _expected([first, second], hour_floor))
+    db.dispose()
