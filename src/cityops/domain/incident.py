@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 
 from cityops.domain.entities import LonLat, Sector, Severity
 
@@ -128,13 +129,16 @@ def _move_refusal(status: Status, target: Status, agency: str | None) -> str | N
 
 def refusal(incident: Incident, action: IncidentAction) -> str | None:
     """Why ``action`` is not allowed on ``incident`` now; None when it is."""
-    status = incident.status
+    return _refusal(incident.status, incident.assigned_agency, action)
+
+
+def _refusal(status: Status, agency: str | None, action: IncidentAction) -> str | None:
     target = MOVES.get(action)
     if target is not None:
         start = ONLY_FROM.get(action)
         if start is not None and status is not start:
             return f"{action} is only for a {start} incident (it is {status})"
-        return _move_refusal(status, target, incident.assigned_agency)
+        return _move_refusal(status, target, agency)
     if action in WHILE_OPEN and not status.is_open:
         return f"cannot {WHILE_OPEN[action]} a {status} incident"
     return None  # a note is always welcome, even on a closed incident
@@ -142,7 +146,15 @@ def refusal(incident: Incident, action: IncidentAction) -> str | None:
 
 def allowed_actions(incident: Incident) -> list[IncidentAction]:
     """What may be done to ``incident`` now, in the fixed order of :class:`IncidentAction`."""
-    return [action for action in IncidentAction if refusal(incident, action) is None]
+    return list(_allowed(incident.status, bool(incident.assigned_agency)))
+
+
+@cache
+def _allowed(status: Status, has_agency: bool) -> tuple[IncidentAction, ...]:
+    """They depend on the status and whether an agency is assigned only: worked out once per
+    pair (an incident list of hundreds asks for each incident's, issue 8)."""
+    agency = "assigned" if has_agency else None
+    return tuple(a for a in IncidentAction if _refusal(status, agency, a) is None)
 
 
 @dataclass(frozen=True, slots=True)
