@@ -83,7 +83,9 @@ def test_a_second_start_adopts_the_running_broker(tmp_path: Path) -> None:
     assert binary is not None
     first = SupervisedMosquitto(binary, tmp_path / "broker", None, port=port)
     first.start()
+    first._stop.set()  # its CityOps is gone (killed): nobody watches the broker any more
     first.files.pid.unlink()
+    pid = first.pid
     try:
         second = SupervisedMosquitto(binary, tmp_path / "broker", None, port=port)
         second.add_internal(second.internal_name("ingest"))
@@ -92,7 +94,8 @@ def test_a_second_start_adopts_the_running_broker(tmp_path: Path) -> None:
         assert second.pid == first.pid
         assert second.internal_name("ingest") == first.internal_name("ingest")
         second.stop()
-        assert not is_our_mosquitto(first.pid or 0, first.files.conf)
+        assert pid is not None
+        assert not is_our_mosquitto(pid, first.files.conf)
     finally:
         first.stop()
 
@@ -103,6 +106,7 @@ def test_another_configuration_replaces_the_running_broker(tmp_path: Path) -> No
     assert binary is not None
     first = SupervisedMosquitto(binary, tmp_path / "broker", None, port=free_port())
     first.start()
+    first._stop.set()  # its CityOps is gone: nobody watches the broker any more
     old = first.pid
     second = SupervisedMosquitto(binary, tmp_path / "broker", None, port=free_port())
     try:
