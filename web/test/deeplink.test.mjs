@@ -23,3 +23,23 @@ test('a link written is a link read', () => {
     assert.deepEqual(incidentLinkOf(incidentLink(mid, id)), { mid, id });
   }
 });
+
+test('any hash at all: never an exception, and a link read is one written (seeded fuzz)', () => {
+  let seed = 20261203;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const pieces = ['#', '/', 'm', 'incidents', '%', '%E0', '%2F', 'kazanlak', '0', '7', '42', '2147483647', '9999999999', '?', '#', 'ж', ' ', '-', '..'];
+  for (let i = 0; i < 5000; i += 1) {
+    const n = Math.floor(rand() * 8);
+    let hash = rand() < 0.5 ? '#/m/' : '';
+    for (let k = 0; k < n; k += 1) hash += pieces[Math.floor(rand() * pieces.length)];
+    if (rand() < 0.3) hash += `/incidents/${Math.floor(rand() * 1e6)}`;
+    const got = incidentLinkOf(hash);
+    if (got === null) continue;
+    assert.ok(got.mid.length > 0 && got.mid.length <= 64, hash);
+    assert.ok(Number.isInteger(got.id) && got.id >= 1 && got.id <= 2 ** 31 - 1, hash);
+    assert.deepEqual(incidentLinkOf(incidentLink(got.mid, got.id)), got, hash);
+  }
+});
