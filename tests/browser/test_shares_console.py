@@ -151,6 +151,9 @@ def share_from_the_panel(page: Page, server: LiveServer, publish: Any) -> tuple[
     expect(form.get_by_test_id("share-agency")).to_have_value("traffic-police")
     expect(form.get_by_test_id("share-purpose")).to_have_value("traffic-accident")
     expect(form.get_by_test_id("share-minutes")).to_have_value("60")
+    # the policy's radius (200 m) holds both cameras that see the crossing
+    expect(form.get_by_test_id("share-radius")).to_have_value("200")
+    expect(form.get_by_test_id("share-hint")).to_have_attribute("data-cameras", "2")
     expect(page.get_by_test_id("shares-list").get_by_test_id("share")).to_have_count(0)
     form.get_by_test_id("share-submit").click()
     link = page.get_by_test_id("share-link-input")

@@ -12,7 +12,9 @@ import { showConnection, showLanguageButtons, showMunicipalityName, showSound, s
 import { getLanguage, setLanguage, setTimeZone, storedLanguage, t } from './i18n.js';
 import { connectLive, disconnectLive } from './live.js';
 import { focusMap, initMap, invalidate, sensorOnMap, sensorsOnMap, settleView, showMunicipality } from './map.js';
+import { mapPoint } from './map/point_shares.js';
 import { initOverview, setOverviewActive } from './overview.js';
+import { initPersonsRegistry, setPersonsActive } from './persons/view.js';
 import { initQueue, moveSelection, openSelected, select } from './queue.js';
 import { setSound, soundEnabled } from './sound.js';
 import { ensureSession, initSession, loginShown, showUser } from './session.js';
@@ -22,7 +24,7 @@ import { initWall, setWallActive } from './wall.js';
 
 const MUNI_KEY = 'cityops.municipality';
 /** @type {readonly import('./types').View[]} */
-const VIEWS = ['ops', 'wall', 'overview', 'audit'];
+const VIEWS = ['ops', 'wall', 'overview', 'audit', 'persons'];
 
 // --- views
 
@@ -40,6 +42,7 @@ function showView(name) {
   setWallActive(view === 'wall');
   setOverviewActive(view === 'overview');
   setAuditActive(view === 'audit');
+  setPersonsActive(view === 'persons');
   if (view === 'ops') requestAnimationFrame(invalidate);
 }
 
@@ -97,6 +100,7 @@ function onKey(ev) {
     case '2':
     case '3':
     case '4':
+    case '5':
       showView(VIEWS[Number(key) - 1]);
       return;
     case 'l':
@@ -242,7 +246,7 @@ function markReady() {
 }
 
 /** Read-only hooks for tests and benchmarks. */
-/** @type {any} */ (window).__cityops = { sensorOnMap, sensorsOnMap };
+/** @type {any} */ (window).__cityops = { sensorOnMap, sensorsOnMap, mapPoint };
 
 async function start() {
   // the configuration is asked for at once, beside the language and the session (two round
@@ -260,6 +264,7 @@ async function start() {
   initWall();
   initOverview();
   initAudit();
+  initPersonsRegistry();
   initHealth();
   showSound();
   showConnection('connecting');

@@ -15,6 +15,8 @@ import { incidentGroup, SEVERITY_COLOURS, syncAllIncidents, syncIncident } from 
 import { rebuildKeyObjects } from './map/keyobjects.js';
 import { initPersons } from './map/persons.js';
 import { initPlanner, resetPlan } from './map/planner.js';
+import { initPointShares } from './map/point_shares.js';
+import { initShareHere } from './map/share_here.js';
 import { initWarnings } from './map/warnings.js';
 import { clearLabels, rebuildSensors, restyleSensors, SENSOR_COLOURS, sensorOnMap, sensorsOnMap, updateLabels } from './map/sensors.js';
 
@@ -99,6 +101,8 @@ export function initMap() {
   initPersons(); // vulnerable people's tracks during an SOS episode
   for (const g of [groups.warnings, groups.cameras, groups.sensors, groups.labels, groups.keyObjects, groups.incidents]) g.addTo(map);
   initWarnings();
+  initPointShares(); // places shared with agencies
+  initShareHere(); // the context menu's "Share cameras here"
   map.on('zoomend moveend overlayadd overlayremove', () => schedule('map-labels', updateLabels));
   map.on('overlayremove', (ev) => {
     if (ev.layer !== groups.sensors) return;

@@ -424,6 +424,10 @@ export interface SharingConfig {
   purposes: SharePurpose[];
   default_minutes: number;
   max_minutes: number;
+  /** the radius a new share preselects, metres */
+  radius_m?: number;
+  /** the largest radius the server accepts (services/shares.RADIUS_MAX_M when absent) */
+  max_radius_m?: number | null;
   agencies: (string | { id: string; name?: string | null; name_local?: string | null })[];
 }
 

@@ -1,6 +1,7 @@
 // @ts-check
-// "Share with agency" in the incident panel (details/shares.js holds the list): the form
-// (agency, purpose and duration from GET /sharing) and the box that shows a new link once.
+// "Share with agency" in the incident panel (details/shares.js holds the list) and for a place
+// on the map (map/share_here.js): the form (agency, purpose, duration and radius from GET
+// /sharing, the radius within the server's limit) and the box that shows a new link once.
 
 import { h } from '../dom.js';
 import { displayName, fmtAge, getLanguage, t } from '../i18n.js';
@@ -8,10 +9,17 @@ import { agencyLabel } from '../queue.js';
 import { state } from '../state.js';
 import { toast } from '../ui.js';
 import { agencyOptions, durationChoices, labelIn, preferredAgency } from '../share/model.js';
+import { defaultRadius, radiusChoices, radiusLimit } from '../share/place.js';
 
 /** @typedef {import('../types').SharingConfig} SharingConfig */
-/** @typedef {Readonly<import('../types').IncidentSummary>} Incident */
-/** @typedef {{agency: string, purpose: string, minutes: number}} ShareRequest */
+/** @typedef {{agency: string, purpose: string, minutes: number, radius_m: number}} ShareRequest */
+/**
+ * What is shared: an incident (its agencies preselect one) or a point.
+ * @typedef {{location: {lat: number, lon: number} | null, assigned_agency?: string | null, proposed_agency?: string | null}} ShareTarget
+ */
+
+/** @param {number} m */
+const metres = (m) => (m >= 1000 ? t('sharing.km', { km: (m / 1000).toLocaleString(undefined, { maximumFractionDigits: 2 }) }) : t('sharing.m', { m }));
 
 /** @param {number} minutes */
 const minutesLabel = (minutes) => fmtAge(minutes * 60_000);
@@ -50,20 +58,22 @@ export function linkBox(box, link, message) {
 }
 
 /**
- * The form of a new share for the incident, or why there is none (sharing not configured, the
- * incident has no place). `submit` makes the share; the button is off meanwhile.
+ * The form of a new share, or why there is none (sharing not configured, no place). The hint
+ * says how many cameras the radius holds (`camerasWithin`, asked again at each radius chosen,
+ * e.g. to preview them); `submit` makes the share, the button is off meanwhile.
  * @param {SharingConfig | null} cfg
- * @param {Incident} inc
- * @param {number} cameraCount the cameras that see the incident now
+ * @param {ShareTarget} target
+ * @param {(radiusM: number) => number} camerasWithin
  * @param {(request: ShareRequest) => Promise<void>} submit
+ * @param {string} [hintKey] the hint's text, with {n} and {radius}
  * @returns {HTMLElement}
  */
-export function shareForm(cfg, inc, cameraCount, submit) {
+export function shareForm(cfg, target, camerasWithin, submit, hintKey = 'sharing.cameras_hint') {
   const agencies = agencyOptions(cfg ? cfg.agencies : []);
   if (!cfg || !agencies.length || !cfg.purposes.length) return h('p', { class: 'muted' }, t('sharing.not_configured'));
-  if (!inc.location) return h('p', { class: 'muted' }, t('sharing.no_location'));
+  if (!target.location) return h('p', { class: 'muted' }, t('sharing.no_location'));
   const lang = getLanguage();
-  const preferred = preferredAgency(agencies, inc);
+  const preferred = preferredAgency(agencies, target);
   const agency = h(
     'select',
     { name: 'agency', dataset: { testid: 'share-agency' } },
@@ -71,6 +81,18 @@ export function shareForm(cfg, inc, cameraCount, submit) {
   );
   const purpose = h('select', { name: 'purpose', dataset: { testid: 'share-purpose' } }, ...cfg.purposes.map((p) => h('option', { value: p.id }, labelIn(p, lang))));
   const minutes = minutesSelect(durationChoices(cfg.default_minutes, cfg.max_minutes), cfg.default_minutes, { name: 'minutes', dataset: { testid: 'share-minutes' } });
+  const limit = radiusLimit(cfg);
+  const firstRadius = defaultRadius(cfg.radius_m, limit);
+  const radius = h('select', { name: 'radius_m', dataset: { testid: 'share-radius' } }, ...radiusChoices(cfg.radius_m, limit).map((m) => h('option', { value: String(m), selected: m === firstRadius }, metres(m))));
+  const hint = h('p', { class: 'muted share-hint', dataset: { testid: 'share-hint' } });
+  const showHint = () => {
+    const r = Number(radius.value);
+    const n = camerasWithin(r);
+    hint.textContent = t(hintKey, { n, radius: metres(r) });
+    hint.dataset.cameras = String(n);
+  };
+  radius.addEventListener('change', showHint);
+  showHint();
   const button = h('button', { type: 'submit', class: 'btn primary', dataset: { testid: 'share-submit' } }, t('sharing.share'));
   const form = h(
     'form',
@@ -78,14 +100,15 @@ export function shareForm(cfg, inc, cameraCount, submit) {
     h('label', { class: 'share-field' }, h('span', null, t('sharing.agency')), agency),
     h('label', { class: 'share-field' }, h('span', null, t('sharing.purpose')), purpose),
     h('label', { class: 'share-field' }, h('span', null, t('sharing.duration')), minutes),
-    h('p', { class: 'muted share-hint' }, t('sharing.cameras_hint', { n: cameraCount })),
+    h('label', { class: 'share-field' }, h('span', null, t('sharing.radius')), radius),
+    hint,
     button,
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     button.disabled = true;
     try {
-      await submit({ agency: agency.value, purpose: purpose.value, minutes: Number(minutes.value) });
+      await submit({ agency: agency.value, purpose: purpose.value, minutes: Number(minutes.value), radius_m: Number(radius.value) });
     } finally {
       button.disabled = false;
     }

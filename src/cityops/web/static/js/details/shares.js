@@ -9,14 +9,16 @@
 import { getJSON, mpath, postJSON } from '../api.js';
 import { can } from '../access.js';
 import { h } from '../dom.js';
-import { displayName, fmtDateTime, getLanguage, t } from '../i18n.js';
+import { getLanguage, t } from '../i18n.js';
 import { isOpenIncident } from '../model.js';
 import { agencyLabel } from '../queue.js';
 import { state } from '../state.js';
 import { toast } from '../ui.js';
-import { countdown, extendChoices, labelIn, msLeft, orderShares, shareStatus } from '../share/model.js';
+import { orderShares, shareStatus } from '../share/model.js';
+import { countWithin } from '../share/place.js';
 import { apiErrorMessage, section } from './common.js';
-import { linkBox, minutesSelect, shareForm } from './share_form.js';
+import { linkBox, shareForm } from './share_form.js';
+import { leftText, shareRow, sharingConfig } from './share_row.js';
 
 /** @typedef {import('../types').ShareView} ShareView */
 /** @typedef {import('../types').NewShareView} NewShareView */
@@ -24,14 +26,6 @@ import { linkBox, minutesSelect, shareForm } from './share_form.js';
 /** @typedef {Readonly<import('../types').IncidentSummary>} Incident */
 
 const TICK_MS = 1000;
-const CONFIRM_MS = 5000;
-/** @type {Readonly<Record<string, string>>} */
-const STATUS_KEYS = { active: 'sharing.status_active', expired: 'sharing.status_expired', revoked: 'sharing.status_revoked' };
-/** @type {Readonly<Record<string, string>>} */
-const ORIGIN_KEYS = { auto: 'sharing.origin_auto', request: 'sharing.origin_request', sos: 'sharing.origin_sos' };
-
-/** @type {Map<string, Promise<SharingConfig | null>>} */
-const sharingOf = new Map();
 
 /**
  * @typedef {object} Shown
@@ -51,142 +45,27 @@ const sharingOf = new Map();
 /** @type {Shown | null} */
 let shown = null;
 
-/** @param {string} mid */
-function sharing(mid) {
-  let p = sharingOf.get(mid);
-  if (!p) {
-    p = getJSON(mpath(mid, '/sharing')).catch((err) => {
-      console.warn('sharing: not loaded', err);
-      sharingOf.delete(mid);
-      return null;
-    });
-    sharingOf.set(mid, p);
-  }
-  return p;
-}
-
-/** @param {ShareView} s */
-function purposeText(s) {
-  const p = shown && shown.sharing ? shown.sharing.purposes.find((x) => x.id === s.purpose) : null;
-  return p ? labelIn(p, getLanguage()) : s.purpose;
-}
-
 /**
- * @param {ShareView} s
- * @param {number} now
+ * The rows' view of the block: its sharing configuration, its link box while shown, its reload.
+ * @param {Shown} cur
+ * @returns {import('./share_row.js').RowContext}
  */
-function leftText(s, now) {
-  const st = shareStatus(s, now);
-  if (st === 'revoked') return t('sharing.revoked_at', { time: fmtDateTime(s.revoked_at || '') });
-  if (st === 'expired') return t('sharing.ended_at', { time: fmtDateTime(s.expires_at) });
-  return t('sharing.left', { left: countdown(msLeft(s.expires_at, now)), time: fmtDateTime(s.expires_at) });
-}
-
-/**
- * @param {string} path
- * @param {unknown} payload
- * @param {(reply: ShareView) => string} message
- */
-async function act(path, payload, message) {
-  const cur = shown;
-  try {
-    /** @type {ShareView} */
-    const reply = await postJSON(mpath(state.mid || '', path), payload);
-    toast(message(reply), 'ok', 3000);
-  } catch (err) {
-    toast(apiErrorMessage(err), 'error', 7000);
-  }
-  if (cur && shown === cur) await loadShares(cur);
-}
-
-/**
- * One share: status, agency, purpose, cameras, time left; extend and revoke while active.
- * @param {ShareView} s
- * @param {number} now
- */
-function shareRow(s, now) {
-  const st = shareStatus(s, now);
-  const cams = s.cameras.map((id) => displayName(state.cameras.get(id)) || id);
-  /** @type {HTMLElement | null} */
-  let actions = null;
-  if (st === 'active') {
-    const max = shown && shown.sharing ? shown.sharing.max_minutes : 1440;
-    const choices = extendChoices(s, max, now);
-    /** @type {HTMLElement[]} */
-    const extending = [];
-    if (choices.length) {
-      const by = minutesSelect(choices, choices[0] ?? 60, { class: 'share-extend-by', title: t('sharing.extend_by'), 'aria-label': t('sharing.extend_by'), dataset: { testid: 'share-extend-by' } });
-      const extend = h('button', { type: 'button', class: 'btn', dataset: { testid: 'share-extend' } }, t('sharing.extend'));
-      extend.addEventListener('click', () => {
-        extend.disabled = true;
-        act(`/shares/${s.id}/extend`, { minutes: Number(by.value) }, (r) => t('sharing.extended', { time: fmtDateTime(r.expires_at) }));
-      });
-      extending.push(by, extend);
-    }
-    const revoke = h('button', { type: 'button', class: 'btn danger', dataset: { testid: 'share-revoke' } }, t('sharing.revoke'));
-    let armed = 0;
-    revoke.addEventListener('click', () => {
-      if (!armed) {
-        // the first click asks; a second one within a few seconds revokes
-        revoke.textContent = t('sharing.revoke_confirm');
-        revoke.dataset.armed = 'true';
-        armed = window.setTimeout(() => {
-          armed = 0;
-          revoke.textContent = t('sharing.revoke');
-          delete revoke.dataset.armed;
-        }, CONFIRM_MS);
-        return;
-      }
-      clearTimeout(armed);
-      revoke.disabled = true;
-      act(`/shares/${s.id}/revoke`, {}, () => t('sharing.revoked'));
-    });
-    const relink = h('button', { type: 'button', class: 'btn', title: t('sharing.new_link_hint'), dataset: { testid: 'share-relink' } }, t('sharing.new_link'));
-    relink.addEventListener('click', () => newLink(s, relink));
-    actions = h('div', { class: 'share-actions' }, ...extending, revoke, relink);
-  }
-  return h(
-    'li',
-    { class: `share-row share-${st}`, dataset: { testid: 'share', shareId: s.id, status: st } },
-    h(
-      'div',
-      { class: 'share-row-head' },
-      h('span', { class: `chip share-st share-st-${st}` }, t(STATUS_KEYS[st] || 'sharing.status_active')),
-      h('strong', null, agencyLabel(s.agency)),
-      h('span', { class: 'muted' }, purposeText(s)),
-      ORIGIN_KEYS[s.origin] ? h('span', { class: 'chip' }, t(ORIGIN_KEYS[s.origin] || '')) : null,
-    ),
-    h('div', { class: 'muted share-cams' }, t('sharing.cameras_count', { n: cams.length }), cams.length ? `: ${cams.join(', ')}` : ''),
-    h('div', { class: 'share-left-line', dataset: { shareLeft: s.id } }, leftText(s, now)),
-    actions,
-  );
-}
-
-/**
- * A new link for an active share (an automatic one's, or one whose link was lost); the old
- * link stops working at once.
- * @param {ShareView} s
- * @param {HTMLButtonElement} button
- */
-async function newLink(s, button) {
-  const cur = shown;
-  button.disabled = true;
-  try {
-    /** @type {NewShareView} */
-    const made = await postJSON(mpath(state.mid || '', `/shares/${s.id}/link`), {});
-    if (cur && shown === cur) linkBox(cur.result, made.link, t('sharing.relinked', { agency: agencyLabel(made.agency) }));
-  } catch (err) {
-    toast(apiErrorMessage(err), 'error', 7000);
-  } finally {
-    button.disabled = false;
-  }
+function rowContext(cur) {
+  return {
+    sharing: cur.sharing,
+    result: () => (shown === cur ? cur.result : null),
+    changed: () => {
+      if (shown === cur) loadShares(cur);
+    },
+  };
 }
 
 /** @param {Shown} cur */
 function renderList(cur) {
   const now = Date.now();
   const ordered = orderShares(cur.shares, now);
-  cur.list.replaceChildren(...ordered.map((s) => shareRow(s, now)));
+  const rc = rowContext(cur);
+  cur.list.replaceChildren(...ordered.map((s) => shareRow(s, now, rc)));
   if (!ordered.length) cur.list.append(h('li', { class: 'muted' }, t('sharing.none')));
   cur.list.dataset.active = String(ordered.filter((s) => shareStatus(s, now) === 'active').length);
 }
@@ -211,7 +90,7 @@ async function loadShares(cur) {
 /**
  * Make the share; show its link once and the list with it.
  * @param {Shown} cur
- * @param {{agency: string, purpose: string, minutes: number}} body
+ * @param {import('./share_form.js').ShareRequest} body
  */
 async function create(cur, body) {
   try {
@@ -275,11 +154,11 @@ export function sharesBlock(detail, inc, foreign) {
   const cur = { mid, incident: detail.id, stamp: detail.updated_at, el: section('sharing.title', list, form, result), list, form, result, shares: [], signature: '', sharing: null, timer: 0, lang: getLanguage() };
   shown = cur;
   cur.timer = window.setInterval(() => tickRows(cur), TICK_MS);
-  const cameraCount = (detail.cameras || []).length;
-  sharing(mid).then((cfg) => {
+  const seeing = detail.cameras || [];
+  sharingConfig(mid).then((cfg) => {
     if (shown !== cur) return;
     cur.sharing = cfg;
-    if (isOpenIncident(inc)) cur.form.replaceChildren(shareForm(cfg, inc, cameraCount, (body) => create(cur, body)));
+    if (isOpenIncident(inc)) cur.form.replaceChildren(shareForm(cfg, inc, (r) => countWithin(seeing, r), (body) => create(cur, body)));
     loadShares(cur);
   });
   return cur.el;
