@@ -13,6 +13,7 @@ import pytest
 import cityops
 from cityops.api.routes_system import HealthReason
 from cityops.domain.access import Role
+from cityops.domain.dispatch import Channel, DeliveryStatus
 from cityops.domain.entities import CameraHealth, Sector, SensorState, Severity
 from cityops.domain.incident import Status
 
@@ -55,6 +56,9 @@ DYNAMIC_FAMILIES: dict[str, tuple[str, ...]] = {
     "warnings.delivery": ("pending", "retrying", "sent", "failed"),
     "warnings.type": ("Alert", "Update", "Cancel"),
     "warnings.texts": ("bg", "en"),
+    # an incident's deliveries to agencies (js/details/deliveries.js)
+    "delivery.status": (*DeliveryStatus, "acknowledged"),
+    "delivery.channel": tuple(Channel),
 }
 
 # http(s) URLs allowed in vendored code: identifiers and comments, never fetched.
