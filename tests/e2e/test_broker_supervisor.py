@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from cityops.bus.mosquitto_conf import (
     internal_username,
 )
 from cityops.bus.supervisor import SupervisedMosquitto, embedded_kind, is_our_mosquitto
-from tests.e2e.acl_support import Device, reading, stored, wait_for
+from cityops.domain.devices import DeviceKind
+from tests.e2e.acl_support import Device, issue, reading, scope, stored, wait_for
 from tests.harness import LOOPBACK, free_port
 from tests.town import MUNI, start_center
 
@@ -30,6 +32,16 @@ def supervised(tmp_path: Path) -> Iterator[ControlCenter]:
     center = start_center(tmp_path, broker="mosquitto", mqtt_port=free_port())
     yield center
     center.stop()
+
+
+def logs_in(port: int, username: str, secret: str) -> bool:
+    """The broker accepts this credential now (the client leaves at once: with
+    ``use_username_as_clientid`` a second connection would take over the first's session)."""
+    dev = Device(LOOPBACK, port, username, secret)
+    accepted = dev.connect()
+    if accepted:
+        dev.stop()
+    return accepted
 
 
 def publish_and_count(center: ControlCenter, value: float, age_s: float) -> None:
@@ -146,3 +158,30 @@ def test_the_credential_files(tmp_path: Path) -> None:
     name = internal_username(files, "ingest")
     assert name == internal_username(files, "ingest") != internal_username(files, "video")
     assert files.internal.stat().st_mode & 0o777 == 0o600
+
+
+@needs_mosquitto
+def test_a_credential_change_keeps_other_devices_connected(tmp_path: Path) -> None:
+    """The reload after a credential change (SIGHUP) drops only clients whose credential is
+    gone: a gateway publishing meanwhile stays connected and loses nothing."""
+    center = start_center(tmp_path, broker="mosquitto", mqtt_port=free_port(), mqtt_anonymous=False)
+    try:
+        broker = center.broker
+        assert isinstance(broker, SupervisedMosquitto)
+        broker.refresh_s = 0.3
+        gateway = issue(center.db, scope("gw", DeviceKind.GATEWAY, MUNI, "river-1"))
+        dev = Device(LOOPBACK, center.settings.mqtt_port, *gateway)
+        wait_for(lambda: logs_in(center.settings.mqtt_port, *gateway), 10, "the files synced")
+        assert dev.connect()
+        topic = f"cityops/{MUNI}/sensors/river-1/readings"
+        for i in range(20):
+            dev.publish(topic, reading(1.0 + i / 100, 120 - i))
+            if i == 5:  # another device is made: new files, SIGHUP
+                issue(center.db, scope("gw2", DeviceKind.GATEWAY, MUNI, "river-2"))
+            time.sleep(0.1)
+        wait_for(lambda: stored(center.db, MUNI, "river-1") == 20, 15, "all 20 readings")
+        assert f"{MUNI}.gw2:" in broker.files.passwd.read_text()  # it was reloaded meanwhile
+        assert dev.disconnects == 0
+        dev.stop()
+    finally:
+        center.stop()
