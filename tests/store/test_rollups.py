@@ -19,6 +19,7 @@ from cityops.domain.retention import hour_floor
 from cityops.services import rollups
 from cityops.store import observations_repo, rollups_repo, sensors_repo
 from cityops.store import tables as t
+from cityops.store.db import make_engine, upgrade
 from cityops.store.sensors_repo import Resolution
 from cityops.store.tables_audit import reading_hourly
 from cityops.store.tables_rollups import reading_daily, reading_rollup_pending
@@ -243,4 +244,54 @@ def test_a_job_running_while_ingest_commits_leaves_the_hour_marked(db_url: str) 
     job.join()
     rollups.run_pending(db)
     _assert_equal(_stored(db, reading_hourly, "hour"), _expected([first, second], hour_floor))
+    db.dispose()
+
+
+def test_the_migration_completes_the_rollups_of_an_existing_database(db_url: str) -> None:
+    """Before 0012 only retention wrote hourly rows, for the hours it removed: those stay as
+    they are (final, the horizon after them), the hours still raw are rolled up."""
+    upgrade(db_url, "0011")
+    db = make_engine(db_url)
+    old_hour = datetime(2026, 11, 1, 5, tzinfo=UTC)
+    readings = [
+        Reading(MUNI, "river-1", datetime(2026, 11, 3, h, m, tzinfo=UTC), float(h + m))
+        for h in range(3)
+        for m in (0, 20, 40)
+    ]
+    with db.begin() as conn:
+        conn.execute(
+            reading_hourly.insert(),
+            [
+                {
+                    "municipality": MUNI,
+                    "sensor_id": "river-1",
+                    "hour": old_hour,
+                    "count": 60,
+                    "min": 1.0,
+                    "max": 2.0,
+                    "mean": 1.5,
+                }
+            ],
+        )
+        conn.execute(
+            t.readings.insert(),
+            [
+                {
+                    "municipality": r.municipality,
+                    "sensor_id": r.sensor_id,
+                    "ts": r.ts,
+                    "value": r.value,
+                }
+                for r in readings
+            ],
+        )
+    upgrade(db_url)
+    want = _expected(readings, hour_floor)
+    want[("river-1", old_hour)] = (60, 1.0, 2.0, 1.5)
+    _assert_equal(_stored(db, reading_hourly, "hour"), want)
+    days = _stored(db, reading_daily, "day")
+    assert days[("river-1", datetime(2026, 11, 1, tzinfo=UTC))] == (60, 1.0, 2.0, 1.5)
+    assert days[("river-1", datetime(2026, 11, 3, tzinfo=UTC))][0] == len(readings)
+    with db.connect() as conn:
+        assert rollups_repo.horizon(conn, MUNI) == old_hour + timedelta(hours=1)
     db.dispose()
