@@ -59,6 +59,8 @@ DYNAMIC_FAMILIES: dict[str, tuple[str, ...]] = {
     # an incident's deliveries to agencies (js/details/deliveries.js)
     "delivery.status": (*DeliveryStatus, "acknowledged"),
     "delivery.channel": tuple(Channel),
+    # a person's state on the map (js/map/persons.js)
+    "person.state": ("sos", "outside", "inside"),
 }
 
 # http(s) URLs allowed in vendored code: identifiers and comments, never fetched.

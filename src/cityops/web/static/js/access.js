@@ -47,7 +47,7 @@ export function visibleMunicipalities(me, list, now = new Date()) {
 /**
  * The views the account sees in `mid`, in tab order: the operations view and the wall with what
  * they need to read, the overview with system.read, the audit view with audit.read (an auditor
- * sees only that).
+ * sees only that), the registry of vulnerable people with persons.view.
  * @param {Readonly<Me> | null} me
  * @param {string | null} mid
  * @param {Date} [now]
@@ -60,6 +60,7 @@ export function viewsFor(me, mid, now = new Date()) {
   if (can(me, mid, 'video.view', now)) views.push('wall');
   if (can(me, mid, 'system.read', now)) views.push('overview');
   if (can(me, mid, 'audit.read', now)) views.push('audit');
+  if (can(me, mid, 'persons.view', now)) views.push('persons');
   return views;
 }
 

@@ -103,6 +103,32 @@ export async function postJSON(path, body, { quiet = false } = {}) {
 }
 
 /**
+ * PUT or DELETE (or POST) with the session's CSRF token: a JSON body, a Blob (sent with its
+ * own type, e.g. a photo), or none.
+ * @param {'PUT' | 'DELETE' | 'POST'} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+export async function send(method, path, body) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: 'application/json' };
+  const csrf = csrfToken();
+  if (csrf) headers[CSRF_HEADER] = csrf;
+  /** @type {BodyInit | null} */
+  let payload = null;
+  if (body instanceof Blob) {
+    headers['Content-Type'] = body.type || 'application/octet-stream';
+    payload = body;
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(url(path), { method, headers, body: payload, credentials: 'same-origin' });
+  return parse(res);
+}
+
+/**
  * @param {string} mid
  * @param {string} [rest]
  */

@@ -14,6 +14,7 @@ import { connectLive, disconnectLive } from './live.js';
 import { focusMap, initMap, invalidate, sensorOnMap, sensorsOnMap, settleView, showMunicipality } from './map.js';
 import { mapPoint } from './map/point_shares.js';
 import { initOverview, setOverviewActive } from './overview.js';
+import { initPersonsRegistry, setPersonsActive } from './persons/view.js';
 import { initQueue, moveSelection, openSelected, select } from './queue.js';
 import { setSound, soundEnabled } from './sound.js';
 import { ensureSession, initSession, loginShown, showUser } from './session.js';
@@ -23,7 +24,7 @@ import { initWall, setWallActive } from './wall.js';
 
 const MUNI_KEY = 'cityops.municipality';
 /** @type {readonly import('./types').View[]} */
-const VIEWS = ['ops', 'wall', 'overview', 'audit'];
+const VIEWS = ['ops', 'wall', 'overview', 'audit', 'persons'];
 
 // --- views
 
@@ -41,6 +42,7 @@ function showView(name) {
   setWallActive(view === 'wall');
   setOverviewActive(view === 'overview');
   setAuditActive(view === 'audit');
+  setPersonsActive(view === 'persons');
   if (view === 'ops') requestAnimationFrame(invalidate);
 }
 
@@ -98,6 +100,7 @@ function onKey(ev) {
     case '2':
     case '3':
     case '4':
+    case '5':
       showView(VIEWS[Number(key) - 1]);
       return;
     case 'l':
@@ -261,6 +264,7 @@ async function start() {
   initWall();
   initOverview();
   initAudit();
+  initPersonsRegistry();
   initHealth();
   showSound();
   showConnection('connecting');

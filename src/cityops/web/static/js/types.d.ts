@@ -251,7 +251,7 @@ export interface Detections {
 
 // --- the console's own state
 
-export type View = 'ops' | 'wall' | 'overview' | 'audit';
+export type View = 'ops' | 'wall' | 'overview' | 'audit' | 'persons';
 
 // --- the signed-in account (GET /auth/me; B's block)
 
@@ -558,6 +558,13 @@ export interface TrackPoint {
   accuracy_m: number | null;
   battery: number | null;
   inside: boolean | null;
+}
+
+/** GET /m/{mid}/incidents/{id}/person/track (audited): an episode's person and track. */
+export interface EpisodeTrack {
+  person_id: number;
+  incident_id: number;
+  points: TrackPoint[];
 }
 
 /** GET /m/{mid}/incidents/{id}/person (audited): the person of an SOS episode. */

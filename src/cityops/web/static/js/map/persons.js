@@ -3,8 +3,11 @@
 // has an open SOS episode, and only for accounts with persons.view (the live feed sends `person`
 // points to no one else). The first live point of an episode, or the person panel opening, loads
 // the recent track (GET .../persons/{id}/track, audited); later points are appended as they come.
-// A person's marker opens the episode's incident.
+// A person's marker opens the episode's incident. A console that opens (or switches
+// municipality) during an episode asks each open SOS incident's track by the incident
+// (GET .../incidents/{id}/person/track, audited), so the person shows at once.
 
+import { can } from '../access.js';
 import { getJSON, mpath } from '../api.js';
 import { h } from '../dom.js';
 import { fmtDateTime, t } from '../i18n.js';
@@ -35,6 +38,10 @@ let group = null;
 /** @type {L.Renderer | null} */
 let renderer = null;
 let generation = 0;
+/** Open SOS incidents whose track was asked for by the incident (once each). */
+const asked = new Set();
+/** The municipality whose episodes are followed. */
+let followedMid = '';
 
 /** @param {{kind: string, inside: boolean | null}} p */
 function state_of(p) {
@@ -89,13 +96,7 @@ function merge(tr, points) {
  * @param {number | null} incident
  */
 function ensure(person, incident) {
-  let tr = tracks.get(person);
-  if (!tr) {
-    const line = L.polyline([], { className: 'person-track', color: '#d2a8ff', weight: 3, opacity: 0.9, smoothFactor: 0, renderer: renderer || undefined, interactive: false });
-    tr = { person, incident, points: [], line, marker: null, loaded: false };
-    tracks.set(person, tr);
-    if (group) line.addTo(group);
-  }
+  const tr = tracks.get(person) || make(person, incident, false);
   if (incident !== null) tr.incident = incident;
   if (!tr.loaded) {
     tr.loaded = true;
@@ -110,6 +111,58 @@ function ensure(person, incident) {
         console.warn('persons: track', err);
       });
   }
+  return tr;
+}
+
+/**
+ * The open SOS episodes the console already knows of (at load, after a switch): each one's
+ * person and recent track, asked for once by the incident.
+ */
+function followOpenEpisodes() {
+  const mid = state.mid || '';
+  followedMid = mid;
+  if (!can(state.me, mid, 'persons.view')) return;
+  const followed = new Set([...tracks.values()].map((tr) => tr.incident));
+  for (const inc of state.incidents.values()) {
+    if (inc.rule_id !== 'sos' || CLOSED.has(inc.status) || asked.has(inc.id) || followed.has(inc.id)) continue;
+    asked.add(inc.id);
+    const gen = generation;
+    getJSON(mpath(mid, `/incidents/${inc.id}/person/track`), { hours: String(TRACK_HOURS) })
+      .then((/** @type {import('../types').EpisodeTrack} */ got) => {
+        if (gen !== generation) return;
+        const tr = ensureLoaded(got.person_id, got.incident_id);
+        merge(tr, got.points);
+      })
+      .catch((err) => {
+        asked.delete(inc.id);
+        console.warn('persons: episode track', err);
+      });
+  }
+}
+
+/**
+ * A track whose history is already here (fetched with the episode): no second fetch.
+ * @param {number} person
+ * @param {number} incident
+ */
+function ensureLoaded(person, incident) {
+  const known = tracks.get(person);
+  if (!known) return make(person, incident, true);
+  known.incident = incident;
+  return known;
+}
+
+/**
+ * @param {number} person
+ * @param {number | null} incident
+ * @param {boolean} loaded whether its history is already fetched
+ * @returns {Track}
+ */
+function make(person, incident, loaded) {
+  const line = L.polyline([], { className: 'person-track', color: '#d2a8ff', weight: 3, opacity: 0.9, smoothFactor: 0, renderer: renderer || undefined, interactive: false });
+  const tr = { person, incident, points: [], line, marker: null, loaded };
+  tracks.set(person, tr);
+  if (group) line.addTo(group);
   return tr;
 }
 
@@ -135,7 +188,9 @@ function onPoint(p) {
 
 function clear() {
   generation += 1;
+  asked.clear();
   for (const id of [...tracks.keys()]) drop(id);
+  followOpenEpisodes();
 }
 
 export function initPersons() {
@@ -154,8 +209,11 @@ export function initPersons() {
       const inc = tr.incident !== null ? state.incidents.get(tr.incident) : undefined;
       if (inc && CLOSED.has(inc.status)) drop(tr.person);
     }
+    followOpenEpisodes();
   });
-    on('basemap', clear); // another municipality shown
+  on('basemap', () => {
+    if ((state.mid || '') !== followedMid) clear(); // another municipality shown
+  });
   on('resync', () => {
     for (const tr of tracks.values()) {
       tr.loaded = false;
