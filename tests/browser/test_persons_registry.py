@@ -139,6 +139,38 @@ def operator_reads(server: LiveServer, browser: Browser) -> None:
     assert not errors
 
 
+def admin_changes_then_removes(server: LiveServer, admin: Page, ana: int) -> None:
+    """The admin opens Ana's record (her photo shown), changes the guardian's phone, then
+    removes her after confirming."""
+    assert server.center is not None
+    admin.get_by_test_id("persons-row").filter(has_text="Ana K.").get_by_test_id(
+        "persons-open"
+    ).click()
+    form = admin.get_by_test_id("persons-form")
+    expect(form.get_by_test_id("persons-name")).to_have_value("Ana K.")
+    expect(form.get_by_test_id("persons-area-map")).to_have_attribute("data-corners", "4")
+    admin.wait_for_function(
+        "(img) => img.complete && img.naturalWidth === 180",
+        arg=form.get_by_test_id("persons-current-photo").element_handle(),
+    )
+    form.get_by_test_id("persons-guardian_phone").fill("+359 87 555 0202")
+    form.get_by_test_id("persons-save").click()
+    expect(
+        admin.get_by_test_id("persons-form").get_by_test_id("persons-guardian_phone")
+    ).to_have_value("+359 87 555 0202")
+    with server.center.db.connect() as conn:
+        changed = persons_repo.get(conn, MUNI, ana)
+    assert changed is not None
+    assert changed.guardian_phone == "+359 87 555 0202"
+    assert len(changed.safe_area) == 4  # the area kept as it was
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.get_by_test_id("persons-form").get_by_test_id("persons-remove").click()
+    expect(admin.get_by_test_id("persons-row")).to_have_count(0)
+    expect(admin.get_by_test_id("persons-form")).to_have_count(0)
+    with server.center.db.connect() as conn:
+        assert persons_repo.get(conn, MUNI, ana) is None
+
+
 def test_an_admin_registers_and_an_operator_sees_the_record_read_only(
     server: LiveServer, fresh_page: Page, browser: Browser, tmp_path: Path
 ) -> None:
@@ -152,6 +184,7 @@ def test_an_admin_registers_and_an_operator_sees_the_record_read_only(
     operator_reads(server, browser)
     seen = [(d["what"], t) for a, t, d in viewed(server) if a == "ivanova"]
     assert sorted(seen) == [("details", f"person:{ana}"), ("photo", f"person:{ana}")]
+    admin_changes_then_removes(server, admin, ana)
 
 
 def test_a_console_opened_during_an_episode_shows_the_track_at_once(

@@ -3,7 +3,7 @@
 // PNG) and the safe area (area.js). What the form finds wrong is said before sending; what the
 // server refuses is shown as the server says it (e.g. a device already taken).
 
-import { mpath, send } from '../api.js';
+import { API_BASE, mpath, send } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { state } from '../state.js';
@@ -45,6 +45,9 @@ export function personForm(person, hooks) {
   const device = text('device_id', person ? person.device_id : '', { maxlength: 64, required: true });
   const notes = h('textarea', { name: 'notes', maxlength: '2000', rows: '2', dataset: { testid: 'persons-notes' } }, person ? person.notes : '');
   const photo = h('input', { type: 'file', name: 'photo', accept: PHOTO_TYPES.join(','), dataset: { testid: 'persons-photo' } });
+  const current = person && person.has_photo
+    ? h('img', { class: 'person-photo', alt: t('person.photo_alt', { name: person.name }), src: `${API_BASE}${mpath(mid, `/persons/${person.id}/photo.jpg`)}`, dataset: { testid: 'persons-current-photo' } })
+    : null;
   const mapBox = h('div', { class: 'persons-map', dataset: { testid: 'persons-area-map' } });
   const tools = h('div', { class: 'persons-area-tools' });
   const error = h('p', { class: 'error', role: 'alert', hidden: true, dataset: { testid: 'persons-error' } });
@@ -60,6 +63,7 @@ export function personForm(person, hooks) {
     field('persons_registry.guardian_phone', phone),
     field('person.device', device),
     field('person.notes', notes),
+    current,
     field(person && person.has_photo ? 'persons_registry.photo_replace' : 'persons_registry.photo', photo),
     h('div', { class: 'field' }, h('span', null, t('persons_registry.area')), tools, mapBox),
     error,
