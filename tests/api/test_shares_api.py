@@ -176,6 +176,7 @@ def test_operators_share_an_incident_extend_it_and_read_the_policy(
     policy = operator.get(f"/api/v1/m/{MUNI}/sharing").json()
     assert [p["id"] for p in policy["purposes"]][:2] == ["traffic-accident", "robbery"]
     assert (policy["default_minutes"], policy["max_minutes"]) == (60, 360)
+    assert (policy["radius_m"], policy["max_radius_m"]) == (200, 2000)
     assert "police" in [a["id"] for a in policy["agencies"]]
     r = operator.post(
         f"{url}/shares", json={"agency": "traffic-police", "purpose": "traffic-accident"}

@@ -111,6 +111,7 @@ class SharingView(BaseModel):
     default_minutes: float
     max_minutes: float
     radius_m: float
+    max_radius_m: float
     agencies: list[AgencyView]
 
 
@@ -272,6 +273,7 @@ def sharing(caller: Manager, rt: Runtime) -> SharingView:
         default_minutes=policy.default_minutes,
         max_minutes=policy.max_minutes,
         radius_m=policy.radius_m,
+        max_radius_m=svc.RADIUS_MAX_M,
         agencies=[
             AgencyView(id=a.id, name=a.name, name_local=a.name_local, kind=str(a.kind))
             for a in rt.config.agencies
