@@ -20,6 +20,8 @@ import { sortedPersons } from './model.js';
 
 let active = false;
 let loading = 0;
+/** The municipality the list shows. */
+let listedMid = '';
 /** @type {number | null} the person shown (null: none or the new-person form) */
 let shownId = null;
 /** @type {import('./area.js').AreaEditor | null} */
@@ -51,6 +53,7 @@ async function loadList() {
   const mid = state.mid;
   if (!mid) return;
   const token = ++loading;
+  listedMid = mid;
   /** @type {PersonBrief[]} */
   let list;
   try {
@@ -154,8 +157,20 @@ export function setPersonsActive(on) {
   }
 }
 
+/** Another municipality (or account) while the tab is shown: its list, nobody open. */
+function followMunicipality() {
+  if (!active || (state.mid || '') === listedMid) return;
+  dropEditor();
+  shownId = null;
+  byId('persons-detail').replaceChildren();
+  byId('persons-add').hidden = !manager();
+  loadList();
+}
+
 export function initPersonsRegistry() {
   byId('persons-add').addEventListener('click', showNew);
+  on('reference', followMunicipality);
+  on('session', followMunicipality);
   on('lang', () => {
     if (active) loadList();
   });
