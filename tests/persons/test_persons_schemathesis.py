@@ -82,4 +82,4 @@ def test_no_request_to_the_persons_routes_makes_a_server_error(
 
         no_server_error()
         tried += 1
-    assert tried == 12  # every persons' route
+    assert tried == 13  # every persons' route
