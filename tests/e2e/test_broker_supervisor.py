@@ -16,9 +16,11 @@ from cityops.bus.mosquitto_conf import (
     BrokerFiles,
     credential_files,
     find_mosquitto,
+    internal_secret,
     internal_username,
 )
 from cityops.bus.supervisor import SupervisedMosquitto, embedded_kind, is_our_mosquitto
+from cityops.domain.device_secret import verify
 from cityops.domain.devices import DeviceKind
 from tests.e2e.acl_support import Device, issue, reading, scope, stored, wait_for
 from tests.harness import LOOPBACK, free_port
@@ -158,6 +160,10 @@ def test_the_credential_files(tmp_path: Path) -> None:
     name = internal_username(files, "ingest")
     assert name == internal_username(files, "ingest") != internal_username(files, "video")
     assert files.internal.stat().st_mode & 0o777 == 0o600
+    secret, digest = internal_secret(files, name)
+    assert internal_secret(files, name) == (secret, digest)  # kept: no reload on adoption
+    assert verify(secret, digest)
+    assert files.secrets.stat().st_mode & 0o777 == 0o600
 
 
 @needs_mosquitto

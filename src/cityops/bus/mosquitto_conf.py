@@ -17,8 +17,10 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cityops.bus.mosquitto import HEADER, acl_file, password_file
+from cityops.domain.device_secret import hash_secret, new_secret
 from cityops.services.devices import CredentialRow
 
 AUTOSAVE_S = 10
@@ -56,6 +58,10 @@ class BrokerFiles:
     @property
     def internal(self) -> Path:
         return self.root / "internal-users.json"
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "internal-secrets.json"
 
     def prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -132,15 +138,38 @@ def internal_username(files: BrokerFiles, role: str) -> str:
     """The username (and so the persistent-session client id) of CityOps's own ``role`` client
     on this broker: drawn once per data directory, kept in ``internal-users.json``, so that the
     ingest's session and its queue survive CityOps's restarts and the name cannot be guessed."""
-    try:
-        names: dict[str, str] = json.loads(files.internal.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        names = {}
+    names = _load(files.internal)
     if role not in names:
         names[role] = f"cityops-{role}-{secrets.token_hex(8)}"
-        tmp = files.internal.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(names, out)
-        os.replace(tmp, files.internal)
-    return names[role]
+        _store(files.internal, names)
+    name: str = names[role]
+    return name
+
+
+def internal_secret(files: BrokerFiles, username: str) -> tuple[str, str]:
+    """(secret, its hash) of CityOps's own client ``username``, drawn once and kept (mode 0600)
+    in ``internal-secrets.json``: a restarted CityOps that adopts the running broker finds its
+    password file unchanged, so the broker needs no reload while it hands the ingest its queue."""
+    kept = _load(files.secrets)
+    if username not in kept:
+        secret = new_secret()
+        kept[username] = [secret, hash_secret(secret)]
+        _store(files.secrets, kept)
+    secret, digest = kept[username]
+    return str(secret), str(digest)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    return loaded
+
+
+def _store(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out)
+    os.replace(tmp, path)

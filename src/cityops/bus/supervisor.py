@@ -32,10 +32,10 @@ from cityops.bus.mosquitto import write_atomically
 from cityops.bus.mosquitto_conf import (
     BrokerFiles,
     credential_files,
+    internal_secret,
     internal_username,
     render_config,
 )
-from cityops.domain.device_secret import hash_secret, new_secret
 from cityops.services import devices
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,8 @@ class SupervisedMosquitto:
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._internal: dict[str, str] = {}  # username -> hash of this start's secret
-        self._written: tuple[str, str] | None = None
+        self._written = (self._read(self.files.passwd), self._read(self.files.acl))
+        """What the credential files hold (as the broker last read them)."""
         self._sync_lock = threading.Lock()  # the watcher and add_internal
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -103,10 +104,10 @@ class SupervisedMosquitto:
         return internal_username(self.files, role)
 
     def add_internal(self, username: str) -> str:
-        """A new secret for one of CityOps's own clients (written to the password file at
-        start, or at once when running); returns it."""
-        secret = new_secret()
-        self._internal[username] = hash_secret(secret)
+        """The secret of one of CityOps's own clients (kept in the data directory; written to
+        the password file at start, or at once when running)."""
+        secret, digest = internal_secret(self.files, username)
+        self._internal[username] = digest
         if self._watcher is not None:
             self.sync_credentials()
         return secret
@@ -123,10 +124,11 @@ class SupervisedMosquitto:
             )
             self._terminate(running)
             running = None
-        self.sync_credentials(reload=False)
+        changed = self.sync_credentials(reload=False)
         if running is not None:
             self.pid, self.adopted = running, True
-            os.kill(running, signal.SIGHUP)  # this start's internal secrets
+            if changed:  # credentials made or revoked while CityOps was down
+                os.kill(running, signal.SIGHUP)
             log.info("embedded Mosquitto adopted (pid %d) on %s", running, self.url)
         else:
             write_atomically(self.files.conf, config)
@@ -146,8 +148,8 @@ class SupervisedMosquitto:
                 start_new_session=True,  # outlives CityOps; a terminal's Ctrl-C is not for it
                 close_fds=True,
             )
-        self.pid, self.adopted = self._proc.pid, False
         write_atomically(self.files.pid, f"{self._proc.pid}\n")
+        self.pid, self.adopted = self._proc.pid, False
         log.info("embedded Mosquitto started (pid %d) on %s", self._proc.pid, self.url)
 
     def _wait_listening(self, timeout: float) -> None:
