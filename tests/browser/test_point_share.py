@@ -127,6 +127,8 @@ def extend_and_revoke(page: Page, server: LiveServer, stored: dict[str, Any]) ->
         timeout=10_000,
     )
     assert datetime.fromisoformat(active_shares(server)[0]["expires_at"]) > before
+    # the share was drawn anew: its old popup closed (Leaflet fades it out for 200 ms)
+    expect(page.locator(".leaflet-popup")).to_have_count(0)
     label.click()
     revoke = page.get_by_test_id("point-share-popup").get_by_test_id("share-revoke")
     revoke.click()

@@ -40,16 +40,23 @@ export function mayShare() {
 }
 
 /**
- * The share's popup: its row, and the box a new link appears in.
+ * The share's popup: its row (made again at each opening: the share as it is now) and the box
+ * a new link appears in.
  * @param {ShareView} s
+ * @param {L.Marker} marker
  */
-function popupContent(s) {
+function popupFor(s, marker) {
+  const slot = h('div');
   const result = h('div', { class: 'share-result', dataset: { testid: 'share-link' }, hidden: true });
-  const box = h('div', { class: 'point-share-popup', dataset: { testid: 'point-share-popup', shareId: s.id } }, result);
-  sharingConfig(state.mid || '').then((cfg) => {
-    box.prepend(shareRow(s, Date.now(), { sharing: cfg, result: () => (box.isConnected ? result : null), changed: () => refreshPointShares() }, 'div'));
+  const box = h('div', { class: 'point-share-popup', dataset: { testid: 'point-share-popup', shareId: s.id } }, slot, result);
+  marker.bindPopup(box, { maxWidth: 380, minWidth: 280 });
+  marker.on('popupopen', () => {
+    result.hidden = true;
+    sharingConfig(state.mid || '').then((cfg) => {
+      slot.replaceChildren(shareRow(s, Date.now(), { sharing: cfg, result: () => (box.isConnected ? result : null), changed: () => refreshPointShares() }, 'div'));
+      marker.getPopup()?.update();
+    });
   });
-  return box;
 }
 
 /**
@@ -64,7 +71,7 @@ function draw(s) {
   const label = h('span', { class: 'point-share-label', dataset: { testid: 'point-share', shareId: s.id, agency: s.agency, cameras: s.cameras.join(' ') } }, tipText(s));
   const icon = L.divIcon({ className: 'point-share-marker', html: label, iconSize: undefined });
   const marker = L.marker(at, { icon, title: t('sharing.place_title'), keyboard: true });
-  marker.bindPopup(() => popupContent(s), { maxWidth: 380, minWidth: 280 });
+  popupFor(s, marker);
   marker.addTo(group);
   shapes.set(s.id, { marker, label });
 }
