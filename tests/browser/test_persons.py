@@ -113,4 +113,4 @@ def test_an_sos_episode_is_followed_live_and_forwarded_to_police(
     whats = sorted(d["what"] for a, _, d in seen if a == "ivanova")
     assert whats.count("details") == 1  # fetched once, though the panel re-rendered live
     assert whats.count("photo") == 1
-    assert "track" in whats
+    assert whats.count("track") == 1  # the first live point fetched it; no second fetch

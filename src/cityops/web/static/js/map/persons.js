@@ -203,13 +203,15 @@ export function initPersons() {
   on('person-track', (d) => {
     if (d.incident !== null) ensure(d.person, d.incident);
   });
-  on('incidents', () => {
+  on('incidents', (d) => {
     // an episode the operators closed is no longer followed
     for (const tr of [...tracks.values()]) {
       const inc = tr.incident !== null ? state.incidents.get(tr.incident) : undefined;
       if (inc && CLOSED.has(inc.status)) drop(tr.person);
     }
-    followOpenEpisodes();
+    // the whole list (a load, a resync): episodes already open; an episode opening later comes
+    // with its live points, whose first one fetches the track
+    if (d.all) followOpenEpisodes();
   });
   on('basemap', () => {
     if ((state.mid || '') !== followedMid) clear(); // another municipality shown
