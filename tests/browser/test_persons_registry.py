@@ -7,6 +7,7 @@ the person's track at once."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,7 +173,11 @@ def admin_changes_then_removes(server: LiveServer, admin: Page, ana: int) -> Non
 
 
 def test_an_admin_registers_and_an_operator_sees_the_record_read_only(
-    server: LiveServer, fresh_page: Page, browser: Browser, tmp_path: Path
+    server: LiveServer,
+    fresh_page: Page,
+    browser: Browser,
+    tmp_path: Path,
+    shot: Callable[[Page, str], Path],
 ) -> None:
     admin = fresh_page
     sign_in(admin, server, "petrov", display_name="Petrov", role=Role.ADMIN)
@@ -180,6 +185,7 @@ def test_an_admin_registers_and_an_operator_sees_the_record_read_only(
     admin.goto(server.url)
     ana = register_ana(server, admin, tmp_path)
     refused_for_a_device_taken(admin)
+    shot(admin, "refused")
     assert admin.evaluate("window.__csp") == []
     operator_reads(server, browser)
     seen = [(d["what"], t) for a, t, d in viewed(server) if a == "ivanova"]
