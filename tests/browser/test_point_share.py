@@ -146,6 +146,10 @@ def test_operator_shares_a_place_from_the_map(
     page.add_init_script(CSP_WATCH)
     sign_in(page, server)
     open_console(page, server)
+    # the map tool offers the same for the map's centre (keyboard users)
+    tool = page.get_by_test_id("share-here-tool")
+    expect(tool).to_be_visible()
+    expect(tool).to_have_text("Share cameras here")
     stored, link = share_from_the_map(page, server)
     map_box = page.locator("#map")
     # the share is on the map: its label says the agency and the time left
@@ -168,17 +172,23 @@ def test_operator_shares_a_place_from_the_map(
     extend_and_revoke(page, server, stored)
     screen = agency.get_by_test_id("share-screen")
     expect(screen).to_have_attribute("data-reason", "revoked", timeout=15_000)
+    # the map tool opens the same form for the map's centre, previewing the policy's circle
+    page.get_by_test_id("share-here-tool").click()
+    expect(page.get_by_test_id("share-here").get_by_test_id("share-submit")).to_be_visible()
+    expect(map_box).to_have_attribute("data-share-preview-radius", "200")
     assert page.evaluate("window.__csp") == []
     assert agency.evaluate("window.__csp") == []
     assert errors == []
 
 
 def test_an_analyst_gets_no_menu_entry(server: LiveServer, fresh_page: Page) -> None:
-    """An analyst has no shares.manage: a right click offers nothing, no shared place is drawn."""
+    """An analyst has no shares.manage: a right click offers nothing, the map tool is not shown,
+    no shared place is drawn."""
     sign_in(fresh_page, server, "analyst", role=Role.ANALYST)
     open_console(fresh_page, server)
     right_click(fresh_page, *PLACE)
     fresh_page.wait_for_timeout(500)
     expect(fresh_page.get_by_test_id("share-here-item")).to_have_count(0)
     expect(fresh_page.get_by_test_id("map-menu")).to_have_count(0)
+    expect(fresh_page.get_by_test_id("share-here-tool")).to_be_hidden()
     expect(fresh_page.locator("#map")).to_have_attribute("data-point-shares", "0")

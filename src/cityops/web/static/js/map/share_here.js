@@ -1,6 +1,7 @@
 // @ts-check
 // "Share cameras here": the map's context menu (right click, or a long press) offers an
-// operator with shares.manage to share a point with an agency. The form is the incident's
+// operator with shares.manage to share a point with an agency; a map tool (a button, for the
+// keyboard) does the same for the centre of the map. The form is the incident's
 // (details/share_form.js: agency, purpose, duration, radius); while it is open the map
 // previews the circle and the cones of the cameras the share would hold (share/place.js; the
 // server decides). Once made, the link is shown once in the popup, and the share joins the
@@ -10,7 +11,7 @@ import { mpath, postJSON } from '../api.js';
 import { h } from '../dom.js';
 import { displayName, t } from '../i18n.js';
 import { agencyLabel } from '../queue.js';
-import { state } from '../state.js';
+import { on, state } from '../state.js';
 import { toast } from '../ui.js';
 import { fovCone } from '../geo.js';
 import { camerasSharedAt } from '../share/place.js';
@@ -133,7 +134,30 @@ function contextMenu(ev) {
   item.focus();
 }
 
+/** @type {HTMLButtonElement | null} */
+let tool = null;
+
+/** The map tool: shown only to whoever may share, labelled in the interface language. */
+function showTool() {
+  if (!tool) return;
+  tool.hidden = !mayShare();
+  tool.textContent = t('sharing.here');
+  tool.title = t('sharing.here_centre');
+}
+
 export function initShareHere() {
   preview = L.layerGroup().addTo(ctx.map);
   ctx.map.on('contextmenu', contextMenu);
+  const button = h('button', { type: 'button', class: 'btn map-share-tool', hidden: true, dataset: { testid: 'share-here-tool' } });
+  button.addEventListener('click', () => {
+    if (mayShare()) openForm(ctx.map.getCenter());
+  });
+  L.DomEvent.disableClickPropagation(button);
+  const Tool = L.Control.extend({ onAdd: () => button });
+  new Tool({ position: 'topleft' }).addTo(ctx.map);
+  tool = button;
+  showTool();
+  on('basemap', showTool); // a municipality was (re)shown, after the session is known
+  on('session', showTool);
+  on('lang', showTool);
 }
