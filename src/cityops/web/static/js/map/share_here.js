@@ -119,6 +119,8 @@ async function openForm(at) {
   const form = shareForm(cfg, { location: { lat: at.lat, lon: at.lng } }, (r) => showPreview(at, r), submit, 'sharing.place_hint');
   box.replaceChildren(h('h3', null, t('sharing.place_title')), form);
   popup?.update();
+  const first = form.querySelector('select');
+  if (first) first.focus(); // from the keyboard (the map tool), the form is next
 }
 
 /**
