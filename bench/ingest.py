@@ -3,6 +3,8 @@
     python -m bench.ingest --mode embedded     # SQLite file + embedded broker (amqtt)
     python -m bench.ingest --mode supervised   # SQLite file + Mosquitto supervised by CityOps
     python -m bench.ingest --mode mosquitto    # Mosquitto + PostgreSQL (started by the harness)
+    python -m bench.ingest --mode mosquitto --mqtt-auth off   # the same without MQTT credentials
+
 
 An outside MQTT client (paho, this process) publishes to the broker; `cityops serve` runs in its
 own process (broker -> ingest -> rules -> stored). Authentication is on, as in production: the
@@ -89,16 +91,18 @@ def embedded(mode: str, workdir: Path, env: dict[str, str]) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int, str]]:
+def server(mode: str, workdir: Path, mqtt_auth: bool = True) -> Iterator[tuple[str, str, int, str]]:
     """Yields (database URL, the gateway's broker URL, HTTP port, API token) with `cityops serve`
-    running."""
+    running. ``mqtt_auth=False`` (Mosquitto only) runs the broker anonymous, without password
+    file and ACL, and the server in development mode (which alone accepts that): the other half
+    of the A/B that measures what MQTT authentication costs."""
     from tests.town import account
 
     with contextlib.ExitStack() as stack:
         env = dict(os.environ, CITYOPS_LOG_LEVEL="WARNING")
         if mode == "mosquitto":
             broker = stack.enter_context(
-                MosquittoServer(secured=True, max_queued_messages=1_000_000)
+                MosquittoServer(secured=mqtt_auth, max_queued_messages=1_000_000)
             )
             pg = stack.enter_context(PostgresServer())
             db_url = pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")
@@ -110,7 +114,10 @@ def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int, str]]:
         upgrade(db_url)
         db = make_engine(db_url)
         gateway = credential(db, DeviceScope("bench-gw", DeviceKind.GATEWAY, "benchtown"))
-        if mode == "mosquitto":
+        if mode == "mosquitto" and not mqtt_auth:
+            env["CITYOPS_ENV"] = "development"
+            env["CITYOPS_MQTT_URL"] = mqtt_url
+        elif mode == "mosquitto":
             ingest = credential(db, DeviceScope("bench-ingest", DeviceKind.INGEST, None))
             worker = credential(db, DeviceScope("bench-worker", DeviceKind.WORKER, None))
             env["CITYOPS_VIDEO_MQTT_URL"] = with_credentials(mqtt_url, *worker)
@@ -143,7 +150,8 @@ def server(mode: str, workdir: Path) -> Iterator[tuple[str, str, int, str]]:
                 time.sleep(0.2)
             else:
                 raise RuntimeError(f"server did not start; see {workdir / 'server.log'}")
-            yield db_url, with_credentials(mqtt_url, *gateway), http_port, token
+            gateway_url = with_credentials(mqtt_url, *gateway) if mqtt_auth else mqtt_url
+            yield db_url, gateway_url, http_port, token
         finally:
             proc.terminate()
             proc.wait(20)
@@ -294,10 +302,20 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=100, help="readings per MQTT message")
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--rate", type=int, default=1000, help="background readings/s for latency")
+    ap.add_argument(
+        "--mqtt-auth", choices=["on", "off"], default="on", help="off: Mosquitto mode only"
+    )
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, server(args.mode, Path(tmp)) as (db, mq, port, tok):
+    if args.mqtt_auth == "off" and args.mode != "mosquitto":
+        ap.error("--mqtt-auth off needs --mode mosquitto")
+    auth = args.mqtt_auth == "on"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        server(args.mode, Path(tmp), auth) as (db, mq, port, tok),
+    ):
         result = {
             "mode": args.mode,
+            "mqtt_auth": args.mqtt_auth,
             "latency": latency(mq, port, tok, args.samples, args.rate),
             "throughput": throughput(db, mq, args.readings, args.batch, days_back=10),
             "throughput_single": throughput(db, mq, min(args.readings, 20_000), 1, days_back=20),
