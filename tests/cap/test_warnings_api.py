@@ -23,11 +23,13 @@ from tests.town import MUNI, NEIGHBOUR, TOWN_YAML, account, neighbour_yaml, star
 
 __all__ = ["served"]
 
+FAR = "2099-01-01T00:00:00+02:00"  # these tests run on the wall clock
+
 
 @pytest.fixture
 def center(tmp_path: Path, served: tuple[str, Path]) -> Iterator[ControlCenter]:
     base, root = served
-    (root / "a1.cap").write_bytes(alert_xml(identifier="a1", expires="2099-01-01T00:00:00+02:00"))
+    (root / "a1.cap").write_bytes(alert_xml(identifier="a1", expires=FAR))
     (root / "feed.xml").write_text(ATOM.format(entries=ENTRY.format(name="a1", href="a1.cap")))
     yaml = TOWN_YAML.read_text(encoding="utf-8").replace("rules:\n", RULE, 1)
     town = tmp_path / "town.yaml"
@@ -72,11 +74,11 @@ def test_an_alert_file_is_pushed(center: ControlCenter, shared_data: Path) -> No
     auth = {"Authorization": f"Bearer {gateway}"}
     cap = {**auth, "Content-Type": "application/cap+xml"}
     url = f"/api/v1/m/{MUNI}/cap/alerts"
-    pushed = api.post(url, content=alert_xml(identifier="file-1"), headers=cap)
+    pushed = api.post(url, content=alert_xml(identifier="file-1", expires=FAR), headers=cap)
     assert pushed.status_code == 200, pushed.text
     assert pushed.json()["submitted"] == 1
     assert pushed.json()["signature"] == "absent"
-    again = api.post(url, content=alert_xml(identifier="file-1"), headers=cap)
+    again = api.post(url, content=alert_xml(identifier="file-1", expires=FAR), headers=cap)
     assert again.json()["submitted"] == 0  # the same message once
     listed = api.get(f"/api/v1/m/{MUNI}/warnings", headers=auth).json()
     assert "file-1" in [w["identifier"] for w in listed]
@@ -86,10 +88,12 @@ def test_an_alert_file_is_pushed(center: ControlCenter, shared_data: Path) -> No
     xee = api.post(url, content=(shared_data / "cap" / "xee.cap").read_bytes(), headers=cap)
     assert xee.status_code == 422
     assert xee.json()["detail"]["reasons"][0].startswith("refused:")
-    as_json = api.post(url, content=alert_xml(identifier="file-2"), headers=auth)
+    as_json = api.post(url, content=alert_xml(identifier="file-2", expires=FAR), headers=auth)
     assert as_json.status_code == 415
     key, cert = signing_pair()
-    signed = safexml.sign_enveloped(alert_xml(identifier="file-3"), key_pem=key, cert_pem=cert)
+    signed = safexml.sign_enveloped(
+        alert_xml(identifier="file-3", expires=FAR), key_pem=key, cert_pem=cert
+    )
     answer = api.post(url, content=signed, headers=cap)
     assert answer.status_code == 200, answer.text
     assert answer.json()["signature"] == "valid"
