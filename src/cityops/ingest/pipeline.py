@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cityops.domain.analytics import CAMERA_HEALTH
@@ -40,7 +40,7 @@ from cityops.store.observations_repo import (
     SensorLatest,
 )
 
-__all__ = ["InboundMessage", "IngestPipeline", "MessageOutcome"]
+__all__ = ["Fence", "FenceError", "InboundMessage", "IngestPipeline", "MessageOutcome"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,18 @@ PRUNE_INTERVAL_S = 60.0
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class FenceError(Exception):
+    """This process no longer owns a municipality the batch touches (its partition's lease
+    went to another ingest process): the batch is rolled back and left unacknowledged, so the
+    broker gives it to the new owner."""
+
+
+Fence = Callable[[Connection, frozenset[str]], None]
+"""Called inside a batch's transaction, before anything is written, with the municipalities
+the batch touches; raises ``FenceError`` when this process may not write for one of them
+(multi-process ingest, docs/SCALING.md)."""
 
 
 @dataclass(slots=True)
@@ -90,6 +102,7 @@ class IngestPipeline(IngestWorker):
         window: TimeWindow = DEFAULT_WINDOW,
         dead_letters: DeadLetterBounds = DEFAULT_BOUNDS,
         clock: Callable[[], datetime] = utcnow,
+        fence: Fence | None = None,
     ) -> None:
         super().__init__(
             max_messages_per_batch=max_messages_per_batch,
@@ -102,6 +115,9 @@ class IngestPipeline(IngestWorker):
         self.limits = Limits(max_payload_bytes, max_batch, window)
         self.dead_letter_bounds = dead_letters
         self.clock = clock
+        self.fence = fence
+        self.fenced = 0
+        """Batches rolled back because a partition's lease was lost (left unacknowledged)."""
         self._latest: dict[tuple[str, str], SensorLatest] = {}
         """Each sensor's newest committed reading, to tell consoles of state changes on ticks."""
         self._next_prune = 0.0
@@ -145,6 +161,11 @@ class IngestPipeline(IngestWorker):
                 try:
                     result = self._commit(batch)
                     break
+                except FenceError as lost:
+                    log.warning("batch of %d left to the new owner: %s", len(batch), lost)
+                    self.fenced += 1
+                    self._reload_state()
+                    return  # unacknowledged: the broker redelivers it to the partition's owner
                 except Exception:
                     log.exception("ingest transaction failed (attempt %d)", attempt + 1)
                     self.metrics.failed_transactions += 1
@@ -220,6 +241,8 @@ class IngestPipeline(IngestWorker):
             letters.extend(_letter(message, rej, muni) for rej in decoded.rejections)
         latest = result.latest
         with self.db.begin() as conn:
+            if self.fence is not None and work:
+                self.fence(conn, frozenset(work))
             for muni, w in work.items():
                 rt = self.runtimes[muni]
                 engine = rt.engine
