@@ -1,12 +1,12 @@
 """The dispatch outbox (``tables_dispatch``): deliveries written with the dispatch, claimed and
-updated by the dispatch worker, and the agencies' acknowledgments (a replayed one is refused by
-the unique signature)."""
+updated by the dispatch worker (through ``store/outbox.py``, which the CAP outbox shares), and
+the agencies' acknowledgments (a replayed one is refused by the unique signature)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select, update
@@ -15,9 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from cityops.domain.catalog import MunicipalityConfig
 from cityops.domain.dispatch import Channel, DeliveryStatus, incident_snapshot
 from cityops.domain.incident import Incident
+from cityops.store.outbox import Outbox
 from cityops.store.tables_dispatch import dispatch_acks, dispatch_deliveries
-
-_OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +43,15 @@ def _delivery(row: RowMapping) -> Delivery:
     values["channel"] = Channel(values["channel"])
     values["status"] = DeliveryStatus(values["status"])
     return Delivery(**values)
+
+
+OUTBOX = Outbox(dispatch_deliveries, _delivery)
+"""Due deliveries, a claim with a lease, a try's outcome (its ``reply_token_hash`` where an
+e-mail was sent), an incident's deliveries (``store/outbox.py``)."""
+due = OUTBOX.due
+claim = OUTBOX.claim
+finish_try = OUTBOX.finish_try
+for_incident = OUTBOX.for_incident
 
 
 def enqueue_dispatch(
@@ -77,58 +85,6 @@ def enqueue_dispatch(
     return ids
 
 
-def due(conn: Connection, now: datetime, limit: int = 20) -> list[Delivery]:
-    rows = conn.execute(
-        select(dispatch_deliveries)
-        .where(dispatch_deliveries.c.status.in_(_OPEN), dispatch_deliveries.c.next_at <= now)
-        .order_by(dispatch_deliveries.c.next_at, dispatch_deliveries.c.id)
-        .limit(limit)
-    ).mappings()
-    return [_delivery(r) for r in rows]
-
-
-def claim(conn: Connection, delivery: Delivery, now: datetime, lease_s: float) -> bool:
-    """Take ``delivery`` for one try: its ``next_at`` moves past the lease, only if nobody else
-    moved it first (several processes may work one outbox). A crash mid-try leaves it due again
-    when the lease ends."""
-    result = conn.execute(
-        update(dispatch_deliveries)
-        .where(
-            dispatch_deliveries.c.id == delivery.id,
-            dispatch_deliveries.c.next_at == delivery.next_at,
-            dispatch_deliveries.c.status.in_(_OPEN),
-        )
-        .values(next_at=now + timedelta(seconds=lease_s))
-    )
-    return result.rowcount == 1
-
-
-def finish_try(
-    conn: Connection,
-    delivery_id: int,
-    *,
-    status: DeliveryStatus,
-    attempts: int,
-    next_at: datetime,
-    error: str | None,
-    sent_at: datetime | None = None,
-    reply_token_hash: str | None = None,
-) -> None:
-    values: dict[str, Any] = {
-        "status": status.value,
-        "attempts": attempts,
-        "next_at": next_at,
-        "last_error": error[:500] if error else None,
-    }
-    if sent_at is not None:
-        values["sent_at"] = sent_at
-    if reply_token_hash is not None:
-        values["reply_token_hash"] = reply_token_hash
-    conn.execute(
-        update(dispatch_deliveries).where(dispatch_deliveries.c.id == delivery_id).values(values)
-    )
-
-
 def get(conn: Connection, municipality: str, delivery_id: int) -> Delivery | None:
     row = (
         conn.execute(
@@ -141,18 +97,6 @@ def get(conn: Connection, municipality: str, delivery_id: int) -> Delivery | Non
         .first()
     )
     return _delivery(row) if row else None
-
-
-def for_incident(conn: Connection, municipality: str, incident_id: int) -> list[Delivery]:
-    rows = conn.execute(
-        select(dispatch_deliveries)
-        .where(
-            dispatch_deliveries.c.municipality == municipality,
-            dispatch_deliveries.c.incident_id == incident_id,
-        )
-        .order_by(dispatch_deliveries.c.id)
-    ).mappings()
-    return [_delivery(r) for r in rows]
 
 
 def record_ack(
