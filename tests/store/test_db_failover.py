@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from cityops.store.db import FAILOVER_DEFAULTS, failover_connect_args, make_engine
+from cityops.store.db import FAILOVER_DEFAULTS, failover_connect_args, libpq_params, make_engine
 
 BASE = "postgresql+psycopg://cityops@/cityops"
 
@@ -35,6 +35,14 @@ def test_the_url_says_otherwise_and_wins() -> None:
     assert "target_session_attrs" not in args  # libpq reads the URL's own
     assert "connect_timeout" not in args
     assert args["keepalives_idle"] == FAILOVER_DEFAULTS["keepalives_idle"]
+
+
+def test_libpq_params_give_libpq_its_own_multi_host_form() -> None:
+    params = libpq_params(f"{BASE}?host=a:5432&host=b:6432")
+    assert (params["host"], params["port"]) == ("a,b", "5432,6432")
+    assert params["dbname"] == "cityops"
+    assert params["target_session_attrs"] == "read-write"
+    assert params["connect_timeout"] == FAILOVER_DEFAULTS["connect_timeout"]
 
 
 @given(

@@ -74,6 +74,16 @@ def failover_connect_args(url: str) -> dict[str, str]:
     return args
 
 
+def libpq_params(url: str) -> dict[str, Any]:
+    """psycopg.connect() keyword arguments for a connection of one's own outside the pool (a
+    ``LISTEN``), with the same hosts and failover settings as the engine's connections. Use
+    these rather than rendering the URL again: libpq does not read SQLAlchemy's multi-host form
+    (``?host=a:5432&host=b:5432``)."""
+    parsed = make_url(url)
+    _, params = parsed.get_dialect()().create_connect_args(parsed)
+    return {**params, **failover_connect_args(url)}
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
