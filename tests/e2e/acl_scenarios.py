@@ -1,8 +1,10 @@
-"""The credential scenarios, run on both brokers by test_mqtt_acl_mosquitto.py and
-test_mqtt_acl_embedded.py: the same rules must hold on each (docs/MQTT.md, "Authentication and
-ACLs"). Every verdict comes from the database the real ingest wrote, or from the broker's own
-CONNACK/SUBACK; a forbidden publish is followed by an allowed one from the same client, so
-"not stored" is judged after the broker has demonstrably handled it."""
+"""The credential scenarios, run on every broker by test_mqtt_acl_mosquitto.py,
+test_mqtt_acl_embedded.py and test_broker_acl_supervised.py: the same rules must hold on each
+(docs/MQTT.md, "Authentication and ACLs"). :class:`Scenarios` holds them as tests for a broker's
+module to subclass; :func:`own_broker` starts a control center with a broker of its own. Every
+verdict comes from the database the real ingest wrote, or from the broker's own CONNACK/SUBACK;
+a forbidden publish is followed by an allowed one from the same client, so "not stored" is
+judged after the broker has demonstrably handled it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -23,11 +26,13 @@ from cityops.domain.devices import DeviceKind
 from cityops.domain.observations import Reading
 from cityops.mqtt_url import with_credentials
 from cityops.services import devices
+from cityops.settings import Settings
 from cityops.sim.publisher import MqttPublisher
 from cityops.store import tables as t
 from cityops.video.worker.link import WorkerLink
 from cityops.video.worker.publish import Message
-from tests.e2e.acl_support import Device, issue, reading, scope, stored, wait_for
+from tests.e2e.acl_support import Device, issue, reading, scope, start, stored, two_towns, wait_for
+from tests.harness import free_port
 from tests.ingest.test_frigate import frigate_object, message
 
 TT, KZ = "testtown", "kazanlak"
@@ -265,3 +270,45 @@ def a_frigate_publishes_under_its_prefix_only(w: World) -> None:
     finally:
         nvr.stop()
         kz.stop()
+
+
+def own_broker(data: Path, broker: str, *, anonymous: bool = False) -> ControlCenter:
+    """A started control center for the two towns (stored under ``data``) with its own
+    ``broker`` (``amqtt`` or ``mosquitto``) on a free port."""
+    settings = Settings(
+        data_dir=data,
+        database_url=two_towns(data),
+        mqtt_port=free_port(),
+        broker=broker,
+        mqtt_anonymous=anonymous,
+        camera_probe_s=0,
+        video_worker=False,
+        log_level="WARNING",
+    )
+    return start(settings)
+
+
+class Scenarios:
+    """Every scenario as a test; a broker's module subclasses this as ``Test<Broker>`` and
+    gives the ``world`` fixture."""
+
+    def test_a_device_publishes_only_its_own_topics(self, world: World) -> None:
+        publishes_only_its_own_topics(world)
+
+    def test_a_device_reads_nothing_of_another_municipality(self, world: World) -> None:
+        reads_nothing_of_another_municipality(world)
+
+    def test_anonymous_and_wrong_secrets_are_refused(self, world: World) -> None:
+        anonymous_and_wrong_secrets_are_refused(world)
+
+    def test_a_revoked_credential_is_refused(self, world: World) -> None:
+        a_revoked_credential_is_refused(world)
+
+    def test_the_ingest_session_cannot_be_taken_over(self, world: World) -> None:
+        the_ingest_session_cannot_be_taken_over(world)
+
+    def test_workers_and_simulators_use_their_credentials(self, world: World) -> None:
+        workers_and_simulators_use_their_credentials(world)
+
+    def test_a_frigate_publishes_under_its_prefix_only(self, world: World) -> None:
+        a_frigate_publishes_under_its_prefix_only(world)
