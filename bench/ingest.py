@@ -1,326 +1,215 @@
-"""Ingest benchmark: readings/s through the whole path, and trigger-to-incident latency.
+"""Ingest benchmark (issue 11 "Performance"): in one run on one store, CityOps's single-reading
+rate next to the ceiling of any Python consumer, the batched rate, latency at fixed rates, the
+server's peak memory through a backlog, and the scaling of several ingest processes.
 
-    python -m bench.ingest --mode embedded     # SQLite file + embedded broker (amqtt)
     python -m bench.ingest --mode supervised   # SQLite file + Mosquitto supervised by CityOps
-    python -m bench.ingest --mode mosquitto    # Mosquitto + PostgreSQL (started by the harness)
-    python -m bench.ingest --mode mosquitto --mqtt-auth off   # the same without MQTT credentials
+    python -m bench.ingest --mode mosquitto    # Mosquitto + durable PostgreSQL (the harness's)
+    python -m bench.ingest --mode embedded     # SQLite file + the embedded amqtt broker
+    python -m bench.ingest --mode mosquitto --mqtt-auth off --pg-durable off --phases batched
 
+`cityops serve` runs in its own process (broker -> ingest -> rules -> stored), authentication
+on as in production (bench/ingest_server.py). Phases (``--phases``, all by default):
 
-An outside MQTT client (paho, this process) publishes to the broker; `cityops serve` runs in its
-own process (broker -> ingest -> rules -> stored). Authentication is on, as in production: the
-publisher is a gateway with its own MQTT credential, the server's ingest logs in with one (on
-Mosquitto, through the files of `cityops mqtt sync`), the live feed is read with an API token.
-Throughput counts readings committed to the database; loss is published minus stored. Latency
-is measured from the publish of a reading that crosses a threshold to the incident arriving on
-the live feed (SSE), while background load runs.
+- ``batched``: ``--readings`` in messages of ``--batch``, from the first publish to the last
+  stored (bench/ingest_load.py);
+- ``ceiling``: ``--rounds`` alternating pairs of the single-reading stream (``--single``
+  messages, one reading each, QoS 1) received by a do-nothing subscriber (bench/
+  ingest_ceiling.py) and stored by CityOps; the headline is the ratio of their medians;
+- ``backlog``: peak RSS while the server drains ``--backlog`` messages queued while it was
+  down (bench/ingest_backlog.py);
+- ``latency``: threshold reading -> incident on the live feed, p50/p99 with single-reading
+  background load at each of ``--rates`` (bench/ingest_latency.py);
+- ``scaling``: 1/2/4 `cityops ingest` processes on PostgreSQL (``--mode mosquitto`` only;
+  bench/ingest_cluster.py).
+
+Each phase reports the server's peak RSS (VmHWM, reset at the phase's start). The output is one
+JSON document, then a readable summary.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import statistics
-import subprocess
+import shlex
 import sys
 import tempfile
-import threading
 import time
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+import traceback
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-import httpx
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import Engine, func, select
-from tests.harness import MosquittoServer, PostgresServer, free_port
+from bench.ingest_backlog import backlog
+from bench.ingest_ceiling import ceiling
+from bench.ingest_cluster import Plan, scaling
+from bench.ingest_latency import BACKGROUND_FIRST, latency
+from bench.ingest_load import Accepted, throughput
+from bench.ingest_server import MODES, Setup, bench_town_yaml, server, setup
+from bench.ingest_stats import alternation, peak_rss_mb, reset_peak_rss, summary
+from cityops.mqtt_url import parse_mqtt_url
 
-from cityops.bus import mosquitto
-from cityops.domain.devices import DeviceKind, DeviceScope
-from cityops.mqtt_url import parse_mqtt_url, with_credentials
-from cityops.services import devices
-from cityops.store import tables as t
-from cityops.store.db import make_engine, upgrade
+__all__ = ["bench_town_yaml", "main", "run", "server", "throughput"]
 
-SENSORS = 1000
-
-
-def bench_town_yaml() -> str:
-    lines = [
-        "version: 1",
-        "municipality: {id: benchtown, name: Bench Town, center: {lon: 25.39, lat: 42.62}}",
-        "agencies: [{id: cp, name: Civil Protection, kind: civil_protection}]",
-        "sensors:",
-    ]
-    for i in range(SENSORS):
-        lon = 25.30 + (i % 40) * 0.004
-        lat = 42.58 + (i // 40) * 0.003
-        lines.append(
-            f"  - {{id: s{i}, name: Gauge {i}, kind: river_level, unit: m, lon: {lon:.4f}, "
-            f"lat: {lat:.4f}, valid_min: 0, valid_max: 100, expected_interval_s: 60}}"
-        )
-    lines += [
-        "rules:",
-        "  - {id: high, kind: threshold, sensor_kinds: [river_level], op: '>', value: 50,"
-        "     incident: {type: flood, sector: disaster, severity: severe, title: 'High {name}',"
-        "     agency: cp}}",
-        "  - {id: rise, kind: rate_of_change, sensor_kinds: [river_level], rise: 30,"
-        "     within: 30min, incident: {type: rise, sector: disaster, severity: moderate,"
-        "     title: 'Rise {name}'}}",
-    ]
-    return "\n".join(lines) + "\n"
+PHASES = ("batched", "ceiling", "backlog", "latency", "scaling")
 
 
-def credential(db: Engine, scope: DeviceScope) -> tuple[str, str]:
-    with db.begin() as conn:
-        made = devices.create(conn, scope, actor="bench")
-    return made.row.username, made.secret
-
-
-def embedded(mode: str, workdir: Path, env: dict[str, str]) -> tuple[str, str]:
-    """(database URL, broker URL) of a server on SQLite with its embedded broker: amqtt
-    (``embedded``) or the Mosquitto that `cityops serve` supervises (``supervised``)."""
-    mqtt_port = free_port()
-    env["CITYOPS_MQTT_PORT"] = str(mqtt_port)
-    env["CITYOPS_DATA_DIR"] = str(workdir)
-    env["CITYOPS_BROKER"] = "mosquitto" if mode == "supervised" else "amqtt"
-    return f"sqlite:///{workdir / 'cityops.db'}", f"mqtt://127.0.0.1:{mqtt_port}"
-
-
-@contextlib.contextmanager
-def server(mode: str, workdir: Path, mqtt_auth: bool = True) -> Iterator[tuple[str, str, int, str]]:
-    """Yields (database URL, the gateway's broker URL, HTTP port, API token) with `cityops serve`
-    running. ``mqtt_auth=False`` (Mosquitto only) runs the broker anonymous, without password
-    file and ACL, and the server in development mode (which alone accepts that): the other half
-    of the A/B that measures what MQTT authentication costs."""
-    from tests.town import account
-
-    with contextlib.ExitStack() as stack:
-        env = dict(os.environ, CITYOPS_LOG_LEVEL="WARNING")
-        if mode == "mosquitto":
-            broker = stack.enter_context(
-                MosquittoServer(secured=mqtt_auth, max_queued_messages=1_000_000)
-            )
-            pg = stack.enter_context(PostgresServer())
-            db_url = pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")
-            mqtt_url = broker.url
-        else:
-            db_url, mqtt_url = embedded(mode, workdir, env)
-        http_port = free_port()
-        env |= {"CITYOPS_DATABASE_URL": db_url, "CITYOPS_HTTP_PORT": str(http_port)}
-        upgrade(db_url)
-        db = make_engine(db_url)
-        gateway = credential(db, DeviceScope("bench-gw", DeviceKind.GATEWAY, "benchtown"))
-        if mode == "mosquitto" and not mqtt_auth:
-            env["CITYOPS_ENV"] = "development"
-            env["CITYOPS_MQTT_URL"] = mqtt_url
-        elif mode == "mosquitto":
-            ingest = credential(db, DeviceScope("bench-ingest", DeviceKind.INGEST, None))
-            worker = credential(db, DeviceScope("bench-worker", DeviceKind.WORKER, None))
-            env["CITYOPS_VIDEO_MQTT_URL"] = with_credentials(mqtt_url, *worker)
-            with db.connect() as conn:
-                rows = devices.listed(conn)
-            mosquitto.sync(rows, broker.password_path, broker.acl_path, broker.pid_path)
-            time.sleep(1.0)  # SIGHUP is handled asynchronously
-            env["CITYOPS_MQTT_URL"] = with_credentials(mqtt_url, *ingest)
-        cfg = workdir / "benchtown.yaml"
-        cfg.write_text(bench_town_yaml())
-        subprocess.run(
-            [sys.executable, "-m", "cityops.cli", "import-config", str(cfg)],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        token = account(db, municipality="benchtown")
-        db.dispose()
-        log = (workdir / "server.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cityops.cli", "serve"], env=env, stdout=log, stderr=log
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                with contextlib.suppress(httpx.HTTPError):
-                    h = httpx.get(f"http://127.0.0.1:{http_port}/api/v1/health").json()
-                    if h["mqtt_connected"]:
-                        break
-                time.sleep(0.2)
-            else:
-                raise RuntimeError(f"server did not start; see {workdir / 'server.log'}")
-            gateway_url = with_credentials(mqtt_url, *gateway) if mqtt_auth else mqtt_url
-            yield db_url, gateway_url, http_port, token
-        finally:
-            proc.terminate()
-            proc.wait(20)
-
-
-def client(mqtt_url: str) -> mqtt.Client:
-    target = parse_mqtt_url(mqtt_url)
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
-    c.max_inflight_messages_set(1000)
-    c.username_pw_set(target.username, target.password)
-    c.connect(target.host, target.port)
-    c.loop_start()
-    return c
-
-
-def _count(db: Engine) -> int:
-    with db.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(t.readings)).scalar_one())
-
-
-def throughput(
-    db_url: str, mqtt_url: str, total: int, batch: int, days_back: int
-) -> dict[str, float]:
-    """Publish ``total`` readings in messages of ``batch``; time until all are stored."""
-    db = make_engine(db_url)
-    before = _count(db)
-    pub = client(mqtt_url)
-    base = datetime.now(UTC) - timedelta(days=days_back)
-    infos = []
-    start = time.perf_counter()
-    n = 0
-    while n < total:
-        readings = [
-            {
-                "sensor": f"s{(n + k) % SENSORS}",
-                "value": 1.0 + ((n + k) % 7) * 0.1,
-                "ts": int((base + timedelta(seconds=(n + k) // SENSORS)).timestamp()),
-            }
-            for k in range(min(batch, total - n))
-        ]
-        topic = "cityops/benchtown/readings"
-        infos.append(pub.publish(topic, json.dumps({"readings": readings}), qos=1))
-        n += len(readings)
-    for info in infos:
-        info.wait_for_publish(120)
-    published_at = time.perf_counter()
-    stored = 0
-    deadline = time.monotonic() + 300
+def settle(accepted: Accepted, quiet_s: float = 1.0, timeout: float = 300.0) -> None:
+    """Until the server's backlog is empty and its counter has not moved for ``quiet_s``."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        stored = _count(db) - before
-        if stored >= total:
-            break
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - start
-    pub.loop_stop()
-    db.dispose()
-    return {
-        "readings": total,
-        "per_message": batch,
-        "stored": stored,
-        "lost": total - stored,
-        "publish_s": round(published_at - start, 3),
-        "seconds": round(elapsed, 3),
-        "readings_per_s": round(stored / elapsed),
+        snap = accepted.snapshot()
+        now = int(snap["items_accepted"])
+        if now != last or snap.get("ingest_backlog"):
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.2)
+
+
+def measured(s: Setup, what: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one phase on the running server; add its peak RSS and let the server settle."""
+    pid = s.server.pid
+    reset = reset_peak_rss(pid)
+    out = what()
+    out["peak_rss_mb"] = peak_rss_mb(pid)
+    out["peak_rss_since"] = "phase start" if reset else "server start"
+    settle(Accepted(s.http_port, s.token))
+    return out
+
+
+def rounds(s: Setup, n: int, messages: int) -> list[dict[str, Any]]:
+    """Alternating pairs: the ceiling then CityOps in even rounds, the other way in odd ones."""
+    sub_id = parse_mqtt_url(s.ceiling_sub_url).username or "bench-ceiling-sub"
+    accepted = Accepted(s.http_port, s.token)
+    out = []
+    for r in range(n):
+
+        def city(r: int = r) -> dict[str, Any]:
+            return throughput(s.db_url, s.gateway_url, messages, 1, 2.5 - 0.1 * r, accepted)
+
+        def ceil() -> dict[str, Any]:
+            return ceiling(s.ceiling_pub_url, s.ceiling_sub_url, sub_id, messages, 4.0)
+
+        pair: dict[str, Any] = {"round": r}
+        for name, fn in (("ceiling", ceil), ("cityops", city))[:: 1 if r % 2 == 0 else -1]:
+            pair[name] = measured(s, fn) if name == "cityops" else fn()
+        out.append(pair)
+        print(json.dumps(pair), file=sys.stderr, flush=True)
+    return out
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    phases = set(args.phases)
+    result: dict[str, Any] = {
+        "mode": args.mode,
+        "store": "PostgreSQL" if args.mode == "mosquitto" else "SQLite",
+        "mqtt_auth": args.mqtt_auth,
+        "pg_durable": args.pg_durable if args.mode == "mosquitto" else None,
+        "arguments": vars(args),
     }
+    auth, durable = args.mqtt_auth == "on", args.pg_durable == "on"
+    with setup(args.mode, workdir, mqtt_auth=auth, pg_durable=durable) as s:
+        result |= s.info
+        peaks = [peak_rss_mb(s.server.pid)]  # start-up
+        accepted = Accepted(s.http_port, s.token)
+        if "batched" in phases:
+            result["throughput"] = measured(
+                s,
+                lambda: throughput(
+                    s.db_url, s.gateway_url, args.readings, args.batch, 3.0, accepted
+                ),
+            )
+            peaks.append(result["throughput"]["peak_rss_mb"])
+        if "ceiling" in phases:
+            pairs = rounds(s, args.rounds, args.single)
+            result["rounds"] = pairs
+            result["ceiling"] = alternation(pairs)
+            result["throughput_single"] = pairs[-1]["cityops"]
+            peaks += [p["cityops"]["peak_rss_mb"] for p in pairs]
+        if "backlog" in phases and args.backlog:
+            try:
+                result["backlog"] = backlog(s, args.backlog, 0.5)
+                peaks.append(result["backlog"].get("peak_rss_mb"))
+            except Exception:
+                result["backlog"] = {"error": traceback.format_exc(limit=3)}
+                if s.server.proc is None:
+                    s.server.start()
+        if "latency" in phases:
+            result["latency"] = []
+            for i, rate in enumerate(args.rates):
+                first = i * args.samples  # each rate triggers sensors of its own
+                lat = measured(
+                    s,
+                    partial(
+                        latency, s.gateway_url, s.http_port, s.token, args.samples, rate, first
+                    ),
+                )
+                result["latency"].append(lat)
+                peaks.append(lat["peak_rss_mb"])
+        known = [p for p in peaks if p is not None]
+        result["peak_rss_mb"] = max(known) if known else None
+    if "scaling" in phases and args.mode == "mosquitto":
+        try:
+            plan = Plan(
+                municipalities=args.municipalities,
+                sensors=args.sensors_per_municipality,
+                messages=args.scaling_messages,
+                settle_s=args.scaling_settle_s,
+                extra=tuple(shlex.split(args.ingest_args)),
+            )
+            result["scaling"] = scaling(workdir, args.scaling, plan, pg_durable=durable)
+        except Exception:
+            result["scaling"] = {"error": traceback.format_exc(limit=3)}
+    return result
 
 
-def latency(mqtt_url: str, http_port: int, token: str, samples: int, rate: int) -> dict[str, float]:
-    """p50/p99 from publishing a threshold-crossing reading to its incident on the SSE feed,
-    with background load of ``rate`` readings/s of ordinary values."""
-    sent: dict[str, float] = {}
-    got: dict[str, float] = {}
-    ready = threading.Event()
-    stop = threading.Event()
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
 
-    auth = {"Authorization": f"Bearer {token}"}
 
-    def listen() -> None:
-        with httpx.stream(
-            "GET",
-            f"http://127.0.0.1:{http_port}/api/v1/m/benchtown/live",
-            timeout=None,
-            headers=auth,
-        ) as r:
-            event = ""
-            for line in r.iter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                    ready.set()
-                elif line.startswith("data:") and event == "incident":
-                    data = json.loads(line[5:])
-                    if data["rule_id"] == "high" and data["status"] == "new":
-                        name = data["title"].removeprefix("High Gauge ")
-                        got.setdefault(f"s{name}", time.perf_counter())
-                if stop.is_set() and len(got) >= len(sent):
-                    return
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--mode", choices=MODES, default="supervised")
+    ap.add_argument("--phases", type=lambda t: t.split(","), default=list(PHASES))
+    ap.add_argument("--readings", type=int, default=200_000, help="batched phase")
+    ap.add_argument("--batch", type=int, default=100, help="readings per MQTT message")
+    ap.add_argument("--single", type=int, default=200_000, help="messages per ceiling round")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating ceiling/CityOps pairs")
+    ap.add_argument("--samples", type=int, default=200, help="latency samples per rate")
+    ap.add_argument("--rates", type=_ints, default=[1000, 5000], help="background messages/s")
+    ap.add_argument("--backlog", type=int, default=1_000_000, help="0: no backlog phase")
+    ap.add_argument("--pg-durable", choices=["on", "off"], default="on")
+    ap.add_argument("--mqtt-auth", choices=["on", "off"], default="on", help="off: mosquitto")
+    ap.add_argument("--scaling", type=_ints, default=[1, 2, 4], help="ingest processes")
+    ap.add_argument("--scaling-messages", type=int, default=200_000)
+    ap.add_argument("--municipalities", type=int, default=8)
+    ap.add_argument("--sensors-per-municipality", type=int, default=125)
+    ap.add_argument("--scaling-settle-s", type=float, default=10.0)
+    ap.add_argument("--ingest-args", default="", help="extra arguments of `cityops ingest`")
+    return ap
 
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    ready.wait(10)
-    pub = client(mqtt_url)
 
-    def background() -> None:
-        i = 0
-        while not stop.is_set():
-            tick = time.perf_counter()
-            now = int(time.time())
-            readings = [
-                {"sensor": f"s{500 + (i + k) % 500}", "value": 1.0, "ts": now}
-                for k in range(rate // 10)
-            ]
-            pub.publish("cityops/benchtown/readings", json.dumps({"readings": readings}), qos=1)
-            i += rate // 10
-            time.sleep(max(0.0, 0.1 - (time.perf_counter() - tick)))
-
-    bg = threading.Thread(target=background, daemon=True)
-    bg.start()
-    time.sleep(1.0)
-    for i in range(samples):
-        sensor = f"s{i}"
-        doc = {"value": 60.0, "ts": datetime.now(UTC).isoformat()}
-        sent[sensor] = time.perf_counter()
-        pub.publish(f"cityops/benchtown/sensors/{sensor}/readings", json.dumps(doc), qos=1)
-        time.sleep(0.05)
-    deadline = time.monotonic() + 30
-    while len(got) < samples and time.monotonic() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    pub.loop_stop()
-    lat = sorted((got[s] - sent[s]) * 1000 for s in sent if s in got)
-    metrics = httpx.get(f"http://127.0.0.1:{http_port}/api/v1/metrics", headers=auth)
-    server_lag = metrics.json()["lag_ms"]
-    return {
-        "server_receive_to_commit_ms": server_lag,
-        "samples": samples,
-        "received": len(lat),
-        "background_readings_per_s": rate,
-        "p50_ms": round(statistics.median(lat), 1),
-        "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
-        "max_ms": round(lat[-1], 1),
-    }
+def check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if unknown := set(args.phases) - set(PHASES):
+        ap.error(f"unknown phases {sorted(unknown)}; known: {','.join(PHASES)}")
+    if args.mqtt_auth == "off" and args.mode != "mosquitto":
+        ap.error("--mqtt-auth off needs --mode mosquitto")
+    if not 1 <= args.rounds <= 10:
+        ap.error("--rounds: 1 to 10")
+    if args.samples * len(args.rates) > BACKGROUND_FIRST:
+        ap.error(f"--samples x number of --rates: at most {BACKGROUND_FIRST} trigger sensors")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mode", choices=["embedded", "supervised", "mosquitto"], default="embedded")
-    ap.add_argument("--readings", type=int, default=200_000)
-    ap.add_argument("--batch", type=int, default=100, help="readings per MQTT message")
-    ap.add_argument("--samples", type=int, default=200)
-    ap.add_argument("--rate", type=int, default=1000, help="background readings/s for latency")
-    ap.add_argument(
-        "--mqtt-auth", choices=["on", "off"], default="on", help="off: Mosquitto mode only"
-    )
+    ap = parser()
     args = ap.parse_args()
-    if args.mqtt_auth == "off" and args.mode != "mosquitto":
-        ap.error("--mqtt-auth off needs --mode mosquitto")
-    auth = args.mqtt_auth == "on"
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        server(args.mode, Path(tmp), auth) as (db, mq, port, tok),
-    ):
-        result = {
-            "mode": args.mode,
-            "mqtt_auth": args.mqtt_auth,
-            "latency": latency(mq, port, tok, args.samples, args.rate),
-            "throughput": throughput(db, mq, args.readings, args.batch, days_back=10),
-            "throughput_single": throughput(db, mq, min(args.readings, 20_000), 1, days_back=20),
-        }
-    print(json.dumps(result, indent=2))
+    check(ap, args)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run(args, Path(tmp))
+    print(json.dumps(result, indent=2, default=str))
+    print(summary(result))
 
 
 if __name__ == "__main__":

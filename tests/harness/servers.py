@@ -586,9 +586,10 @@ class PostgresServer(_Server):
     """A throwaway PostgreSQL server on 127.0.0.1 with database ``cityops_test``.
 
     initdb runs once per instance (about a second); durability is off (fsync,
-    synchronous_commit, full_page_writes) since the data is discarded; every local and loopback
-    connection is trusted, as superuser ``postgres``. ``settings`` adds ``-c name=value``
-    server settings.
+    synchronous_commit, full_page_writes) since the data is discarded, unless ``durable=True``
+    (all three on, as in production: for benchmarks that must pay for the disk); every local
+    and loopback connection is trusted, as superuser ``postgres``. ``settings`` adds ``-c
+    name=value`` server settings (and overrides the above).
     """
 
     name = "postgresql"
@@ -603,6 +604,7 @@ class PostgresServer(_Server):
         database: str = "cityops_test",
         settings: Mapping[str, str] | None = None,
         start_timeout: float = 60.0,
+        durable: bool = False,
     ) -> None:
         reason = postgres_unavailable_reason()
         bin_dir = find_postgres_bin()
@@ -612,6 +614,8 @@ class PostgresServer(_Server):
         self.bin_dir = bin_dir
         self.database = _check_db_name(database)
         self.settings = dict(settings or {})
+        self.durable = durable
+        """fsync, synchronous_commit and full_page_writes on (off by default)."""
         self._created_main = False
 
     @property
@@ -681,13 +685,14 @@ class PostgresServer(_Server):
         return base
 
     def _command(self) -> list[str]:
+        durability = "on" if self.durable else "off"
         settings = {
             "listen_addresses": self.host,
             "port": str(self.port),
             "unix_socket_directories": str(self.base_dir),
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
+            "fsync": durability,
+            "synchronous_commit": durability,
+            "full_page_writes": durability,
             "max_connections": "200",
             "logging_collector": "off",
             "log_destination": "stderr",

@@ -1,0 +1,187 @@
+"""Multi-process scaling (bench/ingest.py ``--scaling``; issue 11 item 3): stored readings/s
+with 1, 2, 4 `cityops ingest` processes on one Mosquitto and one PostgreSQL.
+
+Each step starts afresh: its own Mosquitto (no sessions left over from the step before), its
+own database on the shared PostgreSQL server (durable unless ``--pg-durable off``), a region of
+``municipalities`` towns of ``sensors`` gauges each (the partition is the municipality), and N
+`cityops ingest` processes (``python -m cityops.cli ingest`` plus ``--ingest-args``), each with
+a data directory of its own. The broker is anonymous and the processes run in development mode
+(authentication costs the ingest nothing measurable: docs/BENCHMARKS.md, the A/B).
+
+Before the clock starts, one reading per municipality is sent again every second until each
+has been stored (every partition has an owner and a session), then ``settle_s`` seconds pass for
+the hand-over between processes that joined one after the other. Then one publisher sends
+``messages`` single-reading messages at QoS 1, round-robin over the municipalities; the rate
+runs from the first publish to the last reading stored (counted in the database).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.harness import MosquittoServer, PostgresServer
+
+from bench.ingest_load import Publisher, Window, count_window, wait_for
+from bench.ingest_server import import_town
+from bench.ingest_stats import peak_rss_mb
+from cityops.store.db import make_engine, upgrade
+
+
+def region(municipalities: int) -> list[str]:
+    return [f"town{i}" for i in range(municipalities)]
+
+
+def region_messages(
+    towns: Sequence[str], sensors: int, total: int, base: datetime
+) -> Iterator[tuple[str, dict[str, object]]]:
+    """(topic, one reading) round-robin over the towns, then their sensors; one second apart
+    per sensor."""
+    for j in range(total):
+        town, rest = towns[j % len(towns)], j // len(towns)
+        yield (
+            f"cityops/{town}/readings",
+            {
+                "sensor": f"s{rest % sensors}",
+                "value": 1.0 + (j % 7) * 0.1,
+                "ts": int(base.timestamp()) + rest // sensors,
+            },
+        )
+
+
+def _warm_up(pub: Publisher, db_url: str, towns: Sequence[str], timeout: float) -> float:
+    """Seconds until every town has a stored reading (sent again each second until then)."""
+    db = make_engine(db_url)
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)
+    win = Window(base, base + timedelta(seconds=int(timeout) + 2))
+    start = time.perf_counter()
+    waiting = list(towns)
+    try:
+        for k in range(int(timeout)):
+            for town in waiting:
+                doc = {
+                    "readings": [{"sensor": "s0", "value": 1.0, "ts": int(base.timestamp()) + k}]
+                }
+                pub.publish(f"cityops/{town}/readings", json.dumps(doc))
+            time.sleep(1.0)
+            waiting = [t for t in waiting if not count_window(db, win, t)]
+            if not waiting:
+                return time.perf_counter() - start
+    finally:
+        db.dispose()
+    raise RuntimeError(f"no ingest process stored readings of {waiting} in {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def _ingest_processes(
+    n: int, env: dict[str, str], workdir: Path, extra: Sequence[str]
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for i in range(n):
+            data = workdir / f"ingest-{i}"
+            data.mkdir(exist_ok=True)
+            log = (workdir / f"ingest-{i}.log").open("ab")
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "cityops.cli", "ingest", *extra],
+                    env=env | {"CITYOPS_DATA_DIR": str(data)},
+                    stdout=log,
+                    stderr=log,
+                )
+            )
+        yield procs
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What each step runs: ``municipalities`` towns (partitions) of ``sensors`` gauges,
+    ``messages`` timed single-reading messages after ``settle_s``; ``extra``: arguments added
+    to `cityops ingest`."""
+
+    municipalities: int = 8
+    sensors: int = 125
+    messages: int = 200_000
+    settle_s: float = 10.0
+    extra: tuple[str, ...] = ()
+
+
+def step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict[str, Any]:
+    towns, sensors, messages = region(plan.municipalities), plan.sensors, plan.messages
+    with MosquittoServer(max_queued_messages=0) as broker:
+        db_url = pg.create_database(f"scale_{uuid.uuid4().hex[:8]}")
+        upgrade(db_url)
+        env = dict(
+            os.environ,
+            CITYOPS_LOG_LEVEL="WARNING",
+            CITYOPS_ENV="development",
+            CITYOPS_DATABASE_URL=db_url,
+            CITYOPS_MQTT_URL=broker.url,
+        )
+        for town in towns:
+            import_town(env, workdir, town, sensors)
+        with _ingest_processes(processes, env, workdir, plan.extra) as procs:
+            pub = Publisher(broker.url)
+            warm_s = _warm_up(pub, db_url, towns, timeout=180)
+            time.sleep(plan.settle_s)
+            for p in procs:
+                if p.poll() is not None:
+                    raise RuntimeError(f"an ingest process exited ({p.returncode}): see {workdir}")
+            base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
+            win = Window(base, base + timedelta(seconds=messages // (len(towns) * sensors) + 1))
+            db = make_engine(db_url)
+            start = time.perf_counter()
+            for topic, reading in region_messages(towns, sensors, messages, base):
+                pub.publish(topic, json.dumps({"readings": [reading]}))
+            pub.wait_acked()
+            published_s = time.perf_counter() - start
+            wait_for(lambda: count_window(db, win, None), messages, poll=0.25)
+            elapsed = time.perf_counter() - start
+            stored = count_window(db, win, None)
+            db.dispose()
+            pub.close()
+            rss = [peak_rss_mb(p.pid) for p in procs]
+    return {
+        "processes": processes,
+        "messages": messages,
+        "warm_up_s": round(warm_s, 1),
+        "publish_s": round(published_s, 1),
+        "seconds": round(elapsed, 1),
+        "stored": stored,
+        "lost": messages - stored,
+        "readings_per_s": round(min(stored, messages) / elapsed),
+        "peak_rss_mb_per_process": rss,
+    }
+
+
+def scaling(workdir: Path, steps: Sequence[int], plan: Plan, *, pg_durable: bool) -> dict[str, Any]:
+    with PostgresServer(durable=pg_durable) as pg:
+        results = [step(pg, workdir, n, plan) for n in steps]
+    one = results[0]["readings_per_s"] if results and results[0]["processes"] == 1 else None
+    for r in results:
+        r["speed_up"] = round(r["readings_per_s"] / one, 2) if one else None
+    return {
+        "municipalities": plan.municipalities,
+        "sensors_per_municipality": plan.sensors,
+        "pg_durable": pg_durable,
+        "steps": results,
+    }

@@ -1,0 +1,114 @@
+"""Trigger-to-live-feed latency at a fixed background rate (bench/ingest.py).
+
+A background publisher sends single-reading messages (one reading per MQTT message, QoS 1) of
+ordinary values at ``rate`` per second, paced against the clock, to sensors s800-s999; a second
+publisher sends, 20 times a second, a reading above the threshold to a sensor of its own
+(``first_sensor``..), and a listener on the municipality's live feed (SSE) notes when each
+sensor's new incident arrives. The background rate is reported as published (handed to the
+client library; its QoS 1 acknowledgements are awaited at the end) and as stored (the server's
+counter, less the samples) over the sampling window, and whether both came within 5 % of the
+target.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from bench.ingest_load import Accepted, Publisher
+from bench.ingest_server import MUNI, SENSORS
+from bench.ingest_stats import achieved, latency_figures
+
+BACKGROUND_FIRST = 800
+"""Background load goes to s800..s999; trigger samples use s0..s799."""
+SAMPLE_GAP_S = 0.05
+
+
+def _listen(
+    http_port: int, token: str, got: dict[str, float], ready: threading.Event, stop: threading.Event
+) -> None:
+    with httpx.stream(
+        "GET",
+        f"http://127.0.0.1:{http_port}/api/v1/m/{MUNI}/live",
+        timeout=None,
+        headers={"Authorization": f"Bearer {token}"},
+    ) as r:
+        event = ""
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+                ready.set()
+            elif line.startswith("data:") and event == "incident":
+                data = json.loads(line[5:])
+                if data["rule_id"] == "high" and data["status"] == "new":
+                    name = data["title"].removeprefix("High Gauge ")
+                    got.setdefault(f"s{name}", time.perf_counter())
+            if stop.is_set():
+                return
+
+
+def _background(pub: Publisher, rate: int, stop: threading.Event) -> None:
+    """``rate`` messages/s against the clock: each pass sends what is due by now."""
+    start, sent, k = time.perf_counter(), 0, 0
+    span = SENSORS - BACKGROUND_FIRST
+    while not stop.is_set():
+        due = int((time.perf_counter() - start) * rate)
+        while sent < due:
+            doc = {"value": 1.0, "ts": datetime.now(UTC).isoformat()}
+            sensor = f"s{BACKGROUND_FIRST + k % span}"
+            pub.publish(f"cityops/{MUNI}/sensors/{sensor}/readings", json.dumps(doc))
+            sent, k = sent + 1, k + 1
+        time.sleep(0.002)
+
+
+def latency(
+    gateway_url: str, http_port: int, token: str, samples: int, rate: int, first_sensor: int = 0
+) -> dict[str, Any]:
+    """p50/p99 from publishing a threshold-crossing reading to its incident on the SSE feed,
+    with ``rate`` single-reading messages/s of background load."""
+    if first_sensor + samples > BACKGROUND_FIRST:
+        raise ValueError(f"samples use s{first_sensor}..: at most s{BACKGROUND_FIRST - 1}")
+    sent: dict[str, float] = {}
+    got: dict[str, float] = {}
+    ready, stop = threading.Event(), threading.Event()
+    threading.Thread(target=_listen, args=(http_port, token, got, ready, stop), daemon=True).start()
+    ready.wait(10)
+    accepted = Accepted(http_port, token)
+    load, trigger = Publisher(gateway_url), Publisher(gateway_url)
+    bg = threading.Thread(target=_background, args=(load, rate, stop), daemon=True)
+    bg.start()
+    time.sleep(1.0)  # the load's steady state
+    t0, sent0, stored0 = time.perf_counter(), load.sent, accepted()
+    for i in range(first_sensor, first_sensor + samples):
+        doc = {"value": 60.0, "ts": datetime.now(UTC).isoformat()}
+        sent[f"s{i}"] = time.perf_counter()
+        trigger.publish(f"cityops/{MUNI}/sensors/s{i}/readings", json.dumps(doc))
+        time.sleep(SAMPLE_GAP_S)
+    span = time.perf_counter() - t0
+    published = (load.sent - sent0) / span
+    stored = (accepted() - stored0 - len(got)) / span  # less the samples stored by now
+    deadline = time.monotonic() + 30
+    while len(got) < samples and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    bg.join(10)
+    for pub in (load, trigger):
+        pub.wait_acked(60)
+        pub.close()
+    lat = [(got[s] - sent[s]) * 1000 for s in sent if s in got]
+    lag = accepted.snapshot().get("lag_ms")
+    return {
+        "background_target_per_s": rate,
+        "background_published_per_s": round(published),
+        "background_stored_per_s": round(stored),
+        "background_achieved": achieved(rate, published) and achieved(rate, stored),
+        "samples": samples,
+        "received": len(lat),
+        **latency_figures(lat),
+        "server_receive_to_commit_ms": lag,
+    }

@@ -1,0 +1,203 @@
+"""Load for bench/ingest.py: a paho publisher at QoS 1, the readings it sends, and the count of
+what the server stored.
+
+Every timed stream is built by :func:`readings` and sent by :func:`publish_all`, whether
+CityOps or the do-nothing subscriber receives it: the same payloads, the same publisher, the
+same pacing. Each stream's readings carry timestamps in a window of their own (``days_back``),
+so what one measurement stored is counted apart from the others'.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import Engine, and_, func, select
+
+from bench.ingest_server import MUNI, SENSORS
+from cityops.mqtt_url import parse_mqtt_url
+from cityops.store import tables as t
+from cityops.store.db import make_engine
+
+WINDOW = 20_000
+"""Messages the publisher may have handed to paho but not had acknowledged: bounds its memory
+(a 1,000,000-message backlog would otherwise sit in paho's queue at once)."""
+
+
+class Publisher:
+    """A paho client (MQTT 3.1.1, up to 1,000 messages in flight) that counts PUBACKs."""
+
+    def __init__(self, mqtt_url: str) -> None:
+        target = parse_mqtt_url(mqtt_url)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}"
+        )
+        self.client.max_inflight_messages_set(1000)
+        self.client.username_pw_set(target.username, target.password)
+        self.client.on_publish = self._on_publish
+        self.sent = 0
+        self.acked = 0
+        self._cond = threading.Condition()
+        self.client.connect(target.host, target.port)
+        self.client.loop_start()
+
+    def _on_publish(self, *_args: Any) -> None:
+        with self._cond:
+            self.acked += 1
+            self._cond.notify_all()
+
+    def publish(self, topic: str, payload: str) -> None:
+        with self._cond:
+            while self.sent - self.acked >= WINDOW:
+                self._cond.wait(1.0)
+            self.sent += 1
+        self.client.publish(topic, payload, qos=1)
+
+    def wait_acked(self, timeout: float = 300.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.acked < self.sent and time.monotonic() < deadline:
+                self._cond.wait(0.5)
+            return self.acked >= self.sent
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@dataclass(frozen=True)
+class Window:
+    """The timestamps of one stream's readings: [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+def window(total: int, days_back: float, sensors: int = SENSORS) -> Window:
+    """Where :func:`readings` puts ``total`` readings: one second apart per sensor."""
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days_back)
+    return Window(base, base + timedelta(seconds=total // sensors + 1))
+
+
+def readings(
+    total: int, batch: int, win: Window, sensors: int = SENSORS
+) -> Iterator[list[dict[str, object]]]:
+    """``total`` ordinary readings (1.0-1.6, below every threshold) in messages of ``batch``,
+    round-robin over the sensors."""
+    base = int(win.start.timestamp())
+    n = 0
+    while n < total:
+        yield [
+            {
+                "sensor": f"s{(n + k) % sensors}",
+                "value": 1.0 + ((n + k) % 7) * 0.1,
+                "ts": base + (n + k) // sensors,
+            }
+            for k in range(min(batch, total - n))
+        ]
+        n += batch
+
+
+def publish_all(pub: Publisher, topic: str, messages: Iterator[list[dict[str, object]]]) -> int:
+    """Publish every message as ``{"readings": [...]}`` on ``topic``; the number of readings."""
+    n = 0
+    for rs in messages:
+        pub.publish(topic, json.dumps({"readings": rs}))
+        n += len(rs)
+    return n
+
+
+def count_window(db: Engine, win: Window, municipality: str | None = MUNI) -> int:
+    """Readings stored with a timestamp in ``win`` (of ``municipality``, or of all)."""
+    cond = and_(t.readings.c.ts >= win.start, t.readings.c.ts < win.end)
+    if municipality is not None:
+        cond = and_(cond, t.readings.c.municipality == municipality)
+    with db.connect() as conn:
+        q = select(func.count()).select_from(t.readings).where(cond)
+        return int(conn.execute(q).scalar_one())
+
+
+class Accepted:
+    """Readings the server has committed since it started, from its /metrics counter: cheap to
+    ask every 50 ms (a count(*) over millions of rows is not, and would load the machine)."""
+
+    def __init__(self, http_port: int, token: str) -> None:
+        self.url = f"http://127.0.0.1:{http_port}/api/v1/metrics"
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def snapshot(self) -> dict[str, Any]:
+        data: dict[str, Any] = httpx.get(self.url, headers=self.headers, timeout=10).json()
+        return data
+
+    def __call__(self) -> int:
+        try:
+            return int(self.snapshot()["items_accepted"])
+        except (httpx.HTTPError, KeyError, ValueError):
+            return 0  # not started yet, or too busy to answer now
+
+
+def wait_for(
+    progress: Callable[[], int], target: int, *, poll: float = 0.05, stall_s: float = 60.0
+) -> tuple[int, bool]:
+    """Poll ``progress`` until it reaches ``target`` or stops moving for ``stall_s``: (the last
+    value, whether it was reached)."""
+    last, moved = progress(), time.monotonic()
+    while last < target:
+        time.sleep(poll)
+        now = progress()
+        if now != last:
+            last, moved = now, time.monotonic()
+        elif time.monotonic() - moved > stall_s:
+            return last, False
+    return last, True
+
+
+def throughput(
+    db_url: str,
+    mqtt_url: str,
+    total: int,
+    batch: int,
+    days_back: float,
+    accepted: Accepted | None = None,
+) -> dict[str, float]:
+    """Publish ``total`` readings in messages of ``batch``; time from the first publish until
+    all are stored. Progress from the server's counter when ``accepted`` is given (else a
+    count in the database every 50 ms); what was stored is counted in the database."""
+    db = make_engine(db_url)
+    win = window(total, days_back)
+    if accepted is None:
+        before = 0
+
+        def progress() -> int:
+            return count_window(db, win)
+    else:
+        before = accepted()
+        progress = accepted
+    pub = Publisher(mqtt_url)
+    start = time.perf_counter()
+    publish_all(pub, f"cityops/{MUNI}/readings", readings(total, batch, win))
+    pub.wait_acked()
+    published_at = time.perf_counter()
+    wait_for(lambda: progress() - before, total)
+    elapsed = time.perf_counter() - start
+    pub.close()
+    stored = count_window(db, win)
+    db.dispose()
+    return {
+        "readings": total,
+        "per_message": batch,
+        "stored": stored,
+        "lost": total - stored,
+        "publish_s": round(published_at - start, 3),
+        "seconds": round(elapsed, 3),
+        "readings_per_s": round(min(stored, total) / elapsed),
+    }
