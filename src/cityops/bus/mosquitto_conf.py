@@ -26,9 +26,10 @@ from cityops.services.devices import CredentialRow
 AUTOSAVE_S = 10
 """Seconds between Mosquitto's saves of its in-memory state (sessions, queued messages) to
 ``mosquitto.db``: what a crash of the broker itself (not of CityOps) may lose."""
-MAX_QUEUED = 1_000_000
+MAX_QUEUED = 10_000_000
 """QoS 1 messages queued for a disconnected persistent session (the default 1,000 would drop
-readings while CityOps restarts)."""
+readings while CityOps restarts): ten million, a day of 115 messages/s, held in the broker's
+memory (and its persistence file) until CityOps takes them."""
 
 
 @dataclass(frozen=True, slots=True)
