@@ -79,8 +79,10 @@ ALLOWED: dict[str, frozenset[str]] = {
             "cli_plan",
             "cli_cap",
             "cli_persons",
+            "cli_ingest",
         }
     ),
+    "cli_ingest": frozenset({"app", "cli_support", "mqtt_url"}),
     "cli_cap": frozenset({"cap", "cli_support"}),
     "cli_persons": frozenset({"domain", "store", "services", "settings", "app", "cli_support"}),
     "cli_plan": frozenset({"planner", "store", "settings", "cli_support"}),

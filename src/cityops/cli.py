@@ -183,6 +183,15 @@ def video_worker_cmd(
         worker.stop()
 
 
+def _register_ingest_command() -> None:
+    from cityops import cli_ingest
+
+    app.command("ingest")(cli_ingest.ingest_cmd)
+
+
+_register_ingest_command()
+
+
 def _register_device_commands() -> None:
     from cityops import cli_devices
 

@@ -237,6 +237,28 @@ class Settings(BaseSettings):
     cap_signing_cert: Path | None = Field(
         default=None, description="PEM certificate of that key, put in each signature"
     )
+    # multi-process ingest (docs/SCALING.md)
+    ingest: Literal["internal", "external"] = Field(
+        default="internal",
+        description="'external': `cityops serve` consumes no readings over MQTT and takes no "
+        "HTTP ingest; `cityops ingest` processes do (PostgreSQL only), and the live feed "
+        "comes from them through PostgreSQL LISTEN/NOTIFY",
+    )
+    ingest_lease_s: float = Field(
+        default=10.0, gt=0, description="A partition's lease and a member's heartbeat validity"
+    )
+    ingest_heartbeat_s: float = Field(
+        default=2.0, gt=0, description="How often an ingest process heartbeats and balances"
+    )
+    ingest_client_prefix: str = Field(
+        default="cityops-ingest",
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Partition sessions' MQTT client ids: <prefix>-<municipality>",
+    )
+    ingest_member_id: str | None = Field(
+        default=None, max_length=128, description="This ingest process's id; default host-pid"
+    )
 
     @property
     def broker_url(self) -> str:

@@ -25,14 +25,30 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from cityops.api.auth import allow
-from cityops.api.deps import Conn, Pipeline, Runtime
+from cityops.api.deps import Center, Conn, Runtime, get_pipeline
 from cityops.api.hardening import ingest_quota
 from cityops.domain.access import Permission, Principal
 from cityops.ingest.payloads import Reason
-from cityops.ingest.pipeline import InboundMessage, MessageOutcome
+from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
 from cityops.store import observations_repo as obs
 
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["ingest"])
+
+EXTERNAL_INGEST = (
+    "ingest runs in `cityops ingest` processes (CITYOPS_INGEST=external): publish over MQTT; "
+    "this server cannot store a reading and answer for it (docs/SCALING.md)"
+)
+
+
+def serving_pipeline(center: Center) -> IngestPipeline:
+    """This process's pipeline; 503 when the readings are the ingest processes' (an answer
+    here says what was stored and rejected, which only their transaction knows)."""
+    if center.settings.ingest == "external":
+        raise HTTPException(503, EXTERNAL_INGEST)
+    return get_pipeline(center)
+
+
+Pipeline = Annotated[IngestPipeline, Depends(serving_pipeline)]
 
 ANSWER_TIMEOUT_S = 60.0
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -284,6 +284,7 @@ basemap_layers = Table(
 from cityops.store import (  # noqa: E402, F401  (after metadata exists)
     tables_access,
     tables_audit,
+    tables_cluster,
     tables_devices,
     tables_dispatch,
     tables_evidence,

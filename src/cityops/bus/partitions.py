@@ -1,0 +1,216 @@
+"""One persistent MQTT session per partition (municipality) of multi-process ingest.
+
+Whoever holds a partition's lease (services/partitions.py) connects with the partition's
+client id, ``<prefix>-<municipality>``, subscribed to that municipality's topics only: the
+broker hands the session over with what it queued and what the previous holder left
+unacknowledged, and kicks a previous holder still connected (MQTT 5 "session taken over").
+docs/SCALING.md says why this and not a ``$share/`` group.
+
+``PartitionSessions`` is what taking, giving up and losing a partition means here, and the
+pipeline's fence. A batch the fence refuses is left unacknowledged; since a broker resends an
+unacknowledged message only when the session reconnects, every partition of a refused batch
+is *recycled*: its session stops handing messages over, what is already queued is refused
+too, then the session reconnects (or is dropped when the lease is gone) and the broker
+redelivers the lot in order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import Connection
+
+from cityops.bus.mqtt import SUBSCRIPTIONS, MqttIngest
+from cityops.ingest.cap_mqtt import CapMqtt
+from cityops.ingest.pipeline import FenceError, IngestPipeline
+from cityops.services.partitions import PartitionManager
+from cityops.services.runtime import MunicipalityRuntime
+
+log = logging.getLogger(__name__)
+
+SESSION_TAKEN_OVER = 142
+"""MQTT 5 DISCONNECT reason: another connection took this client id's session."""
+
+
+def partition_topics(municipality: str) -> tuple[str, ...]:
+    """The ingest subscriptions narrowed to one municipality."""
+    return tuple(t.replace("cityops/+/", f"cityops/{municipality}/", 1) for t in SUBSCRIPTIONS)
+
+
+class PartitionSession(MqttIngest):
+    """One municipality's persistent session (MQTT 5, manual ack). It never publishes: the
+    server publishes incident changes, which it hears through the live bridge."""
+
+    def __init__(
+        self, url: str, pipeline: IngestPipeline, municipality: str, client_id: str
+    ) -> None:
+        super().__init__(url, pipeline, client_id, protocol="5")
+        self._unsubscribe()  # no incident publishing from here
+        self.municipality = municipality
+        self.subscriptions = partition_topics(municipality)
+        self.paused = False
+        """Set: received messages are left unacknowledged (the broker redelivers them)."""
+        self.taken_over = threading.Event()
+
+    def _frigate(self) -> frozenset[str]:
+        rt = self.pipeline.runtimes.get(self.municipality)
+        frigate = rt.config.frigate if rt is not None else None
+        return frozenset({f"{frigate.topic_prefix}/events"} if frigate else ())
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
+    ) -> None:
+        if getattr(rc, "is_failure", False):
+            log.error("MQTT connection of partition %s refused: %s", self.municipality, rc)
+            return
+        self.frigate_topics = self._frigate()
+        topics = [*self.subscriptions, *sorted(self.frigate_topics)]
+        client.subscribe([(topic, 1) for topic in topics])
+        self.connected.set()
+
+    def update_subscriptions(self) -> None:
+        topics = self._frigate()
+        new, gone = topics - self.frigate_topics, self.frigate_topics - topics
+        self.frigate_topics = topics
+        if new:
+            self.client.subscribe([(topic, 1) for topic in sorted(new)])
+        if gone:
+            self.client.unsubscribe(sorted(gone))
+
+    def _on_disconnect(
+        self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
+    ) -> None:
+        self.connected.clear()
+        if getattr(rc, "value", None) == SESSION_TAKEN_OVER:
+            self.paused = True
+            self.taken_over.set()
+            client.disconnect()  # paho stops reconnecting: never fight the new holder
+            log.warning("partition %s: session taken over by another process", self.municipality)
+        else:
+            log.warning("partition %s disconnected (%s); paho reconnects", self.municipality, rc)
+
+    def _on_message(self, client: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        if self.paused:
+            return  # unacknowledged: redelivered to whoever connects this session next
+        super()._on_message(client, _u, msg)
+
+
+class PartitionSessions:
+    """The partitions this process consumes: ``Partitions`` for the manager, and the fence."""
+
+    def __init__(
+        self,
+        url: str,
+        pipeline: IngestPipeline,
+        runtime_for: Callable[[str], MunicipalityRuntime | None],
+        *,
+        client_prefix: str = "cityops-ingest",
+        cap: CapMqtt | None = None,
+        connect_wait_s: float = 10.0,
+    ) -> None:
+        self.url, self.pipeline, self.runtime_for = url, pipeline, runtime_for
+        self.client_prefix, self.cap, self.connect_wait_s = client_prefix, cap, connect_wait_s
+        self.manager: PartitionManager | None = None
+        self.sessions: dict[str, PartitionSession] = {}
+        self._lock = threading.RLock()
+        self._recycling: set[str] = set()
+        self._recycler: threading.Thread | None = None
+        self.refused = 0
+        """Batches the fence refused."""
+
+    def client_id(self, municipality: str) -> str:
+        return f"{self.client_prefix}-{municipality}"
+
+    # -- Partitions ----------------------------------------------------------------------------
+    def acquire(self, municipality: str) -> None:
+        with self._lock:
+            runtime = self.runtime_for(municipality)
+            if runtime is None:
+                raise LookupError(f"no configuration for {municipality!r}")
+            wanted = dict(self.pipeline.runtimes) | {municipality: runtime}
+            if not self.pipeline.reload(wanted):  # its rule state, as committed, first
+                raise TimeoutError("the ingest worker did not take the new partition")
+            self._connect(municipality)
+
+    def release(self, municipality: str) -> None:
+        """Stop handing its messages over, store and acknowledge what was handed over (the
+        pipeline drains its queue before the reload runs), then disconnect."""
+        with self._lock:
+            session = self.sessions.pop(municipality, None)
+            if session is not None:
+                session.paused = True
+            rest = {m: rt for m, rt in self.pipeline.runtimes.items() if m != municipality}
+            if not self.pipeline.reload(rest, timeout=120.0):
+                log.error("partition %s: the ingest worker did not drain in time", municipality)
+            if session is not None:
+                session.stop()
+
+    drop = release  # refused by the fence meanwhile, what was queued stays unacknowledged
+
+    def apply_config(self, runtimes: dict[str, MunicipalityRuntime]) -> bool:
+        """A newly imported configuration, for the partitions held."""
+        with self._lock:
+            owned = {m: rt for m, rt in runtimes.items() if m in self.pipeline.runtimes}
+            if not self.pipeline.reload(owned):
+                return False
+            for session in self.sessions.values():
+                session.update_subscriptions()
+            return True
+
+    def stop(self) -> None:
+        with self._lock:
+            for muni in sorted(self.sessions):
+                self.release(muni)
+
+    def _connect(self, municipality: str) -> None:
+        session = PartitionSession(
+            self.url, self.pipeline, municipality, self.client_id(municipality)
+        )
+        session.cap = self.cap
+        self.sessions[municipality] = session
+        session.start(wait_s=self.connect_wait_s)
+
+    # -- the fence ---------------------------------------------------------------------------
+    def fence(self, conn: Connection, municipalities: frozenset[str]) -> None:
+        """The pipeline's fence (in the batch's transaction)."""
+        assert self.manager is not None, "the fence needs the partition manager"
+        recycling = municipalities & self._recycling
+        bad = [] if recycling else self.manager.violations(conn, municipalities)
+        if not recycling and not bad:
+            return
+        self.refused += 1
+        self._recycle(municipalities)
+        why = f"not owned: {', '.join(bad)}" if bad else f"recycling: {', '.join(recycling)}"
+        raise FenceError(why)
+
+    def _recycle(self, municipalities: frozenset[str]) -> None:
+        """On the ingest thread: stop the sessions and reconnect them from another thread."""
+        for muni in municipalities:
+            self._recycling.add(muni)
+            session = self.sessions.get(muni)
+            if session is not None:
+                session.paused = True
+        if self._recycler is None or not self._recycler.is_alive():
+            self._recycler = threading.Thread(
+                target=self._reconnect, name="cityops-recycle", daemon=True
+            )
+            self._recycler.start()
+
+    def _reconnect(self) -> None:
+        self.pipeline.between_batches(lambda: None, timeout=120.0)  # the queue refused
+        with self._lock:
+            assert self.manager is not None
+            todo = sorted(self._recycling)
+            stopped = []
+            for muni in todo:
+                session = self.sessions.pop(muni, None)
+                if session is not None:
+                    session.stop()
+                    stopped.append(muni)
+            self._recycling.difference_update(todo)
+            for muni in stopped:
+                if muni in self.manager.held:  # else the manager drops it on its next round
+                    self._connect(muni)  # the broker sends the unacknowledged again, in order
+                    log.info("partition %s reconnected after a refused batch", muni)

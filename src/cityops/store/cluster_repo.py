@@ -1,0 +1,169 @@
+"""Leases of multi-process ingest on PostgreSQL (docs/SCALING.md; tables in tables_cluster.py).
+
+Every time is the database's (``clock_timestamp()``), so the processes' clocks never have to
+agree. Rows are locked in municipality order everywhere (renewal, fence), so a renewal and a
+batch's fence of the same process cannot deadlock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, text
+
+from cityops.store.tables_cluster import ingest_partitions
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionRow:
+    municipality: str
+    owner: str | None
+    epoch: int
+    lease_until: datetime | None
+
+
+def heartbeat(conn: Connection, member: str, host: str, pid: int) -> None:
+    """Say ``member`` is alive now (first call: it joined)."""
+    conn.execute(
+        text(
+            "INSERT INTO ingest_members (member_id, host, pid, started_at, heartbeat_at) "
+            "VALUES (:m, :h, :p, clock_timestamp(), clock_timestamp()) "
+            "ON CONFLICT (member_id) DO UPDATE SET heartbeat_at = clock_timestamp()"
+        ),
+        {"m": member, "h": host[:255], "p": pid},
+    )
+
+
+def forget_silent(conn: Connection, lease_s: float) -> list[str]:
+    """Remove members silent longer than a lease; their ids."""
+    rows = conn.execute(
+        text(
+            "DELETE FROM ingest_members "
+            "WHERE heartbeat_at < clock_timestamp() - make_interval(secs => :s) "
+            "RETURNING member_id"
+        ),
+        {"s": lease_s},
+    )
+    return sorted(r.member_id for r in rows)
+
+
+def live_members(conn: Connection, lease_s: float) -> list[str]:
+    rows = conn.execute(
+        text(
+            "SELECT member_id FROM ingest_members "
+            "WHERE heartbeat_at >= clock_timestamp() - make_interval(secs => :s) "
+            "ORDER BY member_id"
+        ),
+        {"s": lease_s},
+    )
+    return [r.member_id for r in rows]
+
+
+def leave(conn: Connection, member: str) -> None:
+    conn.execute(text("DELETE FROM ingest_members WHERE member_id = :m"), {"m": member})
+
+
+def ensure_partitions(conn: Connection, municipalities: Iterable[str]) -> None:
+    """A row (no owner, epoch 0) for each configured municipality that has none."""
+    names = sorted(set(municipalities))
+    if names:
+        conn.execute(
+            text(
+                "INSERT INTO ingest_partitions (municipality, owner, epoch, lease_until) "
+                "VALUES (:m, NULL, 0, NULL) ON CONFLICT (municipality) DO NOTHING"
+            ),
+            [{"m": m} for m in names],
+        )
+
+
+def renew(conn: Connection, member: str, held: Mapping[str, int], lease_s: float) -> set[str]:
+    """Extend the leases ``member`` still holds with the epochs it claimed; the
+    municipalities renewed (a missing one was claimed by another member meanwhile)."""
+    if not held:
+        return set()
+    rows = conn.execute(
+        text(
+            "UPDATE ingest_partitions p "
+            "SET lease_until = clock_timestamp() + make_interval(secs => :s) "
+            "FROM (SELECT municipality FROM ingest_partitions WHERE owner = :o "
+            "      ORDER BY municipality FOR UPDATE) AS mine "
+            "WHERE p.municipality = mine.municipality RETURNING p.municipality, p.epoch"
+        ),
+        {"s": lease_s, "o": member},
+    )
+    return {r.municipality for r in rows if held.get(r.municipality) == r.epoch}
+
+
+def claimable(conn: Connection, municipalities: Iterable[str]) -> list[str]:
+    """Of ``municipalities``, those without an owner or whose owner's lease ran out."""
+    names = sorted(set(municipalities))
+    if not names:
+        return []
+    rows = conn.execute(
+        text(
+            "SELECT municipality FROM ingest_partitions WHERE municipality IN :ms "
+            "AND (owner IS NULL OR lease_until IS NULL OR lease_until < clock_timestamp()) "
+            "ORDER BY municipality"
+        ).bindparams(bindparam("ms", expanding=True)),
+        {"ms": names},
+    )
+    return [r.municipality for r in rows]
+
+
+def claim(conn: Connection, member: str, municipality: str, lease_s: float) -> int | None:
+    """Take ``municipality`` when it is free or its lease ran out: the new epoch, else None.
+    A batch of the previous owner still in flight holds the row (its fence's FOR SHARE), so
+    the claim waits for that batch's commit and the new owner reads its rule state after it."""
+    row = conn.execute(
+        text(
+            "UPDATE ingest_partitions SET owner = :o, epoch = epoch + 1, "
+            "lease_until = clock_timestamp() + make_interval(secs => :s) "
+            "WHERE municipality = :m AND (owner IS NULL OR lease_until IS NULL "
+            "OR lease_until < clock_timestamp()) RETURNING epoch"
+        ),
+        {"o": member, "m": municipality, "s": lease_s},
+    ).first()
+    return None if row is None else int(row.epoch)
+
+
+def release(conn: Connection, member: str, municipality: str, epoch: int) -> bool:
+    """Give ``municipality`` up (its batches drained and acknowledged): free for a claim."""
+    row = conn.execute(
+        text(
+            "UPDATE ingest_partitions SET owner = NULL, lease_until = NULL "
+            "WHERE municipality = :m AND owner = :o AND epoch = :e RETURNING municipality"
+        ),
+        {"m": municipality, "o": member, "e": epoch},
+    ).first()
+    return row is not None
+
+
+def fence_violations(
+    conn: Connection, member: str, held: Mapping[str, int], municipalities: Iterable[str]
+) -> list[str]:
+    """Inside a batch's transaction: which of ``municipalities`` ``member`` may not write for
+    (another owner, another epoch, or a lease run out). The rows stay share-locked until the
+    batch commits, so a concurrent claim waits for it."""
+    names = sorted(set(municipalities))
+    if not names:
+        return []
+    rows = conn.execute(
+        text(
+            "SELECT municipality, owner, epoch, lease_until > clock_timestamp() AS valid "
+            "FROM ingest_partitions WHERE municipality IN :ms ORDER BY municipality FOR SHARE"
+        ).bindparams(bindparam("ms", expanding=True)),
+        {"ms": names},
+    )
+    ok = {
+        r.municipality
+        for r in rows
+        if r.owner == member and r.valid and held.get(r.municipality) == r.epoch
+    }
+    return [m for m in names if m not in ok]
+
+
+def partitions(conn: Connection) -> list[PartitionRow]:
+    t = ingest_partitions
+    rows = conn.execute(t.select().order_by(t.c.municipality))
+    return [PartitionRow(r.municipality, r.owner, int(r.epoch), r.lease_until) for r in rows]
