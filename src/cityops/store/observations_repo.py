@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import Executable
 
 from cityops.domain.observations import Event, Reading
 from cityops.store import rollups_repo
 from cityops.store import tables as t
-from cityops.store.sql import insert_ignore, upsert
+from cityops.store.bulk import BulkStatement
+from cityops.store.sql import insert_ignore
+
+
+def _ignore(table: Table) -> Callable[[Dialect], Executable]:
+    def build(dialect: Dialect) -> Executable:
+        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+        return insert(table).on_conflict_do_nothing()
+
+    return build
+
+
+_insert_readings = BulkStatement(_ignore(t.readings), ["municipality", "sensor_id", "ts", "value"])
 
 
 def insert_readings(conn: Connection, readings: Sequence[Reading]) -> None:
@@ -22,14 +37,7 @@ def insert_readings(conn: Connection, readings: Sequence[Reading]) -> None:
     rollups_repo.mark_pending(
         conn, rollups_repo.keys_of((r.municipality, r.sensor_id, r.ts) for r in readings)
     )
-    insert_ignore(
-        conn,
-        t.readings,
-        [
-            {"municipality": r.municipality, "sensor_id": r.sensor_id, "ts": r.ts, "value": r.value}
-            for r in readings
-        ],
-    )
+    _insert_readings.execute(conn, [(r.municipality, r.sensor_id, r.ts, r.value) for r in readings])
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,26 +49,28 @@ class SensorLatest:
     received_at: datetime
 
 
-_update_latest = (
-    update(t.sensors)
-    .where(
-        t.sensors.c.municipality == bindparam("m"),
-        t.sensors.c.id == bindparam("sid"),
-        or_(t.sensors.c.last_ts.is_(None), t.sensors.c.last_ts < bindparam("ts")),
-    )
-    .values(last_value=bindparam("v"), last_ts=bindparam("ts"), last_received_at=bindparam("rcv"))
+_update_latest = BulkStatement(
+    lambda _dialect: (
+        update(t.sensors)
+        .where(
+            t.sensors.c.municipality == bindparam("m"),
+            t.sensors.c.id == bindparam("sid"),
+            or_(t.sensors.c.last_ts.is_(None), t.sensors.c.last_ts < bindparam("ts")),
+        )
+        .values(
+            last_value=bindparam("v"), last_ts=bindparam("ts"), last_received_at=bindparam("rcv")
+        )
+    ),
+    ["m", "sid", "v", "ts", "rcv"],
 )
 
 
 def update_sensor_latest(conn: Connection, latest: Iterable[SensorLatest]) -> None:
     """Make these the sensors' current values, each only where it is newer than the stored one
     (a backfilled or late reading is kept in ``readings`` but replaces nothing)."""
-    rows = [
-        {"m": x.municipality, "sid": x.sensor_id, "v": x.value, "ts": x.ts, "rcv": x.received_at}
-        for x in latest
-    ]
-    if rows:
-        conn.execute(_update_latest, rows)
+    _update_latest.execute(
+        conn, [(x.municipality, x.sensor_id, x.value, x.ts, x.received_at) for x in latest]
+    )
 
 
 def sensor_latest(conn: Connection, municipality: str) -> dict[str, SensorLatest]:
@@ -251,23 +261,31 @@ def prune_dead_letters(conn: Connection, bounds: DeadLetterBounds, now: datetime
     return gone
 
 
+def _state_upsert(dialect: Dialect) -> Executable:
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(t.rule_state)
+    return stmt.on_conflict_do_update(
+        index_elements=["municipality", "key"],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+_save_state = BulkStatement(_state_upsert, ["key", "value"], shared=["municipality", "updated_at"])
+
+
 def save_rule_state(
     conn: Connection, municipality: str, changes: Mapping[str, Any], now: datetime
 ) -> None:
     """Persist the rule engine's changed entries (None deletes an entry)."""
     gone = [k for k, v in changes.items() if v is None]
-    kept = [
-        {"municipality": municipality, "key": k, "value": v, "updated_at": now}
-        for k, v in changes.items()
-        if v is not None
-    ]
+    kept = [(k, v) for k, v in changes.items() if v is not None]
     if gone:
         conn.execute(
             delete(t.rule_state).where(
                 t.rule_state.c.municipality == municipality, t.rule_state.c.key.in_(gone)
             )
         )
-    upsert(conn, t.rule_state, kept, ["municipality", "key"])
+    _save_state.execute(conn, kept, (municipality, now))
 
 
 def load_rule_state(conn: Connection, municipality: str) -> dict[str, Any]:

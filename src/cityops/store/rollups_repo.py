@@ -20,9 +20,11 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from cityops.domain.retention import HourlyAggregate, hour_floor
 from cityops.store import tables as t
+from cityops.store.bulk import BulkStatement
 from cityops.store.sql import upsert
 from cityops.store.tables_audit import reading_hourly
 from cityops.store.tables_rollups import (
@@ -47,22 +49,24 @@ def day_floor(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _mark(dialect: Dialect) -> Any:
+    p = reading_rollup_pending
+    if dialect.name == "postgresql":
+        pg = postgresql.insert(p)
+        return pg.on_conflict_do_update(
+            index_elements=["municipality", "sensor_id", "hour"], set_={"hour": pg.excluded.hour}
+        )
+    return sqlite.insert(p).on_conflict_do_nothing()
+
+
+_mark_pending = BulkStatement(_mark, ["municipality", "sensor_id", "hour"])
+
+
 def mark_pending(conn: Connection, keys: Iterable[Key]) -> None:
     """Note the (sensor, hour) pairs whose readings changed, in the caller's transaction. On
     PostgreSQL an existing mark is rewritten, not skipped: its row lock makes the rollup job,
     which deletes the mark before recomputing, wait for this transaction's readings."""
-    rows = [{"municipality": m, "sensor_id": s, "hour": h} for m, s, h in sorted(set(keys))]
-    if not rows:
-        return
-    p = reading_rollup_pending
-    if conn.dialect.name == "postgresql":
-        pg = postgresql.insert(p)
-        stmt: Any = pg.on_conflict_do_update(
-            index_elements=["municipality", "sensor_id", "hour"], set_={"hour": pg.excluded.hour}
-        )
-    else:
-        stmt = sqlite.insert(p).on_conflict_do_nothing()
-    conn.execute(stmt, rows)
+    _mark_pending.execute(conn, sorted(set(keys)))
 
 
 def take_pending(
