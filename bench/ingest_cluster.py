@@ -8,9 +8,10 @@ own database on the shared PostgreSQL server (durable unless ``--pg-durable off`
 a data directory of its own. The broker is anonymous and the processes run in development mode
 (authentication costs the ingest nothing measurable: docs/BENCHMARKS.md, the A/B).
 
-Before the clock starts, one reading per municipality is sent again every second until each
-has been stored (every partition has an owner and a session), then ``settle_s`` seconds pass for
-the hand-over between processes that joined one after the other. Then one publisher sends
+Before the clock starts: the partitions are spread over all N processes (``ingest_partitions``:
+every one held, no process with two more than another), then one reading per municipality is
+sent again every second until each has been stored (every partition's session is live), then
+``settle_s`` seconds pass. Then one publisher sends
 ``messages`` single-reading messages at QoS 1, round-robin over the municipalities; the rate
 runs from the first publish to the last reading stored (counted in the database).
 """
@@ -30,10 +31,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from tests.harness import MosquittoServer, PostgresServer
 
 from bench.ingest_load import Publisher, Window, count_window, wait_for
-from bench.ingest_server import import_town
+from bench.ingest_server import import_town, store_settings
 from bench.ingest_stats import peak_rss_mb
 from cityops.store.db import make_engine, upgrade
 
@@ -62,7 +65,7 @@ def region_messages(
 def _warm_up(pub: Publisher, db_url: str, towns: Sequence[str], timeout: float) -> float:
     """Seconds until every town has a stored reading (sent again each second until then)."""
     db = make_engine(db_url)
-    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
     win = Window(base, base + timedelta(seconds=int(timeout) + 2))
     start = time.perf_counter()
     waiting = list(towns)
@@ -80,6 +83,43 @@ def _warm_up(pub: Publisher, db_url: str, towns: Sequence[str], timeout: float) 
     finally:
         db.dispose()
     raise RuntimeError(f"no ingest process stored readings of {waiting} in {timeout:.0f} s")
+
+
+def owners(db_url: str) -> dict[str, int] | None:
+    """Partitions per live owner (A's ``ingest_partitions``), or None where it cannot be read."""
+    db = make_engine(db_url)
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT owner, count(*) FROM ingest_partitions "
+                    "WHERE owner IS NOT NULL AND lease_until > now() GROUP BY owner"
+                )
+            ).all()
+        return {str(owner): int(n) for owner, n in rows}
+    except SQLAlchemyError:
+        return None
+    finally:
+        db.dispose()
+
+
+def balanced(held: dict[str, int], processes: int, partitions: int) -> bool:
+    """Every partition held, by ``processes`` owners, none with two more than another."""
+    counts = list(held.values())
+    return len(counts) == processes and sum(counts) == partitions and max(counts) - min(counts) <= 1
+
+
+def _wait_balanced(db_url: str, processes: int, partitions: int, timeout: float) -> float | None:
+    """Seconds until the partitions are spread over all processes (None: not readable)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        held = owners(db_url)
+        if held is None:
+            return None
+        if balanced(held, processes, partitions):
+            return time.perf_counter() - start
+        time.sleep(0.5)
+    raise RuntimeError(f"partitions not spread over {processes} processes: {owners(db_url)}")
 
 
 @contextlib.contextmanager
@@ -121,11 +161,26 @@ class Plan:
     municipalities: int = 8
     sensors: int = 125
     messages: int = 200_000
-    settle_s: float = 10.0
+    settle_s: float = 5.0
     extra: tuple[str, ...] = ()
 
 
+def logs_tail(workdir: Path, limit: int = 1500) -> str:
+    """The end of each ingest process's log (the work directory goes with the run)."""
+    return "\n".join(
+        f"--- {log.name}:\n{log.read_text(errors='replace')[-limit:]}"
+        for log in sorted(workdir.glob("ingest-*.log"))
+    )
+
+
 def step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict[str, Any]:
+    try:
+        return _step(pg, workdir, processes, plan)
+    except Exception as err:
+        raise RuntimeError(f"{processes} process(es): {err}\n{logs_tail(workdir)}") from err
+
+
+def _step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict[str, Any]:
     towns, sensors, messages = region(plan.municipalities), plan.sensors, plan.messages
     with MosquittoServer(max_queued_messages=0) as broker:
         db_url = pg.create_database(f"scale_{uuid.uuid4().hex[:8]}")
@@ -140,13 +195,15 @@ def step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict[
         for town in towns:
             import_town(env, workdir, town, sensors)
         with _ingest_processes(processes, env, workdir, plan.extra) as procs:
+            balance_s = _wait_balanced(db_url, processes, len(towns), timeout=120)
             pub = Publisher(broker.url)
             warm_s = _warm_up(pub, db_url, towns, timeout=180)
             time.sleep(plan.settle_s)
+            held = owners(db_url)
             for p in procs:
                 if p.poll() is not None:
-                    raise RuntimeError(f"an ingest process exited ({p.returncode}): see {workdir}")
-            base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
+                    raise RuntimeError(f"an ingest process exited ({p.returncode})")
+            base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
             win = Window(base, base + timedelta(seconds=messages // (len(towns) * sensors) + 1))
             db = make_engine(db_url)
             start = time.perf_counter()
@@ -163,6 +220,9 @@ def step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict[
     return {
         "processes": processes,
         "messages": messages,
+        "balanced_after_s": round(balance_s, 1) if balance_s is not None else None,
+        "partitions_per_process": held,
+        "store_settings": store_settings(db_url),
         "warm_up_s": round(warm_s, 1),
         "publish_s": round(published_s, 1),
         "seconds": round(elapsed, 1),

@@ -129,15 +129,18 @@ def summary(result: dict[str, Any]) -> str:
         )
     if "backlog" in result:
         b = result["backlog"]
-        if "skipped" in b:
-            out.append(f"backlog: skipped ({b['skipped']})")
+        if "skipped" in b or "error" in b:
+            out.append(f"backlog: {b.get('skipped') or b['error']}")
         else:
             out.append(
                 f"backlog of {_n(b['messages'])}: drained in {b['drain_s']} s "
                 f"({_n(b['readings_per_s'])}/s), {_n(b['lost'])} lost, "
                 f"peak RSS {b['peak_rss_mb']} MB"
             )
-    for step in result.get("scaling", {}).get("steps", []):
+    scale = result.get("scaling", {})
+    if "skipped" in scale or "error" in scale:
+        out.append(f"scaling: {scale.get('skipped') or scale['error']}")
+    for step in scale.get("steps", []):
         out.append(
             f"scaling, {step['processes']} ingest process(es): "
             f"{_n(step['readings_per_s'])} readings/s, {_n(step['lost'])} lost"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from bench.ingest import parser
 from bench.ingest_ceiling import ceiling
-from bench.ingest_cluster import region, region_messages
+from bench.ingest_cluster import balanced, region, region_messages
 from bench.ingest_load import readings, window
 from bench.ingest_server import max_queued, store_settings
 from bench.ingest_stats import (
@@ -171,3 +171,23 @@ def test_the_ceiling_subscriber_receives_and_counts_every_message() -> None:
     assert got["lost"] == 0
     assert 0 < got["seconds"] < time.perf_counter() - start
     assert got["messages_per_s"] == pytest.approx(2_000 / got["seconds"], rel=0.01)
+
+
+def test_partitions_are_balanced_only_when_every_process_holds_its_share() -> None:
+    assert balanced({"a": 2, "b": 2, "c": 2, "d": 2}, 4, 8)
+    assert balanced({"a": 3, "b": 3, "c": 2}, 3, 8)
+    assert not balanced({"a": 8}, 2, 8)  # the second process holds nothing yet
+    assert not balanced({"a": 3, "b": 1}, 2, 4)  # lopsided
+    assert not balanced({"a": 2, "b": 1}, 2, 4)  # a partition without a live owner
+
+
+def test_the_summary_names_what_failed_or_was_skipped() -> None:
+    text = summary(
+        {
+            "mode": "embedded",
+            "backlog": {"skipped": "amqtt keeps no queue"},
+            "scaling": {"error": "RuntimeError: no ingest"},
+        }
+    )
+    assert "backlog: amqtt keeps no queue" in text
+    assert "scaling: RuntimeError: no ingest" in text
