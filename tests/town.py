@@ -9,14 +9,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cityops.api.app import create_api
-from cityops.app import ControlCenter, import_config
+from cityops.app import ControlCenter, import_config, load_runtimes
 from cityops.config.loader import load_config
 from cityops.domain.access import Membership, Role
 from cityops.domain.catalog import MunicipalityConfig
+from cityops.ingest.pipeline import IngestPipeline
 from cityops.services import accounts, tokens
 from cityops.settings import Settings
 from cityops.store.db import make_engine, upgrade
@@ -131,3 +133,38 @@ def start_center(
         assert center.mqtt is not None
         assert center.mqtt.connected.wait(10), "the control center did not reach the broker"
     return center
+
+
+ON_BOTH_DATABASES = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+"""The params of a fixture that runs its tests on a SQLite file and on a real PostgreSQL
+server (the ``pg_url`` fixture, marked ``postgres``)."""
+
+
+def pipeline_fixtures(**options: Any) -> tuple[Any, Any, Any]:
+    """The fixtures of tests of the ingest path, for a conftest to bind as
+    ``clock, db, pipeline = pipeline_fixtures(...)``: ``clock`` a :class:`FrozenClock`; ``db``
+    the test town's database on a SQLite file and on a real PostgreSQL server; ``pipeline`` an
+    ``IngestPipeline`` over both, its state restored, built with ``options``."""
+
+    @pytest.fixture
+    def clock() -> FrozenClock:
+        return FrozenClock()
+
+    @pytest.fixture(params=ON_BOTH_DATABASES)
+    def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+        url = (
+            f"sqlite:///{tmp_path / 'cityops.db'}"
+            if request.param == "sqlite"
+            else request.getfixturevalue("pg_url")
+        )
+        engine = town_db(url)
+        yield engine
+        engine.dispose()
+
+    @pytest.fixture
+    def pipeline(db: Engine, clock: FrozenClock) -> IngestPipeline:
+        p = IngestPipeline(db, load_runtimes(db), clock=clock, **options)
+        p.restore()
+        return p
+
+    return clock, db, pipeline

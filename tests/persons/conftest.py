@@ -1,17 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 
-from cityops.app import load_runtimes
 from cityops.domain.entities import LonLat
 from cityops.domain.persons import Person, PersonKind
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.services import persons
-from tests.town import MUNI, FrozenClock, town_db
+from tests.town import MUNI, FrozenClock, pipeline_fixtures
 
 SAFE_AREA = (  # a block around the test town's crossing (25.3925, 42.6194)
     LonLat(25.3900, 42.6180),
@@ -36,28 +32,8 @@ def child(device: str = "tracker-1", name: str = "Maria P.") -> Person:
     )
 
 
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (
-        f"sqlite:///{tmp_path / 'cityops.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    engine = town_db(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def pipeline(db: Engine, clock: FrozenClock) -> IngestPipeline:
-    p = IngestPipeline(db, load_runtimes(db), clock=clock)
-    p.restore()
-    return p
+clock, db, pipeline = pipeline_fixtures()
+"""The test town on a SQLite file and on a real PostgreSQL server, its ingest pipeline."""
 
 
 @pytest.fixture
