@@ -26,7 +26,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -168,9 +168,13 @@ class StandbyServer(PostgresServer):
 
 
 class ReplicatedPostgres:
-    """A primary and its synchronous standby; ``url`` names both (libpq multi-host)."""
+    """A primary and its standby; ``url`` names both (libpq multi-host).
 
-    def __init__(self, *, start_timeout: float = 60.0) -> None:
+    ``synchronous=False`` leaves ``synchronous_standby_names`` empty: an asynchronous standby,
+    to show what it loses."""
+
+    def __init__(self, *, synchronous: bool = True, start_timeout: float = 60.0) -> None:
+        self.synchronous = synchronous
         self.primary = PostgresServer(settings=PRIMARY_SETTINGS, start_timeout=start_timeout)
         self.standby = StandbyServer(self.primary, start_timeout=start_timeout)
 
@@ -188,9 +192,12 @@ class ReplicatedPostgres:
         try:
             self.primary.start()
             self.standby.start()
-            with psycopg.connect(self.primary.conninfo("postgres"), autocommit=True) as conn:
-                conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '\"{STANDBY_NAME}\"'")
-                conn.execute("SELECT pg_reload_conf()")
+            if self.synchronous:
+                with psycopg.connect(self.primary.conninfo("postgres"), autocommit=True) as conn:
+                    conn.execute(
+                        f"ALTER SYSTEM SET synchronous_standby_names = '\"{STANDBY_NAME}\"'"
+                    )
+                    conn.execute("SELECT pg_reload_conf()")
             self.wait_sync(sync_timeout)
         except BaseException:
             self.stop()
@@ -207,26 +214,53 @@ class ReplicatedPostgres:
         return None if row is None else (str(row[0]), str(row[1]))
 
     def wait_sync(self, timeout: float = 30.0) -> None:
-        """Wait until the standby streams as the synchronous standby."""
+        """Wait until the standby streams (as the synchronous standby unless asynchronous)."""
+        wanted = ("streaming", "sync" if self.synchronous else "async")
         deadline = time.monotonic() + timeout
-        while (state := self.replication_state()) != ("streaming", "sync"):
+        while (state := self.replication_state()) != wanted:
             if time.monotonic() > deadline:
                 raise ServerStartError(
-                    f"the standby is not a streaming synchronous standby after {timeout:.0f}s "
+                    f"the standby is not {wanted} after {timeout:.0f}s "
                     f"({state}):\n{self.standby.log_text()}"
                 )
             time.sleep(0.1)
 
+    @contextlib.contextmanager
+    def wal_sender_paused(self) -> Iterator[None]:
+        """SIGSTOP the primary's WAL sender for the standby (SIGCONT on leaving, if the primary
+        still runs): WAL the primary writes meanwhile does not leave it, as when the network
+        to the standby is slow or cut."""
+        with psycopg.connect(self.primary.conninfo("postgres"), connect_timeout=5) as conn:
+            row = conn.execute(
+                "SELECT pid FROM pg_stat_replication WHERE application_name = %s", (STANDBY_NAME,)
+            ).fetchone()
+        if row is None:
+            raise RuntimeError("the standby is not connected: no WAL sender to pause")
+        pid = int(row[0])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
     def kill_primary(self, timeout: float = 10.0) -> None:
-        """SIGKILL the primary's postmaster and every backend at once (its process group), as
-        a machine that dies would: nothing is flushed or handed over."""
+        """SIGKILL the primary's postmaster and every one of its processes at once, as a machine
+        that dies would: nothing is flushed, sent or handed over. Each PostgreSQL child leads a
+        session of its own (``setsid``), so killing the postmaster's process group is not
+        enough: all are frozen (SIGSTOP) first, then killed."""
         pid = self.primary.pid
         if pid is None:
             raise RuntimeError("the primary is not running")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+        family = [pid, *_children(pid)]
+        for each in family:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(each, signal.SIGSTOP)
+        for each in [pid, *_children(pid)]:  # and any the postmaster forked meanwhile
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(each, signal.SIGKILL)
         deadline = time.monotonic() + timeout
-        while self.primary.running:
+        while self.primary.running or any(_alive(each) for each in family):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the primary (pid {pid}) survived SIGKILL")
             time.sleep(0.02)
@@ -252,3 +286,23 @@ class ReplicatedPostgres:
 
     def __repr__(self) -> str:
         return f"<ReplicatedPostgres primary={self.primary!r} standby={self.standby!r} {LOOPBACK}>"
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")"
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
