@@ -90,7 +90,7 @@ def rounds(s: Setup, n: int, messages: int) -> list[dict[str, Any]]:
             return throughput(s.db_url, s.gateway_url, messages, 1, 2.5 - 0.1 * r, accepted)
 
         def ceil() -> dict[str, Any]:
-            return ceiling(s.ceiling_pub_url, s.ceiling_sub_url, sub_id, messages, 4.0)
+            return ceiling(s.ceiling_pub_url, s.ceiling_sub_url, sub_id, messages, 4.0, s.protocol)
 
         pair: dict[str, Any] = {"round": r}
         for name, fn in (("ceiling", ceil), ("cityops", city))[:: 1 if r % 2 == 0 else -1]:

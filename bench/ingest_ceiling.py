@@ -1,13 +1,14 @@
 """The ceiling of any Python consumer here: a subscriber that only counts and acknowledges.
 
 It runs in a process of its own, as `cityops serve` does, with CityOps's own MQTT client set-up
-(bus/mqtt.py ``make_client`` and ``connect``: MQTT 5, a persistent session, Receive Maximum
-1,000, QoS 1, manual acknowledgement), and acknowledges each message as it arrives: everything
-CityOps does per message except decoding, rules and the database. :func:`ceiling` publishes a
-stream to it exactly as ``throughput`` publishes CityOps's (bench/ingest_load.py), on the
-``benchceiling/`` topics, which CityOps does not subscribe to.
+(bus/mqtt.py ``make_client`` and ``connect``: MQTT 5 (3.1.1 on amqtt, as CityOps there), a
+persistent session, Receive Maximum 1,000, QoS 1, manual acknowledgement), and acknowledges
+each message as it arrives: everything CityOps does per message except decoding, rules and the
+database. :func:`ceiling` publishes a stream to it exactly as ``throughput`` publishes
+CityOps's (bench/ingest_load.py), on the ``benchceiling/`` topics, which CityOps does not
+subscribe to.
 
-    python -m bench.ingest_ceiling <broker URL> <client id> <messages> [idle seconds]
+    python -m bench.ingest_ceiling <broker URL> <client id> <messages> [5 | 3.1.1]
 
 prints ``ready`` once subscribed, then one JSON line: the count and the wall-clock times of the
 first and the last message.
@@ -31,9 +32,13 @@ from cityops.bus.mqtt import connect, make_client
 from cityops.mqtt_url import parse_mqtt_url
 
 TOPIC = f"{CEILING_PREFIX}/readings"
+IDLE_S = 30.0
+"""The subscriber gives up when no message came for this long."""
 
 
-def subscribe_and_count(url: str, client_id: str, total: int, idle_s: float) -> dict[str, Any]:
+def subscribe_and_count(
+    url: str, client_id: str, total: int, idle_s: float, protocol: str = "5"
+) -> dict[str, Any]:
     """Count messages until ``total`` arrived or none came for ``idle_s``."""
     count, first, last = [0], [0.0], [0.0]
     done, subscribed = threading.Event(), threading.Event()
@@ -54,7 +59,7 @@ def subscribe_and_count(url: str, client_id: str, total: int, idle_s: float) -> 
         if count[0] >= total:
             done.set()
 
-    client = make_client(client_id, persistent=True, manual_ack=True)
+    client = make_client(client_id, persistent=True, manual_ack=True, protocol=protocol)
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
     client.on_message = on_message
@@ -72,13 +77,13 @@ def subscribe_and_count(url: str, client_id: str, total: int, idle_s: float) -> 
 
 
 def ceiling(
-    pub_url: str, sub_url: str, client_id: str, total: int, days_back: float
+    pub_url: str, sub_url: str, client_id: str, total: int, days_back: float, protocol: str = "5"
 ) -> dict[str, float]:
     """Single-reading messages/s the do-nothing subscriber receives: ``total`` messages, from
     the first publish to the last message received (as CityOps's rate: first publish to
     last stored)."""
     sub = subprocess.Popen(
-        [sys.executable, "-m", "bench.ingest_ceiling", sub_url, client_id, str(total)],
+        [sys.executable, "-m", "bench.ingest_ceiling", sub_url, client_id, str(total), protocol],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -110,8 +115,8 @@ def ceiling(
 
 def main() -> None:
     url, client_id, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    idle_s = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
-    print(json.dumps(subscribe_and_count(url, client_id, total, idle_s)), flush=True)
+    protocol = sys.argv[4] if len(sys.argv) > 4 else "5"
+    print(json.dumps(subscribe_and_count(url, client_id, total, IDLE_S, protocol)), flush=True)
 
 
 if __name__ == "__main__":

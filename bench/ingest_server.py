@@ -188,6 +188,8 @@ class Setup:
     token: str
     server: BenchServer
     broker_conf: Path | None
+    protocol: str
+    """The MQTT version CityOps speaks to this broker (amqtt: 3.1.1 only)."""
     info: dict[str, object] = field(default_factory=dict)
 
 
@@ -273,6 +275,7 @@ def setup(
             token=token,
             server=server,
             broker_conf=conf,
+            protocol="3.1.1" if mode == "embedded" else "5",
             info={
                 "store_settings": store_settings(db_url),
                 "broker_max_queued_messages": max_queued(conf),
