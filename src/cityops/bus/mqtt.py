@@ -17,6 +17,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from cityops.bus.agency_mqtt import REQUEST_TOPICS, AgencyRequestServer, is_request
+from cityops.bus.mqtt_acks import BatchedAcks
 from cityops.ingest.cap_mqtt import CAP_TOPICS, CapMqtt
 from cityops.ingest.detections import DETECTIONS_TOPICS, decode_detections, is_detections
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
@@ -185,6 +186,8 @@ class MqttIngest:
         self.frigate_topics: frozenset[str] = frozenset()
         """``<prefix>/events`` of every municipality's Frigate, as subscribed."""
         self._unsubscribe = pipeline.live.subscribe(self._on_live)
+        self._acks = BatchedAcks(self.client)
+        pipeline.ack_flushes.append(self._acks.flush)
         self.cap: CapMqtt | None = None
         """Takes ``cityops/<m>/cap`` (CAP alerts) when public warnings run (docs/CAP.md)."""
 
@@ -200,6 +203,8 @@ class MqttIngest:
 
     def stop(self) -> None:
         self._unsubscribe()
+        if self._acks.flush in self.pipeline.ack_flushes:
+            self.pipeline.ack_flushes.remove(self._acks.flush)
         if self.agency is not None:
             self.agency.stop()  # answers the requests in hand before the client goes
         self.client.disconnect()
@@ -242,6 +247,9 @@ class MqttIngest:
             if qos > 0:
                 client.ack(mid, qos)
 
+        def batched(_outcome: MessageOutcome) -> None:
+            self._acks.add(mid)  # written after the batch (IngestWorker.ack_flushes)
+
         message = inbound(msg, ack)
         if self.agency is not None and message.topic_valid and is_request(message.topic):
             self.agency.submit(client, message.topic, msg, lambda: ack(MessageOutcome(0, ())))
@@ -255,6 +263,8 @@ class MqttIngest:
             return
         if self.cap is not None and self.cap.offer(message):
             return
+        if qos == 1 and client is self.client:
+            message.done = batched
         self.pipeline.submit(message)
 
     def _on_live(self, messages: Sequence[LiveMessage]) -> None:

@@ -203,6 +203,11 @@ class IngestPipeline(IngestWorker):
                     message.answered = True
                 except Exception:
                     log.exception("acknowledging a message failed")
+        for flush in list(self.ack_flushes):
+            try:
+                flush()
+            except Exception:
+                log.exception("sending a batch's acknowledgements failed")
         self.metrics.batch_done(
             len(batch), result.outcomes, time.perf_counter() - started, lags, ages
         )

@@ -88,6 +88,9 @@ class IngestWorker:
         self._processing: list[InboundMessage] = []
         """The part of ``_inflight`` inside ``process`` right now."""
         self._last_progress = time.monotonic()
+        self.ack_flushes: list[Callable[[], None]] = []
+        """Called on this thread once a batch's messages were answered (after its commit): a
+        transport that gathers its acknowledgements writes them here (bus/mqtt_acks.py)."""
 
     # -- what a subclass provides ------------------------------------------------------------
     def restore(self) -> None:
