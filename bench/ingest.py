@@ -40,6 +40,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench.ingest_backlog import backlog
 from bench.ingest_ceiling import ceiling
 from bench.ingest_cluster import Plan, scaling
@@ -59,7 +61,11 @@ def settle(accepted: Accepted, quiet_s: float = 1.0, timeout: float = 300.0) -> 
     deadline = time.monotonic() + timeout
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        snap = accepted.snapshot()
+        try:
+            snap = accepted.snapshot()
+        except httpx.HTTPError:  # busy: ask again
+            time.sleep(0.5)
+            continue
         now = int(snap["items_accepted"])
         if now != last or snap.get("ingest_backlog"):
             last, since = now, time.monotonic()

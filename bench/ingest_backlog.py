@@ -56,7 +56,7 @@ def backlog(s: Setup, total: int, days_back: float) -> dict[str, Any]:
     samples: list[tuple[float, float | None]] = []
 
     def progress() -> int:
-        n = accepted()
+        n = accepted.or_zero()
         now = time.perf_counter() - launched
         if n and not first:
             first.append(now)

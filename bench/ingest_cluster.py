@@ -211,7 +211,7 @@ def _step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict
                 pub.publish(topic, json.dumps({"readings": [reading]}))
             pub.wait_acked()
             published_s = time.perf_counter() - start
-            wait_for(lambda: count_window(db, win, None), messages, poll=0.25)
+            wait_for(lambda: count_window(db, win, None), messages, poll=0.5)
             elapsed = time.perf_counter() - start
             stored = count_window(db, win, None)
             db.dispose()

@@ -138,11 +138,24 @@ class Accepted:
         data: dict[str, Any] = httpx.get(self.url, headers=self.headers, timeout=10).json()
         return data
 
-    def __call__(self) -> int:
+    def __call__(self, patience_s: float = 60.0) -> int:
+        """The counter; asked again for up to ``patience_s`` while the server does not answer
+        (busy), then the error."""
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                return int(self.snapshot()["items_accepted"])
+            except (httpx.HTTPError, KeyError, ValueError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def or_zero(self) -> int:
+        """The counter, or 0 while the server is not up yet (it counts from its start)."""
         try:
             return int(self.snapshot()["items_accepted"])
         except (httpx.HTTPError, KeyError, ValueError):
-            return 0  # not started yet, or too busy to answer now
+            return 0
 
 
 def wait_for(
@@ -181,7 +194,7 @@ def throughput(
             return count_window(db, win)
     else:
         before = accepted()
-        progress = accepted
+        progress = accepted.__call__
     pub = Publisher(mqtt_url)
     start = time.perf_counter()
     publish_all(pub, f"cityops/{MUNI}/readings", readings(total, batch, win))
