@@ -1,8 +1,10 @@
 """Agency share use cases (issue 9 item 2; docs/AGENCIES.md "Shares").
 
 Each change is made in the caller's transaction together with its incident timeline entry and
-its audit record, so the three commit together or not at all. Expiry and revocation are checked
-on every use (:func:`by_token`), never cached."""
+its audit record, so the three commit together or not at all. Finding shares (by a link's token,
+checked on every use, never cached; an incident's; a municipality's) is
+``services/share_lookup.py``, the timeline entries, audit records and the recipient's opening
+``services/share_trail.py``; both are offered here under their own names."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from sqlalchemy import Connection
 
 from cityops.domain.audit import AuditAction
 from cityops.domain.entities import LonLat
-from cityops.domain.incident import TimelineEntry, TimelineKind
 from cityops.domain.shares import (
     NewShare,
     Share,
@@ -20,12 +21,13 @@ from cityops.domain.shares import (
     ShareOrigin,
     SharingPolicy,
     new_token,
-    parse_token,
     share_url,
     token_digest,
 )
-from cityops.services import audit
+from cityops.services import audit, share_trail
 from cityops.services.runtime import MunicipalityRuntime
+from cityops.services.share_lookup import active, by_token, for_incident, listing, lookup_token
+from cityops.services.share_trail import opened
 from cityops.store import incidents_repo, shares_repo
 
 __all__ = [
@@ -33,10 +35,15 @@ __all__ = [
     "Share",
     "ShareError",
     "ShareOrigin",
+    "active",
     "by_token",
     "create",
     "extend",
     "for_incident",
+    "listing",
+    "lookup_token",
+    "opened",
+    "reissue_link",
     "revoke",
 ]
 
@@ -48,30 +55,6 @@ def _check_minutes(policy: SharingPolicy, minutes: float) -> None:
         raise ShareError("the duration must be more than 0 minutes")
     if minutes > policy.max_minutes:
         raise ShareError(f"the duration may be at most {policy.max_minutes:g} minutes")
-
-
-def _timeline(conn: Connection, share: Share, op: str, actor: str, at: datetime, text: str) -> None:
-    if share.incident_id is None:
-        return
-    record = incidents_repo.get_incident(
-        conn, share.municipality, share.incident_id, with_timeline=False
-    )
-    if record is None:
-        return
-    entry = TimelineEntry(
-        at=at,
-        kind=TimelineKind.SHARE,
-        actor=actor,
-        text=text,
-        data={
-            "share": str(share.id),
-            "agency": share.agency,
-            "op": op,
-            "expires_at": share.expires_at.isoformat(),
-        },
-    )
-    incidents_repo.add_timeline(conn, record.incident, entry)
-    incidents_repo.touch(conn, share.incident_id, at)
 
 
 def _place(
@@ -137,7 +120,7 @@ def create(
         ),
         token_digest(token),
     )
-    _timeline(
+    share_trail.timeline(
         conn,
         share,
         "created",
@@ -172,6 +155,15 @@ def _load(conn: Connection, municipality: str, share_id: int) -> Share:
     return share
 
 
+def _active(conn: Connection, municipality: str, share_id: int, now: datetime) -> Share:
+    """The share, if it is active at ``now``; LookupError if unknown, ShareError if not."""
+    share = _load(conn, municipality, share_id)
+    status = share.status(now)
+    if status != "active":
+        raise ShareError(f"the share is {status}")
+    return share
+
+
 def extend(
     conn: Connection,
     municipality: str,
@@ -184,10 +176,7 @@ def extend(
 ) -> Share:
     """Give an active share ``minutes`` more from ``now`` (its total life stays within the
     policy's maximum); LookupError if unknown, ShareError if it is no longer active."""
-    share = _load(conn, municipality, share_id)
-    status = share.status(now)
-    if status != "active":
-        raise ShareError(f"the share is {status}")
+    share = _active(conn, municipality, share_id, now)
     limit = policy.max_minutes if policy is not None else None
     if not minutes > 0:
         raise ShareError("the duration must be more than 0 minutes")
@@ -197,15 +186,9 @@ def extend(
     shares_repo.set_expiry(conn, share.id, until)
     changed = _load(conn, municipality, share_id)
     text = f"share with {share.agency} extended until {until.isoformat(timespec='minutes')}"
-    _timeline(conn, changed, "extended", actor, now, text)
-    audit.record(
-        conn,
-        actor=actor,
-        action=AuditAction.SHARE_CHANGED,
-        municipality=municipality,
-        target=f"share:{share.id}",
-        detail={"op": "extend", "expires_at": until.isoformat()},
-        at=now,
+    share_trail.timeline(conn, changed, "extended", actor, now, text)
+    share_trail.audit_change(
+        conn, share, actor, now, {"op": "extend", "expires_at": until.isoformat()}
     )
     return changed
 
@@ -227,62 +210,9 @@ def revoke(
     shares_repo.set_revoked(conn, share.id, at=now, by=actor, reason=why)
     changed = _load(conn, municipality, share_id)
     text = f"share with {share.agency} revoked" + (f": {why}" if why else "")
-    _timeline(conn, changed, "revoked", actor, now, text)
-    audit.record(
-        conn,
-        actor=actor,
-        action=AuditAction.SHARE_CHANGED,
-        municipality=municipality,
-        target=f"share:{share.id}",
-        reason=why,
-        detail={"op": "revoke"},
-        at=now,
-    )
+    share_trail.timeline(conn, changed, "revoked", actor, now, text)
+    share_trail.audit_change(conn, share, actor, now, {"op": "revoke"}, reason=why)
     return changed
-
-
-def lookup_token(conn: Connection, token: object) -> Share | None:
-    """The share a well-formed token names, whatever its status (None if none)."""
-    valid = parse_token(token)
-    return shares_repo.by_token_hash(conn, token_digest(valid)) if valid else None
-
-
-def by_token(conn: Connection, token: object, now: datetime) -> Share | None:
-    """The share the token names if it is ACTIVE at ``now``; None otherwise."""
-    share = lookup_token(conn, token)
-    return share if share is not None and share.is_active(now) else None
-
-
-def for_incident(conn: Connection, municipality: str, incident_id: int) -> list[Share]:
-    return shares_repo.for_incident(conn, municipality, incident_id)
-
-
-def active(conn: Connection, municipality: str, now: datetime) -> list[Share]:
-    return shares_repo.listing(conn, municipality, active_at=now)
-
-
-def listing(conn: Connection, municipality: str) -> list[Share]:
-    """The municipality's shares, newest first (the latest 500)."""
-    return shares_repo.listing(conn, municipality)
-
-
-def opened(conn: Connection, share: Share, now: datetime, client: str | None = None) -> bool:
-    """Record a recipient's open through the link: SHARE_OPENED in the audit every time (with
-    the client's address when known), the timeline entry on the first open only. True when it
-    was the first."""
-    first = shares_repo.mark_opened(conn, share.id, now)
-    if first:
-        _timeline(conn, share, "opened", share.actor, now, f"{share.agency} opened the share")
-    audit.record(
-        conn,
-        actor=share.actor,
-        action=AuditAction.SHARE_OPENED,
-        municipality=share.municipality,
-        target=f"share:{share.id}",
-        detail={"first": first} | ({"client": client} if client else {}),
-        at=now,
-    )
-    return first
 
 
 def reissue_link(
@@ -296,19 +226,8 @@ def reissue_link(
 ) -> NewShare:
     """A new link for an active share (an auto share's, or one whose link was lost); the old
     link stops working at once."""
-    share = _load(conn, municipality, share_id)
-    status = share.status(now)
-    if status != "active":
-        raise ShareError(f"the share is {status}")
+    share = _active(conn, municipality, share_id, now)
     token = new_token()
     shares_repo.set_token_hash(conn, share.id, token_digest(token))
-    audit.record(
-        conn,
-        actor=actor,
-        action=AuditAction.SHARE_CHANGED,
-        municipality=municipality,
-        target=f"share:{share.id}",
-        detail={"op": "link"},
-        at=now,
-    )
+    share_trail.audit_change(conn, share, actor, now, {"op": "link"})
     return NewShare(share=share, token=token, url=share_url(public_url, token))
