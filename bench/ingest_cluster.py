@@ -211,7 +211,7 @@ def _step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict
                 pub.publish(topic, json.dumps({"readings": [reading]}))
             pub.wait_acked()
             published_s = time.perf_counter() - start
-            wait_for(lambda: count_window(db, win, None), messages, poll=0.5)
+            _, complete = wait_for(lambda: count_window(db, win, None), messages, poll=0.5)
             elapsed = time.perf_counter() - start
             stored = count_window(db, win, None)
             db.dispose()
@@ -226,6 +226,7 @@ def _step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict
         "warm_up_s": round(warm_s, 1),
         "publish_s": round(published_s, 1),
         "seconds": round(elapsed, 1),
+        "complete": complete,
         "stored": stored,
         "lost": messages - stored,
         "readings_per_s": round(min(stored, messages) / elapsed),

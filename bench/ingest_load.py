@@ -181,10 +181,12 @@ def throughput(
     batch: int,
     days_back: float,
     accepted: Accepted | None = None,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Publish ``total`` readings in messages of ``batch``; time from the first publish until
     all are stored. Progress from the server's counter when ``accepted`` is given (else a
-    count in the database every 50 ms); what was stored is counted in the database."""
+    count in the database every 50 ms); what was stored is counted in the database.
+    ``complete`` is False when progress stopped for a minute short of ``total`` (the time then
+    includes that minute)."""
     db = make_engine(db_url)
     win = window(total, days_back)
     if accepted is None:
@@ -200,7 +202,7 @@ def throughput(
     publish_all(pub, f"cityops/{MUNI}/readings", readings(total, batch, win))
     pub.wait_acked()
     published_at = time.perf_counter()
-    wait_for(lambda: progress() - before, total)
+    _, complete = wait_for(lambda: progress() - before, total)
     elapsed = time.perf_counter() - start
     pub.close()
     stored = count_window(db, win)
@@ -208,6 +210,7 @@ def throughput(
     return {
         "readings": total,
         "per_message": batch,
+        "complete": complete,
         "stored": stored,
         "lost": total - stored,
         "publish_s": round(published_at - start, 3),

@@ -135,7 +135,8 @@ def summary(result: dict[str, Any]) -> str:
             out.append(
                 f"backlog of {_n(b['messages'])}: drained in {b['drain_s']} s "
                 f"({_n(b['readings_per_s'])}/s), {_n(b['lost'])} lost, "
-                f"peak RSS {b['peak_rss_mb']} MB"
+                f"peak RSS {b['drain_peak_rss_mb']} MB while draining "
+                f"({b.get('startup_peak_rss_mb')} MB starting)"
             )
     scale = result.get("scaling", {})
     if "skipped" in scale or "error" in scale:

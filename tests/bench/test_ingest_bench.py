@@ -14,7 +14,7 @@ import pytest
 from bench.ingest import parser
 from bench.ingest_ceiling import ceiling
 from bench.ingest_cluster import balanced, region, region_messages
-from bench.ingest_load import readings, window
+from bench.ingest_load import readings, wait_for, window
 from bench.ingest_server import max_queued, store_settings
 from bench.ingest_stats import (
     achieved,
@@ -191,3 +191,11 @@ def test_the_summary_names_what_failed_or_was_skipped() -> None:
     )
     assert "backlog: amqtt keeps no queue" in text
     assert "scaling: RuntimeError: no ingest" in text
+
+
+def test_waiting_ends_at_the_target_or_when_progress_stops() -> None:
+    counts = iter(range(0, 1_000, 10))
+    assert wait_for(lambda: next(counts), 50, poll=0.001) == (50, True)
+    start = time.monotonic()
+    assert wait_for(lambda: 7, 50, poll=0.01, stall_s=0.2) == (7, False)
+    assert 0.2 <= time.monotonic() - start < 5
