@@ -109,6 +109,6 @@ def latency(
         "background_achieved": achieved(rate, published) and achieved(rate, stored),
         "samples": samples,
         "received": len(lat),
-        **latency_figures(lat),
+        **latency_figures(lat, missing=samples - len(lat)),
         "server_receive_to_commit_ms": lag,
     }

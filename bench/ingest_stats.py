@@ -21,13 +21,20 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def latency_figures(ms: Sequence[float]) -> dict[str, float]:
-    if not ms:
-        return {"p50_ms": math.nan, "p99_ms": math.nan, "max_ms": math.nan}
+def latency_figures(ms: Sequence[float], missing: int = 0) -> dict[str, float | None]:
+    """p50, p99 and max of the latencies; ``missing`` samples never arrived and count as
+    infinitely late (a figure they reach is None)."""
+    values = [*ms, *[math.inf] * missing]
+    if not values:
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+
+    def shown(v: float) -> float | None:
+        return round(v, 1) if math.isfinite(v) else None
+
     return {
-        "p50_ms": round(percentile(ms, 50), 1),
-        "p99_ms": round(percentile(ms, 99), 1),
-        "max_ms": round(max(ms), 1),
+        "p50_ms": shown(percentile(values, 50)),
+        "p99_ms": shown(percentile(values, 99)),
+        "max_ms": shown(max(values)),
     }
 
 

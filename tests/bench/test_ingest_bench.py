@@ -49,6 +49,13 @@ def test_percentile_figures() -> None:
     assert percentile(ms, 50) == 100.0
     assert percentile(ms, 99) == 198.0
     assert latency_figures(ms) == {"p50_ms": 100.0, "p99_ms": 198.0, "max_ms": 200.0}
+    # a sample that never arrived is later than any that did
+    assert latency_figures(ms[:199], missing=1) == {
+        "p50_ms": 100.0,
+        "p99_ms": 198.0,
+        "max_ms": None,
+    }
+    assert latency_figures(ms[:190], missing=10)["p99_ms"] is None
     with pytest.raises(ValueError, match="no values"):
         percentile([], 50)
 
