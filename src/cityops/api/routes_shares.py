@@ -12,107 +12,36 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from cityops.api.auth import allow, now_utc
 from cityops.api.deps import Backend, Center, Conn, IncidentId, Runtime
+from cityops.api.share_models import (
+    AgencyView,
+    ExtendBody,
+    IncidentShareBody,
+    NewShareView,
+    PlaceShareBody,
+    PurposeView,
+    RevokeBody,
+    ShareView,
+    SharingView,
+)
 from cityops.domain.access import Permission, Principal
 from cityops.domain.entities import LonLat
-from cityops.domain.shares import Share, ShareError, ShareOrigin, ShareStatus
+from cityops.domain.shares import Share, ShareError
 from cityops.services import shares as svc
 from cityops.services.access_scope import incident_home
 from cityops.services.live import LiveKind, LiveMessage
 from cityops.services.views import load_summary
 
+__all__ = ["NewShareView", "ShareView", "router"]
+
 router = APIRouter(prefix="/api/v1/m/{mid}", tags=["shares"])
 
 Manager = Annotated[Principal, allow(Permission.SHARES_MANAGE)]
 ShareId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The share's number")]
-Minutes = Annotated[float, Field(gt=0, le=100 * 24 * 60, description="How long, in minutes")]
 T = TypeVar("T")
-
-
-class ShareView(BaseModel):
-    id: int
-    incident_id: int | None
-    agency: str
-    purpose: str
-    origin: ShareOrigin
-    cameras: list[str]
-    lon: float
-    lat: float
-    radius_m: float
-    created_by: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    status: ShareStatus
-
-    @classmethod
-    def of(cls, share: Share, now: datetime) -> ShareView:
-        return cls(
-            id=share.id,
-            incident_id=share.incident_id,
-            agency=share.agency,
-            purpose=share.purpose,
-            origin=share.origin,
-            cameras=list(share.cameras),
-            lon=share.place.lon,
-            lat=share.place.lat,
-            radius_m=share.radius_m,
-            created_by=share.created_by,
-            created_at=share.created_at,
-            expires_at=share.expires_at,
-            revoked_at=share.revoked_at,
-            status=share.status(now),
-        )
-
-
-class NewShareView(ShareView):
-    link: str = Field(description="The recipient's link; shown this once, never stored")
-
-
-class IncidentShareBody(BaseModel):
-    agency: str = Field(min_length=1, max_length=64)
-    purpose: str = Field(min_length=1, max_length=64)
-    minutes: Minutes | None = Field(default=None, description="Default: the configured one")
-    radius_m: float | None = Field(default=None, gt=0, le=svc.RADIUS_MAX_M)
-
-
-class PlaceShareBody(IncidentShareBody):
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-
-
-class ExtendBody(BaseModel):
-    minutes: Minutes
-
-
-class RevokeBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=500)
-
-
-class PurposeView(BaseModel):
-    id: str
-    label: str
-    label_local: str | None
-
-
-class AgencyView(BaseModel):
-    id: str
-    name: str
-    name_local: str | None
-    kind: str
-
-
-class SharingView(BaseModel):
-    purposes: list[PurposeView]
-    default_minutes: float
-    max_minutes: float
-    radius_m: float
-    max_radius_m: float
-    agencies: list[AgencyView]
 
 
 def _own_incident(conn: Connection, caller: Principal, mid: str, incident_id: int) -> None:
@@ -223,13 +152,24 @@ def list_shares(
     return [ShareView.of(s, now) for s in found]
 
 
+def _changed(
+    center: Backend, mid: str, now: datetime, work: Callable[[Connection], Share]
+) -> ShareView:
+    """Run the change ``work``, tell the consoles, show the changed share."""
+    share = _change(center, work)
+    _publish(center, mid, share.incident_id)
+    return ShareView.of(share, now)
+
+
 @router.post("/shares/{share_id}/extend", response_model=ShareView, summary="Extend a share")
 def extend_share(
     caller: Manager, center: Center, rt: Runtime, share_id: ShareId, body: ExtendBody
 ) -> ShareView:
     now = now_utc()
-    share = _change(
+    return _changed(
         center,
+        rt.id,
+        now,
         lambda conn: svc.extend(
             conn,
             rt.id,
@@ -240,8 +180,6 @@ def extend_share(
             policy=rt.config.sharing,
         ),
     )
-    _publish(center, rt.id, share.incident_id)
-    return ShareView.of(share, now)
 
 
 @router.post("/shares/{share_id}/revoke", response_model=ShareView, summary="Revoke a share")
@@ -249,14 +187,14 @@ def revoke_share(
     caller: Manager, center: Center, rt: Runtime, share_id: ShareId, body: RevokeBody
 ) -> ShareView:
     now = now_utc()
-    share = _change(
+    return _changed(
         center,
+        rt.id,
+        now,
         lambda conn: svc.revoke(
             conn, rt.id, share_id, actor=caller.username, now=now, reason=body.reason
         ),
     )
-    _publish(center, rt.id, share.incident_id)
-    return ShareView.of(share, now)
 
 
 @router.get(
