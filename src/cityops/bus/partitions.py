@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import paho.mqtt.client as mqtt
 from sqlalchemy import Connection
@@ -44,9 +44,17 @@ class PartitionSession(MqttIngest):
     server publishes incident changes, which it hears through the live bridge."""
 
     def __init__(
-        self, url: str, pipeline: IngestPipeline, municipality: str, client_id: str
+        self,
+        url: str,
+        pipeline: IngestPipeline,
+        municipality: str,
+        client_id: str,
+        on_taken: Callable[[str], None] = lambda _m: None,
     ) -> None:
         super().__init__(url, pipeline, client_id, protocol="5")
+        self.on_taken = on_taken
+        """Told when another connection took the session (checked against the lease)."""
+        self.stopping = False
         self._unsubscribe()  # no incident publishing from here
         self.municipality = municipality
         self.subscriptions = partition_topics(municipality)
@@ -88,8 +96,13 @@ class PartitionSession(MqttIngest):
             self.taken_over.set()
             client.disconnect()  # paho stops reconnecting: never fight the new holder
             log.warning("partition %s: session taken over by another process", self.municipality)
-        else:
+            self.on_taken(self.municipality)
+        elif not self.stopping:
             log.warning("partition %s disconnected (%s); paho reconnects", self.municipality, rc)
+
+    def stop(self) -> None:
+        self.stopping = True
+        super().stop()
 
     def _on_message(self, client: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         if self.paused:
@@ -115,6 +128,7 @@ class PartitionSessions:
         self.manager: PartitionManager | None = None
         self.sessions: dict[str, PartitionSession] = {}
         self._lock = threading.RLock()
+        self._recycle_lock = threading.Lock()
         self._recycling: set[str] = set()
         self._recycler: threading.Thread | None = None
         self.refused = 0
@@ -166,7 +180,11 @@ class PartitionSessions:
 
     def _connect(self, municipality: str) -> None:
         session = PartitionSession(
-            self.url, self.pipeline, municipality, self.client_id(municipality)
+            self.url,
+            self.pipeline,
+            municipality,
+            self.client_id(municipality),
+            lambda m: self._recycle([m]),  # reconnected only if the lease is still ours
         )
         session.cap = self.cap
         self.sessions[municipality] = session
@@ -176,7 +194,8 @@ class PartitionSessions:
     def fence(self, conn: Connection, municipalities: frozenset[str]) -> None:
         """The pipeline's fence (in the batch's transaction)."""
         assert self.manager is not None, "the fence needs the partition manager"
-        recycling = municipalities & self._recycling
+        with self._recycle_lock:
+            recycling = municipalities & self._recycling
         bad = [] if recycling else self.manager.violations(conn, municipalities)
         if not recycling and not bad:
             return
@@ -185,32 +204,43 @@ class PartitionSessions:
         why = f"not owned: {', '.join(bad)}" if bad else f"recycling: {', '.join(recycling)}"
         raise FenceError(why)
 
-    def _recycle(self, municipalities: frozenset[str]) -> None:
-        """On the ingest thread: stop the sessions and reconnect them from another thread."""
-        for muni in municipalities:
-            self._recycling.add(muni)
-            session = self.sessions.get(muni)
-            if session is not None:
-                session.paused = True
-        if self._recycler is None or not self._recycler.is_alive():
-            self._recycler = threading.Thread(
-                target=self._reconnect, name="cityops-recycle", daemon=True
-            )
-            self._recycler.start()
+    def _recycle(self, municipalities: Iterable[str]) -> None:
+        """From the ingest thread (a refused batch) or paho's (a session taken over): stop
+        handing those partitions' messages over, and reconnect them from another thread."""
+        with self._recycle_lock:  # never held while waiting for the ingest thread
+            for muni in municipalities:
+                session = self.sessions.get(muni)
+                if session is not None:
+                    session.paused = True
+                self._recycling.add(muni)
+            if self._recycler is None:
+                self._recycler = threading.Thread(
+                    target=self._reconnect, name="cityops-recycle", daemon=True
+                )
+                self._recycler.start()
 
     def _reconnect(self) -> None:
-        self.pipeline.between_batches(lambda: None, timeout=120.0)  # the queue refused
-        with self._lock:
-            assert self.manager is not None
-            todo = sorted(self._recycling)
-            stopped = []
-            for muni in todo:
-                session = self.sessions.pop(muni, None)
-                if session is not None:
-                    session.stop()
-                    stopped.append(muni)
-            self._recycling.difference_update(todo)
-            for muni in stopped:
-                if muni in self.manager.held:  # else the manager drops it on its next round
-                    self._connect(muni)  # the broker sends the unacknowledged again, in order
-                    log.info("partition %s reconnected after a refused batch", muni)
+        """Until nothing is left to recycle: let the pipeline refuse what the paused sessions
+        had handed over, then reconnect each session whose lease the database still gives us
+        (the broker sends everything unacknowledged again, in order)."""
+        while True:
+            with self._recycle_lock:
+                todo = sorted(self._recycling)  # all paused before the drain below is queued
+                if not todo:
+                    self._recycler = None
+                    return
+            self.pipeline.between_batches(lambda: None, timeout=120.0)
+            with self._lock:
+                assert self.manager is not None
+                stopped = []
+                for muni in todo:
+                    session = self.sessions.pop(muni, None)
+                    if session is not None:
+                        session.stop()
+                        stopped.append(muni)
+                with self._recycle_lock:
+                    self._recycling.difference_update(todo)
+                for muni in stopped:
+                    if self.manager.owns(muni):  # else the manager drops it on its next round
+                        self._connect(muni)
+                        log.info("partition %s reconnected (recycled)", muni)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, text
 
 from cityops.services.live import LiveBus, LiveKind, LiveMessage, ResyncPayload, ResyncReason
+from cityops.store.db import libpq_params
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,8 @@ class LiveListener:
             self._stop.wait(1.0)
 
     def _listen(self, first: bool) -> None:
-        url = self.db.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(url, autocommit=True) as pg:  # outside the pool: it LISTENs
+        params = libpq_params(self.db.url.render_as_string(hide_password=False))
+        with psycopg.connect(**params, autocommit=True) as pg:  # outside the pool: it LISTENs
             pg.execute("LISTEN cityops_live")
             self.listening.set()
             if not first:  # what was notified while we were away is lost: consoles refetch

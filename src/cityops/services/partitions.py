@@ -79,29 +79,39 @@ class PartitionManager:
         """Heartbeat, renew, forget the silent, then claim or release towards the fair share."""
         with self._lock:
             configured = sorted(set(self._municipalities()))
-            with self.db.begin() as conn:
-                cluster_repo.heartbeat(conn, self.member, socket.gethostname(), os.getpid())
-                renewed = cluster_repo.renew(conn, self.member, self.held, self.lease.lease_s)
-                gone = cluster_repo.forget_silent(conn, self.lease.lease_s)
-                cluster_repo.ensure_partitions(conn, configured)
-                members = len(cluster_repo.live_members(conn, self.lease.lease_s))
-            self._renewed_at = time.monotonic()
-            if gone:
-                log.info("ingest members gone silent: %s", ", ".join(gone))
-            for muni in sorted(set(self.held) - renewed):
-                log.warning("partition %s was taken over by another member", muni)
-                del self.held[muni]
-                self._target.drop(muni)
+            members = self._beat(configured)
             for muni in sorted(set(self.held) - set(configured)):  # no longer configured
                 self._release(muni)
+                self._beat(configured)
             share = fair_share(len(configured), members)
             for muni in sorted(self.held)[share:]:
                 self._release(muni)
+                self._beat(configured)  # a drain may take a while: keep the others' leases
             if len(self.held) < share:
                 with self.db.connect() as conn:
                     free = cluster_repo.claimable(conn, set(configured) - set(self.held))
                 for muni in free[: share - len(self.held)]:
                     self._claim(muni)
+                    self._beat(configured)
+
+    def _beat(self, configured: list[str]) -> int:
+        """Heartbeat, renew, forget the silent; drop what another member took. How many
+        members are alive."""
+        with self.db.begin() as conn:
+            cluster_repo.ensure_partitions(conn, configured)
+        with self.db.begin() as conn:
+            cluster_repo.heartbeat(conn, self.member, socket.gethostname(), os.getpid())
+            renewed = cluster_repo.renew(conn, self.member, self.held, self.lease.lease_s)
+            gone = cluster_repo.forget_silent(conn, self.lease.lease_s)
+            members = len(cluster_repo.live_members(conn, self.lease.lease_s))
+        self._renewed_at = time.monotonic()
+        if gone:
+            log.info("ingest members gone silent: %s", ", ".join(gone))
+        for muni in sorted(set(self.held) - renewed):
+            log.warning("partition %s was taken over by another member", muni)
+            del self.held[muni]
+            self._target.drop(muni)
+        return members
 
     def _claim(self, muni: str) -> None:
         with self.db.begin() as conn:
@@ -132,6 +142,15 @@ class PartitionManager:
         """Inside a batch's transaction: the municipalities this member may not write for."""
         held = dict(self.held)
         return cluster_repo.fence_violations(conn, self.member, held, municipalities)
+
+    def owns(self, municipality: str) -> bool:
+        """Whether the database still gives this member ``municipality`` (now)."""
+        epoch = self.held.get(municipality)
+        if epoch is None:
+            return False
+        with self.db.connect() as conn:
+            held = {municipality: epoch}
+            return not cluster_repo.fence_violations(conn, self.member, held, [municipality])
 
     # -- the thread --------------------------------------------------------------------------
     def start(self) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, bindparam, select, text
 
 from cityops.store.tables_cluster import ingest_partitions
 
@@ -65,15 +65,22 @@ def leave(conn: Connection, member: str) -> None:
 
 
 def ensure_partitions(conn: Connection, municipalities: Iterable[str]) -> None:
-    """A row (no owner, epoch 0) for each configured municipality that has none."""
-    names = sorted(set(municipalities))
-    if names:
+    """A row (no owner, epoch 0) for each configured municipality that has none. Run it in a
+    transaction of its own: an insert that meets a row another member is renewing waits for
+    that member, which must not be waiting for us."""
+    names = set(municipalities)
+    if not names:
+        return
+    t = ingest_partitions
+    have = set(conn.execute(select(t.c.municipality)).scalars())
+    missing = sorted(names - have)
+    if missing:
         conn.execute(
             text(
                 "INSERT INTO ingest_partitions (municipality, owner, epoch, lease_until) "
                 "VALUES (:m, NULL, 0, NULL) ON CONFLICT (municipality) DO NOTHING"
             ),
-            [{"m": m} for m in names],
+            [{"m": m} for m in missing],
         )
 
 
