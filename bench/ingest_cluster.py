@@ -193,7 +193,7 @@ def _step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict
             CITYOPS_MQTT_URL=broker.url,
         )
         for town in towns:
-            import_town(env, workdir, town, sensors)
+            import_town(db_url, workdir, town, sensors)
         with _ingest_processes(processes, env, workdir, plan.extra) as procs:
             balance_s = _wait_balanced(db_url, processes, len(towns), timeout=120)
             pub = Publisher(broker.url)

@@ -79,15 +79,17 @@ def credential(db: Engine, scope: DeviceScope) -> tuple[str, str]:
     return made.row.username, made.secret
 
 
-def import_town(env: dict[str, str], workdir: Path, municipality: str, sensors: int) -> None:
+def import_town(db_url: str, workdir: Path, municipality: str, sensors: int) -> None:
+    """What `cityops import-config` does, in this process (no start-up per town)."""
+    from cityops.app import import_config
+
     cfg = workdir / f"{municipality}.yaml"
     cfg.write_text(town_yaml(municipality, sensors))
-    subprocess.run(
-        [sys.executable, "-m", "cityops.cli", "import-config", str(cfg)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    db = make_engine(db_url)
+    try:
+        import_config(db, cfg, actor="bench")
+    finally:
+        db.dispose()
 
 
 def store_settings(db_url: str) -> dict[str, str]:
@@ -255,7 +257,7 @@ def setup(
             mosquitto.sync(rows, broker.password_path, broker.acl_path, broker.pid_path)
             time.sleep(1.0)  # SIGHUP is handled asynchronously
             env["CITYOPS_MQTT_URL"] = with_credentials(mqtt_url, *ingest)
-        import_town(env, workdir, MUNI, SENSORS)
+        import_town(db_url, workdir, MUNI, SENSORS)
         token = account(db, municipality=MUNI)
         db.dispose()
         server = BenchServer(env, workdir, http_port)

@@ -110,7 +110,8 @@ def _n(value: object) -> str:
 
 def summary(result: dict[str, Any]) -> str:
     """What a person reads first; the JSON document above it has everything."""
-    store = f"{result.get('store')}: {result.get('store_settings')}"
+    settings = result.get("store_settings")
+    store = f"{result.get('store')}: {settings}" if settings else str(result.get("store"))
     out = [f"== bench/ingest, mode {result['mode']} ({store})"]
     head = result.get("ceiling")
     if head:
