@@ -143,7 +143,14 @@ def serve_phases(args: argparse.Namespace, workdir: Path, phases: set[str]) -> d
                 lat = measured(
                     s,
                     partial(
-                        latency, s.gateway_url, s.http_port, s.token, args.samples, rate, first
+                        latency,
+                        s.gateway_url,
+                        s.trigger_url,
+                        s.http_port,
+                        s.token,
+                        args.samples,
+                        rate,
+                        first,
                     ),
                 )
                 result["latency"].append(lat)

@@ -67,10 +67,18 @@ def _background(pub: Publisher, rate: int, stop: threading.Event) -> None:
 
 
 def latency(
-    gateway_url: str, http_port: int, token: str, samples: int, rate: int, first_sensor: int = 0
+    gateway_url: str,
+    trigger_url: str,
+    http_port: int,
+    token: str,
+    samples: int,
+    rate: int,
+    first_sensor: int = 0,
 ) -> dict[str, Any]:
     """p50/p99 from publishing a threshold-crossing reading to its incident on the SSE feed,
-    with ``rate`` single-reading messages/s of background load."""
+    with ``rate`` single-reading messages/s of background load. The load and the samples are
+    sent by two gateways of their own (``gateway_url``, ``trigger_url``): the samples do not
+    queue behind the load in one client."""
     if first_sensor + samples > BACKGROUND_FIRST:
         raise ValueError(f"samples use s{first_sensor}..: at most s{BACKGROUND_FIRST - 1}")
     sent: dict[str, float] = {}
@@ -79,7 +87,7 @@ def latency(
     threading.Thread(target=_listen, args=(http_port, token, got, ready, stop), daemon=True).start()
     ready.wait(10)
     accepted = Accepted(http_port, token)
-    load, trigger = Publisher(gateway_url), Publisher(gateway_url)
+    load, trigger = Publisher(gateway_url), Publisher(trigger_url)
     bg = threading.Thread(target=_background, args=(load, rate, stop), daemon=True)
     bg.start()
     time.sleep(1.0)  # the load's steady state

@@ -184,6 +184,8 @@ class Setup:
     db_url: str
     gateway_url: str
     """The broker as the publishing gateway logs in."""
+    trigger_url: str
+    """The same for a second gateway (the latency samples, beside the background load)."""
     ceiling_pub_url: str
     ceiling_sub_url: str
     http_port: int
@@ -241,6 +243,9 @@ def setup(
         upgrade(db_url)
         db = make_engine(db_url)
         gateway = credential(db, DeviceScope("bench-gw", DeviceKind.GATEWAY, MUNI))
+        # a second gateway: a broker that makes the username the client id would otherwise
+        # have two connections of one credential take each other's session in turn
+        trigger = credential(db, DeviceScope("bench-trigger", DeviceKind.GATEWAY, MUNI))
         ceiling = [
             credential(db, DeviceScope(name, DeviceKind.FRIGATE, MUNI, prefix=CEILING_PREFIX))
             for name in ("ceiling-pub", "ceiling-sub")
@@ -271,6 +276,7 @@ def setup(
             mode=mode,
             db_url=db_url,
             gateway_url=login(gateway),
+            trigger_url=login(trigger),
             ceiling_pub_url=login(ceiling[0]),
             ceiling_sub_url=login(ceiling[1]),
             http_port=http_port,
