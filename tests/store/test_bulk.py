@@ -20,7 +20,7 @@ from cityops.store.types import UTCDateTime
 _SQLITE = sqlite.dialect()
 _SQLALCHEMY_TEXT = UTCDateTime().dialect_impl(_SQLITE).bind_processor(_SQLITE)
 
-zones = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+zones = st.just(UTC) | st.integers(min_value=-14 * 60, max_value=14 * 60).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
 aware = st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=zones)

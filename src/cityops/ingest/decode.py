@@ -63,10 +63,11 @@ def decode_message(
     and rejections. Never raises: a decoder bug costs this message (``internal_error``)."""
     if not message.topic_valid:
         return _refused(Reason.TOPIC_ENCODING, f"topic {message.topic[:200]} is not UTF-8")
-    person = parse_person_topic(message.topic)  # a vulnerable person's device (ingest/persons.py)
-    if person is not None:
-        return _person_message(message, person, runtimes, limits)
-    topic = parse_topic(message.topic)
+    topic = parse_topic(message.topic)  # the commonest first: a sensor's or a gateway's
+    if topic is None:
+        person = parse_person_topic(message.topic)  # a vulnerable person's (ingest/persons.py)
+        if person is not None:
+            return _person_message(message, person, runtimes, limits)
     frigate = None if topic is not None else frigate_runtime(message.topic, runtimes)
     if topic is None and frigate is None:
         return _refused(Reason.TOPIC, f"topic {message.topic[:200]!r} is not a CityOps topic")

@@ -81,7 +81,9 @@ class IngestWorker:
         self.startup_grace_s = startup_grace_s
         self.restart_delay_s = restart_delay_s
         self.metrics = IngestMetrics()
-        self._queue: queue.Queue[InboundMessage | _Command | None] = queue.Queue()
+        # SimpleQueue (C): a put and a get cost a fraction of queue.Queue's, whose Condition the
+        # network thread and the worker took for every message (docs/BENCHMARKS.md)
+        self._queue: queue.SimpleQueue[InboundMessage | _Command | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._inflight: list[InboundMessage] = []
         """Taken off the queue, not acknowledged yet."""
