@@ -152,11 +152,10 @@ def list_shares(
     return [ShareView.of(s, now) for s in found]
 
 
-def _changed(
-    center: Backend, mid: str, now: datetime, work: Callable[[Connection], Share]
-) -> ShareView:
-    """Run the change ``work``, tell the consoles, show the changed share."""
-    share = _change(center, work)
+def _changed(center: Backend, mid: str, work: Callable[[Connection, datetime], Share]) -> ShareView:
+    """Run the change ``work`` now, tell the consoles, show the changed share."""
+    now = now_utc()
+    share = _change(center, lambda conn: work(conn, now))
     _publish(center, mid, share.incident_id)
     return ShareView.of(share, now)
 
@@ -165,36 +164,25 @@ def _changed(
 def extend_share(
     caller: Manager, center: Center, rt: Runtime, share_id: ShareId, body: ExtendBody
 ) -> ShareView:
-    now = now_utc()
-    return _changed(
-        center,
-        rt.id,
-        now,
-        lambda conn: svc.extend(
-            conn,
-            rt.id,
-            share_id,
-            minutes=body.minutes,
-            actor=caller.username,
-            now=now,
-            policy=rt.config.sharing,
-        ),
-    )
+    def extend(conn: Connection, now: datetime) -> Share:
+        policy = rt.config.sharing
+        actor = caller.username
+        return svc.extend(
+            conn, rt.id, share_id, minutes=body.minutes, actor=actor, now=now, policy=policy
+        )
+
+    return _changed(center, rt.id, extend)
 
 
 @router.post("/shares/{share_id}/revoke", response_model=ShareView, summary="Revoke a share")
 def revoke_share(
     caller: Manager, center: Center, rt: Runtime, share_id: ShareId, body: RevokeBody
 ) -> ShareView:
-    now = now_utc()
-    return _changed(
-        center,
-        rt.id,
-        now,
-        lambda conn: svc.revoke(
-            conn, rt.id, share_id, actor=caller.username, now=now, reason=body.reason
-        ),
-    )
+    def revoke(conn: Connection, now: datetime) -> Share:
+        actor = caller.username
+        return svc.revoke(conn, rt.id, share_id, actor=actor, now=now, reason=body.reason)
+
+    return _changed(center, rt.id, revoke)
 
 
 @router.get(
