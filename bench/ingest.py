@@ -47,11 +47,11 @@ from bench.ingest_ceiling import ceiling
 from bench.ingest_cluster import Plan, scaling
 from bench.ingest_latency import BACKGROUND_FIRST, latency
 from bench.ingest_load import Accepted, throughput
-from bench.ingest_server import MODES, Setup, bench_town_yaml, server, setup
+from bench.ingest_server import MODES, Setup, server, setup
 from bench.ingest_stats import alternation, peak_rss_mb, reset_peak_rss, summary
 from cityops.mqtt_url import parse_mqtt_url
 
-__all__ = ["bench_town_yaml", "main", "run", "server", "throughput"]
+__all__ = ["main", "run", "server", "throughput"]
 
 PHASES = ("batched", "ceiling", "backlog", "latency", "scaling")
 

@@ -69,10 +69,6 @@ def town_yaml(municipality: str = MUNI, sensors: int = SENSORS) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bench_town_yaml() -> str:
-    return town_yaml()
-
-
 def credential(db: Engine, scope: DeviceScope) -> tuple[str, str]:
     with db.begin() as conn:
         made = devices.create(conn, scope, actor="bench")
