@@ -12,6 +12,7 @@ from cityops.services import shares
 from cityops.services.access_scope import LiveScope, visible_cameras
 from cityops.services.live import CameraPayload, LiveKind, LiveMessage
 from cityops.services.runtime import MunicipalityRuntime
+from tests.shares.test_shares_service import police_share
 from tests.town import MUNI, T0, town_config, town_db
 
 SCHOOL = LonLat(25.3950, 42.6210)
@@ -31,17 +32,7 @@ def test_a_liaison_sees_the_cameras_shared_with_its_agency_while_active(db_url: 
     db, rt = town_db(db_url), MunicipalityRuntime.build(town_config())
     police, traffic = liaison("police"), liaison("traffic-police")
     with db.begin() as conn:
-        made = shares.create(
-            conn,
-            rt,
-            agency="police",
-            purpose="robbery",
-            minutes=30,
-            actor="x",
-            now=T0,
-            public_url="",
-            place=SCHOOL,
-        ).share
+        made = police_share(conn, rt, 30, public_url="", place=SCHOOL).share
     with db.connect() as conn:
         assert visible_cameras(conn, police, MUNI, T0) == {"cam-school"}
         assert visible_cameras(conn, traffic, MUNI, T0) == set()

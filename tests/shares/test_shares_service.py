@@ -9,12 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from cityops.domain.entities import LonLat, Sector, Severity
 from cityops.domain.incident import TimelineKind
 from cityops.domain.rules import RuleOutcome, Trigger, TriggerKind
-from cityops.domain.shares import AutoShare, ShareError, ShareOrigin, token_digest
+from cityops.domain.shares import AutoShare, NewShare, ShareError, ShareOrigin, token_digest
 from cityops.services import shares
 from cityops.services.incidents import apply_trigger
 from cityops.services.runtime import MunicipalityRuntime
@@ -47,6 +47,30 @@ def accident(rt: MunicipalityRuntime, incident_type: str = "traffic_accident") -
     )
 
 
+def police_share(
+    conn: Connection,
+    rt: MunicipalityRuntime,
+    minutes: float,
+    *,
+    actor: str = "x",
+    public_url: str = URL,
+    **where: Any,
+) -> NewShare:
+    """A share made at T0 with the police for a robbery (the test town's policy allows both),
+    of an incident (``incident_id=``) or a point (``place=``)."""
+    return shares.create(
+        conn,
+        rt,
+        agency="police",
+        purpose="robbery",
+        minutes=minutes,
+        actor=actor,
+        now=T0,
+        public_url=public_url,
+        **where,
+    )
+
+
 def audit_rows(db: Engine, prefix: str = "share.") -> list[tuple[str, str, dict[str, object]]]:
     with db.connect() as conn:
         rows = conn.execute(
@@ -69,16 +93,8 @@ def test_a_share_lives_until_expiry_and_its_changes_are_recorded(db_url: str) ->
     with db.begin() as conn:
         incident_id = apply_trigger(conn, rt, accident(rt), T0)
         assert incident_id is not None
-        made = shares.create(
-            conn,
-            rt,
-            agency="police",
-            purpose="robbery",
-            minutes=30,
-            actor="ivanova",
-            now=T0,
-            public_url=URL + "/",
-            incident_id=incident_id.incident_id,
+        made = police_share(
+            conn, rt, 30, actor="ivanova", public_url=URL + "/", incident_id=incident_id.incident_id
         )
     share, iid = made.share, incident_id.incident_id
     assert made.url == f"{URL}/share.html#{made.token}"
@@ -155,17 +171,7 @@ def test_an_extension_stays_within_the_maximum_and_unknown_shares_are_not_found(
     db, rt = town_db(db_url), runtime()
     policy = rt.config.sharing
     with db.begin() as conn:
-        share = shares.create(
-            conn,
-            rt,
-            agency="police",
-            purpose="robbery",
-            minutes=300,
-            actor="x",
-            now=T0,
-            public_url=URL,
-            place=CROSSING,
-        ).share
+        share = police_share(conn, rt, 300, place=CROSSING).share
     with db.begin() as conn, pytest.raises(ShareError, match="at most 360 minutes in all"):
         shares.extend(
             conn,
@@ -233,17 +239,7 @@ def test_the_first_open_is_in_the_timeline_every_open_in_the_audit(db_url: str) 
     with db.begin() as conn:
         change = apply_trigger(conn, rt, accident(rt), T0)
         assert change is not None
-        share = shares.create(
-            conn,
-            rt,
-            agency="police",
-            purpose="robbery",
-            minutes=10,
-            actor="x",
-            now=T0,
-            public_url=URL,
-            incident_id=change.incident_id,
-        ).share
+        share = police_share(conn, rt, 10, incident_id=change.incident_id).share
     for minute in (1, 2, 3):
         with db.begin() as conn:
             first = shares.opened(conn, share, T0 + timedelta(minutes=minute))
