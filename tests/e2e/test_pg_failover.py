@@ -240,6 +240,39 @@ def test_rule_state_survives_the_failover(failover: Failover) -> None:
     assert flood_incidents(failover.db) == 1
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="ingest/pipeline.py process() treats a database it cannot reach like one that "
+    "refuses the message: after three attempts in 1.2 s it stores the message as an "
+    "internal_error dead letter and acknowledges it (found by this test; the fix is B's)",
+)
+def test_a_reading_in_flight_at_the_failover_is_stored_not_dead_lettered(
+    pair: ReplicatedPostgres,
+) -> None:
+    """A reading that arrives just after the primary died, the standby promoted about a second
+    later (a quick failover, or a restart of the database): it is stored as a reading once a
+    server takes writes again, not given up as a message the database refused."""
+    db = town_db(pair.url)
+    pipeline = IngestPipeline(db, load_runtimes(db), startup_grace_s=600)
+    pipeline.start()
+    acks = Acks()
+    ts = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    try:
+        pipeline.submit(acks.message(STREAM, ts, 20.0))
+        acks.wait(STREAM, ts)
+        pair.kill_primary()
+        pipeline.submit(acks.message(STREAM, ts + timedelta(seconds=1), 20.0))
+        time.sleep(0.8)
+        pair.promote_standby()
+        with acks.changed:
+            acks.changed.wait_for(lambda: len(acks.stored) + len(acks.refused) == 2, 30)
+    finally:
+        pipeline.stop(timeout=30)
+        db.dispose()
+    assert not acks.refused, f"acknowledged as refused: {acks.refused}"
+    assert acks.count(STREAM) == 2
+
+
 def _commit_while_the_wal_sender_is_stopped(pair: ReplicatedPostgres) -> tuple[bool, object, bool]:
     """Commit one row through CityOps's engine while the primary cannot send WAL; kill the
     primary, promote the standby. Whether the commit was still waiting after 1.5 s, what it
