@@ -4,7 +4,7 @@ memory bounded (report peak RSS during a 1,000,000-message backlog)").
 With the server down and the broker up, a gateway publishes ``total`` single-reading messages
 at QoS 1 into the broker; they queue for the ingest's persistent session. Then the server
 starts and drains them. Reported: how long the publish took, the time from the server's launch
-to the last reading stored (and the rate from its first stored reading), the readings lost
+to the last reading stored (and the rate from the first stored readings seen), the readings lost
 (published minus stored), the server's peak RSS (VmHWM, the kernel's high-water mark) from its
 start to its first stored reading and from there to the end of the drain, and its RSS every
 few seconds.
@@ -53,14 +53,14 @@ def backlog(s: Setup, total: int, days_back: float) -> dict[str, Any]:
     launched = time.perf_counter()
     s.server.launch()
     pid = s.server.pid
-    first: list[float] = []
+    first: list[tuple[float, int]] = []  # when the first stored readings were seen, how many
     samples: list[tuple[float, float | None]] = []
 
     def progress() -> int:
         n = accepted.or_zero()
         now = time.perf_counter() - launched
         if n and not first:
-            first.append(now)
+            first.append((now, n))
             out["startup_peak_rss_mb"] = peak_rss_mb(pid)  # imports, configuration
             reset_peak_rss(pid)  # from here: the drain's own
         if not samples or now - samples[-1][0] >= RSS_EVERY_S:
@@ -79,13 +79,15 @@ def backlog(s: Setup, total: int, days_back: float) -> dict[str, Any]:
     db = make_engine(s.db_url)
     stored = count_window(db, win)
     db.dispose()
-    working = drain_s - (first[0] if first else 0.0)
+    seen_at, seen = first[0] if first else (0.0, 0)
+    rest, working = min(stored, total) - seen, drain_s - seen_at
     out |= {
         "drained": drained,
         "drain_s": round(drain_s, 1),
-        "first_stored_after_s": round(first[0], 1) if first else None,
+        "first_stored_after_s": round(seen_at, 1) if first else None,
         "stored": stored,
         "lost": total - stored,
-        "readings_per_s": round(min(stored, total) / working) if working > 0 else 0,
+        # from the first poll that saw readings stored to the last: the drain's steady rate
+        "readings_per_s": round(rest / working) if rest > 0 and working > 0 else None,
     }
     return out
