@@ -56,6 +56,9 @@ def alternation(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "cityops_median": statistics.median(city),
         "ratio": ratio(statistics.median(city), statistics.median(ceil)),
         "ratio_per_round": [ratio(c, m) for c, m in zip(city, ceil, strict=True)],
+        "lost": sum(
+            int(r["cityops"].get("lost", 0)) + int(r["ceiling"].get("lost", 0)) for r in rounds
+        ),
     }
 
 
@@ -118,7 +121,8 @@ def summary(result: dict[str, Any]) -> str:
         out.append(
             f"HEADLINE: CityOps stores {_n(head['cityops_median'])} single-reading messages/s, "
             f"the do-nothing subscriber receives {_n(head['ceiling_median'])}/s: "
-            f"ratio {head['ratio']} (per round {head['ratio_per_round']})"
+            f"ratio {head['ratio']} (per round {head['ratio_per_round']}), "
+            f"{_n(head['lost'])} lost in all rounds"
         )
     for key, label in (("throughput", "batched"), ("throughput_single", "single-reading")):
         if key in result:

@@ -62,14 +62,15 @@ def test_percentile_figures() -> None:
 
 def test_the_headline_is_the_ratio_of_the_medians() -> None:
     rounds = [
-        {"ceiling": {"messages_per_s": c}, "cityops": {"readings_per_s": s}}
-        for c, s in ((12_000, 6_000), (10_000, 4_000), (14_000, 5_000))
+        {"ceiling": {"messages_per_s": c, "lost": 0}, "cityops": {"readings_per_s": s, "lost": x}}
+        for c, s, x in ((12_000, 6_000, 0), (10_000, 4_000, 3), (14_000, 5_000, 0))
     ]
     head = alternation(rounds)
     assert head["ceiling_median"] == 12_000
     assert head["cityops_median"] == 5_000
     assert head["ratio"] == round(5_000 / 12_000, 3)
     assert head["ratio_per_round"] == [0.5, 0.4, round(5 / 14, 3)]
+    assert head["lost"] == 3
     assert ratio(1.0, 0.0) is None
     text = summary({"mode": "supervised", "store": "SQLite", "ceiling": head})
     assert "ratio 0.417" in text
