@@ -228,7 +228,7 @@ def test_ingest_carries_on_against_the_promoted_standby_without_a_restart(
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # B's fix is on its way: strict again (or gone) once it is in
     reason="ingest/pipeline.py _reload_state() swaps in empty rule engines, then its restore "
     "fails while no database takes writes; the next commit overwrites the stored rule state "
     "with the empty one (found by this test; the fix is B's, asked for in this session)",
@@ -241,7 +241,7 @@ def test_rule_state_survives_the_failover(failover: Failover) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # B's fix is on its way: strict again (or gone) once it is in
     reason="ingest/pipeline.py process() treats a database it cannot reach like one that "
     "refuses the message: after three attempts in 1.2 s it stores the message as an "
     "internal_error dead letter and acknowledges it (found by this test; the fix is B's)",
