@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -117,10 +118,18 @@ def test_an_incident_of_an_ingest_process_reaches_the_servers_live_bus_and_mqtt(
     watcher.connect(LOOPBACK, cluster_broker.port)
     watcher.subscribe("cityops/town1/incidents/+", qos=1)
     watcher.loop_start()
+    before = _health(server)
+    assert set(before["reasons"]) == {"ingest_not_running", "ingest_partitions_unowned"}
+    assert before["partitions_unowned"] == [f"town{i}" for i in range(1, 7)]
+    assert before["ingest_members"] == 0
     member = Member("solo", cluster_db, cluster_broker.url, tmp_path / "solo", "live")
     member.start()
     try:
         wait_for(lambda: _holds_all(server), 45, "the ingest process to hold every town")
+        health = _health(server)
+        assert (health["status"], health["ingest_members"]) == ("ok", 1), health
+        assert health["partitions_unowned"] == []
+        assert health["mqtt_connected"] is True
         base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
         publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="live-pub")
         publisher.connect(LOOPBACK, cluster_broker.port)
@@ -146,6 +155,12 @@ def test_an_incident_of_an_ingest_process_reaches_the_servers_live_bus_and_mqtt(
     finally:
         watcher.loop_stop()
         assert member.stop() == 0, member.log_tail()
+
+
+def _health(server: ControlCenter) -> dict[str, Any]:
+    with api_client(server, municipality="town1") as client:
+        answer: dict[str, Any] = client.get("/api/v1/health").json()
+    return answer
 
 
 def _holds_all(server: ControlCenter) -> bool:

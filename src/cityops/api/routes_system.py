@@ -16,8 +16,8 @@ from cityops.api.deps import Center, Conn, Runtime
 from cityops.dispatch.callback import REFUSALS
 from cityops.domain.access import Permission
 from cityops.services.agency_requests import COUNTS as AGENCY_REQUESTS
+from cityops.store import cluster_repo, overview_repo
 from cityops.store import observations_repo as obs
-from cityops.store import overview_repo
 from cityops.store.basemap_repo import basemap_json
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
@@ -54,6 +54,8 @@ class HealthReason(StrEnum):
     INGEST_STALLED = "ingest_stalled"
     """A backlog waits and no batch completed for ``CITYOPS_INGEST_STALL_S``."""
     MQTT_DISCONNECTED = "mqtt_disconnected"
+    INGEST_PARTITIONS_UNOWNED = "ingest_partitions_unowned"
+    """External ingest: a municipality no live `cityops ingest` member holds (docs/SCALING.md)."""
 
 
 class Health(BaseModel):
@@ -72,17 +74,40 @@ class Health(BaseModel):
         "with readings; grows when a backlog waits in the broker (or during a backfill)"
     )
     worker_restarts: int = Field(description="Times the ingest worker died and was restarted")
+    ingest_members: int | None = Field(
+        default=None,
+        description="External ingest (CITYOPS_INGEST=external): the live `cityops ingest` "
+        "members; null when this server ingests itself",
+    )
+    partitions_unowned: list[str] = Field(
+        default_factory=list,
+        description="External ingest: municipalities no live member holds (their readings wait "
+        "in the broker)",
+    )
     municipalities: list[str]
 
 
 @router.get("/health", response_model=Health, summary="Liveness and readiness")
 def health(center: Center) -> Health:
     reasons = []
-    mqtt_ok = center.mqtt is None or center.mqtt.connected.is_set()
+    members: int | None = None
+    unowned: list[str] = []
+    external = center.settings.ingest == "external"
+    mqtt = getattr(center, "mqtt_control", None) if external else center.mqtt
+    mqtt_ok = mqtt is None or mqtt.connected.is_set()
     if not mqtt_ok:
         reasons.append(HealthReason.MQTT_DISCONNECTED)
     pipeline = center.pipeline
-    if pipeline is None:
+    if external:  # the members ingest: judged from their leases (database time)
+        with center.db.connect() as conn:
+            members = len(cluster_repo.live_members(conn, center.settings.ingest_lease_s))
+            unowned = cluster_repo.unowned(conn, center.runtimes)
+        if not members:
+            reasons.append(HealthReason.INGEST_NOT_RUNNING)
+        if unowned:
+            reasons.append(HealthReason.INGEST_PARTITIONS_UNOWNED)
+        worker = None
+    elif pipeline is None:
         reasons.append(HealthReason.INGEST_NOT_RUNNING)
         worker = None
     else:
@@ -101,6 +126,8 @@ def health(center: Center) -> Health:
         data_age_s=_round(pipeline.metrics.last_data_age_s if pipeline else None),
         worker_restarts=pipeline.metrics.worker_restarts if pipeline else 0,
         municipalities=sorted(center.runtimes),
+        ingest_members=members,
+        partitions_unowned=unowned,
     )
 
 

@@ -170,6 +170,23 @@ def fence_violations(
     return [m for m in names if m not in ok]
 
 
+def unowned(conn: Connection, municipalities: Iterable[str]) -> list[str]:
+    """Of ``municipalities``, those no member holds with a running lease (no row yet, no owner,
+    or the lease ran out)."""
+    names = sorted(set(municipalities))
+    if not names:
+        return []
+    rows = conn.execute(
+        text(
+            "SELECT municipality FROM ingest_partitions WHERE municipality IN :ms "
+            "AND owner IS NOT NULL AND lease_until >= clock_timestamp()"
+        ).bindparams(bindparam("ms", expanding=True)),
+        {"ms": names},
+    )
+    held = {r.municipality for r in rows}
+    return [m for m in names if m not in held]
+
+
 def partitions(conn: Connection) -> list[PartitionRow]:
     t = ingest_partitions
     rows = conn.execute(t.select().order_by(t.c.municipality))
