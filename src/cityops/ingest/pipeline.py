@@ -24,6 +24,7 @@ from cityops.domain.observations import Event, Reading
 from cityops.ingest.decode import Limits, decode_message
 from cityops.ingest.payloads import DEFAULT_WINDOW, Reason, Rejection, TimeWindow
 from cityops.ingest.persons import PersonWork, prune_tracks
+from cityops.ingest.unreachable import database_away
 from cityops.ingest.worker import InboundMessage, IngestWorker, MessageOutcome
 from cityops.services import evidence
 from cityops.services.cameras import record_health
@@ -121,6 +122,8 @@ class IngestPipeline(IngestWorker):
         self._latest: dict[tuple[str, str], SensorLatest] = {}
         """Each sensor's newest committed reading, to tell consoles of state changes on ticks."""
         self._next_prune = 0.0
+        self._state_stale = False
+        """A failure left the engines possibly ahead of the database (``_ensure_state``)."""
 
     def restore(self) -> None:
         """Load every municipality's rule state and sensors' latest values as committed."""
@@ -153,37 +156,47 @@ class IngestPipeline(IngestWorker):
         row, a rule raised) is split, so one message becomes a dead letter instead of blocking
         the stream. When even the dead letter cannot be stored the database itself is down:
         nothing is acknowledged and the message is tried again until it comes back (the broker
-        keeps the rest meanwhile)."""
+        keeps the rest meanwhile). A database that cannot be reached at all (ingest/
+        unreachable.py) is waited for the same way from the first failure: a failover never turns
+        a valid reading into a dead letter."""
         started = time.perf_counter()
-        delay = 0.2
+        delay, attempts = 0.2, 0
         while True:
-            for attempt in range(3):
-                try:
-                    result = self._commit(batch)
-                    break
-                except FenceError as lost:
-                    log.warning("batch of %d left to the new owner: %s", len(batch), lost)
-                    self.fenced += 1
-                    self._reload_state()
-                    return  # unacknowledged: the broker redelivers it to the partition's owner
-                except Exception:
-                    log.exception("ingest transaction failed (attempt %d)", attempt + 1)
-                    self.metrics.failed_transactions += 1
-                    self._reload_state()
-                    time.sleep(0.2 * (attempt + 1))
-            else:
-                if len(batch) > 1:
-                    for message in batch:  # isolate the message that breaks the transaction
-                        self.process([message])
-                    return
-                try:
-                    result = self._poison(batch[0], "the database refused the message three times")
-                except SQLAlchemyError:
-                    log.exception("the database is unavailable; retrying in %.1f s", delay)
+            try:
+                self._ensure_state()
+                result = self._commit(batch)
+                break
+            except FenceError as lost:
+                log.warning("batch of %d left to the new owner: %s", len(batch), lost)
+                self.fenced += 1
+                self._reload_state()
+                return  # unacknowledged: the broker redelivers it to the partition's owner
+            except Exception as err:
+                self.metrics.failed_transactions += 1
+                self._state_stale = True  # the engines may be ahead of the database
+                if database_away(err):  # not the batch's fault: wait, never dead-letter it
+                    log.warning("the database is away (%s); retrying in %.1f s", err, delay)
                     time.sleep(delay)
                     delay = min(delay * 2, 10.0)
                     continue
-            break
+                attempts += 1
+                log.exception("ingest transaction failed (attempt %d)", attempts)
+                self._reload_state()
+                if attempts < 3:
+                    time.sleep(0.2 * attempts)
+                    continue
+            if len(batch) > 1:
+                for message in batch:  # isolate the message that breaks the transaction
+                    self.process([message])
+                return
+            try:
+                result = self._poison(batch[0], "the database refused the message three times")
+                break
+            except SQLAlchemyError:
+                log.exception("the database is unavailable; retrying in %.1f s", delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                attempts = 0
         self._finish(batch, result, started)
 
     def give_up(self, message: InboundMessage) -> None:
@@ -308,14 +321,24 @@ class IngestPipeline(IngestWorker):
         self._reload_state()
 
     def _reload_state(self) -> None:
-        """After a failed transaction the engines are ahead of the database: rebuild them."""
+        """After a failed transaction the engines are ahead of the database: rebuild them now,
+        or, while the database is away, before the next transaction (``_ensure_state``)."""
+        self._state_stale = True
         try:
-            for muni, rt in list(self.runtimes.items()):
-                fresh = rt.rebuild()
-                self.runtimes[muni] = fresh
-            self.restore()
+            self._ensure_state()
         except SQLAlchemyError:
-            log.exception("could not reload rule state; will retry")
+            log.exception("could not reload rule state; will retry before the next batch")
+
+    def _ensure_state(self) -> None:
+        """Rebuild the engines from the stored rule state if a failure left them in doubt;
+        raises while the database cannot be read (nothing is written with state in doubt, so
+        a failover cannot overwrite the stored state with empty engines)."""
+        if not self._state_stale:
+            return
+        for muni, rt in list(self.runtimes.items()):
+            self.runtimes[muni] = rt.rebuild()
+        self.restore()
+        self._state_stale = False
 
     def tick(self) -> None:
         """Time-driven changes: silence rules, sensors going stale, and the dead letters held
@@ -324,7 +347,10 @@ class IngestPipeline(IngestWorker):
         changes: list[IncidentChange] = []
         touched: dict[tuple[str, str], SensorLatest | None] = {}
         try:
+            self._ensure_state()
             with self.db.begin() as conn:
+                if self.fence is not None and self.runtimes:  # a zombie member must not tick
+                    self.fence(conn, frozenset(self.runtimes))
                 for rt in self.runtimes.values():
                     if not rt.engine.staleness.restored:  # after a start or a rebuild
                         stored = sensors_repo.latest_readings(conn, rt.id)
@@ -341,6 +367,10 @@ class IngestPipeline(IngestWorker):
                     for sensor_id in rt.engine.stale_sensors(now):
                         touched[(rt.id, sensor_id)] = self._latest.get((rt.id, sensor_id))
                     obs.save_rule_state(conn, rt.id, rt.engine.take_dirty_state(), now)
+        except FenceError as lost:
+            log.warning("tick left to the new owner: %s", lost)
+            self._reload_state()
+            return
         except Exception:
             log.exception("tick failed")
             self._reload_state()
