@@ -227,12 +227,6 @@ def test_ingest_carries_on_against_the_promoted_standby_without_a_restart(
         assert own.execute("SELECT inet_server_port()").fetchone() == (standby.port,)
 
 
-@pytest.mark.xfail(
-    strict=False,  # B's fix is on its way: strict again (or gone) once it is in
-    reason="ingest/pipeline.py _reload_state() swaps in empty rule engines, then its restore "
-    "fails while no database takes writes; the next commit overwrites the stored rule state "
-    "with the empty one (found by this test; the fix is B's, asked for in this session)",
-)
 def test_rule_state_survives_the_failover(failover: Failover) -> None:
     """(c) Above 2.8 m since minute 0, the failover after minute 5: the incident opens at
     minute 10, exactly once."""
@@ -240,12 +234,6 @@ def test_rule_state_survives_the_failover(failover: Failover) -> None:
     assert flood_incidents(failover.db) == 1
 
 
-@pytest.mark.xfail(
-    strict=False,  # B's fix is on its way: strict again (or gone) once it is in
-    reason="ingest/pipeline.py process() treats a database it cannot reach like one that "
-    "refuses the message: after three attempts in 1.2 s it stores the message as an "
-    "internal_error dead letter and acknowledges it (found by this test; the fix is B's)",
-)
 def test_a_reading_in_flight_at_the_failover_is_stored_not_dead_lettered(
     pair: ReplicatedPostgres,
 ) -> None:
