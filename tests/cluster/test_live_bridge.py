@@ -75,6 +75,10 @@ def test_ingest_refuses_sqlite_with_a_reason(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, mqtt_url="mqtt://127.0.0.1:1")
     with pytest.raises(IngestRefusedError, match="needs PostgreSQL"):
         IngestProcess(settings)
+    pg = "postgresql+psycopg://u@127.0.0.1:1/db"
+    short = Settings(database_url=pg, mqtt_url="mqtt://h", ingest_lease_s=1, ingest_heartbeat_s=1)
+    with pytest.raises(IngestRefusedError, match="at least twice"):
+        IngestProcess(short)
     with pytest.raises(RuntimeError, match="CITYOPS_INGEST=external needs PostgreSQL"):
         ControlCenter(Settings(data_dir=tmp_path, ingest="external"))
 

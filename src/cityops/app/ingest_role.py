@@ -41,6 +41,11 @@ def check(settings: Settings) -> None:
             "its processes share leases, fencing and the live feed through it; on SQLite run "
             "`cityops serve` alone (docs/SCALING.md)"
         )
+    if settings.ingest_lease_s < 2 * settings.ingest_heartbeat_s:
+        raise IngestRefusedError(
+            "CITYOPS_INGEST_LEASE_S must be at least twice CITYOPS_INGEST_HEARTBEAT_S: a lease "
+            "renewed once a heartbeat would otherwise lapse at the first slow round"
+        )
     if not settings.mqtt_url:
         raise IngestRefusedError(
             "`cityops ingest` needs the broker the devices publish to (CITYOPS_MQTT_URL)"
