@@ -225,3 +225,22 @@ def check_exactly_once(db: Engine, publisher: Publisher) -> None:
         assert got == want, (
             f"{key}: {sorted((got - want).items())} extra, {sorted((want - got).items())} missing"
         )
+
+
+class Recorder:
+    """The process side of a member, reduced to what it was told (``Partitions``)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def acquire(self, municipality: str) -> None:
+        self.calls.append(("acquire", municipality))
+
+    def release(self, municipality: str) -> None:
+        self.calls.append(("release", municipality))
+
+    def drop(self, municipality: str) -> None:
+        self.calls.append(("drop", municipality))
+
+    def of(self, kind: str) -> set[str]:
+        return {m for k, m in self.calls if k == kind}

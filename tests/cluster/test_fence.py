@@ -17,10 +17,20 @@ import pytest
 from sqlalchemy import Engine, text
 
 from cityops.app.ingest_role import IngestProcess
+from cityops.bus.partitions import MemberPipeline, PartitionSessions
+from cityops.ingest.pipeline import FenceError
+from cityops.services.partitions import LeaseSettings, PartitionManager
 from cityops.settings import Settings
 from cityops.store.db import make_engine
 from tests.cluster.conftest import TOWNS
-from tests.cluster.support import Publisher, check_exactly_once, owners, wait_for, wait_until_stored
+from tests.cluster.support import (
+    Publisher,
+    Recorder,
+    check_exactly_once,
+    owners,
+    wait_for,
+    wait_until_stored,
+)
 from tests.harness import MosquittoServer
 
 pytestmark = pytest.mark.timeout(150)
@@ -108,3 +118,23 @@ def test_the_command_refuses_sqlite(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "needs PostgreSQL" in done.stdout
+
+
+def test_a_tick_is_fenced_on_ownership_alone_and_recycles_nothing(db: Engine) -> None:
+
+    pipeline = MemberPipeline(db, {})  # not started: nothing is consumed here
+    sessions = PartitionSessions("mqtt://127.0.0.1:1", pipeline, lambda _m: None)
+    manager = PartitionManager(db, "keeper", lambda: TOWNS, Recorder(), LeaseSettings(3, 0.5))
+    sessions.manager = manager
+    manager.step()
+    pipeline.ticking = True
+    with db.begin() as conn:
+        sessions.fence(conn, frozenset(TOWNS))  # everything owned: the tick may write
+    steal(db, "town1")
+    with db.begin() as conn, pytest.raises(FenceError, match="town1"):
+        sessions.fence(conn, frozenset(TOWNS))
+    assert sessions.refused == 0, "a refused tick strands no message: nothing to recycle"
+    pipeline.ticking = False
+    with db.begin() as conn, pytest.raises(FenceError, match="town1"):
+        sessions.fence(conn, frozenset({"town1", "town2"}))
+    assert sessions.refused == 1, "a refused batch recycles its partitions"

@@ -14,25 +14,7 @@ from cityops.services.partitions import LeaseSettings, PartitionManager, fair_sh
 from cityops.store import cluster_repo
 from cityops.store.db import make_engine
 from tests.cluster.conftest import TOWNS
-
-
-class Recorder:
-    """The process side of a member, reduced to what it was told (``Partitions``)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    def acquire(self, municipality: str) -> None:
-        self.calls.append(("acquire", municipality))
-
-    def release(self, municipality: str) -> None:
-        self.calls.append(("release", municipality))
-
-    def drop(self, municipality: str) -> None:
-        self.calls.append(("drop", municipality))
-
-    def of(self, kind: str) -> set[str]:
-        return {m for k, m in self.calls if k == kind}
+from tests.cluster.support import Recorder
 
 
 @pytest.fixture

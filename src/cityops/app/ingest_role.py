@@ -16,7 +16,7 @@ import threading
 from datetime import UTC, datetime
 
 from cityops.app.setup import configured, is_postgres, load_runtimes, make_pipeline, watch_config
-from cityops.bus.partitions import PartitionSessions
+from cityops.bus.partitions import MemberPipeline, PartitionSessions
 from cityops.ingest.cap_feeds import CapFeedPoller
 from cityops.ingest.cap_mqtt import CapMqtt
 from cityops.ingest.pipeline import IngestPipeline
@@ -79,7 +79,7 @@ class IngestProcess:
         s = self.settings
         upgrade(s.db_url)
         self.notifier.start()
-        pipeline = self.pipeline = make_pipeline(s, self.db, {}, self.live)
+        pipeline = self.pipeline = make_pipeline(s, self.db, {}, self.live, kind=MemberPipeline)
         self.cap_feeds = CapFeedPoller(
             pipeline.runtimes,  # the partitions held: the pipeline's own dict
             pipeline.submit,

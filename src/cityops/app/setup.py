@@ -110,9 +110,10 @@ def make_pipeline(
     runtimes: Mapping[str, MunicipalityRuntime],
     live: LiveBus,
     fence: Fence | None = None,
+    kind: type[IngestPipeline] = IngestPipeline,
 ) -> IngestPipeline:
-    """The ingest pipeline as the settings configure it (not started)."""
-    return IngestPipeline(
+    """The ingest pipeline (of ``kind``) as the settings configure it, not started."""
+    return kind(
         db,
         runtimes,
         live=live,

@@ -110,6 +110,20 @@ class PartitionSession(MqttIngest):
         super()._on_message(client, _u, msg)
 
 
+class MemberPipeline(IngestPipeline):
+    """An ingest member's pipeline: it tells the fence when it is judging a tick, which hands
+    no messages over, so a refused tick strands nothing and recycles no session."""
+
+    ticking = False
+
+    def tick(self) -> None:
+        self.ticking = True
+        try:
+            super().tick()
+        finally:
+            self.ticking = False
+
+
 class PartitionSessions:
     """The partitions this process consumes: ``Partitions`` for the manager, and the fence."""
 
@@ -192,15 +206,19 @@ class PartitionSessions:
 
     # -- the fence ---------------------------------------------------------------------------
     def fence(self, conn: Connection, municipalities: frozenset[str]) -> None:
-        """The pipeline's fence (in the batch's transaction)."""
+        """The pipeline's fence (in the batch's or the tick's transaction)."""
         assert self.manager is not None, "the fence needs the partition manager"
+        if getattr(self.pipeline, "ticking", False):  # no messages: only ownership matters
+            if bad := self.manager.violations(conn, municipalities):
+                raise FenceError(f"not owned: {', '.join(bad)}")
+            return
         with self._recycle_lock:
             recycling = municipalities & self._recycling
         bad = [] if recycling else self.manager.violations(conn, municipalities)
         if not recycling and not bad:
             return
         self.refused += 1
-        self._recycle(municipalities)
+        self._recycle(municipalities)  # their messages in this batch are stranded otherwise
         why = f"not owned: {', '.join(bad)}" if bad else f"recycling: {', '.join(recycling)}"
         raise FenceError(why)
 
