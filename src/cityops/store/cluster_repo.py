@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, Result, bindparam, select, text
 
 from cityops.store.tables_cluster import ingest_partitions
 
@@ -102,19 +103,19 @@ def renew(conn: Connection, member: str, held: Mapping[str, int], lease_s: float
     return {r.municipality for r in rows if held.get(r.municipality) == r.epoch}
 
 
+def _partitions_in(conn: Connection, columns: str, names: list[str], tail: str = "") -> Result[Any]:
+    """``SELECT columns FROM ingest_partitions WHERE municipality IN names <tail>``."""
+    query = f"SELECT {columns} FROM ingest_partitions WHERE municipality IN :ms {tail}"
+    return conn.execute(text(query).bindparams(bindparam("ms", expanding=True)), {"ms": names})
+
+
 def claimable(conn: Connection, municipalities: Iterable[str]) -> list[str]:
     """Of ``municipalities``, those without an owner or whose owner's lease ran out."""
     names = sorted(set(municipalities))
     if not names:
         return []
-    rows = conn.execute(
-        text(
-            "SELECT municipality FROM ingest_partitions WHERE municipality IN :ms "
-            "AND (owner IS NULL OR lease_until IS NULL OR lease_until < clock_timestamp()) "
-            "ORDER BY municipality"
-        ).bindparams(bindparam("ms", expanding=True)),
-        {"ms": names},
-    )
+    free = "AND (owner IS NULL OR lease_until IS NULL OR lease_until < clock_timestamp())"
+    rows = _partitions_in(conn, "municipality", names, f"{free} ORDER BY municipality")
     return [r.municipality for r in rows]
 
 
@@ -155,13 +156,8 @@ def fence_violations(
     names = sorted(set(municipalities))
     if not names:
         return []
-    rows = conn.execute(
-        text(
-            "SELECT municipality, owner, epoch, lease_until > clock_timestamp() AS valid "
-            "FROM ingest_partitions WHERE municipality IN :ms ORDER BY municipality FOR SHARE"
-        ).bindparams(bindparam("ms", expanding=True)),
-        {"ms": names},
-    )
+    columns = "municipality, owner, epoch, lease_until > clock_timestamp() AS valid"
+    rows = _partitions_in(conn, columns, names, "ORDER BY municipality FOR SHARE")
     ok = {
         r.municipality
         for r in rows
@@ -176,13 +172,8 @@ def unowned(conn: Connection, municipalities: Iterable[str]) -> list[str]:
     names = sorted(set(municipalities))
     if not names:
         return []
-    rows = conn.execute(
-        text(
-            "SELECT municipality FROM ingest_partitions WHERE municipality IN :ms "
-            "AND owner IS NOT NULL AND lease_until >= clock_timestamp()"
-        ).bindparams(bindparam("ms", expanding=True)),
-        {"ms": names},
-    )
+    live = "AND owner IS NOT NULL AND lease_until >= clock_timestamp()"
+    rows = _partitions_in(conn, "municipality", names, live)
     held = {r.municipality for r in rows}
     return [m for m in names if m not in held]
 
