@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from cityops.app import import_config
 from cityops.app.ingest_role import IngestProcess
 from cityops.bus.partitions import MemberPipeline, PartitionSessions
+from cityops.domain.rules import ThresholdRule
 from cityops.ingest.pipeline import FenceError
 from cityops.services.partitions import LeaseSettings, PartitionManager
 from cityops.settings import Settings
@@ -32,6 +34,7 @@ from tests.cluster.support import (
     wait_until_stored,
 )
 from tests.harness import MosquittoServer
+from tests.town import neighbour_yaml
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -138,3 +141,23 @@ def test_a_tick_is_fenced_on_ownership_alone_and_recycles_nothing(db: Engine) ->
     with db.begin() as conn, pytest.raises(FenceError, match="town1"):
         sessions.fence(conn, frozenset({"town1", "town2"}))
     assert sessions.refused == 1, "a refused batch recycles its partitions"
+
+
+def test_a_new_configuration_reaches_the_partitions_held_and_no_other(
+    member: IngestProcess, db: Engine, tmp_path: Path
+) -> None:
+    wait_for(lambda: set(owners(db).values()) == {"keeper"}, 30, "the keeper to hold every town")
+    assert member.manager is not None
+    assert member.pipeline is not None
+    steal(db, "town6")
+    wait_for(lambda: "town6" not in member.pipeline.runtimes, 10, "the keeper to drop town6")
+    (tmp_path / "new").mkdir()
+    path = neighbour_yaml(tmp_path / "new", "town2")
+    path.write_text(path.read_text().replace("value: 2.8", "value: 5.0"), encoding="utf-8")
+    import_config(db, path, actor="test")
+    assert member.reload()
+    runtimes = member.pipeline.runtimes
+    assert "town6" not in runtimes, "a reload must not take a partition the member lost"
+    flood = next(r for r in runtimes["town2"].config.rules if r.id == "flood-level")
+    assert isinstance(flood, ThresholdRule)
+    assert flood.value == 5.0
