@@ -28,7 +28,13 @@ def _ignore(table: Table) -> Callable[[Dialect], Executable]:
     return build
 
 
-_insert_readings = BulkStatement(_ignore(t.readings), ["municipality", "sensor_id", "ts", "value"])
+_insert_readings = BulkStatement(
+    _ignore(t.readings),
+    ["municipality", "sensor_id", "ts", "value"],
+    arrays="INSERT INTO readings (municipality, sensor_id, ts, value) "
+    "SELECT * FROM unnest(%(municipality)b::varchar[], %(sensor_id)b::varchar[], "
+    "%(ts)b::timestamptz[], %(value)b::float8[]) ON CONFLICT DO NOTHING",
+)
 
 
 def insert_readings(conn: Connection, readings: Sequence[Reading]) -> None:
@@ -62,6 +68,11 @@ _update_latest = BulkStatement(
         )
     ),
     ["m", "sid", "v", "ts", "rcv"],
+    arrays="UPDATE sensors SET last_value = u.v, last_ts = u.ts, last_received_at = u.rcv "
+    "FROM unnest(%(m)b::varchar[], %(sid)b::varchar[], %(v)b::float8[], "
+    "%(ts)b::timestamptz[], %(rcv)b::timestamptz[]) AS u(m, sid, v, ts, rcv) "
+    "WHERE sensors.municipality = u.m AND sensors.id = u.sid "
+    "AND (sensors.last_ts IS NULL OR sensors.last_ts < u.ts)",
 )
 
 
@@ -270,7 +281,17 @@ def _state_upsert(dialect: Dialect) -> Executable:
     )
 
 
-_save_state = BulkStatement(_state_upsert, ["key", "value"], shared=["municipality", "updated_at"])
+_save_state = BulkStatement(
+    _state_upsert,
+    ["key", "value"],
+    shared=["municipality", "updated_at"],
+    arrays="INSERT INTO rule_state (municipality, key, value, updated_at) "
+    "SELECT %(municipality)s, u.key, u.value::json, %(updated_at)s "
+    "FROM unnest(%(key)b::varchar[], %(value)b::text[]) AS u(key, value) "
+    "ON CONFLICT (municipality, key) "
+    "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    json=["value"],
+)
 
 
 def save_rule_state(

@@ -59,7 +59,14 @@ def _mark(dialect: Dialect) -> Any:
     return sqlite.insert(p).on_conflict_do_nothing()
 
 
-_mark_pending = BulkStatement(_mark, ["municipality", "sensor_id", "hour"])
+_mark_pending = BulkStatement(
+    _mark,
+    ["municipality", "sensor_id", "hour"],
+    arrays="INSERT INTO reading_rollup_pending (municipality, sensor_id, hour) "
+    "SELECT * FROM unnest(%(municipality)b::varchar[], %(sensor_id)b::varchar[], "
+    "%(hour)b::timestamptz[]) ON CONFLICT (municipality, sensor_id, hour) "
+    "DO UPDATE SET hour = excluded.hour",
+)
 
 
 def mark_pending(conn: Connection, keys: Iterable[Key]) -> None:
