@@ -7,7 +7,8 @@ cost more than the database itself: five rows per message (the reading, its hour
 rollups, the sensor's latest value, two rule-state entries), each row a dict of parameters run
 through up to three Python functions per value. Here a statement is compiled once, each column's
 bind processor is looked up once, a value every row shares (a batch's ``now``) is converted once,
-and the rows go to the driver's ``executemany`` as tuples (SQLite) or dicts (PostgreSQL).
+and the rows go to the driver's ``executemany`` as tuples (SQLite); on PostgreSQL a statement
+that has an array form runs once per batch over binary arrays (``unnest``).
 
 The conversion is SQLAlchemy's own (``TypeEngine.bind_processor``) except for the one it spends
 most on: an aware datetime stored on SQLite, written here in one C call into the same text
@@ -79,9 +80,9 @@ class BulkStatement:
     converted once.
 
     ``arrays``, when given, is the same statement for PostgreSQL written over one array per name
-    (``unnest(%(name)s::type[])``; a shared name stays a scalar): one statement per batch instead
-    of one per row, which is what psycopg's ``executemany`` sends (it cost the ingest thread
-    about as much as all of SQLite's work). ``json`` names the columns to send as JSON text."""
+    (``unnest(%(name)b::type[])``, binary; a shared name stays a scalar): one statement per
+    batch instead of one per row, which is what psycopg's ``executemany`` sends (it cost the
+    ingest thread more than all of SQLite's work). ``json`` names the columns sent as JSON text."""
 
     def __init__(
         self,
