@@ -12,34 +12,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cityops.domain.analytics import CAMERA_HEALTH
-from cityops.domain.entities import CameraHealth
-from cityops.domain.observations import Event, Reading
-from cityops.ingest.decode import Limits, decode_message
+from cityops.ingest import tick as ticking
+from cityops.ingest.batch import Committed, Fence, FenceError, commit, letter
+from cityops.ingest.decode import Limits
 from cityops.ingest.payloads import DEFAULT_WINDOW, Reason, Rejection, TimeWindow
-from cityops.ingest.persons import PersonWork, prune_tracks
+from cityops.ingest.persons import prune_tracks
 from cityops.ingest.unreachable import database_away
 from cityops.ingest.worker import InboundMessage, IngestWorker, MessageOutcome
-from cityops.services import evidence
 from cityops.services.cameras import record_health
-from cityops.services.incidents import IncidentChange, apply_trigger
-from cityops.services.live import LiveBus, LiveKind, LiveMessage, SensorPayload
+from cityops.services.incidents import IncidentChange
+from cityops.services.live import LiveBus
 from cityops.services.runtime import MunicipalityRuntime
-from cityops.services.views import load_summary
 from cityops.store import observations_repo as obs
-from cityops.store import sensors_repo
-from cityops.store.observations_repo import (
-    DEFAULT_BOUNDS,
-    DeadLetter,
-    DeadLetterBounds,
-    SensorLatest,
-)
+from cityops.store.observations_repo import DEFAULT_BOUNDS, DeadLetterBounds, SensorLatest
 
 __all__ = ["Fence", "FenceError", "InboundMessage", "IngestPipeline", "MessageOutcome"]
 
@@ -51,41 +41,6 @@ PRUNE_INTERVAL_S = 60.0
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class FenceError(Exception):
-    """This process no longer owns a municipality the batch touches (its partition's lease
-    went to another ingest process): the batch is rolled back and left unacknowledged, so the
-    broker gives it to the new owner."""
-
-
-Fence = Callable[[Connection, frozenset[str]], None]
-"""Called inside a batch's transaction, before anything is written, with the municipalities
-the batch touches; raises ``FenceError`` when this process may not write for one of them
-(multi-process ingest, docs/SCALING.md)."""
-
-
-@dataclass(slots=True)
-class _Work:
-    """One municipality's share of a batch."""
-
-    readings: list[tuple[Reading, datetime]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Committed:
-    """What a committed batch tells the rest of the process."""
-
-    outcomes: list[MessageOutcome]
-    changes: list[IncidentChange] = field(default_factory=list)
-    latest: dict[tuple[str, str], SensorLatest] = field(default_factory=dict)
-    """Sensors whose current value this batch replaced (only newer readings do)."""
-    reading_times: list[datetime] = field(default_factory=list)
-    camera_health: list[tuple[str, str, CameraHealth, datetime]] = field(default_factory=list)
-    """(municipality, camera, health, at) told by the batch's events from video workers."""
-    live: list[LiveMessage] = field(default_factory=list)
-    """Other live messages of the batch (persons' tracks), told after its incidents."""
 
 
 class IngestPipeline(IngestWorker):
@@ -203,7 +158,7 @@ class IngestPipeline(IngestWorker):
         result = self._poison(message, "the ingest worker died twice on this message")
         self._finish([message], result, time.perf_counter())
 
-    def _finish(self, batch: list[InboundMessage], result: _Committed, started: float) -> None:
+    def _finish(self, batch: list[InboundMessage], result: Committed, started: float) -> None:
         """Acknowledge, count, and tell the live feed."""
         committed = utcnow()
         lags = [(committed - m.received_at).total_seconds() * 1000 for m in batch]
@@ -235,87 +190,30 @@ class IngestPipeline(IngestWorker):
         except Exception:  # the events are kept; the next health event or probe records it
             log.exception("recording camera health failed")
 
-    def _newer(self, known: Mapping[tuple[str, str], SensorLatest], x: SensorLatest) -> bool:
-        prev = known.get((x.municipality, x.sensor_id)) or self._latest.get(
-            (x.municipality, x.sensor_id)
+    def _commit(self, batch: list[InboundMessage]) -> Committed:
+        return commit(
+            self.db,
+            self.runtimes,
+            self.limits,
+            batch,
+            self.clock(),
+            fence=self.fence,
+            known=self._latest,
+            payload_bytes=self.dead_letter_bounds.payload_bytes,
         )
-        return prev is None or x.ts > prev.ts
 
-    def _commit(self, batch: list[InboundMessage]) -> _Committed:
-        now = self.clock()
-        work: dict[str, _Work] = {}
-        result = _Committed(outcomes=[])
-        letters: list[DeadLetter] = []
-        persons = PersonWork()  # vulnerable people's devices (ingest/persons.py)
-        for index, message in enumerate(batch):
-            muni, decoded = decode_message(message, self.runtimes, self.limits)
-            if muni is not None:
-                w = work.setdefault(muni, _Work())
-                w.readings.extend((r, message.received_at) for r in decoded.readings)
-                w.events.extend(decoded.events)
-                persons.add(index, muni, decoded)
-            accepted = len(decoded.readings) + len(decoded.events) + persons.count(index)
-            result.outcomes.append(MessageOutcome(accepted, tuple(decoded.rejections)))
-            letters.extend(_letter(message, rej, muni) for rej in decoded.rejections)
-        latest = result.latest
-        with self.db.begin() as conn:
-            if self.fence is not None and work:
-                self.fence(conn, frozenset(work))
-            for muni, w in work.items():
-                rt = self.runtimes[muni]
-                engine = rt.engine
-                triggers = []
-                w.readings.sort(key=lambda pair: pair[0].ts)
-                obs.insert_readings(conn, [r for r, _ in w.readings])
-                for reading, received_at in w.readings:
-                    triggers.extend(engine.on_reading(reading, received_at))
-                    result.reading_times.append(reading.ts)
-                    x = SensorLatest(
-                        muni, reading.sensor_id, reading.value, reading.ts, received_at
-                    )
-                    if self._newer(latest, x):  # an older or backfilled reading is only stored
-                        latest[(muni, reading.sensor_id)] = x
-                if w.events:
-                    fresh = obs.new_event_ids(conn, muni, [e.event_id for e in w.events])
-                    events = sorted(
-                        {e.event_id: e for e in w.events if e.event_id in fresh}.values(),
-                        key=lambda e: e.ts,
-                    )
-                    obs.insert_events(conn, events, now)
-                    evidence.record(conn, muni, events, now)  # snapshots and clips they name
-                    for event in events:
-                        triggers.extend(engine.on_event(event))
-                        state = CAMERA_HEALTH.get(event.kind)
-                        if state is not None and event.source_id in rt.cameras:
-                            result.camera_health.append((muni, event.source_id, state, event.ts))
-                    cams = {e.source_id for e in events if e.source_id in rt.cameras}
-                    obs.mark_camera_seen(conn, muni, cams, now)
-                for trig in triggers:
-                    change = apply_trigger(conn, rt, trig, now)
-                    if change is not None:
-                        result.changes.append(change)
-                changes, refused = persons.apply(conn, rt, now, result.outcomes)
-                result.changes.extend(changes)
-                letters.extend(_letter(batch[i], rej, muni) for i, rej in refused)
-                obs.update_sensor_latest(conn, [x for (m, _), x in latest.items() if m == muni])
-                obs.save_rule_state(conn, muni, engine.take_dirty_state(), now)
-            obs.insert_dead_letters(conn, letters, self.dead_letter_bounds.payload_bytes)
-        self._latest.update(latest)
-        result.live.extend(persons.live)
-        return result
-
-    def _poison(self, message: InboundMessage, why: str) -> _Committed:
+    def _poison(self, message: InboundMessage, why: str) -> Committed:
         """A message that cannot be processed is kept as a dead letter (``internal_error``)."""
         rej = Rejection(Reason.INTERNAL, f"{why}; kept")
         try:
             with self.db.begin() as conn:
                 obs.insert_dead_letters(
-                    conn, [_letter(message, rej, None)], self.dead_letter_bounds.payload_bytes
+                    conn, [letter(message, rej, None)], self.dead_letter_bounds.payload_bytes
                 )
         except SQLAlchemyError:
             log.error("could not even store the dead letter; the message stays unacknowledged")
             raise
-        return _Committed(outcomes=[MessageOutcome(0, (rej,))])
+        return Committed(outcomes=[MessageOutcome(0, (rej,))])
 
     def after_crash(self) -> None:
         self._reload_state()
@@ -344,29 +242,12 @@ class IngestPipeline(IngestWorker):
         """Time-driven changes: silence rules, sensors going stale, and the dead letters held
         to their bounds."""
         now = self.clock()
-        changes: list[IncidentChange] = []
-        touched: dict[tuple[str, str], SensorLatest | None] = {}
         try:
             self._ensure_state()
             with self.db.begin() as conn:
                 if self.fence is not None and self.runtimes:  # a zombie member must not tick
                     self.fence(conn, frozenset(self.runtimes))
-                for rt in self.runtimes.values():
-                    if not rt.engine.staleness.restored:  # after a start or a rebuild
-                        stored = sensors_repo.latest_readings(conn, rt.id)
-                        rt.engine.staleness.restore({x.sensor_id: x.received_at for x in stored})
-                        for x in stored:
-                            self._latest.setdefault((rt.id, x.sensor_id), x)
-                    for trig in rt.engine.tick(now):
-                        change = apply_trigger(conn, rt, trig, now)
-                        if change is not None:
-                            changes.append(change)
-                        key = (rt.id, trig.subject)
-                        if key in self._latest:  # its state changed (offline): tell consoles
-                            touched[key] = self._latest[key]
-                    for sensor_id in rt.engine.stale_sensors(now):
-                        touched[(rt.id, sensor_id)] = self._latest.get((rt.id, sensor_id))
-                    obs.save_rule_state(conn, rt.id, rt.engine.take_dirty_state(), now)
+                changes, touched = ticking.tick_rules(conn, self.runtimes, self._latest, now)
         except FenceError as lost:
             log.warning("tick left to the new owner: %s", lost)
             self._reload_state()
@@ -400,38 +281,4 @@ class IngestPipeline(IngestWorker):
         changes: Iterable[IncidentChange],
         latest: Mapping[tuple[str, str], SensorLatest | None],
     ) -> None:
-        changed = {(c.municipality, c.incident_id): c for c in changes}
-        if changed:  # incidents first: they are what an operator waits for
-            self.metrics.incidents_created += sum(1 for c in changed.values() if c.created)
-            with self.db.connect() as conn:
-                found = [(m, load_summary(conn, m, i)) for m, i in changed]
-            self.live.publish_many(
-                [LiveMessage(m, LiveKind.INCIDENT, s) for m, s in found if s is not None]
-            )
-        self.live.publish_many(
-            [
-                LiveMessage(
-                    muni,
-                    LiveKind.SENSOR,
-                    SensorPayload(
-                        id=sensor_id,
-                        value=None if x is None else x.value,
-                        ts=None if x is None else x.ts,
-                        state=self.runtimes[muni].engine.sensor_state(sensor_id),
-                    ),
-                )
-                for (muni, sensor_id), x in latest.items()
-            ]
-        )
-
-
-def _letter(message: InboundMessage, rej: Rejection, municipality: str | None) -> DeadLetter:
-    return DeadLetter(
-        received_at=message.received_at,
-        source=message.source,
-        topic=message.topic,
-        reason_code=rej.reason.value,
-        reason=rej.detail if rej.index is None else f"item {rej.index}: {rej.detail}",
-        payload=message.payload,
-        municipality=municipality,
-    )
+        ticking.publish(self.db, self.live, self.metrics, self.runtimes, changes, latest)
