@@ -9,12 +9,11 @@ from collections.abc import Mapping, Sequence
 import paho.mqtt.client as mqtt
 
 from cityops.bus.agency_mqtt import REQUEST_TOPICS, AgencyRequestServer, is_request
-from cityops.bus.mqtt import connect, inbound, make_client
+from cityops.bus.mqtt import connect, inbound, make_client, publish_incidents
 from cityops.ingest.detections import DETECTIONS_TOPICS, decode_detections, is_detections
 from cityops.mqtt_url import parse_mqtt_url
 from cityops.services.live import LiveBus, LiveMessage
 from cityops.services.runtime import MunicipalityRuntime
-from cityops.services.views import IncidentSummary
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +91,4 @@ class ControlSession:
         ack()
 
     def _on_live(self, messages: Sequence[LiveMessage]) -> None:
-        for message in messages:
-            if isinstance(message.payload, IncidentSummary):
-                self.client.publish(
-                    f"cityops/{message.municipality}/incidents/{message.payload.id}",
-                    message.data_json(),
-                    qos=1,
-                    retain=True,
-                )
+        publish_incidents(self.client, messages)

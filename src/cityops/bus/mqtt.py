@@ -150,6 +150,19 @@ def connect(client: mqtt.Client, address: MqttTarget, *, persistent: bool) -> No
         client.connect_async(address.host, address.port, keepalive=30)
 
 
+def publish_incidents(client: mqtt.Client, messages: Sequence[LiveMessage]) -> None:
+    """The live feed's incident changes published retained on ``cityops/<m>/incidents/<id>``
+    (the ingest session's and, with external ingest, the server's control session's)."""
+    for message in messages:
+        if isinstance(message.payload, IncidentSummary):
+            client.publish(
+                f"cityops/{message.municipality}/incidents/{message.payload.id}",
+                message.data_json(),
+                qos=1,
+                retain=True,
+            )
+
+
 class MqttIngest:
     """Subscribes to device topics, hands messages to the pipeline, acks them once stored.
 
@@ -268,11 +281,4 @@ class MqttIngest:
         self.pipeline.submit(message)
 
     def _on_live(self, messages: Sequence[LiveMessage]) -> None:
-        for message in messages:
-            if isinstance(message.payload, IncidentSummary):
-                self.client.publish(
-                    f"cityops/{message.municipality}/incidents/{message.payload.id}",
-                    message.data_json(),
-                    qos=1,
-                    retain=True,
-                )
+        publish_incidents(self.client, messages)
