@@ -229,15 +229,19 @@ class MqttIngest:
         if getattr(rc, "is_failure", False):
             log.error("MQTT connection refused: %s", rc)
             return
-        self.frigate_topics = frigate_topics(self.pipeline)
+        self.frigate_topics = self.frigate_wanted()
         topics = [*self.subscriptions, *sorted(self.frigate_topics)]
         client.subscribe([(topic, 1) for topic in topics] + [(DETECTIONS_TOPICS, 0)])
         self.connected.set()
         log.info("MQTT ingest connected to %s:%s", self.address.host, self.address.port)
 
+    def frigate_wanted(self) -> frozenset[str]:
+        """The Frigate events topics this client takes (every municipality's here)."""
+        return frigate_topics(self.pipeline)
+
     def update_subscriptions(self) -> None:
         """Follow the configuration: subscribe to a new Frigate prefix, leave a dropped one."""
-        topics = frigate_topics(self.pipeline)
+        topics = self.frigate_wanted()
         new, gone = topics - self.frigate_topics, self.frigate_topics - topics
         self.frigate_topics = topics
         if new:

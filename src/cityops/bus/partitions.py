@@ -62,7 +62,8 @@ class PartitionSession(MqttIngest):
         """Set: received messages are left unacknowledged (the broker redelivers them)."""
         self.taken_over = threading.Event()
 
-    def _frigate(self) -> frozenset[str]:
+    def frigate_wanted(self) -> frozenset[str]:
+        """Only this municipality's Frigate events topic."""
         rt = self.pipeline.runtimes.get(self.municipality)
         frigate = rt.config.frigate if rt is not None else None
         return frozenset({f"{frigate.topic_prefix}/events"} if frigate else ())
@@ -73,19 +74,10 @@ class PartitionSession(MqttIngest):
         if getattr(rc, "is_failure", False):
             log.error("MQTT connection of partition %s refused: %s", self.municipality, rc)
             return
-        self.frigate_topics = self._frigate()
+        self.frigate_topics = self.frigate_wanted()
         topics = [*self.subscriptions, *sorted(self.frigate_topics)]
         client.subscribe([(topic, 1) for topic in topics])
         self.connected.set()
-
-    def update_subscriptions(self) -> None:
-        topics = self._frigate()
-        new, gone = topics - self.frigate_topics, self.frigate_topics - topics
-        self.frigate_topics = topics
-        if new:
-            self.client.subscribe([(topic, 1) for topic in sorted(new)])
-        if gone:
-            self.client.unsubscribe(sorted(gone))
 
     def _on_disconnect(
         self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
