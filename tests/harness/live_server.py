@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import httpx
@@ -32,9 +31,10 @@ from cityops.app import ControlCenter, import_config
 from cityops.settings import Settings
 from cityops.store.db import make_engine, upgrade
 from tests.harness import LOOPBACK, free_port
+from tests.harness.process import Running
 
 
-class LiveServer:
+class LiveServer(Running):
     def __init__(
         self,
         data_dir: Path,
@@ -149,14 +149,3 @@ class LiveServer:
         if self.center is not None:
             self.center.stop()
             self.center = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -18,11 +18,12 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urljoin
 
 import httpx
+
+from tests.harness.process import Running
 
 OP_DIR = Path(__file__).resolve().parent.parent / "oidc_op"
 MISSING = (
@@ -40,7 +41,7 @@ def unavailable_reason() -> str | None:
     return None
 
 
-class OidcProvider:
+class OidcProvider(Running):
     def __init__(
         self,
         *,
@@ -124,14 +125,3 @@ class OidcProvider:
                 return target
             resp = http.get(target)
         raise AssertionError(f"the provider did not redirect back: {resp.status_code} {resp.text}")
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import psycopg
@@ -36,12 +33,12 @@ import psycopg
 from .servers import (
     LOOPBACK,
     PostgresServer,
+    Running,
     ServerStartError,
-    _child_env,
     _make_dir,
-    _run_as,
     find_postgres_bin,
     postgres_unavailable_reason,
+    run_tool,
 )
 
 __all__ = [
@@ -122,7 +119,7 @@ class StandbyServer(PostgresServer):
             f"host={self.primary.host} port={self.primary.port} user={self.user} "
             f"application_name={self.application_name}"
         )
-        result = subprocess.run(
+        run_tool(
             [
                 str(self.bin_dir / "pg_basebackup"),
                 "--pgdata",
@@ -136,18 +133,9 @@ class StandbyServer(PostgresServer):
                 self.slot,
                 "--checkpoint=fast",
             ],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            cwd=base,
-            env=_child_env(base),
-            timeout=120,
-            check=False,
-            **_run_as(owner),
+            base,
+            owner,
         )
-        if result.returncode != 0:
-            shutil.rmtree(base, ignore_errors=True)
-            raise ServerStartError(f"pg_basebackup failed:\n{result.stdout}\n{result.stderr}")
         return base
 
     def _after_start(self) -> None:
@@ -167,7 +155,7 @@ class StandbyServer(PostgresServer):
             raise ServerStartError(f"the standby was not promoted within {timeout}s")
 
 
-class ReplicatedPostgres:
+class ReplicatedPostgres(Running):
     """A primary and its standby; ``url`` names both (libpq multi-host).
 
     ``synchronous=False`` leaves ``synchronous_standby_names`` empty: an asynchronous standby,
@@ -272,17 +260,6 @@ class ReplicatedPostgres:
     def stop(self) -> None:
         self.standby.stop()
         self.primary.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<ReplicatedPostgres primary={self.primary!r} standby={self.standby!r} {LOOPBACK}>"
