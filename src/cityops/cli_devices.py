@@ -197,22 +197,35 @@ def sync(
         bool, typer.Option("--print-config", help="also print the mosquitto.conf lines")
     ] = False,
 ) -> None:
-    """Write Mosquitto's password and ACL files from the database and make it reload them."""
+    """Write Mosquitto's password and ACL files from the database and make it reload them.
+    With CITYOPS_INGEST_SECRET(_FILE) also one user per partition of multi-process ingest
+    (docs/SCALING.md "Partition credentials")."""
     from cityops.bus import mosquitto
     from cityops.services import devices as service
+    from cityops.services import partition_users as parts
 
+    settings = load_settings()
+    try:
+        secret = parts.read_secret(settings.ingest_secret, settings.ingest_secret_file)
+    except parts.IngestSecretError as err:
+        console.print(f"[red]sync refused:[/red] {err}")
+        raise typer.Exit(2) from None
     db = _engine()
     try:
         with db.connect() as conn:
             rows = service.listed(conn)
+            prefix = settings.ingest_client_prefix
+            users = parts.partition_users(conn, secret, prefix, rows) if secret else []
     finally:
         db.dispose()
     try:
-        result = mosquitto.sync(rows, password_file, acl_file, pid_file)
+        result = mosquitto.sync(rows, password_file, acl_file, pid_file, users)
     except (OSError, ValueError) as err:
         console.print(f"[red]sync failed:[/red] {err}")
         raise typer.Exit(1) from None
     console.print(f"{result.credentials} credentials written to {password_file} and {acl_file}")
+    if secret:
+        console.print(f"{result.partitions} ingest partition users ({prefix}-<municipality>)")
     if result.reloaded_pid is not None:
         console.print(f"Mosquitto (pid {result.reloaded_pid}) told to reload")
     else:

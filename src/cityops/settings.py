@@ -259,6 +259,15 @@ class Settings(BaseSettings):
     ingest_member_id: str | None = Field(
         default=None, max_length=128, description="This ingest process's id; default host-pid"
     )
+    ingest_secret: str | None = Field(
+        default=None,
+        description="Shared by `cityops ingest` members and `cityops mqtt sync`: each "
+        "partition's broker password is derived from it (docs/SCALING.md, Partition "
+        "credentials); at least 32 characters",
+    )
+    ingest_secret_file: Path | None = Field(
+        default=None, description="A file holding the ingest secret (instead of the variable)"
+    )
 
     @property
     def broker_url(self) -> str:

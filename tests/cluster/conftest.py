@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from cityops.app import import_config
 from cityops.store.db import make_engine, upgrade
@@ -60,3 +61,11 @@ def cluster_db(cluster_pg: PostgresServer, tmp_path: Path) -> Iterator[str]:
         db.dispose()
     yield url
     cluster_pg.drop_database(name)
+
+
+@pytest.fixture
+def db(cluster_db: str) -> Iterator[Engine]:
+    """An engine on ``cluster_db``."""
+    engine = make_engine(cluster_db)
+    yield engine
+    engine.dispose()

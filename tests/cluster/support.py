@@ -3,6 +3,7 @@ must hold afterwards (tests/cluster)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,7 +35,15 @@ RAISED_AT, CLEARED_AT = 10, HIGH
 class Member:
     """One `cityops ingest` process (``python -m cityops.cli ingest``)."""
 
-    def __init__(self, name: str, db_url: str, mqtt_url: str, data_dir: Path, prefix: str):
+    def __init__(
+        self,
+        name: str,
+        db_url: str,
+        mqtt_url: str,
+        data_dir: Path,
+        prefix: str,
+        extra_env: Mapping[str, str] | None = None,
+    ):
         self.name, self.log_path = name, data_dir / f"{name}.log"
         data_dir.mkdir(parents=True, exist_ok=True)
         self.env = dict(
@@ -48,6 +58,7 @@ class Member:
             CITYOPS_INGEST_HEARTBEAT_S="0.5",
             CITYOPS_CONFIG_POLL_S="0",
             CITYOPS_LOG_LEVEL="INFO",
+            **(extra_env or {}),
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -102,17 +113,31 @@ def balanced(db: Engine, members: list[str], towns: tuple[str, ...]) -> bool:
 
 class Publisher:
     """A QoS 1 publisher of ``episodes`` threshold episodes per sensor of each town, at
-    ``rate`` messages/s, one reading per message; remembers what the broker acknowledged."""
+    ``rate`` messages/s, one reading per message; remembers what the broker acknowledged.
+    ``credentials`` (town -> username, secret): one connection per town with its gateway's
+    credential (a secured broker); else one anonymous connection for every town."""
 
-    def __init__(self, port: int, towns: tuple[str, ...], episodes: int, rate: float) -> None:
+    def __init__(
+        self,
+        port: int,
+        towns: tuple[str, ...],
+        episodes: int,
+        rate: float,
+        credentials: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
         self.towns, self.episodes, self.rate = towns, episodes, rate
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{os.getpid()}")
-        self.client.max_inflight_messages_set(100)
-        self.client.max_queued_messages_set(0)
-        self.client.on_publish = self._on_publish
-        self.client.connect(LOOPBACK, port)
+        self.clients: dict[str, mqtt.Client] = {}
+        for town in towns if credentials else ("",):
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{os.getpid()}-{town}")
+            if credentials:
+                client.username_pw_set(*credentials[town])
+            client.max_inflight_messages_set(100)
+            client.max_queued_messages_set(0)
+            client.on_publish = functools.partial(self._on_publish, town)
+            client.connect(LOOPBACK, port)
+            self.clients[town] = client
         self.base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=6)
-        self.acked: set[int] = set()
+        self.acked: set[tuple[str, int]] = set()  # connection, mid
         self.sent: list[tuple[str, str, datetime, int]] = []  # town, sensor, ts, mid
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -121,11 +146,17 @@ class Publisher:
     def total(self) -> int:
         return len(self.towns) * len(SENSORS) * self.episodes * EPISODE
 
-    def _on_publish(self, _c: object, _u: object, mid: int, _rc: object, _p: object) -> None:
-        self.acked.add(mid)
+    def _on_publish(
+        self, town: str, _c: object, _u: object, mid: int, _rc: object, _p: object
+    ) -> None:
+        self.acked.add((town, mid))
+
+    def _key(self, town: str) -> str:
+        return town if town in self.clients else ""
 
     def start(self) -> None:
-        self.client.loop_start()
+        for client in self.clients.values():
+            client.loop_start()
         self._thread.start()
 
     def _run(self) -> None:
@@ -140,17 +171,18 @@ class Publisher:
                         time.sleep(lag)
                     topic = f"cityops/{town}/sensors/{sensor}/readings"
                     payload = f'{{"value": {value}, "ts": "{ts.isoformat()}"}}'
-                    info = self.client.publish(topic, payload, qos=1)
+                    info = self.clients[self._key(town)].publish(topic, payload, qos=1)
                     self.sent.append((town, sensor, ts, info.mid))
                     i += 1
         self.done.set()
 
     def acknowledged(self) -> set[tuple[str, str, datetime]]:
-        return {(m, s, ts) for m, s, ts, mid in self.sent if mid in self.acked}
+        return {(m, s, ts) for m, s, ts, mid in self.sent if (self._key(m), mid) in self.acked}
 
     def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        for client in self.clients.values():
+            client.disconnect()
+            client.loop_stop()
 
     def expected_episodes(self) -> tuple[list[datetime], list[datetime]]:
         """When each episode is raised and cleared (the readings' own times)."""

@@ -23,7 +23,6 @@ from cityops.domain.rules import ThresholdRule
 from cityops.ingest.pipeline import FenceError
 from cityops.services.partitions import LeaseSettings, PartitionManager
 from cityops.settings import Settings
-from cityops.store.db import make_engine
 from tests.cluster.conftest import TOWNS
 from tests.cluster.support import (
     Publisher,
@@ -57,13 +56,6 @@ def member(
     process.start()
     yield process
     process.stop()
-
-
-@pytest.fixture
-def db(cluster_db: str) -> Iterator[Engine]:
-    engine = make_engine(cluster_db)
-    yield engine
-    engine.dispose()
 
 
 def steal(db: Engine, municipality: str) -> None:

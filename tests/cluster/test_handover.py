@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from cityops.store.db import make_engine
 from tests.cluster.conftest import TOWNS
 from tests.cluster.support import (
     Member,
@@ -28,13 +27,6 @@ from tests.cluster.support import (
 from tests.harness import MosquittoServer
 
 pytestmark = pytest.mark.timeout(150)
-
-
-@pytest.fixture
-def db(cluster_db: str) -> Iterator[Engine]:
-    engine = make_engine(cluster_db)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

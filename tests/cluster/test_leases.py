@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import Engine
 
 from cityops.services.partitions import LeaseSettings, PartitionManager, fair_share
 from cityops.store import cluster_repo
-from cityops.store.db import make_engine
 from tests.cluster.conftest import TOWNS
 from tests.cluster.support import Recorder
-
-
-@pytest.fixture
-def db(cluster_db: str) -> Iterator[Engine]:
-    engine = make_engine(cluster_db)
-    yield engine
-    engine.dispose()
 
 
 def member(db: Engine, name: str, lease_s: float = 10.0) -> tuple[PartitionManager, Recorder]:

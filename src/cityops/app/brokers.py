@@ -13,6 +13,7 @@ from cityops.bus.broker_auth import BrokerAuthority
 from cityops.bus.mosquitto_conf import find_mosquitto
 from cityops.bus.supervisor import SupervisedMosquitto, embedded_kind
 from cityops.mqtt_url import with_credentials
+from cityops.services.partition_users import read_secret
 from cityops.settings import Settings
 
 log = logging.getLogger("cityops.app")
@@ -45,6 +46,11 @@ def start_embedded_broker(settings: Settings, db: Engine, *, video: bool) -> Emb
             host=s.mqtt_host,
             port=s.mqtt_port,
             anonymous=s.mqtt_anonymous,
+            # `cityops ingest` members' partition users (docs/SCALING.md)
+            ingest_secret=read_secret(s.ingest_secret, s.ingest_secret_file)
+            if s.ingest == "external"
+            else None,
+            client_prefix=s.ingest_client_prefix,
         )
         ingest = s.mqtt_client_id or broker.internal_name("ingest")
         video_name = broker.internal_name("video")

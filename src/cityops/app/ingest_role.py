@@ -22,6 +22,7 @@ from cityops.ingest.cap_mqtt import CapMqtt
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.services.live import LiveBus
 from cityops.services.live_bridge import LiveNotifier
+from cityops.services.partition_users import IngestSecretError, read_secret
 from cityops.services.partitions import LeaseSettings, PartitionManager
 from cityops.services.runtime import MunicipalityRuntime
 from cityops.settings import Settings
@@ -50,6 +51,10 @@ def check(settings: Settings) -> None:
         raise IngestRefusedError(
             "`cityops ingest` needs the broker the devices publish to (CITYOPS_MQTT_URL)"
         )
+    try:
+        read_secret(settings.ingest_secret, settings.ingest_secret_file)
+    except IngestSecretError as err:
+        raise IngestRefusedError(str(err)) from None
 
 
 class IngestProcess:
@@ -95,6 +100,7 @@ class IngestProcess:
             self.runtime_for,
             client_prefix=s.ingest_client_prefix,
             cap=self.cap_mqtt,
+            secret=read_secret(s.ingest_secret, s.ingest_secret_file),  # partitions' logins
         )
         pipeline.fence = sessions.fence
         lease = LeaseSettings(lease_s=s.ingest_lease_s, heartbeat_s=s.ingest_heartbeat_s)

@@ -2,7 +2,8 @@
 
 Everything lives in ``<data_dir>/broker/``: the generated ``mosquitto.conf``, the password and
 ACL files (the device credentials from the database through bus/mosquitto.py, plus CityOps's own
-ingest and video worker), the persistence file ``mosquitto.db``, the broker's log and the pid
+ingest and video worker, and the partitions of multi-process ingest when an ingest secret is
+set), the persistence file ``mosquitto.db``, the broker's log and the pid
 file by which a restarted CityOps finds the broker it started before (docs/MQTT.md "Embedded
 broker").
 """
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cityops.bus.mosquitto import HEADER, acl_file, password_file
+from cityops.bus.mosquitto import HEADER, acl_file, check_names, password_file
 from cityops.domain.device_secret import hash_secret, new_secret
 from cityops.services.devices import CredentialRow
+from cityops.services.partition_users import PartitionUser
 
 AUTOSAVE_S = 10
 """Seconds between Mosquitto's saves of its in-memory state (sessions, queued messages) to
@@ -122,17 +124,23 @@ def render_config(files: BrokerFiles, host: str, port: int, *, anonymous: bool) 
 
 
 def credential_files(
-    rows: Sequence[CredentialRow], internal: Mapping[str, str], *, anonymous: bool
+    rows: Sequence[CredentialRow],
+    internal: Mapping[str, str],
+    *,
+    anonymous: bool,
+    partitions: Sequence[PartitionUser] = (),
 ) -> tuple[str, str]:
-    """(password file, ACL file): the database's credentials as for an external Mosquitto
-    (bus/mosquitto.py), plus CityOps's own clients (``internal``: username -> hash), which may
-    do anything; anonymous clients (``cityops demo`` only) may too, as on the amqtt broker."""
+    """(password file, ACL file): the database's credentials and the ingest partitions' users
+    as for an external Mosquitto (bus/mosquitto.py), plus CityOps's own clients (``internal``:
+    username -> hash), which may do anything; anonymous clients (``cityops demo`` only) may
+    too, as on the amqtt broker."""
+    check_names(rows, partitions)
     own = "".join(f"{name}:{digest}\n" for name, digest in sorted(internal.items()))
     head = [HEADER]
     if anonymous:  # lines before the first `user` are the anonymous clients'
         head.append("topic readwrite #\n")
     head.extend(f"\nuser {name}\ntopic readwrite #\n" for name in sorted(internal))
-    return own + password_file(rows), "".join(head) + acl_file(rows)
+    return own + password_file(rows, partitions), "".join(head) + acl_file(rows, partitions)
 
 
 def internal_username(files: BrokerFiles, role: str) -> str:

@@ -11,7 +11,11 @@ pipeline's fence. A batch the fence refuses is left unacknowledged; since a brok
 unacknowledged message only when the session reconnects, every partition of a refused batch
 is *recycled*: its session stops handing messages over, what is already queued is refused
 too, then the session reconnects (or is dropped when the lease is gone) and the broker
-redelivers the lot in order."""
+redelivers the lot in order.
+
+With an ingest secret each session logs in as its partition's own broker user (username = client
+id, password derived from the secret: services/partition_users.py), so that a broker with
+``use_username_as_clientid`` keeps the partitions apart; without one, with the URL as given."""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from sqlalchemy import Connection
 from cityops.bus.mqtt import SUBSCRIPTIONS, MqttIngest
 from cityops.ingest.cap_mqtt import CapMqtt
 from cityops.ingest.pipeline import FenceError, IngestPipeline
+from cityops.mqtt_url import with_credentials
+from cityops.services.partition_users import client_id, partition_password
 from cityops.services.partitions import PartitionManager
 from cityops.services.runtime import MunicipalityRuntime
 
@@ -128,8 +134,11 @@ class PartitionSessions:
         client_prefix: str = "cityops-ingest",
         cap: CapMqtt | None = None,
         connect_wait_s: float = 10.0,
+        secret: str | None = None,
     ) -> None:
         self.url, self.pipeline, self.runtime_for = url, pipeline, runtime_for
+        self.secret = secret
+        """The ingest secret: each session logs in as its partition's user (None: the URL's)."""
         self.client_prefix, self.cap, self.connect_wait_s = client_prefix, cap, connect_wait_s
         self.manager: PartitionManager | None = None
         self.sessions: dict[str, PartitionSession] = {}
@@ -141,7 +150,14 @@ class PartitionSessions:
         """Batches the fence refused."""
 
     def client_id(self, municipality: str) -> str:
-        return f"{self.client_prefix}-{municipality}"
+        return client_id(self.client_prefix, municipality)
+
+    def url_of(self, municipality: str) -> str:
+        """The broker URL a partition's session connects with (its own credential)."""
+        if self.secret is None:
+            return self.url
+        name = self.client_id(municipality)
+        return with_credentials(self.url, name, partition_password(self.secret, name))
 
     # -- Partitions ----------------------------------------------------------------------------
     def acquire(self, municipality: str) -> None:
@@ -186,7 +202,7 @@ class PartitionSessions:
 
     def _connect(self, municipality: str) -> None:
         session = PartitionSession(
-            self.url,
+            self.url_of(municipality),
             self.pipeline,
             municipality,
             self.client_id(municipality),

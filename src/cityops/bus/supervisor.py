@@ -10,7 +10,10 @@ instead of starting a second one. A clean stop of CityOps stops it (Mosquitto sa
 While CityOps runs, a thread watches the broker: restarted when it dies (it reloads
 ``mosquitto.db``), and its password and ACL files regenerated from the database every
 ``refresh_s`` seconds when a credential changed, then SIGHUP (Mosquitto re-reads them and drops
-clients whose credential is gone): the same 5 s bound as the amqtt broker's.
+clients whose credential is gone): the same 5 s bound as the amqtt broker's. With an ingest
+secret the files also hold a user per municipality for `cityops ingest` members connecting to
+this broker (docs/SCALING.md "Partition credentials"): a new municipality gets its user within
+the same bound.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from cityops.bus.mosquitto_conf import (
     render_config,
 )
 from cityops.services import devices
+from cityops.services.partition_users import PartitionUser, partition_users
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +78,12 @@ class SupervisedMosquitto:
         port: int = 1883,
         anonymous: bool = False,
         refresh_s: float = 5.0,
+        ingest_secret: str | None = None,
+        client_prefix: str = "cityops-ingest",
     ) -> None:
         self.binary = binary
+        self.ingest_secret, self.client_prefix = ingest_secret, client_prefix
+        """With a secret: a user per municipality for `cityops ingest` (docs/SCALING.md)."""
         self.files = BrokerFiles(root)
         self.db = db
         self.host = host
@@ -205,12 +213,18 @@ class SupervisedMosquitto:
     def sync_credentials(self, *, reload: bool = True) -> bool:
         """Rewrite the password and ACL files when the credentials changed; SIGHUP the broker
         (when ``reload``). True when they changed."""
-        rows = []
+        rows: list[devices.CredentialRow] = []
+        users: list[PartitionUser] = []
         if self.db is not None:
             with self.db.connect() as conn:
                 rows = list(devices.listed(conn))
+                if self.ingest_secret is not None:
+                    secret, prefix = self.ingest_secret, self.client_prefix
+                    users = partition_users(conn, secret, prefix, rows)
         with self._sync_lock:
-            texts = credential_files(rows, self._internal, anonymous=self.anonymous)
+            texts = credential_files(
+                rows, self._internal, anonymous=self.anonymous, partitions=users
+            )
             if texts == self._written:
                 return False
             write_atomically(self.files.passwd, texts[0])
