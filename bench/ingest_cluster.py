@@ -5,8 +5,12 @@ Each step starts afresh: its own Mosquitto (no sessions left over from the step 
 own database on the shared PostgreSQL server (durable unless ``--pg-durable off``), a region of
 ``municipalities`` towns of ``sensors`` gauges each (the partition is the municipality), and N
 `cityops ingest` processes (``python -m cityops.cli ingest`` plus ``--ingest-args``), each with
-a data directory of its own. The broker is anonymous and the processes run in development mode
-(authentication costs the ingest nothing measurable: docs/BENCHMARKS.md, the A/B).
+a data directory of its own. The broker is secured as in production (docs/SCALING.md
+"Partition credentials"): no anonymous clients, ``use_username_as_clientid``, each partition's
+session logging in as its own user with a password derived from the step's ingest secret, in
+the password and ACL files that `cityops mqtt sync` writes (bus/mosquitto.py); the publisher
+is one credential allowed to write every town's batch topic. The processes run in development
+mode.
 
 Before the clock starts: the partitions are spread over all N processes (``ingest_partitions``:
 every one held, no process with two more than another), then one reading per municipality is
@@ -21,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -38,6 +43,10 @@ from tests.harness import MosquittoServer, PostgresServer
 from bench.ingest_load import Publisher, Window, count_window, wait_for
 from bench.ingest_server import import_town, store_settings
 from bench.ingest_stats import peak_rss_mb
+from cityops.bus.mosquitto import acl_file, password_file
+from cityops.domain.device_secret import hash_secret
+from cityops.mqtt_url import with_credentials
+from cityops.services.partition_users import partition_users
 from cityops.store.db import make_engine, upgrade
 
 
@@ -173,6 +182,26 @@ def logs_tail(workdir: Path, limit: int = 1500) -> str:
     )
 
 
+def secure(broker: MosquittoServer, db_url: str, ingest_secret: str) -> str:
+    """Fill the secured broker's files: every town's partition user, as `cityops mqtt sync`
+    writes them, and a publisher that may write every town's batch topic; reload. The
+    publisher's URL."""
+    db = make_engine(db_url)
+    with db.connect() as conn:
+        users = partition_users(conn, ingest_secret, "cityops-ingest", [])
+    db.dispose()
+    name, password = "bench-publisher", secrets.token_urlsafe(24)
+    broker.password_path.write_text(
+        password_file([], users) + f"{name}:{hash_secret(password)}\n", encoding="utf-8"
+    )
+    broker.acl_path.write_text(
+        acl_file([], users) + f"\nuser {name}\ntopic write cityops/+/readings\n", encoding="utf-8"
+    )
+    broker.reload()
+    time.sleep(0.5)  # SIGHUP is asynchronous
+    return with_credentials(broker.url, name, password)
+
+
 def step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict[str, Any]:
     try:
         return _step(pg, workdir, processes, plan)
@@ -182,21 +211,24 @@ def step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict[
 
 def _step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict[str, Any]:
     towns, sensors, messages = region(plan.municipalities), plan.sensors, plan.messages
-    with MosquittoServer(max_queued_messages=0) as broker:
+    with MosquittoServer(max_queued_messages=0, secured=True) as broker:
         db_url = pg.create_database(f"scale_{uuid.uuid4().hex[:8]}")
         upgrade(db_url)
+        ingest_secret = secrets.token_urlsafe(32)
         env = dict(
             os.environ,
             CITYOPS_LOG_LEVEL="WARNING",
             CITYOPS_ENV="development",
             CITYOPS_DATABASE_URL=db_url,
             CITYOPS_MQTT_URL=broker.url,
+            CITYOPS_INGEST_SECRET=ingest_secret,
         )
         for town in towns:
             import_town(db_url, workdir, town, sensors)
+        publisher_url = secure(broker, db_url, ingest_secret)
         with _ingest_processes(processes, env, workdir, plan.extra) as procs:
             balance_s = _wait_balanced(db_url, processes, len(towns), timeout=120)
-            pub = Publisher(broker.url)
+            pub = Publisher(publisher_url)
             warm_s = _warm_up(pub, db_url, towns, timeout=180)
             time.sleep(plan.settle_s)
             held = owners(db_url)
