@@ -90,5 +90,5 @@ def test_a_restart_keeps_the_accident_one_incident() -> None:
     first = engine()
     assert keys(first, [stopped("a", NW, 20)]) == ["junction|cluster-1"]
     second = engine()
-    second.restore_state(first.export_state())
+    second.restore_state(first.export_state(), first.last_evaluated())
     assert keys(second, [stopped("b", SE, 40)]) == ["junction|cluster-1"]

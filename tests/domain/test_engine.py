@@ -793,7 +793,7 @@ def test_restore_after_any_step_behaves_as_if_never_stopped() -> None:
         saved = json_round_trip(before.export_state())
 
         after = make_engine(*scenario_rules())
-        after.restore_state(saved)
+        after.restore_state(saved, before.last_evaluated())
         assert after.take_dirty_state() == {}, split
         rest = run(after, steps[split:])
 
@@ -813,8 +813,7 @@ def test_dirty_entries_keep_a_store_equal_to_the_exported_state() -> None:
                 store[key] = value
         assert store == json_round_trip(engine.export_state())
     assert engine.take_dirty_state() == {}
-    assert sorted(store) == [
-        "flood-high|level-1",
+    assert sorted(store) == [  # flood-high cleared at 2700: an idle threshold keeps no entry
         "flood-rise|level-1",
         "frost|temp-1",
         "offline|level-1",
@@ -830,7 +829,7 @@ def test_a_redelivered_reading_after_restore_is_ignored() -> None:
         (CLEARED, 60.0, "flood-high|level-1"),
     ]
     restarted = make_engine(high())
-    restarted.restore_state(json_round_trip(engine.export_state()))
+    restarted.restore_state(json_round_trip(engine.export_state()), engine.last_evaluated())
     assert feed(restarted, [(0, 3.0), (60, 3.0)]) == []
     assert feed(restarted, [(120, 3.0)]) == [(RAISED, 120.0, "flood-high|level-1")]
 
@@ -855,7 +854,7 @@ def test_restore_skips_unknown_keys_and_garbage() -> None:
         "no-separator": 1,
         "": None,
     }
-    engine.restore_state(state)
+    engine.restore_state(state, {})
 
     assert engine.sensor_state("level-1") is SensorState.ALARM
     assert engine.take_dirty_state() == {
@@ -876,7 +875,7 @@ def test_restore_skips_unknown_keys_and_garbage() -> None:
 def test_restore_replaces_the_whole_state() -> None:
     engine = make_engine(high())
     assert feed(engine, [(0, 3.0)]) == [(RAISED, 0.0, "flood-high|level-1")]
-    engine.restore_state({})
+    engine.restore_state({}, {})
     assert engine.sensor_state("level-1") is SensorState.UNKNOWN
     assert engine.export_state() == {}
     assert feed(engine, [(0, 3.0)]) == [(RAISED, 0.0, "flood-high|level-1")]

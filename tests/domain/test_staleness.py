@@ -95,6 +95,6 @@ def test_restoring_rule_state_starts_staleness_over() -> None:
     engine = stale_engine()
     engine.on_reading(Reading(MUN, "level-1", at(0), 1.0), at(0))
     engine.staleness.restore({})
-    engine.restore_state({})
+    engine.restore_state({}, {})
     assert not engine.staleness.restored  # the pipeline restores receive times on its next tick
     assert engine.stale_sensors(at(1000)) == []

@@ -8,8 +8,13 @@ back exactly where it stopped.
 
 State keys and subjects:
 
-- threshold, rate-of-change and silence rules: one entry per watched sensor, subject = sensor id
-  (it also holds the newest reading time evaluated, so a redelivered reading is ignored);
+- threshold, rate-of-change and silence rules: one entry per watched sensor, subject = sensor id.
+  A rate-of-change or silence entry changes with every reading (its window, the receive time);
+  a threshold entry only when the rule's own state does (pending, raised, clearing), and there
+  is none while it is idle. The newest reading time evaluated per sensor, which keeps a
+  redelivered reading from being evaluated twice, is the store's per-sensor mark (the sensors
+  table's ``last_ts``, committed with the batch that evaluated it), given back to
+  :meth:`RuleEngine.restore_state` as ``evaluated``;
 - correlation rules: ``events`` (the window of recent events) and ``cluster-<n>`` per active
   cluster (deleted, i.e. ``None`` in the dirty state, when the cluster expires);
 - camera event rules keep no state.
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cityops.domain.engine_events import CameraRuleEval, CorrelationEval, Geo
@@ -76,6 +81,8 @@ class RuleEngine:
         origin = _origin(municipality, self._cameras.values(), own_sensors.values())
         self._geo = Geo(origin)
         tz = ZoneInfo(municipality.timezone)
+        self._dirty: set[str] = set()
+        """Changed state keys; one set for the engine's life (sensor tracks hold it)."""
 
         self._tracks: dict[str, SensorTrack] = {}
         self._evals: dict[str, SensorEval] = {}
@@ -106,12 +113,11 @@ class RuleEngine:
                     self._correlation_rules.setdefault(kind, []).append(correlation)
         # longest prefix first, so a state key finds its own rule even if one id prefixes another
         self._correlations.sort(key=lambda c: len(c.prefix), reverse=True)
-        self._dirty: set[str] = set()
 
     def _watch(self, rule: ThresholdRule | RateOfChangeRule | SilenceRule, sensor: Sensor) -> None:
         track = self._tracks.get(sensor.id)
         if track is None:
-            track = self._tracks[sensor.id] = SensorTrack(sensor)
+            track = self._tracks[sensor.id] = SensorTrack(sensor, self._dirty)
         evaluator = make_sensor_eval(rule, track)
         track.add(evaluator)
         self._evals[evaluator.key] = evaluator
@@ -212,8 +218,9 @@ class RuleEngine:
 
     def take_dirty_state(self) -> dict[str, JsonValue | None]:
         """Entries changed since the last call (None: delete the entry); clears the dirty set."""
-        dirty, self._dirty = self._dirty, set()
-        return {key: self._value_of(key) for key in sorted(dirty)}
+        dirty = sorted(self._dirty)
+        self._dirty.clear()
+        return {key: self._value_of(key) for key in dirty}
 
     def export_state(self) -> dict[str, JsonValue]:
         """All state entries: what the store holds once every dirty entry has been written."""
@@ -226,8 +233,21 @@ class RuleEngine:
             state.update(correlation.export())
         return state
 
-    def restore_state(self, state: Mapping[str, JsonValue]) -> None:
-        """Replace the whole state with ``state`` (as stored from take_dirty_state/export_state).
+    def last_evaluated(self) -> dict[str, datetime]:
+        """The newest reading time evaluated of each watched sensor that had one (what the
+        store's per-sensor mark holds once the batch that evaluated it is committed)."""
+        return {
+            sensor_id: datetime.fromtimestamp(track.last_ts, UTC)
+            for sensor_id, track in self._tracks.items()
+            if track.last_ts is not None
+        }
+
+    def restore_state(
+        self, state: Mapping[str, JsonValue], evaluated: Mapping[str, datetime]
+    ) -> None:
+        """Replace the whole state with ``state`` (as stored from take_dirty_state/export_state)
+        and ``evaluated``: each sensor's newest reading time evaluated, as committed (the
+        sensors table's ``last_ts``); a reading no newer than it is ignored, as before the stop.
 
         Entries of rules or sensors that no longer exist, and entries that cannot be read, are
         skipped and marked dirty, so the next take_dirty_state() deletes (or rewrites) them.
@@ -241,7 +261,7 @@ class RuleEngine:
         self._geo.reset()
         for correlation in self._correlations:
             correlation.reset()
-        self._dirty = set()
+        self._dirty.clear()
         for key, value in state.items():
             if not isinstance(key, str):
                 continue
@@ -253,6 +273,12 @@ class RuleEngine:
                 self._dirty.add(key)
         for correlation in self._correlations:
             correlation.finish_restore(self._dirty)
+        for sensor_id, at in evaluated.items():
+            watched = self._tracks.get(sensor_id)
+            if watched is not None:
+                ts = epoch(at)
+                if watched.last_ts is None or ts > watched.last_ts:
+                    watched.last_ts = ts
 
     def _restore_entry(self, key: str, value: JsonValue) -> bool:
         evaluator = self._evals.get(key)

@@ -38,19 +38,28 @@ _ROUNDING = 1e-9
 
 
 class SensorTrack:
-    """One watched sensor: the newest reading time evaluated and the rules that watch it."""
+    """One watched sensor: the newest reading time evaluated and the rules that watch it.
 
-    __slots__ = ("evaluators", "keys", "last_ts", "sensor")
+    ``keys`` are the state keys of the evaluators whose state moves with every reading (rate of
+    change: its window; silence: the receive time); the others (threshold) add their key to
+    ``dirty`` themselves, only when their state changes. The newest reading time evaluated is
+    not part of any entry that is not rewritten anyway: the store's per-sensor mark (the sensors
+    table's ``last_ts``, written with every batch) gives it back (``RuleEngine.restore_state``).
+    """
 
-    def __init__(self, sensor: Sensor) -> None:
+    __slots__ = ("dirty", "evaluators", "keys", "last_ts", "sensor")
+
+    def __init__(self, sensor: Sensor, dirty: set[str]) -> None:
         self.sensor = sensor
+        self.dirty = dirty
         self.last_ts: float | None = None
         self.evaluators: list[SensorEval] = []
         self.keys: tuple[str, ...] = ()
 
     def add(self, evaluator: SensorEval) -> None:
         self.evaluators.append(evaluator)
-        self.keys = (*self.keys, evaluator.key)
+        if evaluator.moves_with_readings:
+            self.keys = (*self.keys, evaluator.key)
 
 
 class SensorEval:
@@ -59,6 +68,8 @@ class SensorEval:
     __slots__ = ("key", "rule", "sensor", "track")
 
     rule: SensorRule
+    moves_with_readings = True
+    """Its state changes with every reading evaluated (so it is rewritten with each)."""
 
     def __init__(self, rule: SensorRule, track: SensorTrack) -> None:
         self.rule = rule
@@ -118,6 +129,7 @@ class ThresholdEval(SensorEval):
     )
 
     rule: ThresholdRule
+    moves_with_readings = False
 
     def __init__(self, rule: ThresholdRule, track: SensorTrack) -> None:
         super().__init__(rule, track)
@@ -147,25 +159,31 @@ class ThresholdEval(SensorEval):
             if value > self._limit if self._above else value < self._limit:
                 if self.pending_since is None:
                     self.pending_since = ts
+                    self.track.dirty.add(self.key)
                 held = ts - self.pending_since
                 if held >= self._for_s:
                     self.active = True
                     self.pending_since = None
                     self.clear_since = None
+                    self.track.dirty.add(self.key)
                     return self._raised(at, value, held)
-            else:
+            elif self.pending_since is not None:
                 self.pending_since = None
+                self.track.dirty.add(self.key)
             return None
         if value < self._clear_value if self._above else value > self._clear_value:
             if self.clear_since is None:
                 self.clear_since = ts
+                self.track.dirty.add(self.key)
             held = ts - self.clear_since
             if held >= self._clear_for_s:
                 self.active = False
                 self.clear_since = None
+                self.track.dirty.add(self.key)
                 return self._cleared(at, value, held)
-        else:
+        elif self.clear_since is not None:
             self.clear_since = None
+            self.track.dirty.add(self.key)
         return None
 
     def _raised(self, at: datetime, value: float, held: float) -> Trigger:
@@ -190,10 +208,11 @@ class ThresholdEval(SensorEval):
         return self._trigger(TriggerKind.CLEARED, at, text, value)
 
     def to_json(self) -> JsonValue:
-        if self.track.last_ts is None and not self.active:
+        """None (no entry) while idle: neither pending, nor raised. Without the newest reading
+        time (``SensorTrack``): an entry is rewritten only when the rule's own state changes."""
+        if not self.active and self.pending_since is None:
             return None
         return {
-            "ts": self.track.last_ts,
             "active": self.active,
             "pending_since": self.pending_since,
             "clear_since": self.clear_since,

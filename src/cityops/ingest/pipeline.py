@@ -84,7 +84,9 @@ class IngestPipeline(IngestWorker):
         """Load every municipality's rule state and sensors' latest values as committed."""
         with self.db.connect() as conn:
             for rt in self.runtimes.values():
-                rt.engine.restore_state(obs.load_rule_state(conn, rt.id))
+                rt.engine.restore_state(
+                    obs.load_rule_state(conn, rt.id), obs.last_evaluated(conn, rt.id)
+                )
                 rt.engine.take_dirty_state()
                 for x in obs.sensor_latest(conn, rt.id).values():
                     self._latest[(rt.id, x.sensor_id)] = x
@@ -96,7 +98,9 @@ class IngestPipeline(IngestWorker):
         def swap() -> None:
             with self.db.connect() as conn:
                 for rt in runtimes.values():
-                    rt.engine.restore_state(obs.load_rule_state(conn, rt.id))
+                    rt.engine.restore_state(
+                        obs.load_rule_state(conn, rt.id), obs.last_evaluated(conn, rt.id)
+                    )
             for muni in [m for m in self.runtimes if m not in runtimes]:
                 del self.runtimes[muni]
             self.runtimes.update(runtimes)  # one key at a time: readers never see it empty

@@ -34,6 +34,7 @@ __all__ = [
     "insert_dead_letters",
     "insert_events",
     "insert_readings",
+    "last_evaluated",
     "list_dead_letters",
     "load_rule_state",
     "mark_camera_seen",
@@ -243,3 +244,14 @@ def load_rule_state(conn: Connection, municipality: str) -> dict[str, Any]:
         )
     )
     return {k: v for k, v in rows}  # noqa: C416 - Row pairs
+
+
+def last_evaluated(conn: Connection, municipality: str) -> dict[str, datetime]:
+    """Each sensor's newest stored reading time: the newest the rule engine evaluated, since
+    every stored reading goes through it in the transaction that stores it (the engine's
+    per-sensor mark against redelivered readings, domain/engine.py)."""
+    c = t.sensors.c
+    rows = conn.execute(
+        select(c.id, c.last_ts).where(c.municipality == municipality, c.last_ts.is_not(None))
+    )
+    return {r.id: r.last_ts for r in rows}
