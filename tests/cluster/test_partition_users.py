@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from cityops.app import import_config
 from cityops.bus.mosquitto import acl_file, check_names, password_file
 from cityops.bus.mosquitto_conf import find_mosquitto
 from cityops.bus.supervisor import SupervisedMosquitto
+from cityops.cli import app
 from cityops.domain.device_secret import verify
 from cityops.domain.devices import DeviceKind, DeviceScope
 from cityops.services import devices
@@ -133,3 +135,20 @@ def test_the_supervised_broker_gives_a_new_municipality_its_partition_user(
     finally:
         broker.stop()
         db.dispose()
+
+
+def test_with_a_secret_a_members_mqtt_url_needs_no_password_in_production(tmp_path: Path) -> None:
+    env = {
+        "CITYOPS_ENV": "production",
+        "CITYOPS_DATA_DIR": str(tmp_path),
+        "CITYOPS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+        "CITYOPS_MQTT_URL": "mqtt://broker.example:1883",
+        "CITYOPS_INGEST_SECRET_FILE": None,
+    }
+    without = CliRunner().invoke(app, ["ingest"], env=env | {"CITYOPS_INGEST_SECRET": None})
+    assert without.exit_code == 2
+    assert "CITYOPS_MQTT_URL has no password" in without.output
+    with_secret = CliRunner().invoke(app, ["ingest"], env=env | {"CITYOPS_INGEST_SECRET": SECRET})
+    assert with_secret.exit_code == 2  # refused further on: the partitions need PostgreSQL
+    assert "CITYOPS_MQTT_URL" not in with_secret.output
+    assert "needs PostgreSQL" in with_secret.output
