@@ -198,10 +198,13 @@ class RuleEngine:
     def sensor_state(self, sensor_id: str) -> SensorState:
         """alarm, else offline (a silence rule), else stale, else ok once anything arrived."""
         track = self._tracks.get(sensor_id)
-        if track is not None:
-            if any(evaluator.in_alarm for evaluator in track.evaluators):
-                return SensorState.ALARM
-            if any(evaluator.offline for evaluator in track.evaluators):
+        if track is not None:  # loops, not any(): once per sensor of every batch
+            offline = False
+            for evaluator in track.evaluators:
+                if evaluator.in_alarm:
+                    return SensorState.ALARM
+                offline = offline or evaluator.offline
+            if offline:
                 return SensorState.OFFLINE
         if self.staleness.is_stale(sensor_id):
             return SensorState.STALE

@@ -66,12 +66,15 @@ def publish(
         with db.connect() as conn:
             found = [(m, load_summary(conn, m, i)) for m, i in changed]
         live.publish_many([LiveMessage(m, LiveKind.INCIDENT, s) for m, s in found if s is not None])
+    # built without pydantic's validation: every field is the pipeline's own, already typed
+    # (a float, an aware datetime, a SensorState), and there is one per sensor of every batch
+    sensor = SensorPayload.model_construct
     live.publish_many(
         [
             LiveMessage(
                 muni,
                 LiveKind.SENSOR,
-                SensorPayload(
+                sensor(
                     id=sensor_id,
                     value=None if x is None else x.value,
                     ts=None if x is None else x.ts,
