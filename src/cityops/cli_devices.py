@@ -196,6 +196,14 @@ def sync(
     print_config: Annotated[
         bool, typer.Option("--print-config", help="also print the mosquitto.conf lines")
     ] = False,
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            "--rotate-ingest-secret",
+            help="allow changing or removing ingest partition users' passwords (only with "
+            "every `cityops ingest` stopped)",
+        ),
+    ] = False,
 ) -> None:
     """Write Mosquitto's password and ACL files from the database and make it reload them.
     With CITYOPS_INGEST_SECRET(_FILE) also one user per partition of multi-process ingest
@@ -219,7 +227,10 @@ def sync(
     finally:
         db.dispose()
     try:
-        result = mosquitto.sync(rows, password_file, acl_file, pid_file, users)
+        result = mosquitto.sync(rows, password_file, acl_file, pid_file, users, rotate=rotate)
+    except mosquitto.PartitionChangeError as err:
+        console.print(f"[red]sync refused, nothing written:[/red] {err}")
+        raise typer.Exit(2) from None
     except (OSError, ValueError) as err:
         console.print(f"[red]sync failed:[/red] {err}")
         raise typer.Exit(1) from None

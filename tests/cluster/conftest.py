@@ -20,7 +20,9 @@ from tests.harness import (
 )
 from tests.town import neighbour_yaml
 
-PG_PORT, MQTT_PORT = 20110, 20111
+PG_PORT = int(os.environ.get("CITYOPS_TEST_CLUSTER_PG_PORT", "20110"))
+MQTT_PORT = int(os.environ.get("CITYOPS_TEST_CLUSTER_MQTT_PORT", "20111"))
+"""Overridable, so that two people's runs of these tests on one machine do not collide."""
 TOWNS = tuple(f"town{i}" for i in range(1, 7))
 
 

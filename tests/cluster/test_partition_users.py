@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cityops.app import import_config
-from cityops.bus.mosquitto import acl_file, check_names, password_file
+from cityops.bus.mosquitto import acl_file, changed_partitions, check_names, password_file
 from cityops.bus.mosquitto_conf import find_mosquitto
 from cityops.bus.supervisor import SupervisedMosquitto
 from cityops.cli import app
@@ -152,3 +152,17 @@ def test_with_a_secret_a_members_mqtt_url_needs_no_password_in_production(tmp_pa
     assert with_secret.exit_code == 2  # refused further on: the partitions need PostgreSQL
     assert "CITYOPS_MQTT_URL" not in with_secret.output
     assert "needs PostgreSQL" in with_secret.output
+
+
+def test_a_sync_that_would_change_or_drop_a_partition_password_is_caught() -> None:
+    def users(secret: str, *munis: str) -> list[PartitionUser]:
+        return [PartitionUser(f"ci-{m}", m, partition_hash(secret, f"ci-{m}"), ()) for m in munis]
+
+    now = users(SECRET, "north", "south")
+    files = (password_file([], now), acl_file([], now))
+    assert changed_partitions(*files, now) == []
+    assert changed_partitions(*files, users(SECRET, "north", "south", "east")) == []  # added
+    assert changed_partitions(*files, users("r" * 40, "north", "south")) == ["ci-north", "ci-south"]
+    assert changed_partitions(*files, users(SECRET, "north")) == ["ci-south"]
+    assert changed_partitions(*files, []) == ["ci-north", "ci-south"]
+    assert changed_partitions("", "", now) == []  # a first sync

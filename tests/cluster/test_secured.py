@@ -39,6 +39,7 @@ pytestmark = pytest.mark.timeout(180)
 
 SECURED_PORT = 21111
 SECRET = "partition-test-secret-" + "x" * 20  # 42 characters
+ROTATED = "partition-test-rotated-" + "y" * 20
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,18 @@ def gateways(db: Engine) -> dict[str, tuple[str, str]]:
     return {town: issue(db, DeviceScope("gw", DeviceKind.GATEWAY, town)) for town in TOWNS}
 
 
-def sync(broker: MosquittoServer, db_url: str, prefix: str, secret: str | None = SECRET) -> str:
-    """The real `cityops mqtt sync` (SIGHUP included) with the ingest secret; its output."""
+def sync(
+    broker: MosquittoServer,
+    db_url: str,
+    prefix: str,
+    secret: str | None = SECRET,
+    *,
+    rotate: bool = True,
+    code: int = 0,
+) -> str:
+    """The real `cityops mqtt sync` (SIGHUP included) with the ingest secret; its output.
+    ``rotate`` by default: each test starts with no member running and users of its own
+    prefix, dropping the last test's (which the sync refuses without the flag)."""
     env: dict[str, str | None] = {
         "CITYOPS_DATABASE_URL": db_url,
         "CITYOPS_INGEST_CLIENT_PREFIX": prefix,
@@ -71,17 +82,45 @@ def sync(broker: MosquittoServer, db_url: str, prefix: str, secret: str | None =
     }
     args = ["mqtt", "sync", "--password-file", str(broker.password_path)]
     args += ["--acl-file", str(broker.acl_path), "--pid-file", str(broker.pid_path)]
+    args += ["--rotate-ingest-secret"] if rotate else []
     result = CliRunner().invoke(app, args, env=env)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     time.sleep(0.5)  # SIGHUP is asynchronous: let Mosquitto re-read both files
     return result.output
 
 
 def members_on(
-    broker: MosquittoServer, db_url: str, prefix: str, tmp_path: Path, n: int
+    broker: MosquittoServer,
+    db_url: str,
+    prefix: str,
+    tmp_path: Path,
+    n: int,
+    secret: str = SECRET,
 ) -> list[Member]:
-    env = {"CITYOPS_INGEST_SECRET": SECRET}
+    env = {"CITYOPS_INGEST_SECRET": secret}
     return [Member(f"m{i}", db_url, broker.url, tmp_path / f"m{i}", prefix, env) for i in range(n)]
+
+
+def warm_up(db: Engine, broker: MosquittoServer, gateways: dict[str, tuple[str, str]]) -> None:
+    """Every partition's session live: a low reading per town, half an hour before the
+    publisher's, sent again every second until stored (a client id's first subscription is
+    when the broker starts queueing for it; a lease claimed is not yet a session)."""
+    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=6, minutes=30)
+    payload = f'{{"value": 1.0, "ts": "{base.isoformat()}"}}'
+    devices = [Device(broker.host, broker.port, *gateways[town]) for town in TOWNS]
+    for device in devices:
+        assert device.connect()
+    try:
+        deadline = time.monotonic() + 60
+        while missing := set(TOWNS) - {m for m, _s, _t in stored_readings(db)}:
+            assert time.monotonic() < deadline, f"no session live for {sorted(missing)}"
+            for town, device in zip(TOWNS, devices, strict=True):
+                if town in missing:
+                    device.publish(f"cityops/{town}/sensors/river-2/readings", payload)
+            time.sleep(1.0)
+    finally:
+        for device in devices:
+            device.stop()
 
 
 def test_members_on_a_secured_broker_take_partitions_and_hand_over_exactly_once(
@@ -101,6 +140,7 @@ def test_members_on_a_secured_broker_take_partitions_and_hand_over_exactly_once(
             m.start()
         names = [m.name for m in members]
         wait_for(lambda: balanced(db, names, TOWNS), 45, "three members holding two towns each")
+        warm_up(db, secured, gateways)
         publisher = Publisher(secured.port, TOWNS, episodes=4, rate=150, credentials=gateways)
         publisher.start()
         time.sleep(3.0)  # mid-stream
@@ -173,6 +213,7 @@ def test_a_device_credential_cannot_take_a_partition_session(
     member.start()
     try:
         wait_for(lambda: set(owners(db).values()) == {"m0"}, 45, "the member holding all")
+        warm_up(db, secured, gateways)  # one reading per town
         # a gateway asking for the partition's client id gets its own username as its id
         user, secret = gateways["town1"]
         thief = Device(secured.host, secured.port, user, secret, client_id=session, v5=True)
@@ -186,7 +227,7 @@ def test_a_device_credential_cannot_take_a_partition_session(
             thief.publish("cityops/town1/sensors/river-1/readings", payload)
         thief.stop()
         wait_for(
-            lambda: sum(1 for m, *_ in stored_readings(db) if m == "town1") == 20,
+            lambda: sum(1 for m, *_ in stored_readings(db) if m == "town1") == 1 + 20,
             30,
             "the gateway's readings stored by the undisturbed partition session",
         )
@@ -208,3 +249,54 @@ def test_sync_without_the_secret_writes_no_partition_user(
     )
     assert short.exit_code == 2, short.output
     assert "at least 32" in short.output
+
+
+def test_a_secret_rotated_in_a_quiet_moment_with_the_members_stopped(
+    db: Engine,
+    cluster_db: str,
+    secured: MosquittoServer,
+    prefix: str,
+    gateways: dict[str, tuple[str, str]],
+    tmp_path: Path,
+) -> None:
+    """The procedure of docs/SCALING.md "Rotating the secret": Mosquitto 2.0.11 drops what is
+    queued for a session whose password a reload changes, so the partitions' queues must be
+    empty: publishing paused, everything stored, the members stopped, then the sync."""
+    sync(secured, cluster_db, prefix)
+    (old,) = members_on(secured, cluster_db, prefix, tmp_path / "old", 1)
+    old.start()
+    publisher: Publisher | None = None
+    new: Member | None = None
+    try:
+        wait_for(lambda: set(owners(db).values()) == {"m0"}, 45, "the member holding all")
+        warm_up(db, secured, gateways)
+        publisher = Publisher(secured.port, TOWNS, episodes=1, rate=150, credentials=gateways)
+        publisher.start()
+        wait_until_stored(db, publisher, 60)
+        assert old.stop() == 0, old.log_tail()
+        files = (secured.password_path.read_text(), secured.acl_path.read_text())
+        refused = sync(secured, cluster_db, prefix, ROTATED, rotate=False, code=2)
+        assert "--rotate-ingest-secret" in refused
+        assert (secured.password_path.read_text(), secured.acl_path.read_text()) == files
+        sync(secured, cluster_db, prefix, ROTATED)  # the members are stopped: allowed
+        (new,) = members_on(secured, cluster_db, prefix, tmp_path / "new", 1, ROTATED)
+        new.start()
+        wait_for(lambda: set(owners(db).values()) == {"m0"}, 45, "the new member holding all")
+        before = len(stored_readings(db))
+        gateway = Device(secured.host, secured.port, *gateways["town2"])
+        assert gateway.connect()
+        for minute in range(10):
+            ts = (publisher.base + timedelta(hours=1, minutes=minute)).isoformat()
+            gateway.publish(
+                "cityops/town2/sensors/river-1/readings", f'{{"value": 1, "ts": "{ts}"}}'
+            )
+        gateway.stop()
+        wait_for(lambda: len(stored_readings(db)) == before + 10, 30, "readings after rotation")
+        check_exactly_once(db, publisher)
+        assert "MQTT connection of partition" not in new.log_tail(), new.log_tail()
+    finally:
+        if publisher is not None:
+            publisher.stop()
+        if new is not None:
+            new.stop()
+        old.stop()
