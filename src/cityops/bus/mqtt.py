@@ -105,6 +105,11 @@ manual-ack subscriber at 20 messages per database transaction."""
 SESSION_EXPIRY_S = 7 * 24 * 3600
 """How long the broker keeps our session and its queue while CityOps is down (MQTT 5)."""
 
+QUEUE_LIMIT = 5 * RECEIVE_MAXIMUM
+"""Messages queued for the ingest worker (from every client of it) beyond which a client's
+network thread waits before taking another: Mosquitto resuming a persistent session with a
+backlog was measured sending tens of thousands past Receive Maximum (docs/BENCHMARKS.md)."""
+
 
 def make_client(
     client_id: str, *, persistent: bool, manual_ack: bool = False, protocol: str = "5"
@@ -199,6 +204,7 @@ class MqttIngest:
         self.frigate_topics: frozenset[str] = frozenset()
         """``<prefix>/events`` of every municipality's Frigate, as subscribed."""
         self._unsubscribe = pipeline.live.subscribe(self._on_live)
+        self.stopping_client = False
         self._acks = BatchedAcks(self.client)
         pipeline.ack_flushes.append(self._acks.flush)
         self.cap: CapMqtt | None = None
@@ -215,6 +221,7 @@ class MqttIngest:
             )
 
     def stop(self) -> None:
+        self.stopping_client = True  # a network thread held in wait_for_room lets go
         self._unsubscribe()
         if self._acks.flush in self.pipeline.ack_flushes:
             self.pipeline.ack_flushes.remove(self._acks.flush)
@@ -282,6 +289,7 @@ class MqttIngest:
             return
         if qos == 1 and client is self.client:
             message.done = batched
+        self.pipeline.wait_for_room(QUEUE_LIMIT, lambda: self.stopping_client)
         self.pipeline.submit(message)
 
     def _on_live(self, messages: Sequence[LiveMessage]) -> None:

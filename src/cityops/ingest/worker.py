@@ -90,6 +90,8 @@ class IngestWorker:
         self._processing: list[InboundMessage] = []
         """The part of ``_inflight`` inside ``process`` right now."""
         self._last_progress = time.monotonic()
+        self._room = threading.Condition()
+        """Notified after every batch: a receiving thread waits on it in ``wait_for_room``."""
         self.ack_flushes: list[Callable[[], None]] = []
         """Called on this thread once a batch's messages were answered (after its commit): a
         transport that gathers its acknowledgements writes them here (bus/mqtt_acks.py)."""
@@ -130,6 +132,22 @@ class IngestWorker:
         """Queue a message (thread-safe); its ``done`` is called once it is stored or rejected."""
         self.metrics.queued(1)
         self._queue.put(message)
+
+    def wait_for_room(self, limit: int, give_up: Callable[[], bool]) -> None:
+        """Hold the calling thread (a transport's receiving thread) while ``limit`` or more
+        messages are queued or in hand, until a batch makes room, the worker is not running, or
+        ``give_up()`` (checked every half second: a transport that stops). A transport held here
+        reads nothing more, so its sender is held back too (TCP): the queue, and the memory it
+        takes, stay bounded whatever the sender does (docs/BENCHMARKS.md, the backlog)."""
+        if self.backlog < limit:
+            return
+        with self._room:
+            while self.backlog >= limit and self.alive and not give_up():
+                self._room.wait(0.5)
+
+    def _made_room(self) -> None:
+        with self._room:
+            self._room.notify_all()
 
     def between_batches(self, run: Callable[[], None], timeout: float) -> bool:
         """Run ``run`` on the worker thread between two batches (at once when it is not
@@ -188,6 +206,7 @@ class IngestWorker:
                 self._processing = []
                 self._inflight.pop(0)
             self._last_progress = time.monotonic()
+            self._made_room()
 
     def _run(self) -> None:
         next_tick = time.monotonic() + max(self.tick_interval_s, self.startup_grace_s)
@@ -216,6 +235,7 @@ class IngestWorker:
                 self.process(batch)
                 self._inflight = self._processing = []
                 self._last_progress = time.monotonic()
+                self._made_room()
             if command is not None:
                 try:
                     command.run()
