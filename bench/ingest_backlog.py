@@ -20,6 +20,7 @@ embedded amqtt broker lives inside the server and keeps nothing: no backlog can 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,15 @@ def backlog(s: Setup, total: int, days_back: float) -> dict[str, Any]:
     out["drain_peak_parts_mb"] = watch.parts_peak  # sampled at each poll: heap vs mapped files
     out["drain_peak_ingest_backlog"] = watch.queue_peak
     s.server.wait_ready()
+    out["accepted_at_drain_end"] = watch.accepted.or_zero()
+    # the counter counts a redelivered reading again: wait for the ingest's queue to empty
+    # before counting what is stored
+    settle = time.monotonic() + 60
+    while time.monotonic() < settle:
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+            if int(watch.accepted.snapshot().get("ingest_backlog") or 0) == 0:
+                break
+        time.sleep(0.5)
     db = make_engine(s.db_url)
     stored = count_window(db, win)
     db.dispose()
