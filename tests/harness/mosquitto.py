@@ -16,13 +16,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from cityops.bus.mosquitto_conf import find_mosquitto
+
 from .process import (
     MOSQUITTO_MISSING,
     ServerUnavailableError,
     _is_root,
     _make_dir,
     _os_user,
-    find_mosquitto,
 )
 from .server_base import _Server
 

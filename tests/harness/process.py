@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from cityops.bus.mosquitto_conf import find_mosquitto
+
 LOOPBACK = "127.0.0.1"
 
 MOSQUITTO_MISSING = "mosquitto not installed: run `make test` as root or apt-get install mosquitto"
@@ -46,17 +48,6 @@ def free_port(host: str = LOOPBACK) -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def find_mosquitto() -> str | None:
-    """Path of the mosquitto broker binary, or None."""
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    for candidate in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def _version_key(path: Path) -> tuple[int, ...]:

@@ -21,6 +21,8 @@ user (PostgreSQL refuses to run as root); otherwise both run as the current user
 
 from __future__ import annotations
 
+from cityops.bus.mosquitto_conf import find_mosquitto
+
 from .mosquitto import MosquittoServer, _mqtt_connects
 from .postgres import PostgresServer
 from .process import (
@@ -35,7 +37,6 @@ from .process import (
     _pdeathsig_prefix,
     _run_as,
     _sweep_stale,
-    find_mosquitto,
     find_postgres_bin,
     free_port,
     mosquitto_unavailable_reason,
