@@ -38,8 +38,12 @@ def serve(settings: Settings) -> None:
 
     from cityops.api.app import create_api
     from cityops.app import ControlCenter
+    from cityops.app.brokers import ingest_secret_problem
 
     refuse(settings_problems(settings))
+    if (problem := ingest_secret_problem(settings)) is not None:
+        Console(stderr=True).print(f"[red]refused[/red]: {problem}", highlight=False)
+        raise SystemExit(2)
     center = ControlCenter(settings)
     center.start()  # migrates: the accounts can be counted from here on
     try:

@@ -13,7 +13,7 @@ from cityops.bus.broker_auth import BrokerAuthority
 from cityops.bus.mosquitto_conf import find_mosquitto
 from cityops.bus.supervisor import SupervisedMosquitto, embedded_kind
 from cityops.mqtt_url import with_credentials
-from cityops.services.partition_users import read_secret
+from cityops.services.partition_users import IngestSecretError, read_secret
 from cityops.settings import Settings
 
 log = logging.getLogger("cityops.app")
@@ -26,6 +26,20 @@ class Embedded:
     """The ingest's URL, with the credential registered for it."""
     video_url: str | None
     """The in-process video worker's URL with its own credential (when asked for)."""
+
+
+def ingest_secret_problem(settings: Settings) -> str | None:
+    """Why the ingest secret the supervised broker would write partition users with is
+    unusable (missing file, too short, both variables set); None when it is fine or unused.
+    ``serve`` refuses with this line before starting anything (a refusal, not a traceback)."""
+    s = settings
+    if s.ingest != "external" or s.mqtt_url is not None:
+        return None  # only the embedded broker of a server with external ingest reads it
+    try:
+        read_secret(s.ingest_secret, s.ingest_secret_file)
+    except IngestSecretError as err:
+        return str(err)
+    return None
 
 
 def start_embedded_broker(settings: Settings, db: Engine, *, video: bool) -> Embedded:
