@@ -138,8 +138,9 @@ def serve_phases(args: argparse.Namespace, workdir: Path, phases: set[str]) -> d
                     s.server.start()
         if "latency" in phases:
             result["latency"] = []
-            for i, rate in enumerate(args.rates):
-                first = i * args.samples  # each rate triggers sensors of its own
+            runs = [(rate, feed) for rate in args.rates for feed in args.live_feeds]
+            for i, (rate, feed) in enumerate(runs):
+                first = i * args.samples  # each run triggers sensors of its own
                 lat = measured(
                     s,
                     partial(
@@ -151,6 +152,7 @@ def serve_phases(args: argparse.Namespace, workdir: Path, phases: set[str]) -> d
                         args.samples,
                         rate,
                         first,
+                        None if feed == "all" else feed,
                     ),
                 )
                 result["latency"].append(lat)
@@ -203,6 +205,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--rounds", type=int, default=3, help="alternating ceiling/CityOps pairs")
     ap.add_argument("--samples", type=int, default=200, help="latency samples per rate")
     ap.add_argument("--rates", type=_ints, default=[1000, 5000], help="background messages/s")
+    ap.add_argument(
+        "--live-feeds",
+        type=lambda t: t.split(","),
+        default=["all", "incident"],
+        help="latency listeners: all (the whole feed) and/or incident (?kinds=incident)",
+    )
     ap.add_argument("--backlog", type=int, default=1_000_000, help="0: no backlog phase")
     ap.add_argument("--pg-durable", choices=["on", "off"], default="on")
     ap.add_argument("--mqtt-auth", choices=["on", "off"], default="on", help="off: mosquitto")
@@ -222,8 +230,10 @@ def check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         ap.error("--mqtt-auth off needs --mode mosquitto")
     if not 1 <= args.rounds <= 10:
         ap.error("--rounds: 1 to 10")
-    if args.samples * len(args.rates) > BACKGROUND_FIRST:
-        ap.error(f"--samples x number of --rates: at most {BACKGROUND_FIRST} trigger sensors")
+    if unknown := set(args.live_feeds) - {"all", "incident"}:
+        ap.error(f"unknown --live-feeds {sorted(unknown)}; known: all,incident")
+    if args.samples * len(args.rates) * len(args.live_feeds) > BACKGROUND_FIRST:
+        ap.error(f"--samples x --rates x --live-feeds: at most {BACKGROUND_FIRST} trigger sensors")
 
 
 def main() -> None:

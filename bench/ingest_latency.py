@@ -4,10 +4,11 @@ A background publisher sends single-reading messages (one reading per MQTT messa
 ordinary values at ``rate`` per second, paced against the clock, to sensors s800-s999; a second
 publisher sends, 20 times a second, a reading above the threshold to a sensor of its own
 (``first_sensor``..), and a listener on the municipality's live feed (SSE) notes when each
-sensor's new incident arrives. The background rate is reported as published (handed to the
-client library; its QoS 1 acknowledgements are awaited at the end) and as stored (the server's
-counter, less the samples) over the sampling window, and whether both came within 5 % of the
-target.
+sensor's new incident arrives: either the whole feed, as the console reads it, or only its
+incidents (``?kinds=incident``, docs/LIVE.md), as an incident board or an agency's system
+does. The background rate is reported as published (handed to the client library; its QoS 1
+acknowledgements are awaited at the end) and as stored (the server's counter, less the samples)
+over the sampling window, and whether both came within 5 % of the target.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ SAMPLE_GAP_S = 0.05
 
 
 def _listen(
-    http_port: int, token: str, got: dict[str, float], ready: threading.Event, stop: threading.Event
+    url: str, token: str, got: dict[str, float], ready: threading.Event, stop: threading.Event
 ) -> None:
     with httpx.stream(
         "GET",
-        f"http://127.0.0.1:{http_port}/api/v1/m/{MUNI}/live",
+        url,
         timeout=None,
         headers={"Authorization": f"Bearer {token}"},
     ) as r:
@@ -74,17 +75,21 @@ def latency(
     samples: int,
     rate: int,
     first_sensor: int = 0,
+    kinds: str | None = None,
 ) -> dict[str, Any]:
     """p50/p99 from publishing a threshold-crossing reading to its incident on the SSE feed,
     with ``rate`` single-reading messages/s of background load. The load and the samples are
     sent by two gateways of their own (``gateway_url``, ``trigger_url``): the samples do not
-    queue behind the load in one client."""
+    queue behind the load in one client. ``kinds``: the live feed's ``kinds`` (None: all)."""
     if first_sensor + samples > BACKGROUND_FIRST:
         raise ValueError(f"samples use s{first_sensor}..: at most s{BACKGROUND_FIRST - 1}")
     sent: dict[str, float] = {}
     got: dict[str, float] = {}
     ready, stop = threading.Event(), threading.Event()
-    threading.Thread(target=_listen, args=(http_port, token, got, ready, stop), daemon=True).start()
+    url = f"http://127.0.0.1:{http_port}/api/v1/m/{MUNI}/live"
+    if kinds is not None:
+        url += f"?kinds={kinds}"
+    threading.Thread(target=_listen, args=(url, token, got, ready, stop), daemon=True).start()
     ready.wait(10)
     accepted = Accepted(http_port, token)
     load, trigger = Publisher(gateway_url), Publisher(trigger_url)
@@ -112,6 +117,7 @@ def latency(
     lag = accepted.snapshot().get("lag_ms")
     return {
         "background_target_per_s": rate,
+        "live_feed": kinds or "all",
         "background_published_per_s": round(published),
         "background_stored_per_s": round(stored),
         "background_achieved": achieved(rate, published) and achieved(rate, stored),

@@ -133,7 +133,8 @@ def summary(result: dict[str, Any]) -> str:
             )
     for lat in result.get("latency", []):
         out.append(
-            f"latency at {_n(lat['background_target_per_s'])}/s (achieved: "
+            f"latency at {_n(lat['background_target_per_s'])}/s, "
+            f"feed {lat.get('live_feed', 'all')} (achieved: "
             f"{lat['background_achieved']}, published {_n(lat['background_published_per_s'])}/s,"
             f" stored {_n(lat['background_stored_per_s'])}/s): p50 {lat['p50_ms']} ms, "
             f"p99 {lat['p99_ms']} ms, max {lat['max_ms']} ms, "

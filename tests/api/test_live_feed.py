@@ -15,8 +15,8 @@ import pytest
 
 from cityops.api import routes_live
 from cityops.data import DEMO_CONFIG
-from cityops.domain.entities import SensorState
-from cityops.services.live import LiveKind, LiveMessage, SensorPayload
+from cityops.domain.entities import CameraHealth, SensorState
+from cityops.services.live import CameraPayload, LiveKind, LiveMessage, SensorPayload
 from tests.harness.live_server import LiveServer
 from tests.town import TOWN_YAML
 
@@ -160,3 +160,36 @@ def test_a_client_keeping_up_gets_every_message_in_order(
         time.sleep(0.02)
     assert [data["value"] for _, data in feed.events] == [0.0, 1.0, 2.0, 3.0]
     assert [name for name, _ in feed.received] == ["hello"] + ["sensor"] * 4
+
+
+def test_a_client_asking_for_some_kinds_gets_only_those(server: LiveServer) -> None:
+    """``?kinds=camera``: the sensor messages published before the camera's are not sent to it
+    (they are to a client asking for everything), and hello still comes first."""
+    only = Feed(server, "/m/testtown/live?kinds=camera", until="camera")
+    every = Feed(server, "/m/testtown/live", until="camera")
+    assert server.center is not None
+    sensor = SensorPayload(id="river-1", value=1.0, ts=None, state=SensorState.OK)
+    camera = CameraPayload(id="cam-1", health=CameraHealth.OFFLINE)
+    server.center.live.publish_many(
+        [LiveMessage("testtown", LiveKind.SENSOR, sensor)] * 3
+        + [LiveMessage("testtown", LiveKind.CAMERA, camera)]
+    )
+    assert only.done.wait(10)
+    assert every.done.wait(10)
+    assert [name for name, _ in only.received] == ["hello", "camera"]
+    assert only.received[1][1] == {"id": "cam-1", "health": "offline"}
+    assert [name for name, _ in every.received] == ["hello"] + ["sensor"] * 3 + ["camera"]
+
+
+@pytest.mark.parametrize("kinds", ["incident,rumour", "", " , "])
+def test_an_unknown_or_empty_kind_is_refused_with_the_known_ones(
+    server: LiveServer, kinds: str
+) -> None:
+    r = httpx.get(
+        server.api(f"/m/testtown/live?kinds={kinds}"),
+        headers=server.headers(municipality=("testtown",)),
+    )
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "known: hello, incident, sensor, camera" in detail
+    assert ("'rumour'" in detail) == ("rumour" in kinds)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from cityops.api.auth import allow, now_utc, recheck
@@ -45,14 +45,49 @@ def _still_allowed(center: Center, request: Request, mid: str) -> LiveScope | No
         return LiveScope.of(conn, fresh, mid, now)
 
 
+ALWAYS = frozenset({LiveKind.HELLO, LiveKind.RESYNC})
+"""Sent whatever ``kinds`` a client asks for: what a connection needs to stay in step."""
+
+
+def wanted_kinds(kinds: str | None) -> frozenset[LiveKind] | None:
+    """``kinds=incident,camera`` as the set of kinds to send (None: every kind); an unknown
+    name is a 422 that lists the known ones."""
+    if kinds is None:
+        return None
+    names = [name.strip() for name in kinds.split(",") if name.strip()]
+    known = {k.value: k for k in LiveKind}
+    unknown = sorted({name[:40] for name in names if name not in known})
+    if unknown or not names:
+        raise HTTPException(
+            422,
+            f"unknown live kind(s) {', '.join(map(repr, unknown)) or '(none named)'}; "
+            f"known: {', '.join(known)}",
+        )
+    return ALWAYS | {known[name] for name in names}
+
+
 def _sse(message: LiveMessage) -> str:
     return f"event: {message.kind}\ndata: {message.data_json()}\n\n"
 
 
 @router.get("/live", summary="Server-Sent Events: incident, sensor, camera; resync on overflow")
-async def live(caller: Reader, center: Center, rt: Runtime, request: Request) -> StreamingResponse:
+async def live(
+    caller: Reader,
+    center: Center,
+    rt: Runtime,
+    request: Request,
+    kinds: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma-separated kinds to send (e.g. `incident`); `hello` and "
+            "`resync` always come. Absent: every kind.",
+        ),
+    ] = None,
+) -> StreamingResponse:
     """Only what the caller may see: a liaison its agency's incidents and their cameras, a
     neighbour the incidents handed over to it; the stream ends when the membership does."""
+    wanted = wanted_kinds(kinds)
     loop = asyncio.get_running_loop()
     limit = QUEUE_LIMIT
     q: asyncio.Queue[LiveMessage] = asyncio.Queue(limit)
@@ -77,7 +112,9 @@ async def live(caller: Reader, center: Center, rt: Runtime, request: Request) ->
         current = holder[0]
         if current is None or (current.until is not None and now_utc() >= current.until):
             return
-        mine = [m for m in messages if current.admits(m)]
+        mine = [
+            m for m in messages if (wanted is None or m.kind in wanted) and current.admits(m)
+        ]
         if mine:
             loop.call_soon_threadsafe(put, mine)
 
