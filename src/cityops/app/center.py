@@ -42,6 +42,7 @@ from cityops.services.runtime import MunicipalityRuntime
 from cityops.services.views import load_summary
 from cityops.settings import Settings
 from cityops.store.db import make_engine, upgrade
+from cityops.store.sqlite_wal import WalCheckpointer
 from cityops.video.masking import MaskStyle
 from cityops.video.snapshots import SnapshotService
 from cityops.video.worker import VideoWorker
@@ -92,6 +93,7 @@ class ControlCenter:
         self.cap_feeds: CapFeedPoller | None = None
         self.cap_mqtt: CapMqtt | None = None
         self._config_stop: threading.Event | None = None
+        self.wal: WalCheckpointer | None = None
 
     def start(self, *, with_mqtt: bool = True) -> None:
         # Three busy threads share the GIL (MQTT network, ingest worker, API loop): hand it over
@@ -99,6 +101,9 @@ class ControlCenter:
         # large batch (measured: p99 trigger-to-console latency, docs/BENCHMARKS.md).
         sys.setswitchinterval(0.001)
         upgrade(self.settings.db_url)
+        if self.db.dialect.name == "sqlite":  # checkpoints off the ingest's commits
+            self.wal = WalCheckpointer(self.db)
+            self.wal.start()
         self.runtimes = self.load_runtimes()
         if self.external:
             self.start_live_bridge()
@@ -285,4 +290,6 @@ class ControlCenter:
             if late is not None:
                 late.stop()
         self.snapshots.close()
+        if self.wal is not None:
+            self.wal.stop()
         self.db.dispose()
