@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
     from cityops.domain.catalog import MunicipalityConfig
+    from cityops.services.partition_users import PartitionUser
 
 devices_app = typer.Typer(help="MQTT credentials of devices and workers.", no_args_is_help=True)
 mqtt_app = typer.Typer(help="The MQTT broker's side of the credentials.", no_args_is_help=True)
@@ -241,6 +242,35 @@ def sync(
         console.print(f"Mosquitto (pid {result.reloaded_pid}) told to reload")
     else:
         console.print("reload Mosquitto now: systemctl reload mosquitto (or SIGHUP)")
+    if secret and users:
+        _seed(settings.mqtt_url, secret, users, reloading=result.reloaded_pid is not None)
     if print_config:
         # plain, unwrapped: meant to be copied into mosquitto.conf
         typer.echo(mosquitto.config_snippet(password_file.resolve(), acl_file.resolve()), nl=False)
+
+
+def _seed(url: str | None, secret: str, users: list[PartitionUser], *, reloading: bool) -> None:
+    """Make the broker sessions of partitions no member took yet, so the broker queues their
+    readings from now on (docs/SCALING.md "A new partition's session")."""
+    from cityops.bus.partition_seed import seed_partitions
+
+    if url is None:
+        console.print(
+            "[yellow]set CITYOPS_MQTT_URL[/yellow] so that sync makes new partitions' sessions: "
+            "until a member takes a new partition, its readings are not queued"
+        )
+        return
+    db = _engine()
+    try:  # while Mosquitto reloads, a new partition user is refused for a moment
+        report = seed_partitions(db, url, secret, users, retry_s=15.0 if reloading else 0.0)
+    finally:
+        db.dispose()
+    console.print(
+        f"partition sessions: {len(report.created)} made, {len(report.present)} already in "
+        f"the broker, {len(report.held)} held by members"
+    )
+    for muni, why in report.refused.items():
+        console.print(f"[red]no session for {muni}:[/red] {why}; run the sync again once "
+                      "Mosquitto has reloaded")  # fmt: skip
+    if report.refused:
+        raise typer.Exit(1)

@@ -75,6 +75,7 @@ def test_health_is_ok_with_its_documented_shape(client: TestClient) -> None:
         "municipalities": ["testtown"],
         "ingest_members": None,  # this server ingests itself (docs/SCALING.md: external)
         "partitions_unowned": [],
+        "partitions_refused": {},
     }
     spec = client.get("/openapi.json").json()["components"]["schemas"]
     assert spec["HealthStatus"]["enum"] == ["ok", "degraded"]

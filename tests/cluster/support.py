@@ -14,14 +14,17 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 
+from cityops.app import ControlCenter
 from cityops.store import cluster_repo
 from cityops.store import tables as t
 from tests.harness import LOOPBACK
+from tests.town import api_client
 
 SENSORS = ("river-1", "river-2")
 HIGH, LOW = 14, 6
@@ -276,3 +279,10 @@ class Recorder:
 
     def of(self, kind: str) -> set[str]:
         return {m for k, m in self.calls if k == kind}
+
+
+def health(server: ControlCenter) -> dict[str, Any]:
+    """The server's /health answer."""
+    with api_client(server, municipality="town1") as client:
+        answer: dict[str, Any] = client.get("/api/v1/health").json()
+    return answer

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import queue
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -25,7 +24,7 @@ from cityops.services.live_bridge import PAYLOAD_LIMIT, decode, encode
 from cityops.services.views import IncidentSummary
 from cityops.settings import Settings
 from cityops.store import cluster_repo
-from tests.cluster.support import Member, wait_for
+from tests.cluster.support import Member, health, wait_for
 from tests.harness import LOOPBACK, MosquittoServer
 from tests.town import api_client
 
@@ -83,26 +82,6 @@ def test_ingest_refuses_sqlite_with_a_reason(tmp_path: Path) -> None:
         ControlCenter(Settings(data_dir=tmp_path, ingest="external"))
 
 
-@pytest.fixture
-def server(
-    cluster_db: str, cluster_broker: MosquittoServer, tmp_path: Path
-) -> Iterator[ControlCenter]:
-    settings = Settings(
-        data_dir=tmp_path / "server",
-        database_url=cluster_db,
-        mqtt_url=cluster_broker.url,
-        mqtt_client_id=f"srv-{uuid.uuid4().hex[:8]}",
-        ingest="external",
-        camera_probe_s=0,
-        video_worker=False,
-        session_cookie_secure=False,
-    )
-    center = ControlCenter(settings)
-    center.start()
-    yield center
-    center.stop()
-
-
 def test_an_incident_of_an_ingest_process_reaches_the_servers_live_bus_and_mqtt(
     server: ControlCenter, cluster_db: str, cluster_broker: MosquittoServer, tmp_path: Path
 ) -> None:
@@ -122,7 +101,7 @@ def test_an_incident_of_an_ingest_process_reaches_the_servers_live_bus_and_mqtt(
     watcher.connect(LOOPBACK, cluster_broker.port)
     watcher.subscribe("cityops/town1/incidents/+", qos=1)
     watcher.loop_start()
-    before = _health(server)
+    before = health(server)
     assert set(before["reasons"]) == {"ingest_not_running", "ingest_partitions_unowned"}
     assert before["partitions_unowned"] == [f"town{i}" for i in range(1, 7)]
     assert before["ingest_members"] == 0
@@ -130,10 +109,10 @@ def test_an_incident_of_an_ingest_process_reaches_the_servers_live_bus_and_mqtt(
     member.start()
     try:
         wait_for(lambda: _holds_all(server), 45, "the ingest process to hold every town")
-        health = _health(server)
-        assert (health["status"], health["ingest_members"]) == ("ok", 1), health
-        assert health["partitions_unowned"] == []
-        assert health["mqtt_connected"] is True
+        now = health(server)
+        assert (now["status"], now["ingest_members"]) == ("ok", 1), now
+        assert now["partitions_unowned"] == []
+        assert now["mqtt_connected"] is True
         base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
         publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="live-pub")
         publisher.connect(LOOPBACK, cluster_broker.port)
@@ -159,12 +138,6 @@ def test_an_incident_of_an_ingest_process_reaches_the_servers_live_bus_and_mqtt(
     finally:
         watcher.loop_stop()
         assert member.stop() == 0, member.log_tail()
-
-
-def _health(server: ControlCenter) -> dict[str, Any]:
-    with api_client(server, municipality="town1") as client:
-        answer: dict[str, Any] = client.get("/api/v1/health").json()
-    return answer
 
 
 def _holds_all(server: ControlCenter) -> bool:

@@ -19,7 +19,7 @@ from tests.town import MUNI, T0, town_db
 
 def test_migrations_reach_head_and_config_is_stored(db_url: str) -> None:
     db = town_db(db_url)
-    assert current_revision(db) == "0013"
+    assert current_revision(db) == "0014"
     with db.connect() as conn:
         stored = catalog_repo.latest_configs(conn)
         assert [s.municipality for s in stored] == [MUNI]

@@ -56,6 +56,9 @@ class HealthReason(StrEnum):
     MQTT_DISCONNECTED = "mqtt_disconnected"
     INGEST_PARTITIONS_UNOWNED = "ingest_partitions_unowned"
     """External ingest: a municipality no live `cityops ingest` member holds (docs/SCALING.md)."""
+    INGEST_PARTITION_LOGIN_REFUSED = "ingest_partition_login_refused"
+    """External ingest: the broker refuses a member's partition login (``partitions_refused``
+    says why, per municipality; docs/SCALING.md "A refused partition login")."""
 
 
 class Health(BaseModel):
@@ -84,6 +87,12 @@ class Health(BaseModel):
         description="External ingest: municipalities no live member holds (their readings wait "
         "in the broker)",
     )
+    partitions_refused: dict[str, str] = Field(
+        default_factory=dict,
+        description="External ingest: municipality -> why the broker refuses the login of the "
+        "member holding it (e.g. 'partition login refused: not authorized'); its readings wait "
+        "in the broker, or are not queued at all before its session first existed",
+    )
     municipalities: list[str]
 
 
@@ -92,6 +101,7 @@ def health(center: Center) -> Health:
     reasons = []
     members: int | None = None
     unowned: list[str] = []
+    refused: dict[str, str] = {}
     external = center.settings.ingest == "external"
     mqtt = getattr(center, "mqtt_control", None) if external else center.mqtt
     mqtt_ok = mqtt is None or mqtt.connected.is_set()
@@ -102,10 +112,13 @@ def health(center: Center) -> Health:
         with center.db.connect() as conn:
             members = len(cluster_repo.live_members(conn, center.settings.ingest_lease_s))
             unowned = cluster_repo.unowned(conn, center.runtimes)
+            refused = cluster_repo.session_errors(conn, center.runtimes)
         if not members:
             reasons.append(HealthReason.INGEST_NOT_RUNNING)
         if unowned:
             reasons.append(HealthReason.INGEST_PARTITIONS_UNOWNED)
+        if refused:
+            reasons.append(HealthReason.INGEST_PARTITION_LOGIN_REFUSED)
         worker = None
     elif pipeline is None:
         reasons.append(HealthReason.INGEST_NOT_RUNNING)
@@ -128,6 +141,7 @@ def health(center: Center) -> Health:
         municipalities=sorted(center.runtimes),
         ingest_members=members,
         partitions_unowned=unowned,
+        partitions_refused=refused,
     )
 
 

@@ -105,7 +105,12 @@ class IngestProcess:
         pipeline.fence = sessions.fence
         lease = LeaseSettings(lease_s=s.ingest_lease_s, heartbeat_s=s.ingest_heartbeat_s)
         manager = PartitionManager(
-            self.db, self.member, lambda: configured(self.db), sessions, lease
+            self.db,
+            self.member,
+            lambda: configured(self.db),
+            sessions,
+            lease,
+            login_errors=sessions.login_errors,  # shown by the server's /health
         )
         self.manager = sessions.manager = manager
         pipeline.start()

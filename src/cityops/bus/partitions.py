@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 import paho.mqtt.client as mqtt
 from sqlalchemy import Connection
 
-from cityops.bus.mqtt import SUBSCRIPTIONS, MqttIngest
+from cityops.bus.mqtt import SUBSCRIPTIONS, MqttIngest, connect
 from cityops.ingest.cap_mqtt import CapMqtt
 from cityops.ingest.pipeline import FenceError, IngestPipeline
 from cityops.mqtt_url import with_credentials
@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 
 SESSION_TAKEN_OVER = 142
 """MQTT 5 DISCONNECT reason: another connection took this client id's session."""
+REFUSED = "partition login refused"
+
+
+def refusal(reason: object) -> str:
+    """What a refused partition login is called in the logs and in /health."""
+    return f"{REFUSED}: {str(reason).lower()}"
 
 
 def partition_topics(municipality: str) -> tuple[str, ...]:
@@ -67,6 +73,19 @@ class PartitionSession(MqttIngest):
         self.paused = False
         """Set: received messages are left unacknowledged (the broker redelivers them)."""
         self.taken_over = threading.Event()
+        self.answered = threading.Event()
+        """Set by the first CONNACK, accepted or not."""
+        self.refused: str | None = None
+        """Why the broker refused the last login (None once a login succeeds): /health
+        shows it through the partition's row (services/partitions.py)."""
+
+    def start(self, wait_s: float = 15.0) -> None:
+        """Connect; return once the broker answered (a refusal too: paho retries it in the
+        background, and the next partition need not wait) or after ``wait_s``."""
+        connect(self.client, self.address, persistent=True)
+        self.client.loop_start()
+        if not self.answered.wait(wait_s):
+            log.warning("partition %s: the broker has not answered yet", self.municipality)
 
     def frigate_wanted(self) -> frozenset[str]:
         """Only this municipality's Frigate events topic."""
@@ -78,8 +97,12 @@ class PartitionSession(MqttIngest):
         self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
     ) -> None:
         if getattr(rc, "is_failure", False):
+            self.refused = refusal(rc)
+            self.answered.set()
             log.error("MQTT connection of partition %s refused: %s", self.municipality, rc)
             return
+        self.refused = None
+        self.answered.set()
         self.frigate_topics = self.frigate_wanted()
         topics = [*self.subscriptions, *sorted(self.frigate_topics)]
         client.subscribe([(topic, 1) for topic in topics])
@@ -151,6 +174,12 @@ class PartitionSessions:
 
     def client_id(self, municipality: str) -> str:
         return client_id(self.client_prefix, municipality)
+
+    def login_errors(self) -> dict[str, str]:
+        """Partition -> why the broker refused its session's last login (the manager writes
+        them to the partitions' rows for /health)."""
+        sessions = list(self.sessions.values())  # one C-level copy: no lock a drain holds
+        return {s.municipality: s.refused for s in sessions if s.refused is not None}
 
     def url_of(self, municipality: str) -> str:
         """The broker URL a partition's session connects with (its own credential)."""

@@ -18,7 +18,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,6 +51,21 @@ class Partitions(Protocol):
         """Stop consuming it at once: another member owns it now."""
 
 
+def ensure(db: Engine, municipalities: Iterable[str]) -> None:
+    """A partition row (no owner, epoch 0) for each of ``municipalities`` without one."""
+    with db.begin() as conn:
+        cluster_repo.ensure_partitions(conn, municipalities)  # a transaction of its own
+
+
+@contextmanager
+def unclaimed(db: Engine, municipality: str) -> Iterator[bool]:
+    """Whether no member ever claimed ``municipality`` (its row made by ``ensure``); while
+    the block runs, its row stays locked and a member's claim of it waits. Keep it short: a
+    waiting member renews none of its other leases meanwhile."""
+    with db.begin() as conn:
+        yield bool(cluster_repo.lock_never_claimed(conn, [municipality]))
+
+
 def fair_share(partitions: int, members: int) -> int:
     return math.ceil(partitions / max(members, 1))
 
@@ -64,8 +80,12 @@ class PartitionManager:
         municipalities: Callable[[], Iterable[str]],
         target: Partitions,
         lease: LeaseSettings = LeaseSettings(),
+        login_errors: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.db, self.member, self.lease = db, member_id, lease
+        self._login_errors = login_errors
+        """Partition -> why the broker refused its session's login: written to its row at
+        each heartbeat, for the server's /health."""
         self._municipalities, self._target = municipalities, target
         self.held: dict[str, int] = {}
         """Municipality -> the epoch this member claimed it with."""
@@ -102,6 +122,9 @@ class PartitionManager:
         with self.db.begin() as conn:
             cluster_repo.heartbeat(conn, self.member, socket.gethostname(), os.getpid())
             renewed = cluster_repo.renew(conn, self.member, self.held, self.lease.lease_s)
+            errors = self._login_errors()
+            faults = {m: errors.get(m) for m in renewed}
+            cluster_repo.report_session_errors(conn, self.member, faults)
             gone = cluster_repo.forget_silent(conn, self.lease.lease_s)
             members = len(cluster_repo.live_members(conn, self.lease.lease_s))
         self._renewed_at = time.monotonic()

@@ -125,7 +125,7 @@ def claim(conn: Connection, member: str, municipality: str, lease_s: float) -> i
     the claim waits for that batch's commit and the new owner reads its rule state after it."""
     row = conn.execute(
         text(
-            "UPDATE ingest_partitions SET owner = :o, epoch = epoch + 1, "
+            "UPDATE ingest_partitions SET owner = :o, epoch = epoch + 1, session_error = NULL, "
             "lease_until = clock_timestamp() + make_interval(secs => :s) "
             "WHERE municipality = :m AND (owner IS NULL OR lease_until IS NULL "
             "OR lease_until < clock_timestamp()) RETURNING epoch"
@@ -139,7 +139,7 @@ def release(conn: Connection, member: str, municipality: str, epoch: int) -> boo
     """Give ``municipality`` up (its batches drained and acknowledged): free for a claim."""
     row = conn.execute(
         text(
-            "UPDATE ingest_partitions SET owner = NULL, lease_until = NULL "
+            "UPDATE ingest_partitions SET owner = NULL, lease_until = NULL, session_error = NULL "
             "WHERE municipality = :m AND owner = :o AND epoch = :e RETURNING municipality"
         ),
         {"m": municipality, "o": member, "e": epoch},
@@ -182,3 +182,44 @@ def partitions(conn: Connection) -> list[PartitionRow]:
     t = ingest_partitions
     rows = conn.execute(t.select().order_by(t.c.municipality))
     return [PartitionRow(r.municipality, r.owner, int(r.epoch), r.lease_until) for r in rows]
+
+
+def lock_never_claimed(conn: Connection, municipalities: Iterable[str]) -> list[str]:
+    """Of ``municipalities``, those never claimed (epoch 0), their rows locked ``FOR UPDATE``
+    until the transaction ends (a claim waits; no lock on SQLite, where no member runs)."""
+    names = sorted(set(municipalities))
+    if not names:
+        return []
+    t = ingest_partitions
+    query = (
+        select(t.c.municipality)
+        .where(t.c.municipality.in_(names), t.c.epoch == 0)
+        .order_by(t.c.municipality)
+        .with_for_update()
+    )
+    return list(conn.execute(query).scalars())
+
+
+def report_session_errors(conn: Connection, member: str, errors: Mapping[str, str | None]) -> None:
+    """Record, for partitions ``member`` owns (rows it has just renewed, so locked in order
+    already), why the broker refused their session's login, or None once it succeeds."""
+    rows = [{"m": m, "o": member, "e": None if e is None else e[:200]} for m, e in errors.items()]
+    if rows:
+        conn.execute(
+            text(
+                "UPDATE ingest_partitions SET session_error = :e WHERE municipality = :m "
+                "AND owner = :o AND session_error IS DISTINCT FROM :e"
+            ),
+            rows,
+        )
+
+
+def session_errors(conn: Connection, municipalities: Iterable[str]) -> dict[str, str]:
+    """Of ``municipalities``, partition -> its owner's refused login, while the lease runs."""
+    names = sorted(set(municipalities))
+    if not names:
+        return {}
+    tail = "AND session_error IS NOT NULL AND lease_until >= clock_timestamp() "
+    tail += "ORDER BY municipality"
+    rows = _partitions_in(conn, "municipality, session_error", names, tail)
+    return {r.municipality: r.session_error for r in rows}

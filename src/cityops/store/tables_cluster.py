@@ -32,4 +32,6 @@ ingest_partitions = Table(
     Column("owner", String(128)),
     Column("epoch", BigInteger, nullable=False),
     Column("lease_until", UTCDateTime()),
+    Column("session_error", String(200)),
+    # why the broker refused the owner's session login (shown by /health); NULL when fine
 )
