@@ -5,6 +5,7 @@ them (docs/STORAGE.md). Run by the housekeeping thread and by retention."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,20 +18,29 @@ from cityops.store import tables as t
 
 log = logging.getLogger(__name__)
 
-BATCH = 5000
-"""Marked hours taken per transaction."""
+BATCH = 200
+"""Marked hours taken per transaction. A transaction holds SQLite's write lock, and on
+PostgreSQL the marks it took (an ingest storing a reading of one of those hours waits for it):
+200 hours take about 35-75 ms here, 5,000 took 0.6-0.7 s, a stall of every ingest commit once
+a minute with a thousand sensors (docs/BENCHMARKS.md). The whole job takes as long either way."""
+MIN_PAUSE_S = 0.01
 
 
 def run_pending(db: Engine, *, max_batches: int | None = None) -> int:
-    """Recompute the rollups of every hour ingest marked; the hourly rows written."""
+    """Recompute the rollups of every hour ingest marked; the hourly rows written. After each
+    full transaction the job waits as long as it took (``MIN_PAUSE_S`` at least): a writer
+    waiting for the lock (SQLite's busy handler polls with growing sleeps) gets it in between."""
     written = batches = 0
     while max_batches is None or batches < max_batches:
+        started = time.monotonic()
         with db.begin() as conn:
             taken = repo.take_pending(conn, BATCH)
             if not taken:
                 break
             written += repo.roll_up(conn, taken)
         batches += 1
+        if len(taken) == BATCH:  # more may be waiting
+            time.sleep(max(MIN_PAUSE_S, time.monotonic() - started))
     return written
 
 
