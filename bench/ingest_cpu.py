@@ -14,7 +14,9 @@ Reported: the process's CPU time (user + system, ``time.process_time``) per mess
 of ``--runs`` runs (a run in which another process took the cores costs wall time, hardly CPU
 time). Stores: a SQLite file in WAL (as ``cityops serve`` opens it) and a durable PostgreSQL
 (tests/harness, fsync and synchronous_commit on). No MQTT broker: paho's own parsing of each
-PUBLISH is not in these figures (docs/BENCHMARKS.md "Where the time goes").
+PUBLISH is not in these figures (docs/BENCHMARKS.md "Where the time goes"). Also reported: the
+wall time of a restart's ``restore()`` once the messages are in (every gauge's rule state, and
+its rate-of-change window rebuilt from the readings stored since its entry).
 """
 
 from __future__ import annotations
@@ -94,11 +96,15 @@ def run(url: str, total: int) -> dict[str, Any]:
         for i in range(warm, warm + total, BATCH):
             pipeline.process([inbound(_mqtt_message(t, p), done) for t, p in pairs[i : i + BATCH]])
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        restarted = IngestPipeline(db, load_runtimes(db))
+        wall1 = time.perf_counter()
+        restarted.restore()  # rule state, marks, the rate-of-change windows rebuilt
+        restore = time.perf_counter() - wall1
     finally:
         db.dispose()
     if acked[0] != total + warm:
         raise SystemExit(f"{acked[0]} of {total + warm} messages acknowledged")
-    return {"cpu_us": cpu / total * 1e6, "wall_us": wall / total * 1e6}
+    return {"cpu_us": cpu / total * 1e6, "wall_us": wall / total * 1e6, "restore_s": restore}
 
 
 def measure(name: str, urls: Sequence[str], total: int) -> dict[str, Any]:
@@ -110,6 +116,7 @@ def measure(name: str, urls: Sequence[str], total: int) -> dict[str, Any]:
         "cpu_us_per_message": round(best["cpu_us"], 1),
         "cpu_us_all_runs": [round(r["cpu_us"], 1) for r in runs],
         "wall_us_per_message": round(best["wall_us"], 1),
+        "restore_s_all_runs": [round(r["restore_s"], 3) for r in runs],
     }
 
 

@@ -9,12 +9,15 @@ back exactly where it stopped.
 State keys and subjects:
 
 - threshold, rate-of-change and silence rules: one entry per watched sensor, subject = sensor id.
-  A rate-of-change or silence entry changes with every reading (its window, the receive time);
-  a threshold entry only when the rule's own state does (pending, raised, clearing), and there
-  is none while it is idle. The newest reading time evaluated per sensor, which keeps a
-  redelivered reading from being evaluated twice, is the store's per-sensor mark (the sensors
-  table's ``last_ts``, committed with the batch that evaluated it), given back to
-  :meth:`RuleEngine.restore_state` as ``evaluated``;
+  A silence entry changes with every reading (the receive time); a threshold entry only when
+  the rule's own state does (pending, raised, clearing), and there is none while it is idle; a
+  rate-of-change entry (its window as of its ``ts``) on the first reading, when the rule's state
+  changes and when a late reading falls inside its window, and the readings stored after its
+  ``ts`` rebuild the window on restore (domain/engine_rate.py), given to
+  :meth:`RuleEngine.restore_state` as ``readings``. The newest reading time evaluated per
+  sensor, which keeps a redelivered reading from being evaluated twice, is the store's
+  per-sensor mark (the sensors table's ``last_ts``, committed with the batch that evaluated
+  it), given back to :meth:`RuleEngine.restore_state` as ``evaluated``;
 - correlation rules: ``events`` (the window of recent events) and ``cluster-<n>`` per active
   cluster (deleted, i.e. ``None`` in the dirty state, when the cluster expires);
 - camera event rules keep no state.
@@ -28,7 +31,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cityops.domain.engine_events import CameraRuleEval, CorrelationEval, Geo
+from cityops.domain.engine_rate import ReadingsSince, rebuild_windows
 from cityops.domain.engine_sensors import (
+    RateEval,
     SensorEval,
     SensorTrack,
     SilenceEval,
@@ -47,7 +52,7 @@ from cityops.domain.rules import (
 )
 from cityops.domain.staleness import DEFAULT_STALE_FACTOR, Staleness
 
-__all__ = ["JsonValue", "RuleEngine", "SensorState"]
+__all__ = ["JsonValue", "ReadingsSince", "RuleEngine", "SensorState"]
 
 
 class RuleEngine:
@@ -87,6 +92,7 @@ class RuleEngine:
         self._tracks: dict[str, SensorTrack] = {}
         self._evals: dict[str, SensorEval] = {}
         self._silences: list[SilenceEval] = []
+        self._rates: list[RateEval] = []
         self._rules_by_sensor: dict[str, list[Rule]] = {}
         self._camera_rules: dict[str, list[CameraRuleEval]] = {}
         self._correlation_rules: dict[str, list[CorrelationEval]] = {}
@@ -124,6 +130,8 @@ class RuleEngine:
         self._rules_by_sensor.setdefault(sensor.id, []).append(rule)
         if isinstance(evaluator, SilenceEval):
             self._silences.append(evaluator)
+        elif isinstance(evaluator, RateEval):
+            self._rates.append(evaluator)
 
     # --- input -----------------------------------------------------------------------------
 
@@ -140,6 +148,8 @@ class RuleEngine:
         ts = epoch(at)
         last = track.last_ts
         if last is not None and ts <= last:
+            for evaluator in track.evaluators:
+                evaluator.on_late(ts)
             return []
         track.last_ts = ts
         self._dirty.update(track.keys)
@@ -246,11 +256,17 @@ class RuleEngine:
         }
 
     def restore_state(
-        self, state: Mapping[str, JsonValue], evaluated: Mapping[str, datetime]
+        self,
+        state: Mapping[str, JsonValue],
+        evaluated: Mapping[str, datetime],
+        readings: ReadingsSince | None = None,
     ) -> None:
         """Replace the whole state with ``state`` (as stored from take_dirty_state/export_state)
         and ``evaluated``: each sensor's newest reading time evaluated, as committed (the
         sensors table's ``last_ts``); a reading no newer than it is ignored, as before the stop.
+        ``readings`` gives the stored readings that rebuild the rate-of-change windows whose
+        entries are older than ``evaluated`` (a ValueError without it: the window would be
+        wrong); none is asked for when the state is export_state()'s.
 
         Entries of rules or sensors that no longer exist, and entries that cannot be read, are
         skipped and marked dirty, so the next take_dirty_state() deletes (or rewrites) them.
@@ -282,6 +298,7 @@ class RuleEngine:
                 ts = epoch(at)
                 if watched.last_ts is None or ts > watched.last_ts:
                     watched.last_ts = ts
+        rebuild_windows(self._rates, readings)
 
     def _restore_entry(self, key: str, value: JsonValue) -> bool:
         evaluator = self._evals.get(key)

@@ -25,11 +25,12 @@ SensorRule = ThresholdRule | RateOfChangeRule | SilenceRule
 class SensorTrack:
     """One watched sensor: the newest reading time evaluated and the rules that watch it.
 
-    ``keys`` are the state keys of the evaluators whose state moves with every reading (rate of
-    change: its window; silence: the receive time); the others (threshold) add their key to
-    ``dirty`` themselves, only when their state changes. The newest reading time evaluated is
-    not part of any entry that is not rewritten anyway: the store's per-sensor mark (the sensors
-    table's ``last_ts``, written with every batch) gives it back (``RuleEngine.restore_state``).
+    ``keys`` are the state keys of the evaluators whose state moves with every reading
+    (silence: the receive time); the others (threshold, rate of change) add their key to
+    ``dirty`` themselves, only when their entry must be rewritten. The newest reading time
+    evaluated is not part of any entry that is not rewritten anyway: the store's per-sensor mark
+    (the sensors table's ``last_ts``, written with every batch) gives it back
+    (``RuleEngine.restore_state``).
     """
 
     __slots__ = ("dirty", "evaluators", "keys", "last_ts", "sensor")
@@ -74,6 +75,9 @@ class SensorEval:
         self, ts: float, value: float, at: datetime, received_at: datetime
     ) -> Trigger | None:
         raise NotImplementedError
+
+    def on_late(self, ts: float) -> None:
+        """A reading of the sensor at ``ts``, no newer than the newest evaluated: not evaluated."""
 
     def reset(self) -> None:
         raise NotImplementedError

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cityops.ingest import tick as ticking
@@ -41,6 +41,16 @@ PRUNE_INTERVAL_S = 60.0
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def restore_engine(conn: Connection, rt: MunicipalityRuntime) -> None:
+    """A municipality's rule engine put back as committed: its rule state, each sensor's newest
+    evaluated reading time, and the stored readings that rebuild rate-of-change windows."""
+    rt.engine.restore_state(
+        obs.load_rule_state(conn, rt.id),
+        obs.last_evaluated(conn, rt.id),
+        lambda since: obs.readings_since(conn, rt.id, since),
+    )
 
 
 class IngestPipeline(IngestWorker):
@@ -84,9 +94,7 @@ class IngestPipeline(IngestWorker):
         """Load every municipality's rule state and sensors' latest values as committed."""
         with self.db.connect() as conn:
             for rt in self.runtimes.values():
-                rt.engine.restore_state(
-                    obs.load_rule_state(conn, rt.id), obs.last_evaluated(conn, rt.id)
-                )
+                restore_engine(conn, rt)
                 rt.engine.take_dirty_state()
                 for x in obs.sensor_latest(conn, rt.id).values():
                     self._latest[(rt.id, x.sensor_id)] = x
@@ -98,9 +106,7 @@ class IngestPipeline(IngestWorker):
         def swap() -> None:
             with self.db.connect() as conn:
                 for rt in runtimes.values():
-                    rt.engine.restore_state(
-                        obs.load_rule_state(conn, rt.id), obs.last_evaluated(conn, rt.id)
-                    )
+                    restore_engine(conn, rt)
             for muni in [m for m in self.runtimes if m not in runtimes]:
                 del self.runtimes[muni]
             self.runtimes.update(runtimes)  # one key at a time: readers never see it empty
