@@ -13,7 +13,8 @@ While CityOps runs, a thread watches the broker: restarted when it dies (it relo
 clients whose credential is gone): the same 5 s bound as the amqtt broker's. With an ingest
 secret the files also hold a user per municipality for `cityops ingest` members connecting to
 this broker (docs/SCALING.md "Partition credentials"): a new municipality gets its user within
-the same bound.
+the same bound, and the broker session of each partition no member took yet is made then
+(bus/partition_seed.py), so its readings are queued before a member takes it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from cityops.bus.mosquitto_conf import (
     internal_username,
     render_config,
 )
+from cityops.bus.partition_seed import seed_partitions
 from cityops.services import devices
 from cityops.services.partition_users import PartitionUser, partition_users
 
@@ -98,6 +100,8 @@ class SupervisedMosquitto:
         self._internal: dict[str, str] = {}  # username -> hash of this start's secret
         self._written = (self._read(self.files.passwd), self._read(self.files.acl))
         """What the credential files hold (as the broker last read them)."""
+        self._partitions: list[PartitionUser] = []
+        """The partition users of the last sync, whose sessions ``_seed`` makes."""
         self._sync_lock = threading.Lock()  # the watcher and add_internal
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -142,6 +146,7 @@ class SupervisedMosquitto:
             write_atomically(self.files.conf, config)
             self._launch()
         self._wait_listening(timeout)
+        self._seed()
         self._stop.clear()
         self._watcher = threading.Thread(target=self._watch, name="cityops-broker", daemon=True)
         self._watcher.start()
@@ -204,7 +209,8 @@ class SupervisedMosquitto:
                     backoff = 0.5
                 if time.monotonic() - synced >= self.refresh_s:
                     synced = time.monotonic()
-                    self.sync_credentials()
+                    if self.sync_credentials():
+                        self._seed()
             except Exception:  # the database or the broker for a moment: try again
                 log.exception("embedded Mosquitto supervision failed; retrying")
                 self._stop.wait(backoff)
@@ -221,6 +227,7 @@ class SupervisedMosquitto:
                 if self.ingest_secret is not None:
                     secret, prefix = self.ingest_secret, self.client_prefix
                     users = partition_users(conn, secret, prefix, rows)
+        self._partitions = users
         with self._sync_lock:
             texts = credential_files(
                 rows, self._internal, anonymous=self.anonymous, partitions=users
@@ -233,6 +240,16 @@ class SupervisedMosquitto:
             if reload and self.alive() and self.pid is not None:
                 os.kill(self.pid, signal.SIGHUP)
             return True
+
+    def _seed(self) -> None:
+        """Make the broker sessions of partitions no member took yet, as `cityops mqtt sync`
+        does (bus/partition_seed.py): their readings are queued from now on."""
+        if self.db is None or self.ingest_secret is None or not self._partitions:
+            return
+        try:  # a new user is refused until the broker has reloaded: retried a while
+            seed_partitions(self.db, self.url, self.ingest_secret, self._partitions, retry_s=15)
+        except Exception:
+            log.exception("making new partitions' sessions failed; tried again at next change")
 
     # -- stop -------------------------------------------------------------------------------
 
