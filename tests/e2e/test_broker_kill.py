@@ -40,6 +40,7 @@ from cityops.domain.devices import DeviceKind, DeviceScope
 from cityops.services import devices
 from cityops.store import tables as t
 from cityops.store.db import make_engine
+from tests.e2e.stored_readings import stored_times
 from tests.harness import LOOPBACK, free_port
 from tests.town import MUNI, town_db
 
@@ -165,20 +166,6 @@ class Gateway:
         self.client.loop_stop()
 
 
-def stored(db_url: str) -> list[datetime]:
-    db = make_engine(db_url)
-    try:
-        with db.connect() as conn:
-            rows = conn.execute(
-                select(t.readings.c.ts).where(
-                    t.readings.c.municipality == MUNI, t.readings.c.sensor_id == SENSOR
-                )
-            )
-            return [row.ts for row in rows]
-    finally:
-        db.dispose()
-
-
 def incidents(db_url: str) -> int:
     """Incidents of the test town's PM10 rule (every reading is above its threshold)."""
     db = make_engine(db_url)
@@ -251,7 +238,7 @@ def test_every_acknowledged_reading_survives_sigkill(
         db_url = f"sqlite:///{tmp_path / 'cityops.db'}"
         seen, quiet = -1, 0.0
         while quiet < 5.0:  # until nothing more arrives for 5 s (everything, or all there is)
-            have = set(stored(db_url))
+            have = set(stored_times(db_url, MUNI, SENSOR))
             if acked <= have:
                 break
             quiet = quiet + 0.5 if len(have) == seen else 0.0
@@ -260,7 +247,7 @@ def test_every_acknowledged_reading_survives_sigkill(
     finally:
         gateway.stop()
         server.stop()
-    rows = stored(db_url)
+    rows = stored_times(db_url, MUNI, SENSOR)
     assert len(rows) == len(set(rows)), "a reading stored twice"
     assert set(rows) <= gateway.published()
     # rule state survived too: above 50 for an hour of readings opens one incident, once

@@ -16,30 +16,17 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import func, select
 
 from cityops.bus import mqtt as bus_mqtt
-from cityops.store import tables as t
-from cityops.store.db import make_engine
+from tests.e2e.stored_readings import stored_times
 from tests.harness import MosquittoServer
 from tests.town import MUNI, start_center
 
 pytestmark = pytest.mark.mosquitto
 
+SENSOR = "river-2"
 QUEUED = 3000
 LIMIT = 100
-
-
-def stored(center_db_url: str) -> int:
-    db = make_engine(center_db_url)
-    try:
-        with db.connect() as conn:
-            query = select(func.count()).where(
-                t.readings.c.municipality == MUNI, t.readings.c.sensor_id == "river-2"
-            )
-            return int(conn.execute(query).scalar_one())
-    finally:
-        db.dispose()
 
 
 def test_a_resumed_backlog_is_taken_no_faster_than_it_is_stored(
@@ -55,7 +42,7 @@ def test_a_resumed_backlog_is_taken_no_faster_than_it_is_stored(
     base = datetime.now(UTC) - timedelta(days=3)
     infos = [
         pub.publish(
-            f"cityops/{MUNI}/sensors/river-2/readings",
+            f"cityops/{MUNI}/sensors/{SENSOR}/readings",
             json.dumps({"value": 1.0, "ts": (base + timedelta(seconds=i)).isoformat()}),
             qos=1,
         )
@@ -83,11 +70,12 @@ def test_a_resumed_backlog_is_taken_no_faster_than_it_is_stored(
     watcher.start()
     try:
         deadline = time.monotonic() + 120
-        while stored(db_url) < QUEUED and time.monotonic() < deadline:
+        while len(stored_times(db_url, MUNI, SENSOR)) < QUEUED and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         done.set()
         watcher.join()
         center.stop()
-    assert stored(db_url) == QUEUED  # every reading, once (readings are unique per sensor, ts)
+    stored = stored_times(db_url, MUNI, SENSOR)  # unique per sensor and time: each once
+    assert len(stored) == QUEUED
     assert 0 < peak <= LIMIT, peak
