@@ -9,10 +9,11 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from cityops.ingest import payloads
 from cityops.ingest.payloads import (
     Decoded,
     Rejected,
@@ -127,6 +128,27 @@ def test_decode_events_returns_or_rejects(doc: Any, source: tuple[str, str]) -> 
 def test_parse_topic_returns_a_topic_or_none(topic: str) -> None:
     found = parse_topic(topic)
     assert found is None or found.municipality in topic
+
+
+ID = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}", fullmatch=True)
+
+
+@FAST
+@given(
+    topic=ID.flatmap(
+        lambda m: st.sampled_from(
+            [f"cityops/{m}/readings", f"cityops/{m}/sensors/{m}/readings", f"cityops/{m}/x"]
+        )
+    )
+    | st.text(min_size=190, max_size=400).map(lambda s: f"cityops/{s}/readings")
+)
+@example(topic=f"cityops/{'m' * 64}/sensors/{'s' * 64}/readings")  # the longest there is
+def test_parse_topic_answers_as_the_pattern_does_again_and_again(topic: str) -> None:
+    """The kept answers (parse_topic remembers recent topics) are the pattern's, also for the
+    longest ids and for topics too long to be one."""
+    expected = payloads._TOPIC.match(topic) is not None
+    assert (parse_topic(topic) is not None) == expected
+    assert (parse_topic(topic) is not None) == expected
 
 
 @FAST

@@ -60,6 +60,15 @@ class Committed:
     """Other live messages of the batch (persons' tracks), told after its incidents."""
 
 
+ONE_ACCEPTED = MessageOutcome(1, ())
+
+
+def _outcome(accepted: int, rejections: list[Rejection]) -> MessageOutcome:
+    if accepted == 1 and not rejections:  # the commonest answer; immutable, so shared
+        return ONE_ACCEPTED
+    return MessageOutcome(accepted, tuple(rejections))
+
+
 def commit(
     db: Engine,
     runtimes: Mapping[str, MunicipalityRuntime],
@@ -85,7 +94,7 @@ def commit(
             w.events.extend(decoded.events)
             persons.add(index, muni, decoded)
         accepted = len(decoded.readings) + len(decoded.events) + persons.count(index)
-        result.outcomes.append(MessageOutcome(accepted, tuple(decoded.rejections)))
+        result.outcomes.append(_outcome(accepted, decoded.rejections))
         letters.extend(letter(message, rej, muni) for rej in decoded.rejections)
     latest = result.latest
     with db.begin() as conn:

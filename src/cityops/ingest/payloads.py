@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -70,7 +71,19 @@ class Topic:
     source_id: str | None
 
 
+TOPIC_MAX = 200
+"""Longer than any topic ``_TOPIC`` matches (two ids of at most 64 characters and the rest)."""
+
+
 def parse_topic(topic: str) -> Topic | None:
+    """The CityOps topic ``topic`` is, or None. A device sends on the same topic again and
+    again: the answers of the last 8,192 topics are kept (``Topic`` is immutable; a topic too
+    long to be one is refused without a look, so the kept ones stay small)."""
+    return None if len(topic) > TOPIC_MAX else _parse_topic(topic)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_topic(topic: str) -> Topic | None:
     m = _TOPIC.match(topic)
     if m is None:
         return None
