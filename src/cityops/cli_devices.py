@@ -269,8 +269,13 @@ def _seed(url: str | None, secret: str, users: list[PartitionUser], *, reloading
         f"partition sessions: {len(report.created)} made, {len(report.present)} already in "
         f"the broker, {len(report.held)} held by members"
     )
+    if report.refused and not reloading:  # the files are written; the broker has not read them
+        console.print(
+            f"[yellow]no session yet for {', '.join(report.refused)}[/yellow] (the broker does "
+            "not know their users before it reloads): reload Mosquitto, then run the sync again"
+        )
+        return
     for muni, why in report.refused.items():
-        console.print(f"[red]no session for {muni}:[/red] {why}; run the sync again once "
-                      "Mosquitto has reloaded")  # fmt: skip
+        console.print(f"[red]no session for {muni}:[/red] {why}")
     if report.refused:
         raise typer.Exit(1)

@@ -39,9 +39,11 @@ def sync(
     *,
     rotate: bool = True,
     code: int = 0,
+    pid_file: bool = True,
 ) -> str:
     """The real `cityops mqtt sync` (SIGHUP and the new partitions' sessions included) with the
-    ingest secret; its output, once the broker has reloaded. ``rotate`` by default: each test
+    ingest secret; its output, once the broker has reloaded (without ``pid_file`` it is not
+    told to). ``rotate`` by default: each test
     starts with no member running and users of its own prefix, dropping the last test's
     (which the sync refuses without the flag)."""
     env: dict[str, str | None] = {
@@ -52,7 +54,8 @@ def sync(
         "CITYOPS_INGEST_SECRET_FILE": None,
     }
     args = ["mqtt", "sync", "--password-file", str(broker.password_path)]
-    args += ["--acl-file", str(broker.acl_path), "--pid-file", str(broker.pid_path)]
+    args += ["--acl-file", str(broker.acl_path)]
+    args += ["--pid-file", str(broker.pid_path)] if pid_file else []
     args += ["--rotate-ingest-secret"] if rotate else []
     before = reloads(broker)
     result = CliRunner().invoke(app, args, env=env)
@@ -122,3 +125,10 @@ class Rig:
             publisher.stop()
         for member in self.members:
             member.stop()
+
+
+def reload(broker: MosquittoServer) -> None:
+    """SIGHUP the broker by hand, and wait until it has re-read its files."""
+    before = reloads(broker)
+    broker.reload()
+    wait_for(lambda: reloads(broker) > before, 60, "Mosquitto to reload its files")

@@ -10,7 +10,7 @@ import pytest
 
 from cityops.app import ControlCenter
 from tests.cluster.conftest import TOWNS
-from tests.cluster.secured import Rig, sync
+from tests.cluster.secured import Rig, reload, sync
 from tests.cluster.support import (
     check_exactly_once,
     health,
@@ -42,6 +42,18 @@ def test_readings_sent_before_any_member_ran_are_queued_and_stored_once(rig: Rig
     assert f"0 made, 0 already in the broker, {len(TOWNS)} held by members" in held, held
     rig.warm_up()  # the member still consumes every partition
     assert "taken over by another process" not in member.log_tail(), member.log_tail()
+
+
+def test_without_a_pid_file_sync_names_the_sessions_to_make_after_the_reload(rig: Rig) -> None:
+    """`sync && systemctl reload mosquitto` must reach the reload: the users are written, the
+    broker does not know them yet, so the sync says which sessions wait and succeeds."""
+    out = sync(rig.broker, rig.db_url, rig.prefix, pid_file=False)
+    assert f"{len(TOWNS)} ingest partition users" in out, out
+    assert "no session yet for town1, town2" in out, out
+    assert "reload Mosquitto, then run the sync again" in out, out
+    reload(rig.broker)
+    again = sync(rig.broker, rig.db_url, rig.prefix, pid_file=False)
+    assert f"partition sessions: {len(TOWNS)} made" in again, again
 
 
 def test_a_refused_partition_login_shows_in_health_until_it_succeeds(
