@@ -16,7 +16,7 @@ from cityops.domain.observations import Reading
 from cityops.store import observations_repo as obs
 from cityops.store import tables as t
 from cityops.store.db import make_engine, upgrade
-from cityops.store.sqlite_wal import Checkpoint, WalCheckpointer, checkpoint
+from cityops.store.sqlite_wal import Checkpoint, WalCheckpointer, applies, checkpoint
 from tests.harness.live_server import LiveServer
 from tests.town import TOWN_YAML
 
@@ -114,9 +114,13 @@ def test_stop_leaves_the_database_without_its_log(db: Engine, tmp_path: Path) ->
     assert stored(db) == 5000
 
 
-def test_only_sqlite_has_it() -> None:
-    with pytest.raises(ValueError, match="SQLite"):
-        WalCheckpointer(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+@pytest.mark.parametrize(
+    "url", ["postgresql+psycopg://nobody@127.0.0.1:1/none", "sqlite://", "sqlite:///:memory:"]
+)
+def test_only_a_sqlite_file_has_it(url: str) -> None:
+    assert not applies(make_engine(url))
+    with pytest.raises(ValueError, match="SQLite database in a file"):
+        WalCheckpointer(make_engine(url))
 
 
 def test_the_control_center_on_sqlite_runs_it(tmp_path: Path) -> None:

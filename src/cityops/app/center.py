@@ -43,6 +43,7 @@ from cityops.services.views import load_summary
 from cityops.settings import Settings
 from cityops.store.db import make_engine, upgrade
 from cityops.store.sqlite_wal import WalCheckpointer
+from cityops.store.sqlite_wal import applies as wal_applies
 from cityops.video.masking import MaskStyle
 from cityops.video.snapshots import SnapshotService
 from cityops.video.worker import VideoWorker
@@ -101,7 +102,7 @@ class ControlCenter:
         # large batch (measured: p99 trigger-to-console latency, docs/BENCHMARKS.md).
         sys.setswitchinterval(0.001)
         upgrade(self.settings.db_url)
-        if self.db.dialect.name == "sqlite":  # checkpoints off the ingest's commits
+        if wal_applies(self.db):  # SQLite: checkpoints off the ingest's commits
             self.wal = WalCheckpointer(self.db)
             self.wal.start()
         self.runtimes = self.load_runtimes()

@@ -56,6 +56,13 @@ def _no_auto_checkpoint(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def applies(engine: Engine) -> bool:
+    """A SQLite database in a file (an in-memory one has no log, and its only connection must
+    not be closed)."""
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+
+
 def checkpoint(engine: Engine) -> Checkpoint:
     """One passive checkpoint of ``engine``'s database."""
     with engine.connect() as conn:
@@ -68,8 +75,8 @@ class WalCheckpointer:
     checkpoint off on every connection made from then on (the pool's idle ones are replaced)."""
 
     def __init__(self, engine: Engine, interval_s: float = INTERVAL_S) -> None:
-        if engine.dialect.name != "sqlite":
-            raise ValueError("WAL checkpoints are SQLite's")
+        if not applies(engine):
+            raise ValueError("WAL checkpoints are those of a SQLite database in a file")
         self.engine = engine
         self.interval_s = interval_s
         self.checkpoints = 0
