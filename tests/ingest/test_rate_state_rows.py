@@ -5,18 +5,21 @@ every reading redelivered and a late one stored gives the triggers of an uninter
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from cityops.app import import_config, load_runtimes
+from cityops.domain.observations import Reading
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline
+from cityops.store import observations_repo as obs
 from cityops.store import tables as t
 from tests.ingest.test_pipeline import incidents, msg
 from tests.ingest.test_rule_state_rows import GAUGES
-from tests.town import FrozenClock
+from tests.town import MUNI, FrozenClock
 
 RISING = GAUGES.split("rules:")[0] + (
     "rules:\n"
@@ -106,3 +109,33 @@ def test_without_the_rebuild_the_restart_misses_the_rise(
     restarted = start(db, clock)
     restarted.process([reading(clock, 41.0)])  # 31 above 10
     assert [i["rule_id"] for i in incidents(db)] == ["rise"]
+
+
+@pytest.mark.parametrize("chunk", [1, 500])
+def test_readings_since_gives_each_sensor_its_own_range(
+    db: Engine, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The store's side of the rebuild: each sensor's readings from its own time on, oldest
+    first, nothing of another sensor or municipality (in statements of ``chunk`` sensors on
+    PostgreSQL)."""
+    monkeypatch.setattr(obs, "_SINCE_CHUNK", chunk)
+    t0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    rows = [
+        Reading(MUNI, sensor, t0 + timedelta(minutes=m), float(m))
+        for sensor in ("river-1", "river-2", "pm10-1")
+        for m in (3, 0, 2, 1)
+    ]
+    with db.begin() as conn:
+        obs.insert_readings(conn, rows)
+        got = obs.readings_since(
+            conn,
+            MUNI,
+            {"river-1": t0 + timedelta(minutes=2), "river-2": t0, "silent": t0},
+        )
+        elsewhere = obs.readings_since(conn, "elsewhere", {"river-1": t0})
+    assert got == {
+        "river-1": [(t0 + timedelta(minutes=m), float(m)) for m in (2, 3)],
+        "river-2": [(t0 + timedelta(minutes=m), float(m)) for m in (0, 1, 2, 3)],
+        "silent": [],
+    }
+    assert elsewhere == {"river-1": []}
