@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -803,13 +804,18 @@ def test_restore_after_any_step_behaves_as_if_never_stopped() -> None:
 
 class StoredReadings:
     """The readings table as the ingest keeps it: every reading of a batch stored (one per
-    sensor and time: a redelivered one is not stored again), whatever the engine made of it."""
+    sensor and time: a redelivered one is not stored again), whatever the engine made of it;
+    and the sensors table's mark: the newest reading's time and receive time."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[datetime, float]] = {}
+        self.rx: dict[str, dict[datetime, datetime]] = {}
 
-    def insert(self, sensor: str, ts: datetime, value: float) -> None:
+    def insert(
+        self, sensor: str, ts: datetime, value: float, received: datetime | None = None
+    ) -> None:
         self.rows.setdefault(sensor, {}).setdefault(ts, value)
+        self.rx.setdefault(sensor, {}).setdefault(ts, ts if received is None else received)
 
     def since(self, since: Mapping[str, datetime]) -> dict[str, list[tuple[datetime, float]]]:
         """What observations_repo.readings_since answers."""
@@ -822,6 +828,11 @@ class StoredReadings:
         """The sensors table's ``last_ts``: each sensor's newest stored reading time."""
         return {sensor: max(rows) for sensor, rows in self.rows.items() if rows}
 
+    def received(self) -> dict[str, datetime]:
+        """The sensors table's ``last_received_at``: the newest reading's receive time (as
+        first stored: a redelivery of it is no newer, so it moves nothing)."""
+        return {sensor: self.rx[sensor][ts] for sensor, ts in self.last().items()}
+
 
 def test_dirty_entries_and_the_stored_readings_restore_the_exported_state() -> None:
     """After every step, what the store holds (the dirty entries written, the readings stored)
@@ -830,22 +841,26 @@ def test_dirty_entries_and_the_stored_readings_restore_the_exported_state() -> N
     engine = make_engine(*scenario_rules())
     store: dict[str, JsonValue] = {}
     table = StoredReadings()
-    rewrites = 0
+    rewrites: Counter[str] = Counter()
     for step in scenario():
         run(engine, [step])
         if step.reading is not None:
-            table.insert(step.reading[0], S0 + timedelta(seconds=step.seconds), step.reading[1])
+            sensor, value = step.reading
+            moment = S0 + timedelta(seconds=step.seconds)
+            table.insert(sensor, moment, value, S0 + timedelta(seconds=step.rx))
         for key, value in json_round_trip(dict(engine.take_dirty_state())).items():
-            rewrites += key == "flood-rise|level-1"
+            rewrites[key] += 1
             if value is None:
                 store.pop(key, None)
             else:
                 store[key] = value
         restored = make_engine(*scenario_rules())
-        restored.restore_state(json_round_trip(store), table.last(), table.since)
+        restored.restore_state(json_round_trip(store), table.last(), table.since, table.received())
         assert json_round_trip(restored.export_state()) == json_round_trip(engine.export_state())
     assert engine.take_dirty_state() == {}
-    assert rewrites == 5  # baseline, raised, clearing, cleared, a late reading; not 70
+    assert rewrites["flood-rise|level-1"] == 5  # baseline, raised, clearing, cleared, a late one
+    assert rewrites["offline|level-1"] == 1  # the first reading; not 70
+    assert rewrites["offline|temp-1"] == 3  # the first reading, raised, cleared; not 50
     assert sorted(store) == [  # flood-high cleared at 2700: an idle threshold keeps no entry
         "flood-rise|level-1",
         "frost|temp-1",

@@ -6,32 +6,26 @@ pipeline stores what :meth:`RuleEngine.take_dirty_state` returns in the same tra
 readings that changed it, and after a restart :meth:`RuleEngine.restore_state` puts the engine
 back exactly where it stopped.
 
-State keys and subjects:
-
-- threshold, rate-of-change and silence rules: one entry per watched sensor, subject = sensor id.
-  A silence entry changes with every reading (the receive time); a threshold entry only when
-  the rule's own state does (pending, raised, clearing), and there is none while it is idle; a
-  rate-of-change entry (its window as of its ``ts``) on the first reading, when the rule's state
-  changes and when a late reading falls inside its window, and the readings stored after its
-  ``ts`` rebuild the window on restore (domain/engine_rate.py), given to
-  :meth:`RuleEngine.restore_state` as ``readings``. The newest reading time evaluated per
-  sensor, which keeps a redelivered reading from being evaluated twice, is the store's
-  per-sensor mark (the sensors table's ``last_ts``, committed with the batch that evaluated
-  it), given back to :meth:`RuleEngine.restore_state` as ``evaluated``;
-- correlation rules: ``events`` (the window of recent events) and ``cluster-<n>`` per active
-  cluster (deleted, i.e. ``None`` in the dirty state, when the cluster expires);
-- camera event rules keep no state.
+What is stored under which key, and how the committed readings complete it on restore, is in
+domain/engine_restore.py.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from cityops.domain.engine_events import CameraRuleEval, CorrelationEval, Geo
-from cityops.domain.engine_rate import ReadingsSince, rebuild_windows
+from cityops.domain.engine_restore import (
+    ReadingsSince,
+    finish_sensors,
+    last_evaluated,
+    reset_sensors,
+    restore_entry,
+    value_of,
+)
 from cityops.domain.engine_sensors import (
     RateEval,
     SensorEval,
@@ -39,7 +33,7 @@ from cityops.domain.engine_sensors import (
     SilenceEval,
     make_sensor_eval,
 )
-from cityops.domain.engine_support import BadStateError, JsonValue, epoch
+from cityops.domain.engine_support import JsonValue, epoch
 from cityops.domain.entities import Camera, LonLat, Municipality, Sensor, SensorState
 from cityops.domain.observations import Event, EventSource, Reading
 from cityops.domain.rules import (
@@ -125,7 +119,7 @@ class RuleEngine:
         if track is None:
             track = self._tracks[sensor.id] = SensorTrack(sensor, self._dirty)
         evaluator = make_sensor_eval(rule, track)
-        track.add(evaluator)
+        track.evaluators.append(evaluator)
         self._evals[evaluator.key] = evaluator
         self._rules_by_sensor.setdefault(sensor.id, []).append(rule)
         if isinstance(evaluator, SilenceEval):
@@ -152,7 +146,6 @@ class RuleEngine:
                 evaluator.on_late(ts)
             return []
         track.last_ts = ts
-        self._dirty.update(track.keys)
         triggers: list[Trigger] = []
         for evaluator in track.evaluators:
             trigger = evaluator.on_reading(ts, value, at, received_at)
@@ -233,7 +226,7 @@ class RuleEngine:
         """Entries changed since the last call (None: delete the entry); clears the dirty set."""
         dirty = sorted(self._dirty)
         self._dirty.clear()
-        return {key: self._value_of(key) for key in dirty}
+        return {key: value_of(self._evals, self._correlations, key) for key in dirty}
 
     def export_state(self) -> dict[str, JsonValue]:
         """All state entries: what the store holds once every dirty entry has been written."""
@@ -249,33 +242,28 @@ class RuleEngine:
     def last_evaluated(self) -> dict[str, datetime]:
         """The newest reading time evaluated of each watched sensor that had one (what the
         store's per-sensor mark holds once the batch that evaluated it is committed)."""
-        return {
-            sensor_id: datetime.fromtimestamp(track.last_ts, UTC)
-            for sensor_id, track in self._tracks.items()
-            if track.last_ts is not None
-        }
+        return last_evaluated(self._tracks)
 
     def restore_state(
         self,
         state: Mapping[str, JsonValue],
         evaluated: Mapping[str, datetime],
         readings: ReadingsSince | None = None,
+        received: Mapping[str, datetime] | None = None,
     ) -> None:
         """Replace the whole state with ``state`` (as stored from take_dirty_state/export_state)
-        and ``evaluated``: each sensor's newest reading time evaluated, as committed (the
-        sensors table's ``last_ts``); a reading no newer than it is ignored, as before the stop.
-        ``readings`` gives the stored readings that rebuild the rate-of-change windows whose
-        entries are older than ``evaluated`` (a ValueError without it: the window would be
-        wrong); none is asked for when the state is export_state()'s.
+        and ``evaluated`` (each sensor's newest reading time evaluated, as committed: the sensors
+        table's ``last_ts``; a reading no newer is ignored, as before the stop). ``readings``
+        (the stored readings, rebuilding rate-of-change windows) and ``received`` (the receive
+        time of each sensor's reading at ``evaluated``, for silence rules) give what readings
+        evaluated after an entry changed in it: domain/engine_restore.py (a ValueError when one
+        is needed and not given; none is after export_state()).
 
         Entries of rules or sensors that no longer exist, and entries that cannot be read, are
         skipped and marked dirty, so the next take_dirty_state() deletes (or rewrites) them.
         Staleness starts over too: its receive times are restored with ``staleness.restore``.
         """
-        for evaluator in self._evals.values():
-            evaluator.reset()
-        for track in self._tracks.values():
-            track.last_ts = None
+        reset_sensors(self._tracks)
         self.staleness.reset()  # receive times come from the sensors table, not rule state
         self._geo.reset()
         for correlation in self._correlations:
@@ -285,49 +273,14 @@ class RuleEngine:
             if not isinstance(key, str):
                 continue
             try:
-                known = self._restore_entry(key, value)
+                known = restore_entry(self._evals, self._correlations, self._geo, key, value)
             except (ValueError, TypeError, AttributeError, OverflowError):
                 known = False
             if not known:
                 self._dirty.add(key)
         for correlation in self._correlations:
             correlation.finish_restore(self._dirty)
-        for sensor_id, at in evaluated.items():
-            watched = self._tracks.get(sensor_id)
-            if watched is not None:
-                ts = epoch(at)
-                if watched.last_ts is None or ts > watched.last_ts:
-                    watched.last_ts = ts
-        rebuild_windows(self._rates, readings)
-
-    def _restore_entry(self, key: str, value: JsonValue) -> bool:
-        evaluator = self._evals.get(key)
-        if evaluator is not None:
-            try:
-                ts = evaluator.restore(value)
-            except BadStateError:
-                evaluator.reset()
-                raise
-            track = evaluator.track
-            if ts is not None and (track.last_ts is None or ts > track.last_ts):
-                track.last_ts = ts
-            return True
-        for correlation in self._correlations:
-            if key.startswith(correlation.prefix):
-                origin = correlation.restore(key[len(correlation.prefix) :], value)
-                if origin is not None:
-                    self._geo.adopt(origin)
-                return True
-        return False
-
-    def _value_of(self, key: str) -> JsonValue:
-        evaluator = self._evals.get(key)
-        if evaluator is not None:
-            return evaluator.to_json()
-        for correlation in self._correlations:
-            if key.startswith(correlation.prefix):
-                return correlation.value_of(key[len(correlation.prefix) :])
-        return None
+        finish_sensors(self._tracks, self._silences, self._rates, evaluated, received, readings)
 
 
 def _origin(

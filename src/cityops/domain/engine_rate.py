@@ -61,7 +61,6 @@ class RateEval(SensorEval):
     )
 
     rule: RateOfChangeRule
-    moves_with_readings = False
 
     def __init__(self, rule: RateOfChangeRule, track: SensorTrack) -> None:
         super().__init__(rule, track)

@@ -29,7 +29,6 @@ class ThresholdEval(SensorEval):
     )
 
     rule: ThresholdRule
-    moves_with_readings = False
 
     def __init__(self, rule: ThresholdRule, track: SensorTrack) -> None:
         super().__init__(rule, track)

@@ -25,27 +25,19 @@ SensorRule = ThresholdRule | RateOfChangeRule | SilenceRule
 class SensorTrack:
     """One watched sensor: the newest reading time evaluated and the rules that watch it.
 
-    ``keys`` are the state keys of the evaluators whose state moves with every reading
-    (silence: the receive time); the others (threshold, rate of change) add their key to
-    ``dirty`` themselves, only when their entry must be rewritten. The newest reading time
-    evaluated is not part of any entry that is not rewritten anyway: the store's per-sensor mark
-    (the sensors table's ``last_ts``, written with every batch) gives it back
-    (``RuleEngine.restore_state``).
+    Each evaluator adds its key to ``dirty`` itself, only when its entry must be rewritten (its
+    own state changed), never merely because a reading was evaluated. What moves with every
+    reading is the store's per-sensor mark (the sensors table's ``last_ts`` and
+    ``last_received_at``, written with every batch), given back to ``RuleEngine.restore_state``.
     """
 
-    __slots__ = ("dirty", "evaluators", "keys", "last_ts", "sensor")
+    __slots__ = ("dirty", "evaluators", "last_ts", "sensor")
 
     def __init__(self, sensor: Sensor, dirty: set[str]) -> None:
         self.sensor = sensor
         self.dirty = dirty
         self.last_ts: float | None = None
         self.evaluators: list[SensorEval] = []
-        self.keys: tuple[str, ...] = ()
-
-    def add(self, evaluator: SensorEval) -> None:
-        self.evaluators.append(evaluator)
-        if evaluator.moves_with_readings:
-            self.keys = (*self.keys, evaluator.key)
 
 
 class SensorEval:
@@ -54,8 +46,6 @@ class SensorEval:
     __slots__ = ("key", "rule", "sensor", "track")
 
     rule: SensorRule
-    moves_with_readings = True
-    """Its state changes with every reading evaluated (so it is rewritten with each)."""
 
     def __init__(self, rule: SensorRule, track: SensorTrack) -> None:
         self.rule = rule

@@ -45,11 +45,13 @@ def utcnow() -> datetime:
 
 def restore_engine(conn: Connection, rt: MunicipalityRuntime) -> None:
     """A municipality's rule engine put back as committed: its rule state, each sensor's newest
-    evaluated reading time, and the stored readings that rebuild rate-of-change windows."""
+    evaluated reading time (and its receive time, for silence rules), and the stored readings
+    that rebuild rate-of-change windows."""
     rt.engine.restore_state(
         obs.load_rule_state(conn, rt.id),
         obs.last_evaluated(conn, rt.id),
         lambda since: obs.readings_since(conn, rt.id, since),
+        obs.last_received(conn, rt.id),
     )
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "insert_events",
     "insert_readings",
     "last_evaluated",
+    "last_received",
     "list_dead_letters",
     "load_rule_state",
     "mark_camera_seen",
@@ -325,3 +326,15 @@ def last_evaluated(conn: Connection, municipality: str) -> dict[str, datetime]:
         select(c.id, c.last_ts).where(c.municipality == municipality, c.last_ts.is_not(None))
     )
     return {r.id: r.last_ts for r in rows}
+
+
+def last_received(conn: Connection, municipality: str) -> dict[str, datetime]:
+    """Each sensor's receive time of its newest stored reading (``last_evaluated``'s): what
+    the rule engine's silence entries, not rewritten with every reading, take on restore."""
+    c = t.sensors.c
+    rows = conn.execute(
+        select(c.id, c.last_ts, c.last_received_at).where(
+            c.municipality == municipality, c.last_ts.is_not(None)
+        )
+    )
+    return {r.id: r.last_received_at or r.last_ts for r in rows}
