@@ -8,7 +8,8 @@ a real paho ``MQTTMessage``, then ``IngestPipeline.process`` in batches of 200 (
 rules, incidents, rule state, acknowledging, the live feed with one listener that serialises
 every message as the SSE feed does). The town is bench/ingest_server.py's (1,000 river gauges,
 a threshold and a rate-of-change rule on each); 1 % of the readings cross the threshold (each
-opens or joins an incident), the next reading of that gauge clears it.
+opens or joins an incident), the next reading of that gauge clears it. With `--silence` each
+gauge also has a silence rule (15 min; no tick runs, so it only counts).
 
 Reported: the process's CPU time (user + system, ``time.process_time``) per message, the least
 of ``--runs`` runs (a run in which another process took the cores costs wall time, hardly CPU
@@ -32,8 +33,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from bench.ingest_server import MUNI, SENSORS, import_town
-from cityops.app import load_runtimes
+from bench.ingest_server import MUNI, SENSORS, import_town, town_yaml
+from cityops.app import import_config, load_runtimes
 from cityops.bus.mqtt import inbound
 from cityops.ingest.pipeline import IngestPipeline
 from cityops.ingest.worker import MessageOutcome
@@ -65,11 +66,26 @@ def _mqtt_message(topic: str, payload: bytes) -> mqtt.MQTTMessage:
     return msg
 
 
-def run(url: str, total: int) -> dict[str, Any]:
+SILENCE_RULE = (
+    "  - {id: quiet, kind: silence, sensor_kinds: [river_level], silence: 15min,\n"
+    "     incident: {type: sensor_offline, sector: utilities, severity: minor,\n"
+    "                title: 'Offline {name}'}}\n"
+)
+"""``--silence``: a third rule on each gauge (no tick runs here: it never raises)."""
+
+
+def run(url: str, total: int, silence: bool = False) -> dict[str, Any]:
     """One run on a fresh town at ``url``: CPU µs per message (and wall, for reference)."""
     with tempfile.TemporaryDirectory() as tmp:
         upgrade(url)
-        import_town(url, Path(tmp), MUNI, SENSORS)
+        if silence:
+            cfg = Path(tmp) / f"{MUNI}.yaml"
+            cfg.write_text(town_yaml(MUNI, SENSORS) + SILENCE_RULE)
+            db = make_engine(url)
+            import_config(db, cfg, actor="bench")
+            db.dispose()
+        else:
+            import_town(url, Path(tmp), MUNI, SENSORS)
     db = make_engine(url)
     seen = [0]
 
@@ -107,8 +123,8 @@ def run(url: str, total: int) -> dict[str, Any]:
     return {"cpu_us": cpu / total * 1e6, "wall_us": wall / total * 1e6, "restore_s": restore}
 
 
-def measure(name: str, urls: Sequence[str], total: int) -> dict[str, Any]:
-    runs = [run(url, total) for url in urls]
+def measure(name: str, urls: Sequence[str], total: int, silence: bool) -> dict[str, Any]:
+    runs = [run(url, total, silence) for url in urls]
     best = min(runs, key=lambda r: r["cpu_us"])
     return {
         "store": name,
@@ -125,18 +141,19 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=20000)
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--silence", action="store_true", help="a silence rule on each gauge too")
     args = ap.parse_args()
     results = []
     if args.db in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             urls = [f"sqlite:///{Path(tmp) / f'run{i}.db'}" for i in range(args.runs)]
-            results.append(measure("sqlite (file, WAL)", urls, args.messages))
+            results.append(measure("sqlite (file, WAL)", urls, args.messages, args.silence))
     if args.db in ("postgres", "both"):
         from tests.harness import PostgresServer
 
         with PostgresServer(durable=True) as pg:
             urls = [pg.create_database() for _ in range(args.runs)]
-            results.append(measure("postgresql (durable)", urls, args.messages))
+            results.append(measure("postgresql (durable)", urls, args.messages, args.silence))
     print(json.dumps(results, indent=2))
 
 
