@@ -112,9 +112,7 @@ async def live(
         current = holder[0]
         if current is None or (current.until is not None and now_utc() >= current.until):
             return
-        mine = [
-            m for m in messages if (wanted is None or m.kind in wanted) and current.admits(m)
-        ]
+        mine = [m for m in messages if (wanted is None or m.kind in wanted) and current.admits(m)]
         if mine:
             loop.call_soon_threadsafe(put, mine)
 
