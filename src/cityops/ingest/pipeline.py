@@ -47,11 +47,12 @@ def restore_engine(conn: Connection, rt: MunicipalityRuntime) -> None:
     """A municipality's rule engine put back as committed: its rule state, each sensor's newest
     evaluated reading time (and its receive time, for silence rules), and the stored readings
     that rebuild rate-of-change windows."""
+    evaluated, received = obs.evaluated_marks(conn, rt.id)
     rt.engine.restore_state(
         obs.load_rule_state(conn, rt.id),
-        obs.last_evaluated(conn, rt.id),
+        evaluated,
         lambda since: obs.readings_since(conn, rt.id, since),
-        obs.last_received(conn, rt.id),
+        received,
     )
 
 

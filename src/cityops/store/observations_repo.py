@@ -43,11 +43,10 @@ __all__ = [
     "DeadLetter",
     "DeadLetterBounds",
     "SensorLatest",
+    "evaluated_marks",
     "insert_dead_letters",
     "insert_events",
     "insert_readings",
-    "last_evaluated",
-    "last_received",
     "list_dead_letters",
     "load_rule_state",
     "mark_camera_seen",
@@ -317,24 +316,21 @@ def load_rule_state(conn: Connection, municipality: str) -> dict[str, Any]:
     return {k: v for k, v in rows}  # noqa: C416 - Row pairs
 
 
-def last_evaluated(conn: Connection, municipality: str) -> dict[str, datetime]:
-    """Each sensor's newest stored reading time: the newest the rule engine evaluated, since
-    every stored reading goes through it in the transaction that stores it (the engine's
-    per-sensor mark against redelivered readings, domain/engine.py)."""
-    c = t.sensors.c
-    rows = conn.execute(
-        select(c.id, c.last_ts).where(c.municipality == municipality, c.last_ts.is_not(None))
-    )
-    return {r.id: r.last_ts for r in rows}
-
-
-def last_received(conn: Connection, municipality: str) -> dict[str, datetime]:
-    """Each sensor's receive time of its newest stored reading (``last_evaluated``'s): what
-    the rule engine's silence entries, not rewritten with every reading, take on restore."""
+def evaluated_marks(
+    conn: Connection, municipality: str
+) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """Each sensor's newest stored reading time and that reading's receive time, in one read.
+    The first is the newest the rule engine evaluated, since every stored reading goes through
+    it in the transaction that stores it (the engine's per-sensor mark against redelivered
+    readings, domain/engine.py); the second is what its silence entries, not rewritten with
+    every reading, take on restore."""
     c = t.sensors.c
     rows = conn.execute(
         select(c.id, c.last_ts, c.last_received_at).where(
             c.municipality == municipality, c.last_ts.is_not(None)
         )
+    ).all()
+    return (
+        {r.id: r.last_ts for r in rows},
+        {r.id: r.last_received_at or r.last_ts for r in rows},
     )
-    return {r.id: r.last_received_at or r.last_ts for r in rows}
