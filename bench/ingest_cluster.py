@@ -85,7 +85,7 @@ def _warm_up(pub: Publisher, db_url: str, towns: Sequence[str], timeout: float) 
                     "readings": [{"sensor": "s0", "value": 1.0, "ts": int(base.timestamp()) + k}]
                 }
                 pub.publish(f"cityops/{town}/readings", json.dumps(doc))
-            time.sleep(1.0)
+            pub.pump(1.0)
             waiting = [t for t in waiting if not count_window(db, win, t)]
             if not waiting:
                 return time.perf_counter() - start

@@ -64,7 +64,7 @@ def _background(pub: Publisher, rate: int, stop: threading.Event) -> None:
             sensor = f"s{BACKGROUND_FIRST + k % span}"
             pub.publish(f"cityops/{MUNI}/sensors/{sensor}/readings", json.dumps(doc))
             sent, k = sent + 1, k + 1
-        time.sleep(0.002)
+        pub.pump(0.002)
 
 
 def latency(
@@ -101,7 +101,7 @@ def latency(
         doc = {"value": 60.0, "ts": datetime.now(UTC).isoformat()}
         sent[f"s{i}"] = time.perf_counter()
         trigger.publish(f"cityops/{MUNI}/sensors/s{i}/readings", json.dumps(doc))
-        time.sleep(SAMPLE_GAP_S)
+        trigger.pump(SAMPLE_GAP_S)
     span = time.perf_counter() - t0
     published = (load.sent - sent0) / span
     stored = (accepted() - stored0 - len(got)) / span  # less the samples stored by now

@@ -10,11 +10,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import bench.ingest_load
+import paho.mqtt.client as mqtt
 import pytest
 from bench.ingest import parser
 from bench.ingest_ceiling import ceiling
 from bench.ingest_cluster import balanced, region, region_messages
-from bench.ingest_load import readings, wait_for, window
+from bench.ingest_load import Publisher, readings, wait_for, window
 from bench.ingest_server import max_queued, store_settings
 from bench.ingest_stats import (
     achieved,
@@ -29,6 +31,7 @@ from bench.ingest_stats import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion
 
 from cityops.bus.mosquitto_conf import BrokerFiles, render_config
 from tests.harness import MosquittoServer, PostgresServer, postgres_unavailable_reason
@@ -179,6 +182,42 @@ def test_the_ceiling_subscriber_receives_and_counts_every_message() -> None:
     assert got["lost"] == 0
     assert 0 < got["seconds"] < time.perf_counter() - start
     assert got["messages_per_s"] == pytest.approx(2_000 / got["seconds"], rel=0.01)
+
+
+@pytest.mark.mosquitto
+def test_the_publisher_keeps_its_window_and_every_message_arrives_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bench's publisher has no network thread: it must read its PUBACKs itself, never
+    have more than INFLIGHT messages unacknowledged, and lose or repeat nothing."""
+    monkeypatch.setattr(bench.ingest_load, "INFLIGHT", 7)
+    got: list[bytes | bytearray] = []
+    with MosquittoServer() as broker:
+        sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub-test-sub")
+        sub.on_message = lambda _c, _u, msg: got.append(msg.payload)
+        sub.connect("127.0.0.1", broker.port)
+        sub.subscribe("bench/pub/#", qos=1)
+        sub.loop_start()
+        try:
+            time.sleep(0.5)
+            pub = Publisher(broker.url)
+            widest = 0
+            for i in range(1_500):
+                pub.publish("bench/pub/x", str(i))
+                widest = max(widest, pub.sent - pub.acked)
+            assert pub.wait_acked(30)
+            few = pub.sent
+            for i in range(1_500, 1_503):  # fewer than PUMP_EVERY: only pump() reads their acks
+                pub.publish("bench/pub/x", str(i))
+            pub.pump(1.0)
+            assert pub.acked == few + 3
+            pub.close()
+            wait_for(lambda: len(got), 1_503, stall_s=30)
+        finally:
+            sub.loop_stop()
+            sub.disconnect()
+    assert widest == 7
+    assert sorted(int(p) for p in got) == list(range(1_503))
 
 
 def test_partitions_are_balanced_only_when_every_process_holds_its_share() -> None:

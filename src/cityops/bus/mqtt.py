@@ -18,6 +18,7 @@ from paho.mqtt.properties import Properties
 
 from cityops.bus.agency_mqtt import REQUEST_TOPICS, AgencyRequestServer, is_request
 from cityops.bus.mqtt_acks import BatchedAcks
+from cityops.bus.paho_speed import install as install_paho_speed
 from cityops.ingest.cap_mqtt import CAP_TOPICS, CapMqtt
 from cityops.ingest.detections import DETECTIONS_TOPICS, decode_detections, is_detections
 from cityops.ingest.pipeline import InboundMessage, IngestPipeline, MessageOutcome
@@ -114,6 +115,7 @@ backlog was measured sending tens of thousands past Receive Maximum (docs/BENCHM
 def make_client(
     client_id: str, *, persistent: bool, manual_ack: bool = False, protocol: str = "5"
 ) -> mqtt.Client:
+    install_paho_speed()  # MQTT 5 properties decoded without rebuilding paho's tables
     if protocol == "5":
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
