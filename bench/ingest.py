@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,8 @@ def serve_phases(args: argparse.Namespace, workdir: Path, phases: set[str]) -> d
     """The phases on `cityops serve`, in this order (the backlog restarts the server)."""
     auth, durable = args.mqtt_auth == "on", args.pg_durable == "on"
     result: dict[str, Any] = {}
-    with setup(args.mode, workdir, mqtt_auth=auth, pg_durable=durable) as s:
+    settings = pg_settings(args.pg_setting)
+    with setup(args.mode, workdir, mqtt_auth=auth, pg_durable=durable, pg_settings=settings) as s:
         result |= s.info
         peaks = [peak_rss_mb(s.server.pid)]  # start-up
         accepted = Accepted(s.http_port, s.token)
@@ -183,12 +184,23 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         )
         try:
             durable = args.pg_durable == "on"
-            result["scaling"] = scaling(workdir, args.scaling, plan, pg_durable=durable)
+            result["scaling"] = scaling(
+                workdir,
+                args.scaling,
+                plan,
+                pg_durable=durable,
+                pg_settings=pg_settings(args.pg_setting),
+            )
         except Exception:
             result["scaling"] = {"error": traceback.format_exc(limit=3)}
     elif "scaling" in phases:
         result["scaling"] = {"skipped": "`cityops ingest` runs on PostgreSQL: --mode mosquitto"}
     return result
+
+
+def pg_settings(pairs: Sequence[str]) -> dict[str, str]:
+    """``--pg-setting KEY=VALUE`` (repeated) as PostgreSQL settings."""
+    return dict(pair.split("=", 1) for pair in pairs)
 
 
 def _ints(text: str) -> list[int]:
@@ -213,6 +225,13 @@ def parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--backlog", type=int, default=1_000_000, help="0: no backlog phase")
     ap.add_argument("--pg-durable", choices=["on", "off"], default="on")
+    ap.add_argument(
+        "--pg-setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another PostgreSQL setting, e.g. wal_init_zero=off (repeat for more)",
+    )
     ap.add_argument("--mqtt-auth", choices=["on", "off"], default="on", help="off: mosquitto")
     ap.add_argument("--scaling", type=_ints, default=[1, 2, 4], help="ingest processes")
     ap.add_argument("--scaling-messages", type=int, default=200_000)
@@ -228,6 +247,8 @@ def check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         ap.error(f"unknown phases {sorted(unknown)}; known: {','.join(PHASES)}")
     if args.mqtt_auth == "off" and args.mode != "mosquitto":
         ap.error("--mqtt-auth off needs --mode mosquitto")
+    if bad := [p for p in args.pg_setting if "=" not in p or not p.split("=", 1)[0]]:
+        ap.error(f"--pg-setting wants KEY=VALUE, got {bad}")
     if not 1 <= args.rounds <= 10:
         ap.error("--rounds: 1 to 10")
     if unknown := set(args.live_feeds) - {"all", "incident"}:

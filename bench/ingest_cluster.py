@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -266,8 +266,15 @@ def _step(pg: PostgresServer, workdir: Path, processes: int, plan: Plan) -> dict
     }
 
 
-def scaling(workdir: Path, steps: Sequence[int], plan: Plan, *, pg_durable: bool) -> dict[str, Any]:
-    with PostgresServer(durable=pg_durable) as pg:
+def scaling(
+    workdir: Path,
+    steps: Sequence[int],
+    plan: Plan,
+    *,
+    pg_durable: bool,
+    pg_settings: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    with PostgresServer(durable=pg_durable, settings=pg_settings) as pg:
         results = [step(pg, workdir, n, plan) for n in steps]
     one = results[0]["readings_per_s"] if results and results[0]["processes"] == 1 else None
     for r in results:

@@ -9,6 +9,11 @@ incidents (``?kinds=incident``, docs/LIVE.md), as an incident board or an agency
 does. The background rate is reported as published (handed to the client library; its QoS 1
 acknowledgements are awaited at the end) and as stored (the server's counter, less the samples)
 over the sampling window, and whether both came within 5 % of the target.
+
+Each sample's path is also split where the server began the batch that opened its incident (the
+incident's ``created_at``, stamped at the batch's start): before it, the publisher, the broker,
+the server's MQTT client and its queue; after it, the batch's evaluation and commit, what
+follows the commit (acknowledgements, the incident read for the feed) and the SSE hop.
 """
 
 from __future__ import annotations
@@ -31,7 +36,27 @@ SAMPLE_GAP_S = 0.05
 
 
 def _listen(
-    url: str, token: str, got: dict[str, float], ready: threading.Event, stop: threading.Event
+    url: str,
+    token: str,
+    got: dict[str, tuple[float, float]],
+    ready: threading.Event,
+    stop: threading.Event,
+) -> None:
+    """Note when each sample's incident arrives (perf_counter) and when its batch began on the
+    server (the incident's ``created_at``, the wall clock)."""
+    try:
+        _read_feed(url, token, got, ready, stop)
+    except httpx.HTTPError:
+        if not stop.is_set():  # the server going away after the phase is not a failure
+            raise
+
+
+def _read_feed(
+    url: str,
+    token: str,
+    got: dict[str, tuple[float, float]],
+    ready: threading.Event,
+    stop: threading.Event,
 ) -> None:
     with httpx.stream(
         "GET",
@@ -48,7 +73,8 @@ def _listen(
                 data = json.loads(line[5:])
                 if data["rule_id"] == "high" and data["status"] == "new":
                     name = data["title"].removeprefix("High Gauge ")
-                    got.setdefault(f"s{name}", time.perf_counter())
+                    began = datetime.fromisoformat(data["created_at"]).timestamp()
+                    got.setdefault(f"s{name}", (time.perf_counter(), began))
             if stop.is_set():
                 return
 
@@ -83,8 +109,8 @@ def latency(
     queue behind the load in one client. ``kinds``: the live feed's ``kinds`` (None: all)."""
     if first_sensor + samples > BACKGROUND_FIRST:
         raise ValueError(f"samples use s{first_sensor}..: at most s{BACKGROUND_FIRST - 1}")
-    sent: dict[str, float] = {}
-    got: dict[str, float] = {}
+    sent: dict[str, tuple[float, float]] = {}
+    got: dict[str, tuple[float, float]] = {}
     ready, stop = threading.Event(), threading.Event()
     url = f"http://127.0.0.1:{http_port}/api/v1/m/{MUNI}/live"
     if kinds is not None:
@@ -99,7 +125,7 @@ def latency(
     t0, sent0, stored0 = time.perf_counter(), load.sent, accepted()
     for i in range(first_sensor, first_sensor + samples):
         doc = {"value": 60.0, "ts": datetime.now(UTC).isoformat()}
-        sent[f"s{i}"] = time.perf_counter()
+        sent[f"s{i}"] = (time.perf_counter(), time.time())
         trigger.publish(f"cityops/{MUNI}/sensors/s{i}/readings", json.dumps(doc))
         trigger.pump(SAMPLE_GAP_S)
     span = time.perf_counter() - t0
@@ -113,7 +139,10 @@ def latency(
     for pub in (load, trigger):
         pub.wait_acked(60)
         pub.close()
-    lat = [(got[s] - sent[s]) * 1000 for s in sent if s in got]
+    lat = [(got[s][0] - sent[s][0]) * 1000 for s in sent if s in got]
+    # the same path in two parts, at the server's batch start (the incident's created_at)
+    before = [(got[s][1] - sent[s][1]) * 1000 for s in sent if s in got]
+    after = [lat_ms - b for lat_ms, b in zip(lat, before, strict=True)]
     lag = accepted.snapshot().get("lag_ms")
     return {
         "background_target_per_s": rate,
@@ -124,5 +153,7 @@ def latency(
         "samples": samples,
         "received": len(lat),
         **latency_figures(lat, missing=samples - len(lat)),
+        "publish_to_batch_start_ms": latency_figures(before),
+        "batch_start_to_feed_ms": latency_figures(after),
         "server_receive_to_commit_ms": lag,
     }

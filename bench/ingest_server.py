@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +94,13 @@ def store_settings(db_url: str) -> dict[str, str]:
     try:
         with db.connect() as conn:
             if db.dialect.name == "postgresql":
-                names = ("fsync", "synchronous_commit", "full_page_writes", "wal_level")
+                names = (
+                    "fsync",
+                    "synchronous_commit",
+                    "full_page_writes",
+                    "wal_level",
+                    "wal_init_zero",
+                )
                 return {n: str(conn.execute(text(f"SHOW {n}")).scalar_one()) for n in names}
             return {
                 n: str(conn.execute(text(f"PRAGMA {n}")).scalar_one())
@@ -205,14 +211,20 @@ def _stop_orphan_broker(workdir: Path) -> None:
 
 @contextlib.contextmanager
 def setup(
-    mode: str, workdir: Path, *, mqtt_auth: bool = True, pg_durable: bool = True
+    mode: str,
+    workdir: Path,
+    *,
+    mqtt_auth: bool = True,
+    pg_durable: bool = True,
+    pg_settings: Mapping[str, str] | None = None,
 ) -> Iterator[Setup]:
     """The town, store, broker and credentials of ``mode``, with `cityops serve` running.
 
     ``mqtt_auth=False`` (``mosquitto`` only) runs the broker anonymous, without password file
     and ACL, and the server in development mode (which alone accepts that): the other half of
     the A/B that measures what MQTT authentication costs. ``pg_durable`` (``mosquitto``):
-    PostgreSQL with fsync, synchronous_commit and full_page_writes on."""
+    PostgreSQL with fsync, synchronous_commit and full_page_writes on; ``pg_settings``: more
+    of its settings (``--pg-setting``, e.g. ``wal_init_zero=off``)."""
     from tests.town import account
 
     with contextlib.ExitStack() as stack:
@@ -222,7 +234,7 @@ def setup(
         if mode == "mosquitto":
             # unlimited queue: the backlog measurement queues 1,000,000 messages and more
             broker = stack.enter_context(MosquittoServer(secured=mqtt_auth, max_queued_messages=0))
-            pg = stack.enter_context(PostgresServer(durable=pg_durable))
+            pg = stack.enter_context(PostgresServer(durable=pg_durable, settings=pg_settings))
             db_url = pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")
             mqtt_url, conf = broker.url, broker.config_path
         else:

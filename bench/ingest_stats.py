@@ -140,6 +140,13 @@ def summary(result: dict[str, Any]) -> str:
             f"p99 {lat['p99_ms']} ms, max {lat['max_ms']} ms, "
             f"{lat['received']}/{lat['samples']} received"
         )
+        split = lat.get("publish_to_batch_start_ms"), lat.get("batch_start_to_feed_ms")
+        if split[0] and split[1]:
+            out.append(
+                f"  of which publish -> server batch start p50/p99 {split[0]['p50_ms']}/"
+                f"{split[0]['p99_ms']} ms, batch start -> feed {split[1]['p50_ms']}/"
+                f"{split[1]['p99_ms']} ms"
+            )
     if "backlog" in result:
         b = result["backlog"]
         if "skipped" in b or "error" in b:

@@ -13,7 +13,7 @@ from pathlib import Path
 import bench.ingest_load
 import paho.mqtt.client as mqtt
 import pytest
-from bench.ingest import parser
+from bench.ingest import check, parser, pg_settings
 from bench.ingest_ceiling import ceiling
 from bench.ingest_cluster import balanced, region, region_messages
 from bench.ingest_load import Publisher, readings, wait_for, window
@@ -161,6 +161,17 @@ def test_the_cli_defaults_are_issue_11s_sizes() -> None:
     assert args.scaling == [1, 2, 4]
     assert args.pg_durable == "on"
     assert (args.municipalities, args.sensors_per_municipality) == (8, 125)
+    assert pg_settings(args.pg_setting) == {}
+
+
+def test_postgres_settings_are_key_value_pairs() -> None:
+    ap = parser()
+    args = ap.parse_args(["--pg-setting", "wal_init_zero=off", "--pg-setting", "a=b=c"])
+    check(ap, args)
+    assert pg_settings(args.pg_setting) == {"wal_init_zero": "off", "a": "b=c"}
+    for bad in ("wal_init_zero", "=off"):
+        with pytest.raises(SystemExit):
+            check(ap, ap.parse_args(["--pg-setting", bad]))
 
 
 @pytest.mark.postgres
