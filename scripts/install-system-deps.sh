@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install from Debian what the tests and checks need beyond Python: the real servers they run
-# against (Mosquitto, PostgreSQL), headless Chromium, the C library Playwright's bundled Node
-# driver links against (libatomic1), Node.js with npm for the console's JavaScript checks, and
-# GStreamer's RTSP server for the video source tests.
+# against (Mosquitto, PostgreSQL, RabbitMQ with haproxy in front), headless Chromium, the C
+# library Playwright's bundled Node driver links against (libatomic1), Node.js with npm for the
+# console's JavaScript checks, and GStreamer's RTSP server for the video source tests.
 # Debian 12 ships Node.js 18: that is what a fresh machine gets, so the JavaScript tooling must
 # work with it.
 # Runs apt-get only as root and only for what is missing; the harness skips what it cannot find.
@@ -14,6 +14,9 @@ need=()
 has_lib() { ldconfig -p 2>/dev/null | grep -q "^[[:space:]]*$1 "; }
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# tests/harness/rabbitmq.py runs three RabbitMQ nodes from these paths behind haproxy
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ -x /usr/bin/chromium ] || need+=(chromium) # tests/browser/chromium.py launches this path
 has_lib libatomic.so.1 || need+=(libatomic1) # playwright/driver/node needs it
 command -v node >/dev/null || need+=(nodejs)
@@ -37,7 +40,7 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${n
   exit 0
 fi
 # Debian starts the packaged services; the harness runs its own on loopback ports.
-for svc in mosquitto postgresql; do
+for svc in mosquitto postgresql rabbitmq-server haproxy; do
   if command -v systemctl >/dev/null; then systemctl stop "$svc" 2>/dev/null || true; fi
   service "$svc" stop 2>/dev/null || true
 done
