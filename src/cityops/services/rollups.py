@@ -18,29 +18,54 @@ from cityops.store import tables as t
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
-"""Marked hours taken per transaction. A transaction holds SQLite's write lock, and on
+MAX_BATCH = 200
+"""Marked hours taken per transaction at most. A transaction holds SQLite's write lock, and on
 PostgreSQL the marks it took (an ingest storing a reading of one of those hours waits for it):
-200 hours take about 35-75 ms here, 5,000 took 0.6-0.7 s, a stall of every ingest commit once
-a minute with a thousand sensors (docs/BENCHMARKS.md). The whole job takes as long either way."""
+5,000 hours took 0.6-0.7 s here, a stall of every ingest commit once a minute with a thousand
+sensors (docs/BENCHMARKS.md). The whole job takes as long either way."""
+MIN_BATCH = 5
+TARGET_S = 0.015
+"""How long one transaction should take. What an hour costs to roll up follows how many readings
+it holds: 200 hours took 35-75 ms for a gauge a minute, and 80-115 ms right after a burst of
+single readings, while every ingest batch waited behind them (a trigger-to-live-feed p99 of
+150 ms at 1,000 readings/s). So each transaction takes as many hours as the last one's pace
+says fit in this time (:func:`next_size`)."""
 MIN_PAUSE_S = 0.01
 
 
+def next_size(size: int, took_s: float) -> int:
+    """The next transaction's marked hours after ``size`` took ``took_s``: as many as fit in
+    :data:`TARGET_S` at that pace, at most twice as many, within [MIN_BATCH, MAX_BATCH]."""
+    fit = size * 2 if took_s <= 0 else int(size * TARGET_S / took_s)
+    return max(MIN_BATCH, min(MAX_BATCH, size * 2, fit))
+
+
 def run_pending(db: Engine, *, max_batches: int | None = None) -> int:
-    """Recompute the rollups of every hour ingest marked; the hourly rows written. After each
-    full transaction the job waits as long as it took (``MIN_PAUSE_S`` at least): a writer
-    waiting for the lock (SQLite's busy handler polls with growing sleeps) gets it in between."""
+    """Recompute the rollups of the hours ingest had marked when the run started; the hourly
+    rows written. Each transaction takes about :data:`TARGET_S` (:func:`next_size`), and after
+    each full one the job waits as long as it took (``MIN_PAUSE_S`` at least): a writer waiting
+    for the lock (SQLite's busy handler polls with growing sleeps) gets it in between. Marks made
+    meanwhile (the sensors of the current hour reporting again) wait for the next run: however
+    fast ingest marks hours, a run ends and the housekeeping after it runs."""
+    with db.connect() as conn:
+        left = repo.pending_count(conn)
     written = batches = 0
-    while max_batches is None or batches < max_batches:
+    size = MIN_BATCH
+    while left > 0 and (max_batches is None or batches < max_batches):
+        ask = min(size, left)
         started = time.monotonic()
         with db.begin() as conn:
-            taken = repo.take_pending(conn, BATCH)
+            taken = repo.take_pending(conn, ask)
             if not taken:
                 break
             written += repo.roll_up(conn, taken)
+        took = time.monotonic() - started
         batches += 1
-        if len(taken) == BATCH:  # more may be waiting
-            time.sleep(max(MIN_PAUSE_S, time.monotonic() - started))
+        left -= len(taken)
+        if len(taken) < ask or left <= 0:
+            break  # nothing more was waiting, or the run's share is done
+        size = next_size(ask, took)
+        time.sleep(max(MIN_PAUSE_S, took))
     return written
 
 
@@ -69,7 +94,7 @@ def _finalise(conn: Connection, start: datetime, end: datetime) -> None:
     the month's lock: that writer's reading comes after the month is done and is merged as a
     late one, its mark stays (taking it would wait for the writer, which waits for us)."""
     repo.roll_up(conn, repo.marked(conn, start, end))
-    while repo.take_pending(conn, BATCH, start, end):
+    while repo.take_pending(conn, MAX_BATCH, start, end):
         pass
 
 

@@ -76,6 +76,11 @@ def mark_pending(conn: Connection, keys: Iterable[Key]) -> None:
     _mark_pending.execute(conn, sorted(set(keys)))
 
 
+def pending_count(conn: Connection) -> int:
+    """How many marks wait for the rollup job."""
+    return int(conn.execute(select(func.count()).select_from(reading_rollup_pending)).scalar_one())
+
+
 def take_pending(
     conn: Connection,
     limit: int,
