@@ -4,7 +4,9 @@ and serving the control center until it is interrupted.
 ``serve`` refuses to start insecurely (docs/SECURITY.md, "Hardening"): with what production
 refuses in the settings (``Settings.insecure``), with the embedded broker admitting anonymous
 clients beyond loopback, or listening for HTTP beyond loopback while nobody could log in (no
-administrator account, no single sign-on configured)."""
+administrator account, no single sign-on configured); with an unusable ingest secret; and, in
+production, with an embedded broker that would be amqtt only because Mosquitto is missing
+(``app.brokers``)."""
 
 from __future__ import annotations
 
@@ -38,12 +40,15 @@ def serve(settings: Settings) -> None:
 
     from cityops.api.app import create_api
     from cityops.app import ControlCenter
-    from cityops.app.brokers import ingest_secret_problem
+    from cityops.app.brokers import broker_problem, ingest_secret_problem
 
     refuse(settings_problems(settings))
-    if (problem := ingest_secret_problem(settings)) is not None:
-        Console(stderr=True).print(f"[red]refused[/red]: {problem}", highlight=False)
-        raise SystemExit(2)
+    for check in (ingest_secret_problem, broker_problem):
+        if (problem := check(settings)) is not None:
+            Console(stderr=True, soft_wrap=True).print(
+                f"[red]refused[/red]: {problem}", highlight=False
+            )
+            raise SystemExit(2)
     center = ControlCenter(settings)
     center.start()  # migrates: the accounts can be counted from here on
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cityops.app import ControlCenter
+from cityops.app.brokers import broker_problem
 from cityops.bus.mosquitto_conf import (
     BrokerFiles,
     credential_files,
@@ -22,8 +23,10 @@ from cityops.bus.mosquitto_conf import (
 from cityops.bus.supervisor import SupervisedMosquitto, embedded_kind, is_our_mosquitto
 from cityops.domain.device_secret import verify
 from cityops.domain.devices import DeviceKind
+from cityops.settings import Settings
 from tests.e2e.acl_support import Device, issue, reading, scope, stored, wait_for
 from tests.harness import LOOPBACK, free_port
+from tests.security.test_serve_refusals import run_serve
 from tests.town import MUNI, start_center
 
 needs_mosquitto = pytest.mark.skipif(find_mosquitto() is None, reason="Mosquitto not installed")
@@ -141,6 +144,27 @@ def test_which_broker_each_mode_means() -> None:
     assert embedded_kind("mosquitto", "/usr/sbin/mosquitto") == "mosquitto"
     with pytest.raises(RuntimeError, match="no mosquitto binary"):
         embedded_kind("mosquitto", None)
+
+
+def test_production_refuses_to_fall_back_to_amqtt_without_being_told(tmp_path: Path) -> None:
+    """Mosquitto missing (CITYOPS_MOSQUITTO_BIN names nothing): `cityops serve` in production
+    refuses in one line rather than run on amqtt, which loses acknowledged readings when
+    killed; asked for by name, in development, or with Mosquitto found, it is no refusal."""
+    missing = str(tmp_path / "no-such-mosquitto")
+    done = run_serve(tmp_path, CITYOPS_MOSQUITTO_BIN=missing)
+    assert done.returncode == 2, done.stdout + done.stderr
+    refusal = done.stderr.strip().splitlines()[-1]
+    assert refusal.startswith("refused: Mosquitto is not installed"), done.stderr
+    assert "CITYOPS_BROKER=amqtt" in refusal
+    assert not (tmp_path / "cityops.db").exists(), "refused before anything was started"
+    production = Settings(env="production", mosquitto_bin=missing)
+    assert broker_problem(production) is not None
+    assert broker_problem(production.model_copy(update={"broker": "amqtt"})) is None
+    assert broker_problem(production.model_copy(update={"env": "development"})) is None
+    external = production.model_copy(update={"mqtt_url": "mqtts://i:x@broker:8883"})
+    assert broker_problem(external) is None
+    if find_mosquitto() is not None:
+        assert broker_problem(production.model_copy(update={"mosquitto_bin": None})) is None
 
 
 def test_the_credential_files(tmp_path: Path) -> None:

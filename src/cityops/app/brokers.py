@@ -42,6 +42,25 @@ def ingest_secret_problem(settings: Settings) -> str | None:
     return None
 
 
+def broker_problem(settings: Settings) -> str | None:
+    """Why the embedded broker would not keep CityOps's delivery promise: in production, with
+    ``CITYOPS_BROKER=auto`` and no Mosquitto installed, it would be amqtt, which loses what it
+    acknowledged and CityOps had not stored when CityOps is killed (docs/MQTT.md "Embedded
+    broker"). None with an external broker, with Mosquitto, with amqtt asked for by name (a
+    choice made knowing that) and in development (`cityops demo` falls back with a warning)."""
+    s = settings
+    if s.env == "development" or s.mqtt_url is not None or s.broker != "auto":
+        return None
+    if find_mosquitto(s.mosquitto_bin) is not None:
+        return None
+    return (
+        "Mosquitto is not installed, and the embedded broker would be amqtt, which loses the "
+        "readings it acknowledged but CityOps had not stored when CityOps is killed: install "
+        "Debian's mosquitto package (or set CITYOPS_MOSQUITTO_BIN), or accept that loss with "
+        "CITYOPS_BROKER=amqtt (docs/MQTT.md, Embedded broker)"
+    )
+
+
 def start_embedded_broker(settings: Settings, db: Engine, *, video: bool) -> Embedded:
     """The embedded broker (CITYOPS_BROKER, docs/MQTT.md "Embedded broker"): Mosquitto
     supervised by CityOps when installed, else amqtt in this process. Both hold clients to
