@@ -155,7 +155,12 @@ def admin_changes_then_removes(server: LiveServer, admin: Page, ana: int) -> Non
         arg=form.get_by_test_id("persons-current-photo").element_handle(),
     )
     form.get_by_test_id("persons-guardian_phone").fill("+359 87 555 0202")
-    form.get_by_test_id("persons-save").click()
+    # the field holds the new value before the save is sent: wait for the server's answer
+    with admin.expect_response(
+        lambda r: r.request.method == "PUT" and r.url.endswith(f"/persons/{ana}")
+    ) as answer:
+        form.get_by_test_id("persons-save").click()
+    assert answer.value.ok, answer.value.status
     expect(
         admin.get_by_test_id("persons-form").get_by_test_id("persons-guardian_phone")
     ).to_have_value("+359 87 555 0202")
