@@ -6,13 +6,13 @@ object. Its ``__init__`` rebuilds three tables each time (the 27 property names,
 types and the packets each may appear in: two dicts and a list), and ``unpack`` then "clears"
 the fresh object by probing all 27 names. Measured on a PUBLISH without properties (what
 gateways send): 17 µs to decode with paho's class, 3.6 µs with :class:`SharedTableProperties`;
-about a tenth of the ingest's GIL time per single-reading message (docs/BENCHMARKS.md).
+paho's took 16 % of the server's GIL time storing single-reading messages (docs/BENCHMARKS.md).
 
 :class:`SharedTableProperties` is paho's class with those tables built once and shared (paho
 never changes them after construction) and a ``clear`` that removes exactly the attributes
 paho's removes. :func:`install` makes paho's packet decoder (``paho.mqtt._packet``) build it;
 nothing else of paho changes, and what it decodes is equal, attribute for attribute, to what
-paho's own class decodes (tests/bus/test_paho_speed.py: Hypothesis over every property a
+paho's own class decodes (tests/ingest/test_paho_speed.py: Hypothesis over every property a
 PUBLISH may carry, and over malformed ones).
 
 The decoder module is private to paho, so :func:`install` acts only on the paho version it was
