@@ -36,11 +36,11 @@ MIN_PAUSE_S = 0.01
 def next_size(size: int, took_s: float) -> int:
     """The next transaction's marked hours after ``size`` took ``took_s``: as many as fit in
     :data:`TARGET_S` at that pace, at most twice as many, within [MIN_BATCH, MAX_BATCH]."""
-    fit = size * 2 if took_s <= 0 else int(size * TARGET_S / took_s)
+    fit = int(size * TARGET_S / took_s) if took_s > 0 else MAX_BATCH
     return max(MIN_BATCH, min(MAX_BATCH, size * 2, fit))
 
 
-def run_pending(db: Engine, *, max_batches: int | None = None) -> int:
+def run_pending(db: Engine) -> int:
     """Recompute the rollups of the hours ingest had marked when the run started; the hourly
     rows written. Each transaction takes about :data:`TARGET_S` (:func:`next_size`), and after
     each full one the job waits as long as it took (``MIN_PAUSE_S`` at least): a writer waiting
@@ -49,18 +49,15 @@ def run_pending(db: Engine, *, max_batches: int | None = None) -> int:
     fast ingest marks hours, a run ends and the housekeeping after it runs."""
     with db.connect() as conn:
         left = repo.pending_count(conn)
-    written = batches = 0
-    size = MIN_BATCH
-    while left > 0 and (max_batches is None or batches < max_batches):
+    written, size = 0, MIN_BATCH
+    while left > 0:
         ask = min(size, left)
         started = time.monotonic()
         with db.begin() as conn:
             taken = repo.take_pending(conn, ask)
-            if not taken:
-                break
-            written += repo.roll_up(conn, taken)
+            if taken:
+                written += repo.roll_up(conn, taken)
         took = time.monotonic() - started
-        batches += 1
         left -= len(taken)
         if len(taken) < ask or left <= 0:
             break  # nothing more was waiting, or the run's share is done
